@@ -1,0 +1,118 @@
+#include "ctl/control.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace asio = boost::asio;
+using stream = asio::local::stream_protocol;
+
+namespace lvsd::ctl {
+
+namespace {
+// A request is one short line; anything longer is not a client of ours.
+constexpr size_t kMaxRequest = 256;
+}  // namespace
+
+struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
+    Impl(asio::any_io_executor ex, std::string p, RequestHandler h)
+        : acceptor(ex), path(std::move(p)), handler(std::move(h)) {}
+
+    asio::awaitable<void> accept_loop() {
+        auto self = shared_from_this();
+        for (;;) {
+            auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+            if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+            if (ec) {
+                spdlog::warn("control socket {}: accept failed: {}", path, ec.message());
+                continue;
+            }
+            asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
+        }
+    }
+
+    asio::awaitable<void> serve(stream::socket socket) {
+        auto self = shared_from_this();
+        asio::streambuf buf(kMaxRequest);
+        auto [ec, n] = co_await asio::async_read_until(socket, buf, '\n',
+                                                        asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        std::string line(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + n - 1);
+        Reply reply = handler(line);
+        std::string out = (reply.ok ? "ok\n" : "error\n") + reply.body;
+        co_await asio::async_write(socket, asio::buffer(out), asio::as_tuple(asio::use_awaitable));
+    }
+
+    stream::acceptor acceptor;
+    std::string path;
+    RequestHandler handler;
+};
+
+Result<std::unique_ptr<ControlServer>> ControlServer::start(asio::any_io_executor executor,
+                                                            const std::string& path,
+                                                            RequestHandler handler) {
+    auto impl = std::make_shared<Impl>(executor, path, std::move(handler));
+    ::unlink(path.c_str());
+    boost::system::error_code ec;
+    impl->acceptor.open(stream(), ec);
+    // The socket is created 0600 from the start: no window in which others can connect.
+    mode_t old_mask = ::umask(0177);
+    if (!ec) impl->acceptor.bind(stream::endpoint(path), ec);
+    ::umask(old_mask);
+    if (!ec) impl->acceptor.listen(16, ec);
+    if (ec) return make_error(ec.value(), "control socket {}: {}", path, ec.message());
+    asio::co_spawn(executor, impl->accept_loop(), asio::detached);
+    return std::unique_ptr<ControlServer>(new ControlServer(std::move(impl)));
+}
+
+ControlServer::ControlServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ControlServer::~ControlServer() { stop(); }
+
+void ControlServer::stop() {
+    if (!impl_ || !impl_->acceptor.is_open()) return;
+    boost::system::error_code ignored;
+    impl_->acceptor.close(ignored);
+    ::unlink(impl_->path.c_str());
+}
+
+Result<Reply> request(const std::string& path, std::string_view req) {
+    asio::io_context io;
+    stream::socket socket(io);
+    boost::system::error_code ec;
+    socket.connect(stream::endpoint(path), ec);
+    if (ec) {
+        namespace errc = boost::system::errc;
+        const char* hint = ec == errc::permission_denied ? " (lvsctl must run as root)"
+                           : (ec == errc::no_such_file_or_directory || ec == errc::connection_refused)
+                               ? " (is lvsd running?)"
+                               : "";
+        return make_error(ec.value(), "cannot connect to {}: {}{}", path, ec.message(), hint);
+    }
+    std::string line = std::string(req) + "\n";
+    asio::write(socket, asio::buffer(line), ec);
+    if (ec) return make_error(ec.value(), "{}: send failed: {}", path, ec.message());
+    std::string response;
+    asio::read(socket, asio::dynamic_buffer(response), ec);
+    if (ec && ec != asio::error::eof)
+        return make_error(ec.value(), "{}: read failed: {}", path, ec.message());
+    auto nl = response.find('\n');
+    if (nl == std::string::npos) return make_error(0, "{}: malformed reply from lvsd", path);
+    return Reply{response.substr(0, nl) == "ok", response.substr(nl + 1)};
+}
+
+}  // namespace lvsd::ctl
