@@ -1,0 +1,119 @@
+// What one health check is: the target, the probe and the verdict rules.
+// Field names follow keepalived's (TCP_CHECK / HTTP_GET) so the config mapping is 1:1.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "common/net.hpp"
+#include "common/result.hpp"
+
+namespace lvsd::healthcheck {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+enum class CheckType : uint8_t {
+    Tcp,    // TCP_CHECK: the connection is accepted within connect_timeout
+    Http,   // HTTP_GET: GET path, expect a status (and optionally a body substring)
+    Proxy,  // GET absolute-form URI *through* the real server acting as a forward proxy
+};
+
+// How a target is judged before its first verdict.
+enum class InitialState : uint8_t {
+    DownUntilFirstSuccess,  // down; the first success alone brings it up (keepalived `alpha`)
+    Down,                   // down; `rise` successes are needed like any later recovery
+    Up,                     // up; `fall` failures take it down (keepalived without `alpha`)
+};
+
+// An inclusive range of HTTP status codes; `200` alone is {200, 200}.
+struct StatusRange {
+    uint16_t low = 200;
+    uint16_t high = 299;
+    friend bool operator==(const StatusRange&, const StatusRange&) = default;
+};
+
+struct CheckSpec {
+    CheckType type = CheckType::Tcp;
+
+    // The real server. The probe goes to connect_port when set, else to `port`.
+    IpAddress address;
+    uint16_t port = 0;
+    std::optional<uint16_t> connect_port;
+    std::optional<IpAddress> bindto;  // source address of the probe's socket
+
+    // Bounds the whole probe: connect, request and response (as keepalived does).
+    milliseconds connect_timeout{5000};
+
+    // Verdict rules (the judge).
+    unsigned rise = 1;
+    unsigned fall = 1;  // keepalived's `retry`
+    InitialState initial = InitialState::DownUntilFirstSuccess;
+    milliseconds delay_loop{60000};
+    // After a failure that has not (yet) taken an up target down, the next probe comes
+    // this soon instead of after delay_loop, so that `fall` failures are confirmed fast.
+    milliseconds delay_before_retry{1000};
+    // The first probe of a new check starts at a random point in [0, warmup) so that
+    // thousands of checks added at once never fire together. Unset: delay_loop.
+    std::optional<milliseconds> warmup;
+
+    // HTTP_GET and proxy check.
+    std::string path = "/";             // HTTP_GET only
+    std::string virtualhost;            // Host header; empty: the target's address
+    std::vector<StatusRange> status_code;  // empty: 200-299
+    std::string body_contains;          // empty: the body is not read
+    std::string proxy_url;              // proxy check only: http://origin[:port]/path
+
+    uint16_t effective_port() const { return connect_port.value_or(port); }
+
+    friend bool operator==(const CheckSpec&, const CheckSpec&) = default;
+};
+
+// Every problem an operator can put in a CheckSpec, with the target named.
+Result<void> validate(const CheckSpec& spec);
+
+// Identity used to deduplicate checks: two specs with the same key are the same check,
+// probed once and judged once. It covers everything that can change a verdict.
+std::string check_key(const CheckSpec& spec);
+
+// The probe alone (without the verdict rules): two keys with the same probe identity
+// probe the same thing, so a reload that only changes rise/fall keeps the health.
+std::string probe_identity(const CheckSpec& spec);
+
+// `200-299` or `200` or `200,301-302`.
+Result<std::vector<StatusRange>> parse_status_codes(std::string_view text);
+bool status_matches(const std::vector<StatusRange>& ranges, unsigned status);
+
+// An `http://host[:port]/path` URL, as the proxy check sends it.
+struct HttpUrl {
+    std::string authority;  // host[:port] as written, for the Host header
+    std::string target;     // the absolute-form request target (the whole URL)
+};
+Result<HttpUrl> parse_http_url(std::string_view url);
+
+std::string_view to_string(CheckType type);
+
+}  // namespace lvsd::healthcheck
+
+template <>
+struct fmt::formatter<lvsd::healthcheck::CheckType> : fmt::formatter<std::string_view> {
+    template <class Ctx>
+    auto format(lvsd::healthcheck::CheckType t, Ctx& ctx) const {
+        return fmt::formatter<std::string_view>::format(lvsd::healthcheck::to_string(t), ctx);
+    }
+};
+
+template <>
+struct fmt::formatter<lvsd::healthcheck::StatusRange> : fmt::formatter<std::string_view> {
+    template <class Ctx>
+    auto format(const lvsd::healthcheck::StatusRange& r, Ctx& ctx) const {
+        return fmt::formatter<std::string_view>::format(
+            r.low == r.high ? fmt::format("{}", r.low) : fmt::format("{}-{}", r.low, r.high), ctx);
+    }
+};

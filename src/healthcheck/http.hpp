@@ -1,0 +1,66 @@
+// The HTTP/1.1 part of the HTTP and proxy checks, pure: the request bytes, and an
+// incremental response reader that stops as soon as the verdict is known and never
+// holds more than a bounded amount of the response.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace lvsd::healthcheck {
+
+// `GET <target> HTTP/1.1` with Host and `Connection: close`. `target` is an origin-form
+// path (`/health`) for HTTP_GET or an absolute-form URL for the proxy check.
+std::string build_get_request(std::string_view target, std::string_view host);
+
+class ResponseReader {
+public:
+    static constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
+    static constexpr std::size_t kMaxBodyScan = 1024 * 1024;
+
+    enum class Progress {
+        NeedMore,   // feed more bytes
+        Complete,   // everything needed is known (see status(), body_found())
+        Malformed,  // see error()
+    };
+
+    // `needle`: the substring the body must contain; empty: the body is not read
+    // and the reader completes right after the status line.
+    explicit ResponseReader(std::string needle = {}, std::size_t max_body_scan = kMaxBodyScan);
+
+    Progress feed(std::string_view bytes);
+    // The peer closed the connection.
+    Progress finish();
+
+    bool has_status() const { return status_ != 0; }
+    unsigned status() const { return status_; }
+    bool body_found() const { return found_; }
+    const std::string& error() const { return error_; }
+
+private:
+    enum class Stage { StatusLine, Headers, Body, ChunkSize, ChunkData, ChunkDataEnd, Done };
+
+    Progress fail(std::string message);
+    Progress parse_head();
+    Progress body_bytes(std::string_view data);
+    Progress feed_body(std::string_view bytes);
+    Progress scan(std::string_view data);
+    Progress complete();
+
+    std::string needle_;
+    std::size_t max_body_scan_;
+    Stage stage_ = Stage::StatusLine;
+    std::string head_;  // status line and headers until the blank line
+    std::string line_;  // a chunk-size line in progress
+    std::string tail_;  // the last needle.size()-1 body bytes, for matches across reads
+    unsigned status_ = 0;
+    bool chunked_ = false;
+    bool has_length_ = false;
+    uint64_t remaining_ = 0;  // body bytes left (Content-Length or current chunk)
+    std::size_t scanned_ = 0;
+    bool found_ = false;
+    std::string error_;
+};
+
+}  // namespace lvsd::healthcheck

@@ -1,0 +1,102 @@
+// The monitor: runs every check on one io_context (one coroutine and one timer per
+// distinct check, no threads), feeds results to the judge and reports transitions.
+// It never touches IPVS: the daemon maps transitions onto the desired table.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <fmt/format.h>
+
+#include "common/result.hpp"
+#include "healthcheck/check.hpp"
+#include "healthcheck/judge.hpp"
+#include "healthcheck/probe.hpp"
+
+namespace lvsd::healthcheck {
+
+// A verdict change of one check. `key` is check_key(spec); every real server whose
+// spec has that key shares it.
+struct HealthEvent {
+    std::string key;
+    CheckSpec spec;
+    Transition transition;
+};
+
+// One check as lvsctl shows it.
+struct TargetStatus {
+    std::string key;
+    CheckSpec spec;
+    Health health = Health::Down;
+    bool judged = false;         // false until the first probe result
+    unsigned successes = 0;      // consecutive
+    unsigned failures = 0;       // consecutive
+    unsigned users = 0;          // how many add() calls share this check
+    uint64_t probes = 0;
+    std::optional<ProbeResult> last;
+    Clock::time_point last_probe{};
+};
+
+struct MonitorStats {
+    uint64_t probes_started = 0;
+    uint64_t probes_ok = 0;
+    uint64_t probes_failed = 0;
+    uint64_t in_flight = 0;
+    uint64_t peak_in_flight = 0;
+    // How late probes started against their schedule: <1ms, <10ms, <100ms, <1s, more.
+    std::array<uint64_t, 5> lateness{};
+    Clock::duration max_lateness{};
+};
+
+class Monitor {
+public:
+    using Listener = std::function<void(const HealthEvent&)>;
+
+    // `seed` drives the start jitter (fixed in tests, random by default).
+    Monitor(boost::asio::any_io_executor executor, Listener listener,
+            std::optional<uint64_t> seed = std::nullopt);
+    ~Monitor();  // stops every check; their sockets close as the io_context runs on
+    Monitor(const Monitor&) = delete;
+    Monitor& operator=(const Monitor&) = delete;
+
+    // Starts the check, or joins the running one with the same key (probed once,
+    // verdict shared). Returns the key, or why the spec is invalid.
+    Result<std::string> add(const CheckSpec& spec);
+    // Drops one user of the check; the last one stops it. False for an unknown key.
+    bool remove(const std::string& key);
+    // Hitless reload: makes the running set exactly `specs` (duplicates are users of
+    // one check). Unchanged checks keep their state and schedule; a check whose
+    // rules changed but probes the same thing keeps its health. All specs are
+    // validated first: on any error nothing changes.
+    Result<void> update(const std::vector<CheckSpec>& specs);
+
+    std::optional<TargetStatus> status(const std::string& key) const;
+    std::vector<TargetStatus> snapshot() const;  // sorted by key
+    const MonitorStats& stats() const;
+    std::size_t size() const;
+
+    struct Impl;
+
+private:
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace lvsd::healthcheck
+
+// `192.0.2.21:8080 DOWN: connect refused (3/3 failures)`
+template <>
+struct fmt::formatter<lvsd::healthcheck::HealthEvent> : fmt::formatter<std::string_view> {
+    template <class Ctx>
+    auto format(const lvsd::healthcheck::HealthEvent& e, Ctx& ctx) const {
+        return fmt::formatter<std::string_view>::format(
+            fmt::format("{} {}", lvsd::format_endpoint(e.spec.address, e.spec.effective_port()),
+                        e.transition),
+            ctx);
+    }
+};

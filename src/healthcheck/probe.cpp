@@ -1,0 +1,164 @@
+#include "healthcheck/probe.hpp"
+
+#include <array>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "healthcheck/http.hpp"
+
+namespace lvsd::healthcheck {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+enum class Phase { Connecting, Sending, Receiving };
+
+std::string connect_failure(const error_code& ec) {
+    namespace e = asio::error;
+    if (ec == e::connection_refused) return "connect refused";
+    if (ec == e::host_unreachable) return "host unreachable";
+    if (ec == e::network_unreachable) return "network unreachable";
+    if (ec == e::connection_reset) return "connection reset while connecting";
+    return fmt::format("connect failed: {}", ec.message());
+}
+
+std::string io_failure(const error_code& ec, Phase phase) {
+    const char* what = phase == Phase::Sending ? "sending the request" : "reading the response";
+    if (ec == asio::error::eof) return fmt::format("connection closed by the server while {}", what);
+    if (ec == asio::error::connection_reset)
+        return fmt::format("connection reset by the server while {}", what);
+    return fmt::format("error while {}: {}", what, ec.message());
+}
+
+std::string range_text(const std::vector<StatusRange>& ranges) {
+    if (ranges.empty()) return "200-299";
+    std::string out;
+    for (const auto& r : ranges) out += (out.empty() ? "" : ",") + fmt::format("{}", r);
+    return out;
+}
+
+// The exchange itself; the caller bounds it with the timeout.
+asio::awaitable<ProbeResult> exchange(tcp::socket& sock, const CheckSpec& spec, Phase& phase) {
+    phase = Phase::Connecting;
+    const tcp::endpoint ep(spec.address, spec.effective_port());
+    if (auto [ec] = co_await sock.async_connect(ep, kNoThrow); ec)
+        co_return ProbeResult{false, connect_failure(ec)};
+    if (spec.type == CheckType::Tcp) co_return ProbeResult{true, "connected"};
+
+    std::string request;
+    std::string prefix;  // names what was fetched in the reasons of the proxy check
+    if (spec.type == CheckType::Http) {
+        const auto host = spec.virtualhost.empty() ? format_endpoint(spec.address, spec.effective_port())
+                                                   : spec.virtualhost;
+        request = build_get_request(spec.path, host);
+    } else {
+        auto url = parse_http_url(spec.proxy_url);
+        if (!url) co_return ProbeResult{false, url.error().message};
+        request = build_get_request(url->target,
+                                    spec.virtualhost.empty() ? url->authority : spec.virtualhost);
+        prefix = fmt::format("proxy fetching {}: ", spec.proxy_url);
+    }
+
+    phase = Phase::Sending;
+    if (auto [ec, n] = co_await asio::async_write(sock, asio::buffer(request), kNoThrow); ec)
+        co_return ProbeResult{false, prefix + io_failure(ec, phase)};
+
+    phase = Phase::Receiving;
+    ResponseReader reader(spec.body_contains);
+    std::array<char, 4096> buf;  // bounded: the reader keeps only what the verdict needs
+    for (;;) {
+        auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf), kNoThrow);
+        ResponseReader::Progress p;
+        if (ec == asio::error::eof) {
+            p = reader.finish();
+        } else if (ec) {
+            co_return ProbeResult{false, prefix + io_failure(ec, phase)};
+        } else {
+            p = reader.feed(std::string_view(buf.data(), n));
+        }
+        if (p == ResponseReader::Progress::Malformed)
+            co_return ProbeResult{false, prefix + "HTTP: " + reader.error()};
+        // A wrong status is the verdict: the rest of the response does not matter.
+        if (reader.has_status() && !status_matches(spec.status_code, reader.status()))
+            co_return ProbeResult{false, fmt::format("{}HTTP {}, expected {}", prefix, reader.status(),
+                                                     range_text(spec.status_code))};
+        if (p == ResponseReader::Progress::Complete) break;
+    }
+    if (!spec.body_contains.empty() && !reader.body_found())
+        co_return ProbeResult{false, fmt::format("{}HTTP {} but the body lacks {:?}", prefix,
+                                                 reader.status(), spec.body_contains)};
+    co_return ProbeResult{true, fmt::format("{}HTTP {}", prefix, reader.status())};
+}
+
+}  // namespace
+
+asio::awaitable<ProbeResult> probe(const CheckSpec& spec) {
+    auto ex = co_await asio::this_coro::executor;
+    const auto start = Clock::now();
+    auto finish = [&](ProbeResult r) {
+        r.latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+        return r;
+    };
+
+    tcp::socket sock(ex);
+    const tcp::endpoint ep(spec.address, spec.effective_port());
+    error_code ec;
+    if (sock.open(ep.protocol(), ec); ec)
+        co_return finish({false, fmt::format("cannot open a socket: {}", ec.message())});
+    if (spec.bindto) {
+        if (sock.bind(tcp::endpoint(*spec.bindto, 0), ec); ec) {
+            sock.close(ec);
+            co_return finish({false, fmt::format("cannot bind to {}: {}", *spec.bindto, ec.message())});
+        }
+    }
+
+    // Race the exchange against the deadline. The watchdog closes the socket when it
+    // fires, which ends any pending connect/read at once even where per-operation
+    // cancellation is not supported; a hung peer costs its timeout and nothing more.
+    Phase phase = Phase::Connecting;
+    asio::steady_timer timer(ex, spec.connect_timeout);
+    auto watchdog = [&]() -> asio::awaitable<bool> {
+        auto [tec] = co_await timer.async_wait(kNoThrow);
+        if (tec) co_return false;  // the exchange won (or the whole probe was cancelled)
+        error_code ignored;
+        sock.close(ignored);
+        co_return true;
+    };
+    auto outcome = co_await (exchange(sock, spec, phase) || watchdog());
+
+    ProbeResult result;
+    if (outcome.index() == 0) {
+        result = std::move(std::get<0>(outcome));
+    } else if (std::get<1>(outcome)) {
+        result.reason = phase == Phase::Connecting
+                            ? fmt::format("connect timeout after {}ms", spec.connect_timeout.count())
+                            : fmt::format("no response within {}ms", spec.connect_timeout.count());
+        if (spec.type == CheckType::Proxy && phase != Phase::Connecting)
+            result.reason = fmt::format("proxy fetching {}: {}", spec.proxy_url, result.reason);
+    } else {
+        result.reason = "probe cancelled";
+    }
+
+    if (sock.is_open()) {
+        // A plain TCP check closes with RST (SO_LINGER 0), as HAProxy does: at thousands
+        // of checks a second a FIN close would leave the balancer with hundreds of
+        // thousands of TIME_WAIT sockets. HTTP exchanges end with the server's close.
+        if (spec.type == CheckType::Tcp && result.ok) sock.set_option(asio::socket_base::linger(true, 0), ec);
+        sock.close(ec);
+    }
+    co_return finish(std::move(result));
+}
+
+}  // namespace lvsd::healthcheck

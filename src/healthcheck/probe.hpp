@@ -1,0 +1,26 @@
+// Probes: one attempt at a real server, as a coroutine on the caller's io_context.
+// Every probe is bounded by spec.connect_timeout (connect, request and response
+// together), closes its socket before it returns, and reports expected failures
+// (refused, unreachable, timeout, wrong status) as values, never as exceptions.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "healthcheck/check.hpp"
+
+namespace lvsd::healthcheck {
+
+struct ProbeResult {
+    bool ok = false;
+    std::string reason;  // `connected`, `connect refused`, `HTTP 503, expected 200-299`, ...
+    std::chrono::microseconds latency{0};
+};
+
+// Runs the probe `spec.type` names. `spec` must stay alive until the awaitable
+// completes (co_await the call directly).
+boost::asio::awaitable<ProbeResult> probe(const CheckSpec& spec);
+
+}  // namespace lvsd::healthcheck

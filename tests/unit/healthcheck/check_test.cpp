@@ -1,0 +1,148 @@
+// CheckSpec validation, keys and small parsers.
+#include "healthcheck/check.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace lvsd;
+using namespace lvsd::healthcheck;
+using namespace std::chrono_literals;
+
+namespace {
+
+CheckSpec tcp(const char* addr = "192.0.2.21", uint16_t port = 8080) {
+    CheckSpec s;
+    s.address = *parse_address(addr);
+    s.port = port;
+    return s;
+}
+
+std::string error_of(const CheckSpec& s) {
+    auto r = validate(s);
+    return r ? std::string("valid") : r.error().message;
+}
+
+}  // namespace
+
+TEST(CheckSpec, ValidTcpAndHttpAndProxy) {
+    EXPECT_TRUE(validate(tcp()));
+    auto h = tcp();
+    h.type = CheckType::Http;
+    h.path = "/health?x=1";
+    h.status_code = {{200, 200}, {301, 302}};
+    h.body_contains = "ok";
+    EXPECT_TRUE(validate(h));
+    auto p = tcp();
+    p.type = CheckType::Proxy;
+    p.proxy_url = "http://origin.example:8000/health";
+    EXPECT_TRUE(validate(p));
+    auto v6 = tcp("2001:db8::21");
+    v6.bindto = parse_address("2001:db8::1");
+    EXPECT_TRUE(validate(v6));
+}
+
+TEST(CheckSpec, EveryBadFieldIsNamedWithTheTarget) {
+    auto s = tcp();
+    s.rise = 0;
+    EXPECT_EQ(error_of(s), "check TCP_CHECK 192.0.2.21:8080: rise must be at least 1");
+    s = tcp();
+    s.fall = 0;
+    EXPECT_EQ(error_of(s), "check TCP_CHECK 192.0.2.21:8080: retry (fall) must be at least 1");
+    s = tcp("192.0.2.21", 0);
+    EXPECT_EQ(error_of(s), "check TCP_CHECK 192.0.2.21:0: no port: set the real server port or connect_port");
+    s.connect_port = 80;
+    EXPECT_TRUE(validate(s));
+    s = tcp();
+    s.bindto = parse_address("2001:db8::1");
+    EXPECT_EQ(error_of(s),
+              "check TCP_CHECK 192.0.2.21:8080: bindto 2001:db8::1 is not of the real server's address family");
+    s = tcp();
+    s.connect_timeout = 0ms;
+    EXPECT_EQ(error_of(s), "check TCP_CHECK 192.0.2.21:8080: connect_timeout must be positive");
+    s = tcp();
+    s.delay_loop = 0ms;
+    EXPECT_EQ(error_of(s), "check TCP_CHECK 192.0.2.21:8080: delay_loop must be positive");
+    s = tcp("0.0.0.0");
+    EXPECT_EQ(error_of(s), "check TCP_CHECK 0.0.0.0:8080: the real server address is unset");
+    s = tcp();
+    s.body_contains = "x";
+    EXPECT_EQ(error_of(s), "check TCP_CHECK 192.0.2.21:8080: status_code and body_contains are only for HTTP checks");
+
+    s = tcp("2001:db8::21");
+    s.type = CheckType::Http;
+    s.path = "/a b";
+    EXPECT_EQ(error_of(s), "check HTTP_GET [2001:db8::21]:8080: path '/a b' must start with / and contain no "
+                           "spaces or control characters");
+    s.path = "/ok\r\nX-Injected: 1";
+    EXPECT_NE(error_of(s), "valid");
+    s.path = "health";
+    EXPECT_NE(error_of(s), "valid");
+    s.path = "/";
+    s.virtualhost = "a\r\nb";
+    EXPECT_EQ(error_of(s), "check HTTP_GET [2001:db8::21]:8080: virtualhost 'a\r\nb' contains spaces or control "
+                           "characters");
+    s.virtualhost.clear();
+    s.status_code = {{600, 700}};
+    EXPECT_EQ(error_of(s), "check HTTP_GET [2001:db8::21]:8080: status_code 600-700 is not a range within 100-599");
+
+    s = tcp();
+    s.type = CheckType::Proxy;
+    EXPECT_EQ(error_of(s), "check PROXY_CHECK 192.0.2.21:8080: the proxy check needs proxy_url (http://origin/path)");
+    s.proxy_url = "https://origin/";
+    EXPECT_EQ(error_of(s), "check PROXY_CHECK 192.0.2.21:8080: proxy_url 'https://origin/': must start with http:// "
+                           "(the proxy is asked to fetch it)");
+    s = tcp();
+    s.proxy_url = "http://origin/";
+    EXPECT_EQ(error_of(s), "check TCP_CHECK 192.0.2.21:8080: proxy_url is only for the proxy check");
+}
+
+TEST(CheckKey, SameProbeAndRulesMeansSameKey) {
+    auto a = tcp();
+    auto b = tcp();
+    b.warmup = 5s;  // when to start does not change what is checked
+    EXPECT_EQ(check_key(a), check_key(b));
+    // Port 80 and port 443 real servers both checked on connect_port 8080 are one check.
+    auto c = tcp("192.0.2.21", 80);
+    c.connect_port = 8080;
+    EXPECT_EQ(check_key(a), check_key(c));
+    auto d = tcp();
+    d.fall = 3;
+    EXPECT_NE(check_key(a), check_key(d));
+    EXPECT_EQ(probe_identity(a), probe_identity(d));
+    auto e = tcp();
+    e.bindto = parse_address("192.0.2.1");
+    EXPECT_NE(probe_identity(a), probe_identity(e));
+    auto h = tcp();
+    h.type = CheckType::Http;
+    auto h2 = h;
+    h2.path = "/other";
+    EXPECT_NE(check_key(h), check_key(h2));
+    EXPECT_NE(check_key(a), check_key(h));
+    EXPECT_EQ(probe_identity(a), "TCP_CHECK 192.0.2.21:8080 timeout=5000ms");
+}
+
+TEST(StatusCodes, ParsesCodesAndRanges) {
+    auto r = parse_status_codes("200,301-302");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->size(), 2u);
+    EXPECT_EQ((*r)[1], (StatusRange{301, 302}));
+    EXPECT_TRUE(status_matches(*r, 302));
+    EXPECT_FALSE(status_matches(*r, 204));
+    EXPECT_TRUE(status_matches({}, 204));  // default 200-299
+    EXPECT_FALSE(status_matches({}, 301));
+    EXPECT_FALSE(parse_status_codes(""));
+    EXPECT_FALSE(parse_status_codes("200,"));
+    EXPECT_FALSE(parse_status_codes("abc"));
+    EXPECT_EQ(parse_status_codes("299-200").error().message,
+              "status_code '299-200': codes must be within 100-599, low before high");
+}
+
+TEST(HttpUrl, KeepsTheAbsoluteFormAndAuthority) {
+    auto u = parse_http_url("http://198.51.100.2:8000/health");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->authority, "198.51.100.2:8000");
+    EXPECT_EQ(u->target, "http://198.51.100.2:8000/health");
+    EXPECT_EQ(parse_http_url("http://origin.example")->target, "http://origin.example/");
+    EXPECT_FALSE(parse_http_url("http:///x"));
+    EXPECT_FALSE(parse_http_url("http://user:pw@origin/"));
+    EXPECT_FALSE(parse_http_url("http://origin/a b"));
+}

@@ -1,0 +1,140 @@
+// The HTTP response reader: stops as soon as the verdict is known, bounded memory,
+// every framing the checks meet (Content-Length, chunked, close-delimited).
+#include "healthcheck/http.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace lvsd::healthcheck;
+using P = ResponseReader::Progress;
+
+namespace {
+
+// Feeds `text` in pieces of `step` bytes; returns the last progress.
+P feed_in_pieces(ResponseReader& r, std::string_view text, std::size_t step) {
+    P p = P::NeedMore;
+    for (std::size_t i = 0; i < text.size() && p == P::NeedMore; i += step)
+        p = r.feed(text.substr(i, step));
+    return p;
+}
+
+}  // namespace
+
+TEST(HttpRequest, IsHttp11WithHostAndClose) {
+    EXPECT_EQ(build_get_request("/health", "192.0.2.21:8080"),
+              "GET /health HTTP/1.1\r\nHost: 192.0.2.21:8080\r\nUser-Agent: lvsd-healthcheck\r\n"
+              "Accept: */*\r\nConnection: close\r\n\r\n");
+    EXPECT_TRUE(build_get_request("http://origin.example/health", "origin.example")
+                    .starts_with("GET http://origin.example/health HTTP/1.1\r\nHost: origin.example\r\n"));
+}
+
+TEST(HttpResponse, WithoutANeedleTheStatusLineIsEnough) {
+    ResponseReader r;
+    EXPECT_EQ(r.feed("HTTP/1.1 20"), P::NeedMore);
+    EXPECT_FALSE(r.has_status());
+    EXPECT_EQ(r.feed("4 No Content\r\nServer: x\r\n"), P::Complete);
+    EXPECT_EQ(r.status(), 204u);
+}
+
+TEST(HttpResponse, StatusLineWithoutReasonAndHttp10) {
+    ResponseReader a;
+    EXPECT_EQ(a.feed("HTTP/1.0 503\r\n"), P::Complete);
+    EXPECT_EQ(a.status(), 503u);
+}
+
+TEST(HttpResponse, RejectsWhatIsNotHttp) {
+    ResponseReader a;
+    EXPECT_EQ(a.feed("SSH-2.0-OpenSSH_9.2\r\n"), P::Malformed);
+    EXPECT_NE(a.error().find("not HTTP"), std::string::npos);
+    ResponseReader b;
+    EXPECT_EQ(b.feed("HTTP/1.1 2x0 OK\r\n"), P::Malformed);
+    EXPECT_NE(b.error().find("malformed status line"), std::string::npos);
+    ResponseReader c;
+    EXPECT_EQ(c.feed("HTTP/1.1 099 Odd\r\n"), P::Malformed);
+    ResponseReader d;
+    EXPECT_EQ(d.finish(), P::Malformed);
+    EXPECT_EQ(d.error(), "connection closed without a response");
+    ResponseReader e("ok");
+    e.feed("HTTP/1.1 200 OK\r\nContent-Len");
+    EXPECT_EQ(e.finish(), P::Malformed);
+    EXPECT_EQ(e.error(), "connection closed inside the response headers");
+}
+
+TEST(HttpResponse, HeadersAreBounded) {
+    ResponseReader r("ok");
+    ASSERT_EQ(r.feed("HTTP/1.1 200 OK\r\n"), P::NeedMore);
+    std::string junk(ResponseReader::kMaxHeaderBytes, 'a');
+    EXPECT_EQ(r.feed("X: " + junk), P::Malformed);
+    EXPECT_NE(r.error().find("headers longer than"), std::string::npos);
+}
+
+TEST(HttpResponse, FindsTheNeedleWithContentLengthInAnyPieces) {
+    const std::string resp =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n\r\nstatus: all healthy";
+    for (std::size_t step : {1u, 2u, 3u, 7u, 1000u}) {
+        ResponseReader r("healthy");
+        EXPECT_EQ(feed_in_pieces(r, resp, step), P::Complete) << step;
+        EXPECT_TRUE(r.body_found()) << step;
+        EXPECT_EQ(r.status(), 200u);
+    }
+}
+
+TEST(HttpResponse, ContentLengthEndsTheBodyWithoutWaitingForClose) {
+    ResponseReader r("missing");
+    EXPECT_EQ(r.feed("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"), P::Complete);
+    EXPECT_FALSE(r.body_found());
+    ResponseReader empty("x");
+    EXPECT_EQ(empty.feed("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), P::Complete);
+    EXPECT_FALSE(empty.body_found());
+}
+
+TEST(HttpResponse, BytesAfterContentLengthAreNotBody) {
+    ResponseReader r("tail");
+    EXPECT_EQ(r.feed("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nheadtail"), P::Complete);
+    EXPECT_FALSE(r.body_found());
+}
+
+TEST(HttpResponse, ChunkedBodyIsDecodedSoFramingNeverSplitsAMatch) {
+    // "healthy" split across two chunks, with a chunk extension.
+    const std::string resp =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5;ext=1\r\nheal\r\r\n"
+        "3\r\nthy\r\n0\r\n\r\n";
+    ResponseReader bad("heal\rthy");  // the raw bytes contain no match for this...
+    for (std::size_t step : {1u, 4u, 1000u}) {
+        ResponseReader r("\rthy");  // ...but the decoded body "heal\rthy" does
+        EXPECT_EQ(feed_in_pieces(r, resp, step), P::Complete);
+        EXPECT_TRUE(r.body_found()) << step;
+    }
+    ResponseReader miss("nothere");
+    EXPECT_EQ(miss.feed(resp), P::Complete);  // ends at the last chunk, no close needed
+    EXPECT_FALSE(miss.body_found());
+    ResponseReader broken("x");
+    EXPECT_EQ(broken.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), P::Malformed);
+    EXPECT_NE(broken.error().find("chunk size"), std::string::npos);
+}
+
+TEST(HttpResponse, CloseDelimitedBodyEndsAtEof) {
+    ResponseReader r("needle");
+    EXPECT_EQ(r.feed("HTTP/1.0 200 OK\n\nhay hay"), P::NeedMore);  // bare LF too
+    EXPECT_EQ(r.feed(" nee"), P::NeedMore);
+    EXPECT_EQ(r.feed("dle"), P::Complete);
+    EXPECT_TRUE(r.body_found());
+    ResponseReader s("needle");
+    EXPECT_EQ(s.feed("HTTP/1.0 200 OK\r\n\r\nhay"), P::NeedMore);
+    EXPECT_EQ(s.finish(), P::Complete);
+    EXPECT_FALSE(s.body_found());
+}
+
+TEST(HttpResponse, BodyScanIsBounded) {
+    ResponseReader r("needle", 64);
+    EXPECT_EQ(r.feed("HTTP/1.1 200 OK\r\n\r\n"), P::NeedMore);
+    EXPECT_EQ(r.feed(std::string(60, 'x')), P::NeedMore);
+    EXPECT_EQ(r.feed(std::string(10, 'x') + "needle"), P::Complete);  // past the budget
+    EXPECT_FALSE(r.body_found());
+}
+
+TEST(HttpResponse, NoBodyStatusesCompleteAtTheHeaders) {
+    ResponseReader r("x");
+    EXPECT_EQ(r.feed("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"), P::Complete);
+    EXPECT_EQ(r.status(), 304u);
+}
