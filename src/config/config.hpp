@@ -1,0 +1,244 @@
+// The lvsd configuration: libconfig syntax in, one immutable, fully validated snapshot
+// out (DESIGN.md: "Config (immutable snapshot, replaced whole on SIGHUP)").
+//
+// Every default is already applied and every cross-reference already checked when a
+// Config exists, so consumers never re-validate: a VrrpInstance has its version and
+// family decided, a RealServer carries its effective lb_kind and inhibit_on_failure, a
+// HealthCheck its effective port and delay_loop. Key names and defaults follow
+// keepalived where keepalived has the concept; docs/config-reference.md lists them all.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/net.hpp"
+
+namespace lvsd::config {
+
+using Duration = std::chrono::milliseconds;
+
+// Where a group (or a key) was written; `file` differs from Config::source for settings
+// that came from an @include.
+struct Location {
+    std::string file;
+    int line = 0;
+};
+
+// One problem found in a configuration. to_string() gives `FILE:LINE: message`.
+struct Diagnostic {
+    std::string file;
+    int line = 0;
+    std::string message;
+};
+std::string to_string(const Diagnostic& d);
+
+enum class LogLevel : uint8_t { Trace, Debug, Info, Warn, Error, Critical, Off };
+enum class VrrpState : uint8_t { Backup, Master };
+enum class Protocol : uint8_t { Tcp, Udp, Sctp };
+// keepalived's lb_kind names: DR (direct routing, ipvsadm -g), NAT (-m), TUN (-i).
+enum class Forwarding : uint8_t { DirectRouting, Nat, Tunnel };
+
+std::string_view to_string(LogLevel);
+std::string_view to_string(VrrpState);   // "MASTER", "BACKUP"
+std::string_view to_string(Protocol);    // "TCP", "UDP", "SCTP"
+std::string_view to_string(Forwarding);  // "DR", "NAT", "TUN"
+
+struct Endpoint {
+    IpAddress address;
+    uint16_t port = 0;
+    friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
+// A notify command, split into argv like a shell would split it (quotes group words;
+// no variables, no globbing). argv[0] is an absolute path to an executable file.
+struct Command {
+    std::vector<std::string> argv;
+    Location where;
+};
+
+// keepalived's notify_* scripts. `notify` runs on every transition with the arguments
+// keepalived passes: "INSTANCE"|"GROUP", name, state, priority.
+struct Notify {
+    std::optional<Command> master, backup, fault, stop, any;
+};
+
+struct SyncDaemon {  // global_defs.lvs_sync_daemon: IPVS connection sync
+    std::string interface;
+    std::string instance;  // the VRRP instance whose state starts master/backup sync
+    uint8_t syncid = 0;
+    Location where;
+};
+
+struct Global {
+    std::string router_id;  // empty: the host name
+    LogLevel log_level = LogLevel::Info;
+    std::string control_socket = "/run/lvsd/lvsd.sock";
+    Duration reconcile_interval = std::chrono::seconds(10);
+    std::optional<Endpoint> metrics_listen;
+    std::optional<SyncDaemon> lvs_sync_daemon;
+    Location where;
+};
+
+struct VirtualAddress {
+    Prefix prefix;      // `/32` or `/128` when written without a length
+    std::string dev;    // empty: the instance's interface
+    std::string label;  // IPv4 only; empty: none
+    Location where;
+};
+
+struct TrackInterface {
+    std::string name;
+    int weight = 0;  // 0: interface down = FAULT; otherwise added to the priority while down
+    Location where;
+};
+
+// The instance goes to FAULT when none of `targets` answers ARP (IPv4) or neighbour
+// solicitation (IPv6) for `fall` consecutive probes `interval` apart.
+struct TrackArpTarget {
+    std::vector<IpAddress> targets;
+    Duration interval = std::chrono::seconds(1);
+    uint32_t fall = 3;
+    Location where;
+};
+
+struct VrrpInstance {
+    std::string name;
+    VrrpState state = VrrpState::Backup;  // initial state hint (RFC 5798 §6.4.1)
+    std::string interface;
+    uint8_t virtual_router_id = 0;
+    uint8_t priority = 100;  // 255: address owner
+    Duration advert_int = std::chrono::seconds(1);
+    uint8_t version = 2;              // 2 (RFC 3768) or 3 (RFC 5798); IPv6 is always 3
+    Family family = Family::V4;       // of the virtual addresses (one family per instance)
+    bool nopreempt = false;
+    Duration preempt_delay{0};
+    std::optional<IpAddress> unicast_src_ip;
+    std::vector<IpAddress> unicast_peer;  // empty: multicast to 224.0.0.18 / ff02::12
+    std::vector<VirtualAddress> virtual_ipaddress;  // at least one
+    std::vector<TrackInterface> track_interface;
+    std::optional<TrackArpTarget> track_arp_target;
+    Duration garp_master_delay = std::chrono::seconds(5);
+    uint32_t garp_master_repeat = 5;
+    Duration garp_interval{0};
+    Duration garp_master_refresh{0};  // 0: no periodic refresh
+    uint32_t garp_master_refresh_repeat = 1;
+    std::optional<std::string> auth_pass;  // VRRPv2 simple-text authentication
+    Notify notify;
+    Location where;
+};
+
+struct VrrpSyncGroup {
+    std::string name;
+    std::vector<std::string> group;  // instance names, each known and in one group only
+    Notify notify;
+    Location where;
+};
+
+using StatusCodes = std::vector<std::pair<uint16_t, uint16_t>>;  // inclusive ranges
+
+struct TcpProbe {};
+struct HttpProbe {
+    std::string path = "/";
+    std::string virtualhost;  // Host header; empty: the connect address
+    StatusCodes status_code{{200, 299}};
+    std::string body_contains;  // empty: the body is not checked
+};
+// An HTTP GET *through* the real server acting as a forward proxy:
+// `GET http://host[:port]/path HTTP/1.1` sent to the real server.
+struct ProxyProbe {
+    std::string url;   // absolute http:// URL, as written
+    std::string host;  // for the Host header: host[:port] from the URL
+    StatusCodes status_code{{200, 299}};
+};
+
+struct HealthCheck {
+    std::variant<TcpProbe, HttpProbe, ProxyProbe> probe;
+    IpAddress connect_ip;       // default: the real server's address
+    uint16_t connect_port = 0;  // default: the real server's port
+    std::optional<IpAddress> bindto;
+    std::optional<uint16_t> bind_port;
+    Duration connect_timeout = std::chrono::seconds(5);
+    Duration delay_loop = std::chrono::seconds(60);  // default: the virtual server's
+    Duration delay_before_retry = std::chrono::seconds(1);
+    uint32_t rise = 1;  // consecutive successes to come back
+    uint32_t fall = 2;  // consecutive failures to leave (keepalived: retry + 1)
+    Location where;
+};
+std::string_view check_name(const HealthCheck&);  // "TCP_CHECK", "HTTP_GET", "PROXY_CHECK"
+
+struct RealServer {
+    IpAddress address;
+    uint16_t port = 0;
+    uint32_t weight = 1;
+    Forwarding lb_kind = Forwarding::DirectRouting;  // default: the virtual server's
+    uint32_t uthreshold = 0;                         // 0: no limit
+    uint32_t lthreshold = 0;
+    bool inhibit_on_failure = false;  // default: the virtual server's
+    std::optional<HealthCheck> check;  // none: always up
+    Location where;
+};
+
+struct VirtualServer {
+    Family family = Family::V4;
+    uint32_t fwmark = 0;  // non-zero: a firewall-mark service; address/port/protocol unused
+    IpAddress address;
+    uint16_t port = 0;
+    Protocol protocol = Protocol::Tcp;
+    std::string lb_algo = "wlc";  // a kernel scheduler name, validated
+    Forwarding lb_kind = Forwarding::DirectRouting;
+    uint32_t persistence_timeout = 0;  // seconds; 0: no persistence
+    uint8_t persistence_granularity = 32;  // prefix length (host length by default)
+    bool ops = false;
+    bool sh_fallback = false, sh_port = false;
+    bool mh_fallback = false, mh_port = false;
+    Duration delay_loop = std::chrono::seconds(60);
+    bool inhibit_on_failure = false;
+    bool alpha = false;  // real servers start down until their check succeeds
+    std::optional<Endpoint> sorry_server;
+    std::vector<RealServer> real_servers;
+    Location where;
+};
+// How ipvsadm names the service: "TCP 192.0.2.1:80", "UDP [2001:db8::1]:53", "FWM 7".
+std::string service_name(const VirtualServer&);
+
+struct Config {
+    std::string source;  // the file name (or the name given to load_string)
+    Global global;
+    std::vector<VrrpInstance> vrrp_instances;
+    std::vector<VrrpSyncGroup> vrrp_sync_groups;
+    std::vector<VirtualServer> virtual_servers;
+};
+
+// Either a valid Config or every problem found (at least one).
+class LoadResult {
+public:
+    explicit LoadResult(std::shared_ptr<const Config> c) : config_(std::move(c)) {}
+    explicit LoadResult(std::vector<Diagnostic> d) : diagnostics_(std::move(d)) {}
+
+    bool ok() const { return config_ != nullptr; }
+    explicit operator bool() const { return ok(); }
+    const std::shared_ptr<const Config>& config() const { return config_; }
+    const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+
+private:
+    std::shared_ptr<const Config> config_;
+    std::vector<Diagnostic> diagnostics_;
+};
+
+// Reads and validates a file; @include paths are relative to the file's directory.
+LoadResult load_file(const std::string& path);
+// Validates text; `name` stands for the file name in diagnostics.
+LoadResult load_string(std::string_view text, const std::string& name);
+
+// What lvsd derives from a config, laid out for an operator (VRRP instances with their
+// addresses and timers; IPVS services as ipvsadm -Ln shows them, with each real
+// server's check). Pure: the same Config always gives the same text.
+std::string format_plan(const Config& config);
+
+}  // namespace lvsd::config

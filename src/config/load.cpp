@@ -1,0 +1,1318 @@
+// libconfig++ -> config::Config, with every problem reported as FILE:LINE: message.
+//
+// The reader walks the whole tree even after errors, so one run reports every problem;
+// a value that failed its own check is left out of the cross-checks that depend on it
+// (one root cause, one message). libconfig stays inside this file.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <libconfig.h++>
+
+#include "config/config.hpp"
+#include "config/detail/text.hpp"
+
+namespace lvsd::config {
+
+namespace {
+
+namespace lc = libconfig;
+using namespace std::chrono_literals;
+
+constexpr int64_t kU32Max = 4294967295LL;
+
+// keepalived's own names for things lvsd calls differently, and keepalived checks that
+// lvsd does not implement: an unknown key that is one of these gets a precise hint.
+const std::map<std::string_view, std::string_view> kKeepalivedHints = {
+    {"global", "the section is called 'global_defs'"},
+    {"vrrp_instance", "lvsd takes a list: vrrp_instances = ( { name = \"VI_1\"; ... } );"},
+    {"vrrp_sync_group", "lvsd takes a list: vrrp_sync_groups = ( { name = \"G1\"; group = [ ... ]; } );"},
+    {"virtual_server", "lvsd takes a list: virtual_servers = ( { address = ...; port = ...; ... } );"},
+    {"real_server", "lvsd takes a list: real_servers = ( { address = ...; port = ...; } );"},
+    {"lvs_sched", "lvsd calls the scheduler 'lb_algo'"},
+    {"lvs_method", "lvsd calls the forwarding method 'lb_kind'"},
+    {"nb_get_retry", "use 'retry' (or 'fall')"},
+    {"MISC_CHECK", "lvsd has no MISC_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
+    {"SSL_GET", "lvsd has no SSL_GET; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
+    {"SMTP_CHECK", "lvsd has no SMTP_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
+    {"DNS_CHECK", "lvsd has no DNS_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
+    {"UDP_CHECK", "lvsd has no UDP_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
+    {"BFD_CHECK", "lvsd has no BFD_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
+    {"FILE_CHECK", "lvsd has no FILE_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
+    {"url", "HTTP_GET takes path, status_code, virtualhost and body_contains directly"},
+};
+
+const std::vector<std::string_view> kSchedulers = {"rr",  "wrr", "lc", "wlc", "lblc", "lblcr", "dh",
+                                                   "sh",  "sed", "nq", "fo",  "ovf",  "mh",    "twos"};
+
+std::string_view type_name(lc::Setting::Type t) {
+    switch (t) {
+        case lc::Setting::TypeInt:
+        case lc::Setting::TypeInt64: return "an integer";
+        case lc::Setting::TypeFloat: return "a number";
+        case lc::Setting::TypeString: return "a string";
+        case lc::Setting::TypeBoolean: return "a boolean";
+        case lc::Setting::TypeGroup: return "a group { ... }";
+        case lc::Setting::TypeArray: return "an array [ ... ]";
+        case lc::Setting::TypeList: return "a list ( ... )";
+        default: return "nothing";
+    }
+}
+
+// A value as the operator wrote it, for messages.
+std::string show(const lc::Setting& s) {
+    switch (s.getType()) {
+        case lc::Setting::TypeInt: return std::to_string(static_cast<int>(s));
+        case lc::Setting::TypeInt64: return std::to_string(static_cast<long long>(s));
+        case lc::Setting::TypeFloat: return fmt::format("{}", static_cast<double>(s));
+        case lc::Setting::TypeString: return fmt::format("\"{}\"", s.c_str());
+        case lc::Setting::TypeBoolean: return static_cast<bool>(s) ? "true" : "false";
+        default: return std::string(type_name(s.getType()));
+    }
+}
+
+std::string join(const std::vector<std::string_view>& v, std::string_view sep) {
+    std::string out;
+    for (auto& x : v) {
+        if (!out.empty()) out += sep;
+        out += x;
+    }
+    return out;
+}
+
+std::string seconds_text(Duration d) {
+    return fmt::format("{}", static_cast<double>(d.count()) / 1000.0);
+}
+
+bool valid_ifname(std::string_view n) {
+    // The kernel's dev_valid_name(): 1-15 bytes, no '/', ':' or blanks, not "." or "..".
+    if (n.empty() || n.size() > 15 || n == "." || n == "..") return false;
+    return std::none_of(n.begin(), n.end(), [](char c) {
+        return c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c)) || !std::isprint(static_cast<unsigned char>(c));
+    });
+}
+
+std::string family_name(Family f) { return f == Family::V4 ? "IPv4" : "IPv6"; }
+
+class Loader;
+
+// One libconfig group being read: knows its keys, reports unknown ones, reads typed
+// values with range checks. Messages start with the group's context ("vrrp instance
+// \"VI_1\": ...").
+class Group {
+public:
+    Group(Loader& loader, const lc::Setting& s, std::string context, std::vector<std::string_view> keys);
+
+    const lc::Setting& setting() const { return s_; }
+    const std::string& context() const { return context_; }
+    Location where() const;
+    const lc::Setting* find(std::string_view key) const;
+
+    void error(const lc::Setting& at, const std::string& message);
+    void error(const std::string& message);  // at the group itself
+    void missing(std::string_view key, std::string_view what = {});
+
+    std::optional<int64_t> integer(std::string_view key, int64_t min, int64_t max);
+    std::optional<double> number(std::string_view key);
+    std::optional<Duration> seconds(std::string_view key, Duration min, Duration max);
+    std::optional<bool> boolean(std::string_view key);
+    std::optional<std::string> string(std::string_view key);
+    // A string among `choices`; an unknown one gets a "did you mean".
+    std::optional<std::string> choice(std::string_view key, const std::vector<std::string_view>& choices);
+    std::optional<IpAddress> address(std::string_view key);
+    std::optional<std::string> interface(std::string_view key);
+    // The elements of an array or list; wrong type reported.
+    std::vector<const lc::Setting*> elements(std::string_view key);
+    std::optional<Command> command(std::string_view key);
+
+    bool wrong_type(const lc::Setting& s, std::string_view key, std::string_view expected);
+
+private:
+    Loader& loader_;
+    const lc::Setting& s_;
+    std::string context_;
+};
+
+class Loader {
+public:
+    Loader(std::string source, std::set<int> wide_lines) : source_(std::move(source)), wide_lines_(std::move(wide_lines)) {}
+
+    Location where(const lc::Setting& s) const {
+        const char* f = s.getSourceFile();
+        return Location{f && *f ? std::string(f) : source_, static_cast<int>(s.getSourceLine())};
+    }
+    void error(const Location& at, std::string message) { diagnostics_.push_back({at.file, at.line, std::move(message)}); }
+    void error(const lc::Setting& at, std::string message) { error(where(at), std::move(message)); }
+
+    // The integer literal on this line was already reported as too wide.
+    bool wide(const lc::Setting& s) const {
+        const char* f = s.getSourceFile();
+        return (!f || !*f || source_ == f) && wide_lines_.count(static_cast<int>(s.getSourceLine()));
+    }
+
+    std::vector<Diagnostic> take_diagnostics() { return std::move(diagnostics_); }
+    bool failed() const { return !diagnostics_.empty(); }
+
+    std::shared_ptr<Config> load(const lc::Setting& root);
+
+private:
+    void read_global(const lc::Setting& s, Config& c);
+    std::optional<VrrpInstance> read_instance(const lc::Setting& s, std::size_t index);
+    void read_vip(Group& g, const lc::Setting& e, VrrpInstance& vi, std::vector<VirtualAddress>& out);
+    void read_notify(Group& g, Notify& n);
+    std::optional<VrrpSyncGroup> read_sync_group(const lc::Setting& s, std::size_t index);
+    std::optional<VirtualServer> read_virtual_server(const lc::Setting& s, std::size_t index);
+    std::optional<RealServer> read_real_server(const lc::Setting& s, const VirtualServer& vs, const std::string& vs_name);
+    std::optional<HealthCheck> read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
+                                          const VirtualServer& vs, const std::string& rs_context);
+    std::optional<StatusCodes> read_status_codes(Group& g);
+    void check_instances(Config& c);
+    void check_sync_groups(Config& c);
+    void check_virtual_servers(Config& c);
+
+    std::string source_;
+    std::set<int> wide_lines_;
+    std::vector<Diagnostic> diagnostics_;
+    std::set<std::string> instance_names_;  // as written, also of instances with errors
+    bool syncid_from_instance_ = false;
+};
+
+Group::Group(Loader& loader, const lc::Setting& s, std::string context, std::vector<std::string_view> keys)
+    : loader_(loader), s_(s), context_(std::move(context)) {
+    for (int i = 0; i < s.getLength(); ++i) {
+        const lc::Setting& child = s[i];
+        const std::string_view name = child.getName() ? child.getName() : "";
+        if (std::find(keys.begin(), keys.end(), name) != keys.end()) continue;
+        std::string msg = fmt::format("{}: unknown key '{}'", context_, name);
+        if (auto hint = kKeepalivedHints.find(name); hint != kKeepalivedHints.end())
+            msg += fmt::format(" ({})", hint->second);
+        else if (auto near = detail::nearest(name, keys))
+            msg += fmt::format("; did you mean '{}'?", *near);
+        loader_.error(child, msg);
+    }
+}
+
+Location Group::where() const { return loader_.where(s_); }
+
+const lc::Setting* Group::find(std::string_view key) const {
+    const std::string k(key);
+    return s_.exists(k) ? &s_[k.c_str()] : nullptr;
+}
+
+void Group::error(const lc::Setting& at, const std::string& message) { loader_.error(at, context_ + ": " + message); }
+void Group::error(const std::string& message) { loader_.error(s_, context_ + ": " + message); }
+
+void Group::missing(std::string_view key, std::string_view what) {
+    error(fmt::format("missing required key '{}'{}{}", key, what.empty() ? "" : " ", what));
+}
+
+bool Group::wrong_type(const lc::Setting& s, std::string_view key, std::string_view expected) {
+    error(s, fmt::format("{} must be {}, not {} ({})", key, expected, type_name(s.getType()), show(s)));
+    return false;
+}
+
+std::optional<int64_t> Group::integer(std::string_view key, int64_t min, int64_t max) {
+    const lc::Setting* s = find(key);
+    if (!s) return std::nullopt;
+    if (!s->isNumber() || s->getType() == lc::Setting::TypeFloat) {
+        wrong_type(*s, key, "an integer");
+        return std::nullopt;
+    }
+    if (loader_.wide(*s)) return std::nullopt;
+    const int64_t v = s->getType() == lc::Setting::TypeInt64 ? static_cast<long long>(*s) : static_cast<int>(*s);
+    if (v < min || v > max) {
+        error(*s, fmt::format("{} = {} is out of range {}..{}", key, v, min, max));
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<double> Group::number(std::string_view key) {
+    const lc::Setting* s = find(key);
+    if (!s) return std::nullopt;
+    if (!s->isNumber()) {
+        wrong_type(*s, key, "a number");
+        return std::nullopt;
+    }
+    if (loader_.wide(*s)) return std::nullopt;
+    double v = 0;
+    switch (s->getType()) {
+        case lc::Setting::TypeInt: v = static_cast<int>(*s); break;
+        case lc::Setting::TypeInt64: v = static_cast<double>(static_cast<long long>(*s)); break;
+        default: v = static_cast<double>(*s); break;
+    }
+    if (!std::isfinite(v)) {
+        error(*s, fmt::format("{} = {} is not a finite number", key, v));
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<Duration> Group::seconds(std::string_view key, Duration min, Duration max) {
+    auto v = number(key);
+    if (!v) return std::nullopt;
+    const double ms = *v * 1000.0;
+    if (ms < static_cast<double>(min.count()) - 1e-6 || ms > static_cast<double>(max.count()) + 1e-6) {
+        error(*find(key), fmt::format("{} = {} is out of range {}..{} seconds", key, *v, seconds_text(min), seconds_text(max)));
+        return std::nullopt;
+    }
+    if (std::fabs(ms - std::round(ms)) > 1e-6) {
+        error(*find(key), fmt::format("{} = {} is finer than a millisecond", key, *v));
+        return std::nullopt;
+    }
+    return Duration(static_cast<int64_t>(std::llround(ms)));
+}
+
+std::optional<bool> Group::boolean(std::string_view key) {
+    const lc::Setting* s = find(key);
+    if (!s) return std::nullopt;
+    if (s->getType() != lc::Setting::TypeBoolean) {
+        wrong_type(*s, key, "true or false");
+        return std::nullopt;
+    }
+    return static_cast<bool>(*s);
+}
+
+std::optional<std::string> Group::string(std::string_view key) {
+    const lc::Setting* s = find(key);
+    if (!s) return std::nullopt;
+    if (s->getType() != lc::Setting::TypeString) {
+        wrong_type(*s, key, "a string");
+        return std::nullopt;
+    }
+    return std::string(s->c_str());
+}
+
+std::optional<std::string> Group::choice(std::string_view key, const std::vector<std::string_view>& choices) {
+    auto v = string(key);
+    if (!v) return std::nullopt;
+    if (std::find(choices.begin(), choices.end(), *v) != choices.end()) return v;
+    std::string msg = fmt::format("{} = \"{}\" is not one of: {}", key, *v, join(choices, ", "));
+    if (auto near = detail::nearest(*v, choices)) msg += fmt::format("; did you mean '{}'?", *near);
+    error(*find(key), msg);
+    return std::nullopt;
+}
+
+std::optional<IpAddress> Group::address(std::string_view key) {
+    auto v = string(key);
+    if (!v) return std::nullopt;
+    auto a = parse_address(*v);
+    if (!a) {
+        error(*find(key), fmt::format("{} = \"{}\" is not an IPv4 or IPv6 address", key, *v));
+        return std::nullopt;
+    }
+    return a;
+}
+
+std::optional<std::string> Group::interface(std::string_view key) {
+    auto v = string(key);
+    if (!v) return std::nullopt;
+    if (!valid_ifname(*v)) {
+        error(*find(key), fmt::format("{} = \"{}\" is not a valid interface name (1-15 characters, no '/', ':' or blanks)", key, *v));
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::vector<const lc::Setting*> Group::elements(std::string_view key) {
+    std::vector<const lc::Setting*> out;
+    const lc::Setting* s = find(key);
+    if (!s) return out;
+    if (!s->isArray() && !s->isList()) {
+        wrong_type(*s, key, "an array [ ... ] or a list ( ... )");
+        return out;
+    }
+    for (int i = 0; i < s->getLength(); ++i) out.push_back(&(*s)[i]);
+    return out;
+}
+
+std::optional<Command> Group::command(std::string_view key) {
+    auto v = string(key);
+    if (!v) return std::nullopt;
+    const lc::Setting& at = *find(key);
+    auto argv = detail::split_command(*v);
+    if (!argv) {
+        error(at, fmt::format("{}: unterminated quote in \"{}\"", key, *v));
+        return std::nullopt;
+    }
+    if (argv->empty()) {
+        error(at, fmt::format("{} is empty; give the absolute path of an executable", key));
+        return std::nullopt;
+    }
+    const std::string& exe = argv->front();
+    if (exe.front() != '/') {
+        error(at, fmt::format("{}: '{}' is not an absolute path (lvsd runs notify commands without a shell or PATH)", key, exe));
+        return std::nullopt;
+    }
+    struct stat st {};
+    if (::stat(exe.c_str(), &st) != 0) {
+        error(at, fmt::format("{}: '{}': {}", key, exe, std::strerror(errno)));
+        return std::nullopt;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        error(at, fmt::format("{}: '{}' is a directory, not an executable file", key, exe));
+        return std::nullopt;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        error(at, fmt::format("{}: '{}' is not a regular file", key, exe));
+        return std::nullopt;
+    }
+    if ((st.st_mode & 0111) == 0) {
+        error(at, fmt::format("{}: '{}' is not executable (mode {:04o})", key, exe, st.st_mode & 07777));
+        return std::nullopt;
+    }
+    return Command{std::move(*argv), loader_.where(at)};
+}
+
+// ---------------------------------------------------------------------------------
+
+std::shared_ptr<Config> Loader::load(const lc::Setting& root) {
+    auto c = std::make_shared<Config>();
+    c->source = source_;
+    Group top(*this, root, "configuration", {"global_defs", "vrrp_instances", "vrrp_sync_groups", "virtual_servers"});
+
+    c->global.where = Location{source_, 1};
+    if (auto* g = top.find("global_defs")) {
+        if (g->isGroup()) read_global(*g, *c);
+        else top.wrong_type(*g, "global_defs", "a group { ... }");
+    }
+
+    auto list_of_groups = [&](std::string_view key, auto&& read, auto& out) {
+        const lc::Setting* s = top.find(key);
+        if (!s) return;
+        if (!s->isList()) {
+            top.wrong_type(*s, key, fmt::format("a list of groups: {} = ( {{ ... }}, {{ ... }} );", key));
+            return;
+        }
+        for (int i = 0; i < s->getLength(); ++i) {
+            const lc::Setting& e = (*s)[i];
+            if (!e.isGroup()) {
+                error(e, fmt::format("{}[{}] must be a group {{ ... }}, not {}", key, i, type_name(e.getType())));
+                continue;
+            }
+            if (auto v = read(e, static_cast<std::size_t>(i))) out.push_back(std::move(*v));
+        }
+    };
+    list_of_groups("vrrp_instances", [&](const lc::Setting& e, std::size_t i) { return read_instance(e, i); }, c->vrrp_instances);
+    list_of_groups("vrrp_sync_groups", [&](const lc::Setting& e, std::size_t i) { return read_sync_group(e, i); }, c->vrrp_sync_groups);
+    list_of_groups("virtual_servers", [&](const lc::Setting& e, std::size_t i) { return read_virtual_server(e, i); }, c->virtual_servers);
+
+    check_instances(*c);
+    check_sync_groups(*c);
+    check_virtual_servers(*c);
+
+    // lvs_sync_daemon names an instance: resolve after the instances are known.
+    if (auto& sd = c->global.lvs_sync_daemon) {
+        auto it = std::find_if(c->vrrp_instances.begin(), c->vrrp_instances.end(),
+                               [&](const VrrpInstance& v) { return v.name == sd->instance; });
+        if (it != c->vrrp_instances.end()) {
+            // keepalived's default sync id is the instance's VRID.
+            if (syncid_from_instance_) sd->syncid = it->virtual_router_id;
+        } else if (!instance_names_.count(sd->instance)) {  // a broken instance was reported already
+            error(sd->where, fmt::format("global_defs.lvs_sync_daemon: instance \"{}\" is not a vrrp instance", sd->instance));
+        }
+    }
+    return c;
+}
+
+void Loader::read_global(const lc::Setting& s, Config& c) {
+    Group g(*this, s, "global_defs",
+            {"router_id", "log_level", "control_socket", "reconcile_interval", "metrics_listen", "lvs_sync_daemon"});
+    Global& gl = c.global;
+    gl.where = g.where();
+    if (auto v = g.string("router_id")) {
+        if (v->empty() || v->size() > 64 || std::any_of(v->begin(), v->end(), [](char ch) { return !std::isgraph(static_cast<unsigned char>(ch)); }))
+            g.error(*g.find("router_id"), fmt::format("router_id = \"{}\" must be 1-64 printable characters without blanks", *v));
+        else gl.router_id = *v;
+    }
+    if (auto v = g.choice("log_level", {"trace", "debug", "info", "warn", "error", "critical", "off"})) {
+        static const std::map<std::string, LogLevel> levels = {
+            {"trace", LogLevel::Trace}, {"debug", LogLevel::Debug}, {"info", LogLevel::Info}, {"warn", LogLevel::Warn},
+            {"error", LogLevel::Error}, {"critical", LogLevel::Critical}, {"off", LogLevel::Off}};
+        gl.log_level = levels.at(*v);
+    }
+    if (auto v = g.string("control_socket")) {
+        if (v->empty() || v->front() != '/')
+            g.error(*g.find("control_socket"), fmt::format("control_socket = \"{}\" must be an absolute path", *v));
+        else if (v->size() > 107)
+            g.error(*g.find("control_socket"), fmt::format("control_socket is {} bytes long; a unix socket path has at most 107", v->size()));
+        else gl.control_socket = *v;
+    }
+    if (auto v = g.seconds("reconcile_interval", 1s, 3600s)) gl.reconcile_interval = *v;
+    if (auto v = g.string("metrics_listen")) {
+        // "192.0.2.1:9100" or "[2001:db8::1]:9100"
+        std::optional<Endpoint> ep;
+        std::string_view t = *v;
+        std::string_view host, port;
+        if (t.starts_with('[')) {
+            auto close = t.find("]:");
+            if (close != std::string_view::npos) host = t.substr(1, close - 1), port = t.substr(close + 2);
+        } else if (auto colon = t.rfind(':'); colon != std::string_view::npos && t.find(':') == colon) {
+            host = t.substr(0, colon), port = t.substr(colon + 1);
+        }
+        auto a = parse_address(host);
+        unsigned p = 0;
+        auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+        if (a && ec == std::errc{} && ptr == port.data() + port.size() && !port.empty() && p >= 1 && p <= 65535)
+            ep = Endpoint{*a, static_cast<uint16_t>(p)};
+        if (!ep)
+            g.error(*g.find("metrics_listen"),
+                    fmt::format("metrics_listen = \"{}\" is not ADDRESS:PORT (e.g. \"127.0.0.1:9100\" or \"[::1]:9100\")", *v));
+        gl.metrics_listen = ep;
+    }
+    if (auto* sd = g.find("lvs_sync_daemon")) {
+        if (!sd->isGroup()) {
+            g.wrong_type(*sd, "lvs_sync_daemon", "a group { interface = ...; instance = ...; }");
+        } else {
+            Group sg(*this, *sd, "global_defs.lvs_sync_daemon", {"interface", "instance", "syncid"});
+            SyncDaemon d;
+            d.where = sg.where();
+            bool ok = true;
+            if (auto v = sg.interface("interface")) {
+                d.interface = *v;
+            } else {
+                ok = false;
+                if (!sg.find("interface")) sg.missing("interface");
+            }
+            if (auto v = sg.string("instance")) {
+                d.instance = *v;
+            } else {
+                ok = false;
+                if (!sg.find("instance")) sg.missing("instance", "(the vrrp instance whose state starts master or backup sync)");
+            }
+            if (auto v = sg.integer("syncid", 0, 255)) d.syncid = static_cast<uint8_t>(*v);
+            else if (sg.find("syncid")) ok = false;
+            else syncid_from_instance_ = true;
+            if (ok) gl.lvs_sync_daemon = d;
+        }
+    }
+}
+
+void Loader::read_notify(Group& g, Notify& n) {
+    n.master = g.command("notify_master");
+    n.backup = g.command("notify_backup");
+    n.fault = g.command("notify_fault");
+    n.stop = g.command("notify_stop");
+    n.any = g.command("notify");
+}
+
+void Loader::read_vip(Group& g, const lc::Setting& e, VrrpInstance& vi, std::vector<VirtualAddress>& out) {
+    VirtualAddress va;
+    va.where = where(e);
+    std::string text;
+    if (e.getType() == lc::Setting::TypeString) {
+        // keepalived's form: "192.0.2.10/24 [dev eth1] [label eth1:vip]"
+        auto words = detail::split_command(e.c_str()).value_or(std::vector<std::string>{});
+        if (words.empty()) {
+            g.error(e, "virtual_ipaddress: empty entry");
+            return;
+        }
+        text = words[0];
+        for (std::size_t i = 1; i < words.size(); i += 2) {
+            if (i + 1 >= words.size() || (words[i] != "dev" && words[i] != "label")) {
+                g.error(e, fmt::format("virtual_ipaddress \"{}\": expected ADDRESS[/LEN] [dev IFNAME] [label LABEL]", e.c_str()));
+                return;
+            }
+            (words[i] == "dev" ? va.dev : va.label) = words[i + 1];
+        }
+    } else if (e.isGroup()) {
+        Group vg(*this, e, g.context() + " virtual_ipaddress", {"address", "dev", "label"});
+        auto a = vg.string("address");
+        if (!a) {
+            if (!vg.find("address")) vg.missing("address");
+            return;
+        }
+        text = *a;
+        if (auto d = vg.string("dev")) va.dev = *d;
+        if (auto l = vg.string("label")) va.label = *l;
+    } else {
+        g.error(e, fmt::format("virtual_ipaddress entries must be strings (\"192.0.2.10/24\") or groups "
+                               "{{ address = ...; dev = ...; label = ...; }}, not {}",
+                               type_name(e.getType())));
+        return;
+    }
+    auto p = parse_prefix(text);
+    if (!p) {
+        g.error(e, fmt::format("virtual_ipaddress \"{}\" is not an address with an optional prefix length "
+                               "(e.g. 192.0.2.10/24 or 2001:db8::10/64)", text));
+        return;
+    }
+    const auto& a = p->address;
+    if (a.is_unspecified() || a.is_multicast() || a.is_loopback()) {
+        g.error(e, fmt::format("virtual_ipaddress {} is {} address; a VIP must be a unicast address", text,
+                               a.is_unspecified() ? "an unspecified" : a.is_multicast() ? "a multicast" : "a loopback"));
+        return;
+    }
+    va.prefix = *p;
+    bool ok = true;
+    if (!va.dev.empty() && !valid_ifname(va.dev)) {
+        g.error(e, fmt::format("virtual_ipaddress {}: dev \"{}\" is not a valid interface name", text, va.dev));
+        ok = false;
+    }
+    if (!va.label.empty()) {
+        const std::string& dev = va.dev.empty() ? vi.interface : va.dev;
+        if (a.is_v6()) {
+            g.error(e, fmt::format("virtual_ipaddress {}: IPv6 addresses have no label", text));
+            ok = false;
+        } else if (va.label.size() > 15 || !(va.label == dev || va.label.starts_with(dev + ":"))) {
+            g.error(e, fmt::format("virtual_ipaddress {}: label \"{}\" must be the device name or start with \"{}:\" "
+                                   "and have at most 15 characters",
+                                   text, va.label, dev));
+            ok = false;
+        }
+    }
+    if (ok) out.push_back(std::move(va));
+}
+
+std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::size_t index) {
+    VrrpInstance vi;
+    vi.where = where(s);
+    std::string context = fmt::format("vrrp_instances[{}]", index);
+    if (s.exists("name") && s["name"].getType() == lc::Setting::TypeString && *s["name"].c_str())
+        context = fmt::format("vrrp instance \"{}\"", s["name"].c_str());
+    Group g(*this, s, context,
+            {"name", "state", "interface", "virtual_router_id", "priority", "advert_int", "version", "nopreempt",
+             "preempt_delay", "unicast_src_ip", "unicast_peer", "virtual_ipaddress", "track_interface",
+             "track_arp_target", "garp_master_delay", "garp_master_repeat", "garp_interval", "garp_master_refresh",
+             "garp_master_refresh_repeat", "authentication", "notify_master", "notify_backup", "notify_fault",
+             "notify_stop", "notify"});
+    const std::size_t errors_before = diagnostics_.size();
+    bool ok = true;  // required parts present and readable
+
+    if (auto v = g.string("name")) {
+        if (v->empty() || v->size() > 64 || std::any_of(v->begin(), v->end(), [](char ch) { return !std::isgraph(static_cast<unsigned char>(ch)); })) {
+            g.error(*g.find("name"), fmt::format("name = \"{}\" must be 1-64 printable characters without blanks", *v));
+            ok = false;
+        } else {
+            vi.name = *v;
+            instance_names_.insert(*v);
+        }
+    } else {
+        if (!g.find("name")) g.missing("name");
+        ok = false;
+    }
+    if (auto v = g.choice("state", {"MASTER", "BACKUP"})) vi.state = *v == "MASTER" ? VrrpState::Master : VrrpState::Backup;
+    if (auto v = g.interface("interface")) vi.interface = *v;
+    else {
+        if (!g.find("interface")) g.missing("interface");
+        ok = false;
+    }
+    if (auto v = g.integer("virtual_router_id", 1, 255)) vi.virtual_router_id = static_cast<uint8_t>(*v);
+    else {
+        if (!g.find("virtual_router_id")) g.missing("virtual_router_id", "(1..255, the same on both balancers)");
+        ok = false;
+    }
+    if (auto v = g.integer("priority", 1, 255)) vi.priority = static_cast<uint8_t>(*v);
+    std::optional<int64_t> version = g.integer("version", 2, 3);
+    vi.nopreempt = g.boolean("nopreempt").value_or(false);
+    if (auto v = g.seconds("preempt_delay", 0ms, 1000s)) vi.preempt_delay = *v;
+
+    // Addresses decide the family (RFC 5798 §7.1: a virtual router is IPv4 or IPv6).
+    std::vector<VirtualAddress> vips;
+    if (const lc::Setting* list = g.find("virtual_ipaddress")) {
+        auto elems = g.elements("virtual_ipaddress");
+        if ((list->isArray() || list->isList()) && elems.empty()) {
+            g.error(*list, "virtual_ipaddress is empty; a VRRP instance floats at least one address");
+            ok = false;
+        }
+        for (auto* e : elems) read_vip(g, *e, vi, vips);
+    } else {
+        g.missing("virtual_ipaddress", "(the addresses this instance floats)");
+        ok = false;
+    }
+    if (!vips.empty()) {
+        vi.family = family_of(vips.front().prefix.address);
+        for (auto& va : vips) {
+            if (family_of(va.prefix.address) != vi.family) {
+                error(va.where, fmt::format("{}: virtual_ipaddress {} is {} but the instance is {} (from {}); one VRRP "
+                                            "instance carries one address family (RFC 5798 §7.1), use a second instance "
+                                            "for the other family",
+                                            context, va.prefix, family_name(family_of(va.prefix.address)),
+                                            family_name(vi.family), vips.front().prefix));
+                continue;
+            }
+            vi.virtual_ipaddress.push_back(va);
+        }
+        // The advert carries every address: the 8-bit count and one 1500-byte frame bound it.
+        const std::size_t max = vi.family == Family::V4 ? 255 : 90;
+        if (vi.virtual_ipaddress.size() > max)
+            g.error(*g.find("virtual_ipaddress"), fmt::format("{} virtual addresses do not fit in one advertisement (at most {} {})",
+                                                              vi.virtual_ipaddress.size(), max, family_name(vi.family)));
+    }
+
+    // Version: keepalived's default 2 for IPv4 (so that a keepalived peer with default
+    // settings interoperates); IPv6 exists only in VRRPv3.
+    if (version) {
+        vi.version = static_cast<uint8_t>(*version);
+        if (vi.version == 2 && vi.family == Family::V6 && !vips.empty())
+            g.error(*g.find("version"), "version = 2 cannot carry IPv6 addresses (VRRPv2, RFC 3768, is IPv4 only); use version = 3");
+    } else {
+        vi.version = vi.family == Family::V6 ? 3 : 2;
+    }
+
+    if (auto v = g.number("advert_int")) {
+        const lc::Setting& at = *g.find("advert_int");
+        const double cs = *v * 100.0;
+        if (vi.version == 2) {
+            if (*v < 1 || *v > 255 || std::fabs(*v - std::round(*v)) > 1e-9)
+                g.error(at, fmt::format("advert_int = {} is not valid for VRRPv2: whole seconds 1..255 (RFC 3768 §5.3.7); "
+                                        "sub-second adverts need version = 3", *v));
+            else vi.advert_int = std::chrono::seconds(std::lround(*v));
+        } else {
+            if (cs < 1 - 1e-6 || cs > 4095 + 1e-6 || std::fabs(cs - std::round(cs)) > 1e-6)
+                g.error(at, fmt::format("advert_int = {} is not valid for VRRPv3: a multiple of 0.01 s from 0.01 to 40.95 "
+                                        "(RFC 5798 §5.2.7, 12-bit centiseconds)", *v));
+            else vi.advert_int = Duration(std::lround(cs) * 10);
+        }
+    }
+
+    if (vi.nopreempt && vi.state == VrrpState::Master)
+        g.error(*g.find("nopreempt"), "nopreempt needs state = \"BACKUP\": with MASTER the instance takes over at start anyway");
+    if (vi.nopreempt && vi.priority == 255)
+        g.error(*g.find("nopreempt"), "nopreempt cannot apply to priority 255: the address owner always preempts (RFC 5798 §6.4.3)");
+
+    // Unicast
+    if (auto v = g.address("unicast_src_ip")) {
+        if (v->is_unspecified() || v->is_multicast())
+            g.error(*g.find("unicast_src_ip"), fmt::format("unicast_src_ip {} must be a unicast address of this host", *v));
+        else if (!vips.empty() && family_of(*v) != vi.family)
+            g.error(*g.find("unicast_src_ip"), fmt::format("unicast_src_ip {} is {} but the instance's addresses are {}", *v,
+                                                           family_name(family_of(*v)), family_name(vi.family)));
+        else vi.unicast_src_ip = *v;
+    }
+    for (auto* e : g.elements("unicast_peer")) {
+        if (e->getType() != lc::Setting::TypeString) {
+            g.error(*e, fmt::format("unicast_peer entries must be address strings, not {}", type_name(e->getType())));
+            continue;
+        }
+        auto a = parse_address(e->c_str());
+        if (!a) {
+            g.error(*e, fmt::format("unicast_peer \"{}\" is not an IPv4 or IPv6 address", e->c_str()));
+        } else if (a->is_unspecified() || a->is_multicast()) {
+            g.error(*e, fmt::format("unicast_peer {} must be a unicast address", *a));
+        } else if (vi.unicast_src_ip && family_of(*a) != family_of(*vi.unicast_src_ip)) {
+            g.error(*e, fmt::format("unicast_peer {} is {} but unicast_src_ip {} is {}", *a, family_name(family_of(*a)),
+                                    *vi.unicast_src_ip, family_name(family_of(*vi.unicast_src_ip))));
+        } else if (!vips.empty() && family_of(*a) != vi.family) {
+            g.error(*e, fmt::format("unicast_peer {} is {} but the instance's addresses are {}", *a,
+                                    family_name(family_of(*a)), family_name(vi.family)));
+        } else if (std::find(vi.unicast_peer.begin(), vi.unicast_peer.end(), *a) != vi.unicast_peer.end()) {
+            g.error(*e, fmt::format("unicast_peer {} is listed twice", *a));
+        } else if (vi.unicast_src_ip && *a == *vi.unicast_src_ip) {
+            g.error(*e, fmt::format("unicast_peer {} is this host's own unicast_src_ip", *a));
+        } else {
+            vi.unicast_peer.push_back(*a);
+        }
+    }
+
+    // Tracking
+    for (auto* e : g.elements("track_interface")) {
+        TrackInterface t;
+        t.where = where(*e);
+        if (e->getType() == lc::Setting::TypeString) {
+            t.name = e->c_str();
+        } else if (e->isGroup()) {
+            Group tg(*this, *e, context + " track_interface", {"interface", "weight"});
+            if (auto n = tg.string("interface")) t.name = *n;
+            else if (!tg.find("interface")) tg.missing("interface");
+            if (auto w = tg.integer("weight", -253, 253)) t.weight = static_cast<int>(*w);
+            if (t.name.empty()) continue;
+        } else {
+            g.error(*e, fmt::format("track_interface entries must be interface names or groups "
+                                    "{{ interface = ...; weight = ...; }}, not {}", type_name(e->getType())));
+            continue;
+        }
+        if (!valid_ifname(t.name)) g.error(*e, fmt::format("track_interface \"{}\" is not a valid interface name", t.name));
+        else vi.track_interface.push_back(std::move(t));
+    }
+    if (auto* ta = g.find("track_arp_target")) {
+        if (!ta->isGroup()) {
+            g.wrong_type(*ta, "track_arp_target", "a group { targets = [ ... ]; fall = ...; }");
+        } else {
+            Group tg(*this, *ta, context + " track_arp_target", {"targets", "interval", "fall"});
+            TrackArpTarget t;
+            t.where = tg.where();
+            for (auto* e : tg.elements("targets")) {
+                std::optional<IpAddress> a;
+                if (e->getType() == lc::Setting::TypeString) a = parse_address(e->c_str());
+                if (!a || a->is_unspecified() || a->is_multicast())
+                    tg.error(*e, fmt::format("targets: {} is not a unicast IPv4 or IPv6 address", show(*e)));
+                else if (!vips.empty() && family_of(*a) != vi.family)
+                    tg.error(*e, fmt::format("targets: {} is {} but the instance is {}", *a, family_name(family_of(*a)), family_name(vi.family)));
+                else t.targets.push_back(*a);
+            }
+            if (!tg.find("targets")) tg.missing("targets");
+            else if (t.targets.empty() && tg.find("targets")->getLength() == 0) tg.error(*tg.find("targets"), "targets is empty");
+            if (auto v = tg.seconds("interval", 100ms, 3600s)) t.interval = *v;
+            if (auto v = tg.integer("fall", 1, 255)) t.fall = static_cast<uint32_t>(*v);
+            if (!t.targets.empty()) vi.track_arp_target = std::move(t);
+        }
+    }
+
+    // Gratuitous ARP / unsolicited NA after takeover (keepalived's names and defaults).
+    if (auto v = g.seconds("garp_master_delay", 0ms, 3600s)) vi.garp_master_delay = *v;
+    if (auto v = g.integer("garp_master_repeat", 1, 255)) vi.garp_master_repeat = static_cast<uint32_t>(*v);
+    if (auto v = g.seconds("garp_interval", 0ms, 10s)) vi.garp_interval = *v;
+    if (auto v = g.seconds("garp_master_refresh", 0ms, 86400s)) vi.garp_master_refresh = *v;
+    if (auto v = g.integer("garp_master_refresh_repeat", 1, 255)) vi.garp_master_refresh_repeat = static_cast<uint32_t>(*v);
+
+    if (auto* au = g.find("authentication")) {
+        if (!au->isGroup()) {
+            g.wrong_type(*au, "authentication", "a group { auth_type = \"PASS\"; auth_pass = \"...\"; }");
+        } else {
+            Group ag(*this, *au, context + " authentication", {"auth_type", "auth_pass"});
+            if (vi.version == 3)
+                ag.error("VRRPv3 has no authentication (RFC 5798 §9 removed it); remove this group or use version = 2");
+            auto type = ag.string("auth_type");
+            if (type && *type == "AH")
+                ag.error(*ag.find("auth_type"), "auth_type = \"AH\" is not supported (keepalived deprecates it too); use \"PASS\"");
+            else if (type && *type != "PASS")
+                ag.error(*ag.find("auth_type"), fmt::format("auth_type = \"{}\" is not \"PASS\"", *type));
+            else if (!ag.find("auth_type"))
+                ag.missing("auth_type", "(\"PASS\")");
+            if (auto p = ag.string("auth_pass")) {
+                if (p->empty() || p->size() > 8)
+                    ag.error(*ag.find("auth_pass"), fmt::format("auth_pass has {} characters; VRRPv2 carries 1 to 8 "
+                                                                "(RFC 3768 §5.3.10; keepalived would cut it silently)", p->size()));
+                else if (type && *type == "PASS" && vi.version == 2) vi.auth_pass = *p;
+            } else if (!ag.find("auth_pass")) {
+                ag.missing("auth_pass");
+            }
+        }
+    }
+
+    read_notify(g, vi.notify);
+
+    if (!ok || diagnostics_.size() != errors_before) return std::nullopt;
+    return vi;
+}
+
+std::optional<VrrpSyncGroup> Loader::read_sync_group(const lc::Setting& s, std::size_t index) {
+    VrrpSyncGroup sg;
+    sg.where = where(s);
+    std::string context = fmt::format("vrrp_sync_groups[{}]", index);
+    if (s.exists("name") && s["name"].getType() == lc::Setting::TypeString && *s["name"].c_str())
+        context = fmt::format("vrrp sync group \"{}\"", s["name"].c_str());
+    Group g(*this, s, context, {"name", "group", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"});
+    const std::size_t errors_before = diagnostics_.size();
+    if (auto v = g.string("name")) sg.name = *v;
+    if (!g.find("name")) g.missing("name");
+    else if (sg.name.empty() && g.find("name")->getType() == lc::Setting::TypeString) g.error(*g.find("name"), "name is empty");
+    for (auto* e : g.elements("group")) {
+        if (e->getType() != lc::Setting::TypeString) {
+            g.error(*e, fmt::format("group entries must be instance names, not {}", type_name(e->getType())));
+            continue;
+        }
+        std::string name = e->c_str();
+        if (std::find(sg.group.begin(), sg.group.end(), name) != sg.group.end())
+            g.error(*e, fmt::format("group lists \"{}\" twice", name));
+        else sg.group.push_back(name);
+    }
+    if (!g.find("group")) g.missing("group", "(the instances that change state together)");
+    else if (g.find("group")->getLength() == 0) g.error(*g.find("group"), "group is empty");
+    read_notify(g, sg.notify);
+    if (diagnostics_.size() != errors_before) return std::nullopt;
+    return sg;
+}
+
+std::optional<StatusCodes> Loader::read_status_codes(Group& g) {
+    const lc::Setting* s = g.find("status_code");
+    if (!s) return std::nullopt;
+    StatusCodes codes;
+    auto bad = [&](const std::string& what) {
+        g.error(*s, fmt::format("status_code {} is not a status code 100..599, a range \"200-299\" or a list of them", what));
+    };
+    if (s->getType() == lc::Setting::TypeInt) {
+        const int v = *s;
+        if (v < 100 || v > 599) return bad(show(*s)), std::nullopt;
+        codes.emplace_back(v, v);
+    } else if (s->getType() == lc::Setting::TypeString || s->isArray() || s->isList()) {
+        std::vector<std::string> parts;
+        if (s->getType() == lc::Setting::TypeString) {
+            std::stringstream ss(s->c_str());
+            for (std::string p; std::getline(ss, p, ',');) parts.push_back(p);
+        } else {
+            for (int i = 0; i < s->getLength(); ++i) {
+                const lc::Setting& e = (*s)[i];
+                if (e.getType() == lc::Setting::TypeInt) parts.push_back(std::to_string(static_cast<int>(e)));
+                else if (e.getType() == lc::Setting::TypeString) parts.push_back(e.c_str());
+                else return bad(show(e)), std::nullopt;
+            }
+        }
+        if (parts.empty()) return bad("(empty)"), std::nullopt;
+        for (auto p : parts) {
+            p.erase(0, p.find_first_not_of(' '));
+            p.erase(p.find_last_not_of(' ') + 1);
+            unsigned lo = 0, hi = 0;
+            const auto dash = p.find('-');
+            auto num = [](std::string_view t, unsigned& out) {
+                auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+                return !t.empty() && ec == std::errc{} && ptr == t.data() + t.size();
+            };
+            const bool parsed = dash == std::string::npos ? (num(p, lo) && ((hi = lo), true))
+                                                          : (num(std::string_view(p).substr(0, dash), lo) &&
+                                                             num(std::string_view(p).substr(dash + 1), hi));
+            if (!parsed || lo < 100 || hi > 599 || lo > hi) return bad(fmt::format("\"{}\"", p)), std::nullopt;
+            codes.emplace_back(static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
+        }
+    } else {
+        return bad(fmt::format("({})", type_name(s->getType()))), std::nullopt;
+    }
+    return codes;
+}
+
+// "http://host[:port]/path" -> the Host header value, or an error text.
+std::variant<std::string, std::string> parse_proxy_url(std::string_view url) {
+    using R = std::variant<std::string, std::string>;
+    auto fail = [](std::string why) { return R(std::in_place_index<1>, std::move(why)); };
+    if (url.starts_with("https://"))
+        return fail("https:// would need CONNECT and TLS; PROXY_CHECK sends plain GET requests, use an http:// URL");
+    if (!url.starts_with("http://")) return fail("must start with http://");
+    if (url.find_first_of(" \t\r\n") != std::string_view::npos) return fail("contains blanks or line breaks");
+    std::string_view rest = url.substr(7);
+    const auto slash = rest.find_first_of("/?#");
+    std::string_view authority = rest.substr(0, slash);
+    if (authority.find('@') != std::string_view::npos) return fail("user credentials in the URL are not supported");
+    std::string_view host = authority, port;
+    if (authority.starts_with('[')) {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) return fail("has an unterminated [IPv6] host");
+        host = authority.substr(1, close - 1);
+        if (!parse_address(host) || !parse_address(host)->is_v6()) return fail("has a bad [IPv6] host");
+        std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after[0] != ':') return fail("has junk after the [IPv6] host");
+            port = after.substr(1);
+        }
+    } else if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+    }
+    if (host.empty()) return fail("has no host");
+    if (!authority.starts_with('[') &&
+        !std::all_of(host.begin(), host.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.'; }))
+        return fail("has an invalid host name");
+    if (!port.empty() || authority.ends_with(':')) {
+        unsigned p = 0;
+        auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+        if (port.empty() || ec != std::errc{} || ptr != port.data() + port.size() || p < 1 || p > 65535)
+            return fail("has a port outside 1..65535");
+    }
+    return R(std::in_place_index<0>, std::string(authority));
+}
+
+std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
+                                              const VirtualServer& vs, const std::string& rs_context) {
+    std::vector<std::string_view> keys = {"connect_ip", "connect_port", "bindto", "bind_port", "connect_timeout",
+                                          "delay_loop", "delay_before_retry", "retry", "rise", "fall"};
+    if (kind == "HTTP_GET") keys.insert(keys.end(), {"path", "virtualhost", "status_code", "body_contains"});
+    if (kind == "PROXY_CHECK") keys.insert(keys.end(), {"url", "status_code"});
+    Group g(*this, s, fmt::format("{} of {}", kind, rs_context), keys);
+    const std::size_t errors_before = diagnostics_.size();
+    HealthCheck hc;
+    hc.where = g.where();
+    hc.connect_ip = rs.address;
+    hc.delay_loop = vs.delay_loop;
+    if (auto v = g.address("connect_ip")) {
+        if (v->is_unspecified() || v->is_multicast()) g.error(*g.find("connect_ip"), fmt::format("connect_ip {} must be a unicast address", *v));
+        else hc.connect_ip = *v;
+    }
+    if (auto v = g.integer("connect_port", 1, 65535)) hc.connect_port = static_cast<uint16_t>(*v);
+    else if (!g.find("connect_port")) {
+        hc.connect_port = rs.port;
+        if (rs.port == 0) g.error("the real server has no port (fwmark service), so the check needs connect_port");
+    }
+    if (auto v = g.address("bindto")) {
+        if (family_of(*v) != family_of(hc.connect_ip))
+            g.error(*g.find("bindto"), fmt::format("bindto {} is {} but the check connects to {} ({})", *v,
+                                                   family_name(family_of(*v)), hc.connect_ip, family_name(family_of(hc.connect_ip))));
+        else hc.bindto = *v;
+    }
+    if (auto v = g.integer("bind_port", 1, 65535)) hc.bind_port = static_cast<uint16_t>(*v);
+    if (auto v = g.seconds("connect_timeout", 1ms, 3600s)) hc.connect_timeout = *v;
+    if (auto v = g.seconds("delay_loop", 100ms, 86400s)) hc.delay_loop = *v;
+    if (auto v = g.seconds("delay_before_retry", 0ms, 3600s)) hc.delay_before_retry = *v;
+    // keepalived's retry counts the attempts *after* the first failure.
+    auto retry = g.integer("retry", 0, 99);
+    auto fall = g.integer("fall", 1, 100);
+    if (g.find("retry") && g.find("fall"))
+        g.error(*g.find("fall"), "give either retry (keepalived: failures after the first) or fall (consecutive failures), not both");
+    else if (retry) hc.fall = static_cast<uint32_t>(*retry + 1);
+    else if (fall) hc.fall = static_cast<uint32_t>(*fall);
+    if (auto v = g.integer("rise", 1, 100)) hc.rise = static_cast<uint32_t>(*v);
+
+    if (kind == "TCP_CHECK") {
+        hc.probe = TcpProbe{};
+    } else if (kind == "HTTP_GET") {
+        HttpProbe p;
+        if (auto v = g.string("path")) {
+            if (!v->starts_with('/') || v->find_first_of(" \t\r\n") != std::string::npos)
+                g.error(*g.find("path"), fmt::format("path = \"{}\" must start with '/' and contain no blanks or line breaks", *v));
+            else p.path = *v;
+        }
+        if (auto v = g.string("virtualhost")) {
+            if (v->empty() || v->find_first_of(" \t\r\n") != std::string::npos)
+                g.error(*g.find("virtualhost"), fmt::format("virtualhost = \"{}\" must be a host name without blanks", *v));
+            else p.virtualhost = *v;
+        }
+        if (auto v = read_status_codes(g)) p.status_code = *v;
+        if (auto v = g.string("body_contains")) p.body_contains = *v;
+        hc.probe = std::move(p);
+    } else {
+        ProxyProbe p;
+        if (auto v = g.string("url")) {
+            auto r = parse_proxy_url(*v);
+            if (r.index() == 1) g.error(*g.find("url"), fmt::format("url \"{}\" {}", *v, std::get<1>(r)));
+            else p.url = *v, p.host = std::get<0>(r);
+        } else if (!g.find("url")) {
+            g.missing("url", "(the absolute http:// URL to fetch through the proxy)");
+        }
+        if (auto v = read_status_codes(g)) p.status_code = *v;
+        hc.probe = std::move(p);
+    }
+    if (diagnostics_.size() != errors_before) return std::nullopt;
+    return hc;
+}
+
+std::optional<Forwarding> parse_forwarding(Group& g) {
+    auto v = g.choice("lb_kind", {"DR", "NAT", "TUN"});
+    if (!v) return std::nullopt;
+    return *v == "DR" ? Forwarding::DirectRouting : *v == "NAT" ? Forwarding::Nat : Forwarding::Tunnel;
+}
+
+std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const VirtualServer& vs, const std::string& vs_name) {
+    RealServer rs;
+    rs.where = where(s);
+    rs.lb_kind = vs.lb_kind;
+    rs.inhibit_on_failure = vs.inhibit_on_failure;
+    std::string context = fmt::format("real server of {}", vs_name);
+    // Name the real server in messages as address:port when both are readable.
+    if (s.exists("address") && s["address"].getType() == lc::Setting::TypeString) {
+        if (auto a = parse_address(s["address"].c_str())) {
+            int port = vs.port;
+            if (s.exists("port") && s["port"].getType() == lc::Setting::TypeInt) port = s["port"];
+            context = fmt::format("real server {} of {}",
+                                  port > 0 && port <= 65535 ? format_endpoint(*a, static_cast<uint16_t>(port)) : a->to_string(),
+                                  vs_name);
+        }
+    }
+    Group g(*this, s, context,
+            {"address", "port", "weight", "lb_kind", "uthreshold", "lthreshold", "inhibit_on_failure", "TCP_CHECK",
+             "HTTP_GET", "PROXY_CHECK"});
+    const std::size_t errors_before = diagnostics_.size();
+
+    if (auto v = g.address("address")) {
+        if (v->is_unspecified() || v->is_multicast()) g.error(*g.find("address"), fmt::format("address {} must be a unicast address", *v));
+        else rs.address = *v;
+    } else if (!g.find("address")) {
+        g.missing("address");
+    }
+    if (auto v = parse_forwarding(g)) rs.lb_kind = *v;
+    if (auto v = g.integer("port", vs.fwmark ? 0 : 1, 65535)) rs.port = static_cast<uint16_t>(*v);
+    else if (!g.find("port")) rs.port = vs.port;
+    // DR and TUN deliver the packet unchanged: the real server sees the service's port.
+    if (!vs.fwmark && rs.lb_kind != Forwarding::Nat && g.find("port") && rs.port != vs.port && vs.port != 0)
+        g.error(*g.find("port"), fmt::format("port {} differs from the service's port {}, but {} cannot change the destination "
+                                             "port (only NAT can)", rs.port, vs.port, to_string(rs.lb_kind)));
+    if (auto v = g.integer("weight", 0, 65535)) rs.weight = static_cast<uint32_t>(*v);
+    if (auto v = g.integer("uthreshold", 0, 2147483647)) rs.uthreshold = static_cast<uint32_t>(*v);
+    if (auto v = g.integer("lthreshold", 0, 2147483647)) rs.lthreshold = static_cast<uint32_t>(*v);
+    if (rs.uthreshold && rs.lthreshold > rs.uthreshold)
+        g.error(*g.find("lthreshold"), fmt::format("lthreshold {} is above uthreshold {}", rs.lthreshold, rs.uthreshold));
+    if (auto v = g.boolean("inhibit_on_failure")) rs.inhibit_on_failure = *v;
+    if (g.find("address") && !rs.address.is_unspecified() && family_of(rs.address) != vs.family && rs.lb_kind != Forwarding::Tunnel)
+        g.error(*g.find("address"), fmt::format("address {} is {} but the service is {}; only TUN forwards across families",
+                                                rs.address, family_name(family_of(rs.address)), family_name(vs.family)));
+
+    const lc::Setting* first_check = nullptr;
+    for (std::string_view kind : {"TCP_CHECK", "HTTP_GET", "PROXY_CHECK"}) {
+        const lc::Setting* c = g.find(kind);
+        if (!c) continue;
+        if (first_check) {
+            g.error(*c, fmt::format("{} (line {}) and {}: one health check per real server", first_check->getName(),
+                                    first_check->getSourceLine(), kind));
+            continue;
+        }
+        first_check = c;
+        if (!c->isGroup()) {
+            g.wrong_type(*c, kind, "a group { ... }");
+            continue;
+        }
+        if (diagnostics_.size() == errors_before) rs.check = read_check(*c, kind, rs, vs, context);
+        else read_check(*c, kind, rs, vs, context);
+    }
+    if (diagnostics_.size() != errors_before) return std::nullopt;
+    return rs;
+}
+
+std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, std::size_t index) {
+    VirtualServer vs;
+    vs.where = where(s);
+    std::string context = fmt::format("virtual_servers[{}]", index);
+    Group g(*this, s, context,
+            {"address", "port", "protocol", "fwmark", "ip_family", "lb_algo", "lb_kind", "persistence_timeout",
+             "persistence_granularity", "ops", "sh-port", "sh-fallback", "mh-port", "mh-fallback", "delay_loop",
+             "inhibit_on_failure", "alpha", "sorry_server", "real_servers"});
+    const std::size_t errors_before = diagnostics_.size();
+
+    const bool by_mark = g.find("fwmark") != nullptr;
+    if (by_mark) {
+        if (auto v = g.integer("fwmark", 1, kU32Max)) vs.fwmark = static_cast<uint32_t>(*v);
+        for (auto k : {"address", "port", "protocol"})
+            if (g.find(k)) g.error(*g.find(k), fmt::format("{} does not apply to a fwmark service (the mark selects the packets)", k));
+        if (auto v = g.choice("ip_family", {"inet", "inet6"})) vs.family = *v == "inet" ? Family::V4 : Family::V6;
+        else if (!g.find("ip_family")) {
+            // The real servers' family, as keepalived does.
+            const lc::Setting* rsl = g.find("real_servers");
+            if (rsl && rsl->isList() && rsl->getLength() > 0) {
+                const lc::Setting& r0 = (*rsl)[0];
+                if (r0.isGroup() && r0.exists("address") && r0["address"].getType() == lc::Setting::TypeString)
+                    if (auto a = parse_address(r0["address"].c_str())) vs.family = family_of(*a);
+            }
+        }
+    } else {
+        if (g.find("ip_family")) g.error(*g.find("ip_family"), "ip_family only applies to fwmark services; the address gives the family");
+        if (auto v = g.address("address")) {
+            if (v->is_unspecified() || v->is_multicast()) g.error(*g.find("address"), fmt::format("address {} must be a unicast address", *v));
+            vs.address = *v;
+            vs.family = family_of(*v);
+        } else if (!g.find("address")) {
+            g.missing("address", "(or fwmark)");
+        }
+        if (auto v = g.integer("port", 0, 65535)) vs.port = static_cast<uint16_t>(*v);
+        else if (!g.find("port")) g.missing("port");
+        if (auto v = g.choice("protocol", {"TCP", "UDP", "SCTP"}))
+            vs.protocol = *v == "TCP" ? Protocol::Tcp : *v == "UDP" ? Protocol::Udp : Protocol::Sctp;
+    }
+    const std::string name = (!by_mark && vs.address.is_unspecified()) || (by_mark && !vs.fwmark) ? context : "virtual server " + service_name(vs);
+
+    if (auto v = g.choice("lb_algo", kSchedulers)) vs.lb_algo = *v;
+    if (auto v = parse_forwarding(g)) vs.lb_kind = *v;
+    if (auto v = g.integer("persistence_timeout", 0, 2678400)) vs.persistence_timeout = static_cast<uint32_t>(*v);
+    const uint8_t host_len = vs.family == Family::V4 ? 32 : 128;
+    vs.persistence_granularity = host_len;
+    if (auto* pg = g.find("persistence_granularity")) {
+        if (!vs.persistence_timeout)
+            g.error(*pg, "persistence_granularity needs persistence_timeout");
+        if (pg->getType() == lc::Setting::TypeString) {
+            // An IPv4 netmask as keepalived and ipvsadm -M take it.
+            auto m = parse_address(pg->c_str());
+            uint32_t bits = m && m->is_v4() ? m->to_v4().to_uint() : 0;
+            const int len = std::popcount(bits);
+            if (!m || !m->is_v4() || vs.family != Family::V4 || (len < 32 && (bits << len) != 0) || len == 0)
+                g.error(*pg, fmt::format("persistence_granularity \"{}\" is not a contiguous IPv4 netmask{}", pg->c_str(),
+                                         vs.family == Family::V6 ? " (an IPv6 service takes a prefix length 1..128)" : ""));
+            else vs.persistence_granularity = static_cast<uint8_t>(len);
+        } else if (auto v = g.integer("persistence_granularity", 1, host_len)) {
+            vs.persistence_granularity = static_cast<uint8_t>(*v);
+        }
+    }
+    vs.ops = g.boolean("ops").value_or(false);
+    if (vs.ops && !by_mark && vs.protocol != Protocol::Udp)
+        g.error(*g.find("ops"), "ops (one-packet scheduling) applies to UDP services only");
+    if (vs.ops && vs.persistence_timeout)
+        g.error(*g.find("ops"), "ops cannot be combined with persistence_timeout: every packet is scheduled on its own");
+    if (!by_mark && g.find("port") && vs.port == 0 && !vs.persistence_timeout)
+        g.error(*g.find("port"), "port 0 (all ports) needs persistence_timeout, as in IPVS");
+    vs.sh_port = g.boolean("sh-port").value_or(false);
+    vs.sh_fallback = g.boolean("sh-fallback").value_or(false);
+    vs.mh_port = g.boolean("mh-port").value_or(false);
+    vs.mh_fallback = g.boolean("mh-fallback").value_or(false);
+    for (auto [key, algo] : {std::pair{"sh-port", "sh"}, {"sh-fallback", "sh"}, {"mh-port", "mh"}, {"mh-fallback", "mh"}})
+        if (g.find(key) && vs.lb_algo != algo)
+            g.error(*g.find(key), fmt::format("{} applies to lb_algo \"{}\" only, not \"{}\"", key, algo, vs.lb_algo));
+    if (auto v = g.seconds("delay_loop", 100ms, 86400s)) vs.delay_loop = *v;
+    vs.inhibit_on_failure = g.boolean("inhibit_on_failure").value_or(false);
+    vs.alpha = g.boolean("alpha").value_or(false);
+
+    if (auto* ss = g.find("sorry_server")) {
+        if (!ss->isGroup()) {
+            g.wrong_type(*ss, "sorry_server", "a group { address = ...; port = ...; }");
+        } else {
+            Group sg(*this, *ss, name + " sorry_server", {"address", "port"});
+            Endpoint ep{{}, vs.port};
+            auto a = sg.address("address");
+            if (!a && !sg.find("address")) sg.missing("address");
+            if (auto p = sg.integer("port", 1, 65535)) ep.port = static_cast<uint16_t>(*p);
+            if (a) {
+                ep.address = *a;
+                if (family_of(*a) != vs.family && vs.lb_kind != Forwarding::Tunnel)
+                    sg.error(*sg.find("address"), fmt::format("address {} is {} but the service is {}", *a,
+                                                              family_name(family_of(*a)), family_name(vs.family)));
+                else if (!by_mark && vs.lb_kind != Forwarding::Nat && ep.port != vs.port && vs.port != 0)
+                    sg.error(*sg.find("port"), fmt::format("port {} differs from the service's port {}, but {} cannot change "
+                                                           "the destination port (only NAT can)", ep.port, vs.port, to_string(vs.lb_kind)));
+                else vs.sorry_server = ep;
+            }
+        }
+    }
+
+    if (auto* rsl = g.find("real_servers")) {
+        if (!rsl->isList()) {
+            g.wrong_type(*rsl, "real_servers", "a list of groups: real_servers = ( { address = ...; }, ... );");
+        } else {
+            for (int i = 0; i < rsl->getLength(); ++i) {
+                const lc::Setting& e = (*rsl)[i];
+                if (!e.isGroup()) {
+                    g.error(e, fmt::format("real_servers[{}] must be a group {{ ... }}, not {}", i, type_name(e.getType())));
+                    continue;
+                }
+                if (auto rs = read_real_server(e, vs, name)) vs.real_servers.push_back(std::move(*rs));
+            }
+        }
+    }
+    // Duplicate real servers: the IPVS destination key is address and port.
+    for (std::size_t i = 0; i < vs.real_servers.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (vs.real_servers[i].address == vs.real_servers[j].address && vs.real_servers[i].port == vs.real_servers[j].port) {
+                error(vs.real_servers[i].where,
+                      fmt::format("{}: real server {} is listed twice (first at line {})", name,
+                                  format_endpoint(vs.real_servers[i].address, vs.real_servers[i].port), vs.real_servers[j].where.line));
+                break;
+            }
+    if (diagnostics_.size() != errors_before) return std::nullopt;
+    return vs;
+}
+
+void Loader::check_instances(Config& c) {
+    auto& v = c.vrrp_instances;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+            if (v[i].name == v[j].name)
+                error(v[i].where, fmt::format("vrrp instance \"{}\" is defined twice (first at line {})", v[i].name, v[j].where.line));
+            // RFC 5798 §7.3: the VRID picks the virtual MAC, so it is unique per interface
+            // and family (IPv4 and IPv6 routers use different MAC ranges).
+            if (v[i].interface == v[j].interface && v[i].family == v[j].family && v[i].virtual_router_id == v[j].virtual_router_id)
+                error(v[i].where, fmt::format("vrrp instance \"{}\": virtual_router_id {} on {} ({}) is already used by "
+                                              "instance \"{}\" (line {})",
+                                              v[i].name, v[i].virtual_router_id, v[i].interface, family_name(v[i].family),
+                                              v[j].name, v[j].where.line));
+            for (auto& a : v[i].virtual_ipaddress)
+                for (auto& b : v[j].virtual_ipaddress)
+                    if (a.prefix.address == b.prefix.address)
+                        error(a.where, fmt::format("vrrp instance \"{}\": virtual_ipaddress {} is also floated by instance "
+                                                   "\"{}\" (line {})", v[i].name, a.prefix.address, v[j].name, b.where.line));
+        }
+        auto& vips = v[i].virtual_ipaddress;
+        for (std::size_t k = 0; k < vips.size(); ++k)
+            for (std::size_t l = 0; l < k; ++l)
+                if (vips[k].prefix.address == vips[l].prefix.address)
+                    error(vips[k].where, fmt::format("vrrp instance \"{}\": virtual_ipaddress {} is listed twice",
+                                                     v[i].name, vips[k].prefix.address));
+    }
+}
+
+void Loader::check_sync_groups(Config& c) {
+    std::map<std::string, const VrrpSyncGroup*> member_of;
+    for (std::size_t i = 0; i < c.vrrp_sync_groups.size(); ++i) {
+        auto& sg = c.vrrp_sync_groups[i];
+        for (std::size_t j = 0; j < i; ++j)
+            if (c.vrrp_sync_groups[j].name == sg.name)
+                error(sg.where, fmt::format("vrrp sync group \"{}\" is defined twice (first at line {})", sg.name,
+                                            c.vrrp_sync_groups[j].where.line));
+        for (auto& name : sg.group) {
+            auto it = std::find_if(c.vrrp_instances.begin(), c.vrrp_instances.end(), [&](auto& vi) { return vi.name == name; });
+            if (it == c.vrrp_instances.end()) {
+                if (instance_names_.count(name)) continue;  // exists, but its own errors were reported
+                std::vector<std::string_view> names;
+                for (auto& vi : c.vrrp_instances) names.push_back(vi.name);
+                std::string msg = fmt::format("vrrp sync group \"{}\": \"{}\" is not a vrrp instance", sg.name, name);
+                if (auto near = detail::nearest(name, names)) msg += fmt::format("; did you mean '{}'?", *near);
+                error(sg.where, msg);
+            } else if (auto [m, inserted] = member_of.emplace(name, &sg); !inserted) {
+                error(sg.where, fmt::format("vrrp sync group \"{}\": instance \"{}\" is already in sync group \"{}\" (line {})",
+                                            sg.name, name, m->second->name, m->second->where.line));
+            }
+        }
+    }
+}
+
+void Loader::check_virtual_servers(Config& c) {
+    auto& v = c.virtual_servers;
+    for (std::size_t i = 0; i < v.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j) {
+            const bool same = v[i].fwmark ? (v[i].fwmark == v[j].fwmark && v[i].family == v[j].family)
+                                          : (!v[j].fwmark && v[i].address == v[j].address && v[i].port == v[j].port &&
+                                             v[i].protocol == v[j].protocol);
+            if (same) {
+                error(v[i].where, fmt::format("virtual server {} is defined twice (first at line {})", service_name(v[i]), v[j].where.line));
+                break;
+            }
+        }
+}
+
+LoadResult finish(Loader& loader, const lc::Config& cfg) {
+    auto c = loader.load(cfg.getRoot());
+    auto diags = loader.take_diagnostics();
+    if (diags.empty()) return LoadResult(std::shared_ptr<const Config>(std::move(c)));
+    std::stable_sort(diags.begin(), diags.end(), [](auto& a, auto& b) { return std::tie(a.file, a.line) < std::tie(b.file, b.line); });
+    diags.erase(std::unique(diags.begin(), diags.end(),
+                            [](auto& a, auto& b) { return a.file == b.file && a.line == b.line && a.message == b.message; }),
+                diags.end());
+    return LoadResult(std::move(diags));
+}
+
+LoadResult load_text(std::string_view text, const std::string& name, const std::string& include_dir) {
+    std::vector<Diagnostic> early;
+    std::set<int> wide_lines;
+    for (auto& w : detail::find_wide_integers(text)) {
+        early.push_back({name, w.line, fmt::format("integer {} does not fit in 32 bits (libconfig would read it wrongly; "
+                                                   "write {}L if a 64-bit value is meant)", w.literal, w.literal)});
+        wide_lines.insert(w.line);
+    }
+    lc::Config cfg;
+    if (!include_dir.empty()) cfg.setIncludeDir(include_dir.c_str());
+    try {
+        cfg.readString(std::string(text));
+    } catch (const lc::ParseException& e) {
+        // libconfig stops at the first syntax error: it is necessarily the only report.
+        const char* f = e.getFile();
+        return LoadResult(std::vector<Diagnostic>{
+            {f && *f ? std::string(f) : name, e.getLine(), fmt::format("syntax error: {}", e.getError())}});
+    } catch (const lc::FileIOException&) {
+        return LoadResult(std::vector<Diagnostic>{{name, 0, "cannot read an @include file"}});
+    }
+    Loader loader(name, std::move(wide_lines));
+    auto result = finish(loader, cfg);
+    if (early.empty()) return result;
+    early.insert(early.end(), result.diagnostics().begin(), result.diagnostics().end());
+    std::stable_sort(early.begin(), early.end(), [](auto& a, auto& b) { return std::tie(a.file, a.line) < std::tie(b.file, b.line); });
+    return LoadResult(std::move(early));
+}
+
+}  // namespace
+
+std::string to_string(const Diagnostic& d) {
+    if (d.line <= 0) return fmt::format("{}: {}", d.file, d.message);
+    return fmt::format("{}:{}: {}", d.file, d.line, d.message);
+}
+
+LoadResult load_string(std::string_view text, const std::string& name) { return load_text(text, name, ""); }
+
+LoadResult load_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        const int err = errno;
+        return LoadResult(std::vector<Diagnostic>{{path, 0, fmt::format("cannot read the configuration: {}", std::strerror(err))}});
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        return LoadResult(std::vector<Diagnostic>{{path, 0, "cannot read the configuration: it is a directory"}});
+    std::ostringstream text;
+    text << in.rdbuf();
+    const auto slash = path.rfind('/');
+    return load_text(text.str(), path, slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash));
+}
+
+}  // namespace lvsd::config

@@ -1,0 +1,237 @@
+// format_plan: what lvsd derives from a Config, for `lvsd --plan` and scripts/demo.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "config/config.hpp"
+
+namespace lvsd::config {
+
+std::string_view to_string(LogLevel l) {
+    switch (l) {
+        case LogLevel::Trace: return "trace";
+        case LogLevel::Debug: return "debug";
+        case LogLevel::Info: return "info";
+        case LogLevel::Warn: return "warn";
+        case LogLevel::Error: return "error";
+        case LogLevel::Critical: return "critical";
+        case LogLevel::Off: return "off";
+    }
+    return "?";
+}
+
+std::string_view to_string(VrrpState s) { return s == VrrpState::Master ? "MASTER" : "BACKUP"; }
+
+std::string_view to_string(Protocol p) {
+    switch (p) {
+        case Protocol::Tcp: return "TCP";
+        case Protocol::Udp: return "UDP";
+        case Protocol::Sctp: return "SCTP";
+    }
+    return "?";
+}
+
+std::string_view to_string(Forwarding f) {
+    switch (f) {
+        case Forwarding::DirectRouting: return "DR";
+        case Forwarding::Nat: return "NAT";
+        case Forwarding::Tunnel: return "TUN";
+    }
+    return "?";
+}
+
+std::string_view check_name(const HealthCheck& c) {
+    switch (c.probe.index()) {
+        case 0: return "TCP_CHECK";
+        case 1: return "HTTP_GET";
+        default: return "PROXY_CHECK";
+    }
+}
+
+std::string service_name(const VirtualServer& vs) {
+    if (vs.fwmark) return fmt::format("FWM {}{}", vs.fwmark, vs.family == Family::V6 ? " IPv6" : "");
+    return fmt::format("{} {}", to_string(vs.protocol), format_endpoint(vs.address, vs.port));
+}
+
+namespace {
+
+// Seconds as an operator writes them: "1 s", "0.5 s", "3.414 s".
+std::string secs(double s) {
+    const double rounded = std::round(s * 1000.0) / 1000.0;
+    return fmt::format("{} s", rounded);
+}
+std::string secs(Duration d) { return secs(static_cast<double>(d.count()) / 1000.0); }
+
+std::string plural(uint32_t n, std::string_view one, std::string_view many) {
+    return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+// ipvsadm's names for the forwarding methods.
+std::string_view ipvsadm_forward(Forwarding f) {
+    switch (f) {
+        case Forwarding::DirectRouting: return "Route";
+        case Forwarding::Nat: return "Masq";
+        case Forwarding::Tunnel: return "Tunnel";
+    }
+    return "?";
+}
+
+std::string codes_text(const StatusCodes& codes) {
+    std::string out;
+    for (auto [lo, hi] : codes) {
+        if (!out.empty()) out += ",";
+        out += lo == hi ? fmt::format("{}", lo) : fmt::format("{}-{}", lo, hi);
+    }
+    return out;
+}
+
+std::string command_text(const Command& c) {
+    std::string out;
+    for (auto& a : c.argv) {
+        if (!out.empty()) out += ' ';
+        out += a.find_first_of(" \t'\"") == std::string::npos ? a : fmt::format("'{}'", a);
+    }
+    return out;
+}
+
+void notify_lines(std::string& out, const Notify& n, std::string_view indent) {
+    const std::pair<const char*, const std::optional<Command>*> all[] = {
+        {"notify_master", &n.master}, {"notify_backup", &n.backup}, {"notify_fault", &n.fault},
+        {"notify_stop", &n.stop},     {"notify", &n.any}};
+    for (auto [name, cmd] : all)
+        if (*cmd) out += fmt::format("{}{}: {}\n", indent, name, command_text(**cmd));
+}
+
+std::string check_text(const RealServer& rs, const VirtualServer& vs) {
+    if (!rs.check) return "no check (always up)";
+    const HealthCheck& c = *rs.check;
+    std::string target = c.connect_ip == rs.address ? fmt::format(":{}", c.connect_port) : format_endpoint(c.connect_ip, c.connect_port);
+    std::string what;
+    switch (c.probe.index()) {
+        case 0: what = fmt::format("TCP_CHECK connect {}", target); break;
+        case 1: {
+            auto& h = std::get<HttpProbe>(c.probe);
+            what = fmt::format("HTTP_GET {}{} -> {}{}", target, h.path, codes_text(h.status_code),
+                               h.body_contains.empty() ? "" : fmt::format(" with \"{}\" in the body", h.body_contains));
+            if (!h.virtualhost.empty()) what += fmt::format(" (Host: {})", h.virtualhost);
+            break;
+        }
+        default: {
+            auto& p = std::get<ProxyProbe>(c.probe);
+            what = fmt::format("PROXY_CHECK via {} GET {} -> {}", target, p.url, codes_text(p.status_code));
+        }
+    }
+    std::string from = c.bindto ? fmt::format(" from {}", c.bind_port ? format_endpoint(*c.bindto, *c.bind_port) : c.bindto->to_string()) : "";
+    std::string verdict = rs.inhibit_on_failure ? "weight 0 when down" : "removed when down";
+    (void)vs;
+    return fmt::format("{}{}, every {}, timeout {}, down after {}, up after {}, retry after {}; {}", what, from,
+                       secs(c.delay_loop), secs(c.connect_timeout), plural(c.fall, "failure", "failures"),
+                       plural(c.rise, "success", "successes"), secs(c.delay_before_retry), verdict);
+}
+
+// RFC 5798 §6.1 (v3) and RFC 3768 §6.1 (v2): Master_Down_Interval = 3 x advert + skew.
+void timers(std::string& out, const VrrpInstance& vi) {
+    const double adv = static_cast<double>(vi.advert_int.count()) / 1000.0;
+    const double skew = vi.version == 3 ? ((256.0 - vi.priority) * adv) / 256.0 : (256.0 - vi.priority) / 256.0;
+    std::string dest;
+    if (vi.unicast_peer.empty()) {
+        dest = fmt::format("multicast {}", vi.family == Family::V4 ? "224.0.0.18" : "ff02::12");
+    } else {
+        std::string peers;
+        for (auto& p : vi.unicast_peer) peers += (peers.empty() ? "" : ", ") + p.to_string();
+        dest = fmt::format("unicast to {}", peers);
+    }
+    if (vi.unicast_src_ip) dest += fmt::format(" from {}", *vi.unicast_src_ip);
+    out += fmt::format("    adverts every {} by {}\n", secs(adv), dest);
+    out += fmt::format("    master down after {} (3 x {} + skew {})\n", secs(3 * adv + skew), secs(adv), secs(skew));
+}
+
+}  // namespace
+
+std::string format_plan(const Config& c) {
+    std::string out;
+    const Global& g = c.global;
+    out += fmt::format("lvsd plan for {}\n", c.source);
+    out += fmt::format("  router_id {}, log_level {}, control socket {}, IPVS reconciled every {}\n",
+                       g.router_id.empty() ? "(host name)" : g.router_id, to_string(g.log_level), g.control_socket,
+                       secs(g.reconcile_interval));
+    if (g.metrics_listen) out += fmt::format("  metrics on {}\n", format_endpoint(g.metrics_listen->address, g.metrics_listen->port));
+    if (g.lvs_sync_daemon)
+        out += fmt::format("  IPVS connection sync on {} (sync id {}), master/backup follows instance {}\n",
+                           g.lvs_sync_daemon->interface, g.lvs_sync_daemon->syncid, g.lvs_sync_daemon->instance);
+
+    out += fmt::format("\nVRRP: {}\n", c.vrrp_instances.empty() ? "no instances" : plural(static_cast<uint32_t>(c.vrrp_instances.size()), "instance", "instances"));
+    for (const VrrpInstance& vi : c.vrrp_instances) {
+        out += fmt::format("  {} on {}: VRID {}, {}, VRRPv{}, priority {}{}, starts {}, {}\n", vi.name, vi.interface,
+                           vi.virtual_router_id, vi.family == Family::V4 ? "IPv4" : "IPv6", vi.version, vi.priority,
+                           vi.priority == 255 ? " (address owner)" : "", to_string(vi.state),
+                           vi.nopreempt ? "nopreempt"
+                           : vi.preempt_delay.count() ? fmt::format("preempts after {}", secs(vi.preempt_delay))
+                                                      : "preempts");
+        timers(out, vi);
+        for (const VirtualAddress& va : vi.virtual_ipaddress)
+            out += fmt::format("    VIP {} dev {}{}\n", va.prefix, va.dev.empty() ? vi.interface : va.dev,
+                               va.label.empty() ? "" : fmt::format(" label {}", va.label));
+        out += fmt::format("    on takeover: {} {}, {} later {} more{}{}\n", vi.garp_master_repeat,
+                           vi.family == Family::V4 ? "gratuitous ARPs" : "unsolicited NAs",
+                           secs(vi.garp_master_delay), vi.garp_master_repeat,
+                           vi.garp_interval.count() ? fmt::format(", {} apart", secs(vi.garp_interval)) : "",
+                           vi.garp_master_refresh.count() ? fmt::format("; {} every {} while master", vi.garp_master_refresh_repeat,
+                                                                         secs(vi.garp_master_refresh))
+                                                          : "");
+        for (const TrackInterface& t : vi.track_interface)
+            out += t.weight ? fmt::format("    tracks {}: priority {:+} while it is down\n", t.name, t.weight)
+                            : fmt::format("    tracks {}: FAULT while it is down\n", t.name);
+        if (vi.track_arp_target) {
+            std::string targets;
+            for (auto& a : vi.track_arp_target->targets) targets += (targets.empty() ? "" : ", ") + a.to_string();
+            out += fmt::format("    tracks {} every {}: FAULT after {} unanswered\n", targets,
+                               secs(vi.track_arp_target->interval), vi.track_arp_target->fall);
+        }
+        if (vi.auth_pass) out += "    authentication PASS\n";
+        notify_lines(out, vi.notify, "    ");
+    }
+    for (const VrrpSyncGroup& sg : c.vrrp_sync_groups) {
+        std::string members;
+        for (auto& m : sg.group) members += (members.empty() ? "" : ", ") + m;
+        out += fmt::format("  sync group {}: {} change state together\n", sg.name, members);
+        notify_lines(out, sg.notify, "    ");
+    }
+
+    out += fmt::format("\nIPVS: {}\n", c.virtual_servers.empty() ? "no virtual services" : plural(static_cast<uint32_t>(c.virtual_servers.size()), "virtual service", "virtual services"));
+    if (!c.virtual_servers.empty()) {
+        out += "Prot LocalAddress:Port Scheduler Flags\n";
+        out += "  -> RemoteAddress:Port           Forward Weight Check\n";
+    }
+    for (const VirtualServer& vs : c.virtual_servers) {
+        std::string flags;
+        if (vs.persistence_timeout) {
+            flags += fmt::format(" persistent {}", vs.persistence_timeout);
+            if (vs.persistence_granularity != (vs.family == Family::V4 ? 32 : 128))
+                flags += fmt::format(" mask /{}", vs.persistence_granularity);
+        }
+        if (vs.ops) flags += " ops";
+        std::string sched_flags;
+        for (auto [on, name] : {std::pair{vs.sh_fallback, "sh-fallback"}, {vs.sh_port, "sh-port"}, {vs.mh_fallback, "mh-fallback"}, {vs.mh_port, "mh-port"}})
+            if (on) sched_flags += (sched_flags.empty() ? "" : ",") + std::string(name);
+        if (!sched_flags.empty()) flags += fmt::format(" ({})", sched_flags);
+        std::string head = vs.fwmark ? fmt::format("FWM  {}{}", vs.fwmark, vs.family == Family::V6 ? " IPv6" : "")
+                                     : fmt::format("{:<4} {}", to_string(vs.protocol), format_endpoint(vs.address, vs.port));
+        out += fmt::format("{} {}{}\n", head, vs.lb_algo, flags);
+        for (const RealServer& rs : vs.real_servers) {
+            std::string weight = vs.alpha && rs.check ? fmt::format("{}*", rs.weight) : std::to_string(rs.weight);
+            out += fmt::format("  -> {:<28} {:<7} {:<6} {}\n", format_endpoint(rs.address, rs.port), ipvsadm_forward(rs.lb_kind),
+                               weight, check_text(rs, vs));
+            if (rs.uthreshold || rs.lthreshold)
+                out += fmt::format("     connection thresholds: upper {}, lower {}\n", rs.uthreshold, rs.lthreshold);
+        }
+        if (vs.real_servers.empty()) out += "  (no real servers)\n";
+        if (vs.sorry_server)
+            out += fmt::format("  sorry server {} while no real server is up\n",
+                               format_endpoint(vs.sorry_server->address, vs.sorry_server->port));
+        if (vs.alpha) out += "  alpha: real servers with a check start down (* above) until it succeeds\n";
+    }
+    return out;
+}
+
+}  // namespace lvsd::config
