@@ -1,0 +1,61 @@
+// The genetlink IPVS client: one object owns the netlink socket and the resolved family
+// id (no globals); whoever needs IPVS gets it passed in. Every call returns a Result
+// whose error names the operation, the object and the kernel's reason.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "ipvs/ipvs.hpp"
+#include "ipvs/reconcile.hpp"
+
+namespace lvsd::ipvs {
+
+class Client final : public Backend {
+public:
+    // Connects and resolves the "IPVS" family, retrying once while ip_vs autoloads.
+    // Without IPVS: "IPVS is not available in this kernel: modprobe ip_vs".
+    static Result<std::unique_ptr<Client>> open();
+    ~Client() override;
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    Result<void> add_service(const Service& s);
+    Result<void> edit_service(const Service& s);
+    Result<void> delete_service(const ServiceKey& k);
+    Result<std::vector<ServiceStatus>> services();
+
+    Result<void> add_destination(const ServiceKey& s, const Destination& d);
+    Result<void> edit_destination(const ServiceKey& s, const Destination& d);
+    Result<void> delete_destination(const ServiceKey& s, const DestinationKey& d);
+    Result<std::vector<DestinationStatus>> destinations(const ServiceKey& s);
+
+    // Removes every service (ipvsadm -C). Not used by the reconciler, which never
+    // touches services it does not own; for tests and tools.
+    Result<void> flush();
+
+    Result<Timeouts> timeouts();
+    Result<void> set_timeouts(const Timeouts& t);
+
+    Result<void> start_sync_daemon(const SyncDaemon& d);
+    Result<void> stop_sync_daemon(SyncRole role);
+    Result<std::vector<SyncDaemon>> sync_daemons();
+
+    // Backend. `apply` sends the ops in batches (many netlink messages per sendmsg)
+    // and collects one ACK per op, so a large table costs few syscalls.
+    Result<Table> dump() override;
+    std::vector<Result<void>> apply(std::span<const Op> ops) override;
+
+    // Netlink requests sent since open(), dump requests included (for benchmarks).
+    uint64_t requests_sent() const;
+
+    struct Impl;
+
+private:
+    explicit Client(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lvsd::ipvs

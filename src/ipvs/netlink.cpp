@@ -1,0 +1,543 @@
+// IPVS generic-netlink encoding. Layout per <linux/ip_vs.h> and the kernel's
+// ip_vs_ctl.c policies: addresses travel as 16-byte nf_inet_addr, ports in network
+// order, a v4 persistence netmask as a network-order mask but a v6 one as a plain
+// prefix length (that is how the kernel checks it: 1..128).
+#include "ipvs/detail/netlink.hpp"
+
+#include <arpa/inet.h>
+#include <linux/ip_vs.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <bit>
+#include <cstring>
+
+#include <netlink/attr.h>
+
+namespace lvsd::ipvs::detail {
+namespace {
+
+constexpr int kAddrLen = 16;  // sizeof(union nf_inet_addr)
+
+struct Policies {
+    nla_policy cmd[IPVS_CMD_ATTR_MAX + 1]{};
+    nla_policy svc[IPVS_SVC_ATTR_MAX + 1]{};
+    nla_policy dest[IPVS_DEST_ATTR_MAX + 1]{};
+    nla_policy daemon[IPVS_DAEMON_ATTR_MAX + 1]{};
+    nla_policy stats[IPVS_STATS_ATTR_MAX + 1]{};
+    nla_policy stats64[IPVS_STATS_ATTR_MAX + 1]{};
+
+    Policies() {
+        cmd[IPVS_CMD_ATTR_SERVICE].type = NLA_NESTED;
+        cmd[IPVS_CMD_ATTR_DEST].type = NLA_NESTED;
+        cmd[IPVS_CMD_ATTR_DAEMON].type = NLA_NESTED;
+        cmd[IPVS_CMD_ATTR_TIMEOUT_TCP].type = NLA_U32;
+        cmd[IPVS_CMD_ATTR_TIMEOUT_TCP_FIN].type = NLA_U32;
+        cmd[IPVS_CMD_ATTR_TIMEOUT_UDP].type = NLA_U32;
+
+        svc[IPVS_SVC_ATTR_AF].type = NLA_U16;
+        svc[IPVS_SVC_ATTR_PROTOCOL].type = NLA_U16;
+        svc[IPVS_SVC_ATTR_ADDR] = {NLA_UNSPEC, 4, kAddrLen};
+        svc[IPVS_SVC_ATTR_PORT].type = NLA_U16;
+        svc[IPVS_SVC_ATTR_FWMARK].type = NLA_U32;
+        svc[IPVS_SVC_ATTR_SCHED_NAME] = {NLA_STRING, 0, IP_VS_SCHEDNAME_MAXLEN};
+        svc[IPVS_SVC_ATTR_FLAGS] = {NLA_UNSPEC, sizeof(ip_vs_flags), 0};
+        svc[IPVS_SVC_ATTR_TIMEOUT].type = NLA_U32;
+        svc[IPVS_SVC_ATTR_NETMASK].type = NLA_U32;
+        svc[IPVS_SVC_ATTR_STATS].type = NLA_NESTED;
+        svc[IPVS_SVC_ATTR_PE_NAME] = {NLA_STRING, 0, IP_VS_PENAME_MAXLEN};
+        svc[IPVS_SVC_ATTR_STATS64].type = NLA_NESTED;
+
+        dest[IPVS_DEST_ATTR_ADDR] = {NLA_UNSPEC, 4, kAddrLen};
+        dest[IPVS_DEST_ATTR_PORT].type = NLA_U16;
+        dest[IPVS_DEST_ATTR_FWD_METHOD].type = NLA_U32;
+        dest[IPVS_DEST_ATTR_WEIGHT].type = NLA_U32;
+        dest[IPVS_DEST_ATTR_U_THRESH].type = NLA_U32;
+        dest[IPVS_DEST_ATTR_L_THRESH].type = NLA_U32;
+        dest[IPVS_DEST_ATTR_ACTIVE_CONNS].type = NLA_U32;
+        dest[IPVS_DEST_ATTR_INACT_CONNS].type = NLA_U32;
+        dest[IPVS_DEST_ATTR_PERSIST_CONNS].type = NLA_U32;
+        dest[IPVS_DEST_ATTR_STATS].type = NLA_NESTED;
+        dest[IPVS_DEST_ATTR_ADDR_FAMILY].type = NLA_U16;
+        dest[IPVS_DEST_ATTR_STATS64].type = NLA_NESTED;
+        dest[IPVS_DEST_ATTR_TUN_TYPE].type = NLA_U8;
+        dest[IPVS_DEST_ATTR_TUN_PORT].type = NLA_U16;
+        dest[IPVS_DEST_ATTR_TUN_FLAGS].type = NLA_U16;
+
+        daemon[IPVS_DAEMON_ATTR_STATE].type = NLA_U32;
+        daemon[IPVS_DAEMON_ATTR_MCAST_IFN] = {NLA_STRING, 0, IP_VS_IFNAME_MAXLEN};
+        daemon[IPVS_DAEMON_ATTR_SYNC_ID].type = NLA_U32;
+        daemon[IPVS_DAEMON_ATTR_SYNC_MAXLEN].type = NLA_U16;
+        daemon[IPVS_DAEMON_ATTR_MCAST_GROUP].type = NLA_U32;
+        daemon[IPVS_DAEMON_ATTR_MCAST_GROUP6] = {NLA_UNSPEC, 16, 16};
+        daemon[IPVS_DAEMON_ATTR_MCAST_PORT].type = NLA_U16;
+        daemon[IPVS_DAEMON_ATTR_MCAST_TTL].type = NLA_U8;
+
+        for (int i = IPVS_STATS_ATTR_CONNS; i <= IPVS_STATS_ATTR_OUTBPS; ++i) {
+            stats[i].type = NLA_U32;
+            stats64[i].type = NLA_U64;
+        }
+    }
+};
+
+const Policies& policies() {
+    static const Policies p;
+    return p;
+}
+
+uint16_t af_of(Family f) { return f == Family::V4 ? AF_INET : AF_INET6; }
+
+std::optional<Family> family_from_af(unsigned af) {
+    if (af == AF_INET) return Family::V4;
+    if (af == AF_INET6) return Family::V6;
+    return std::nullopt;
+}
+
+int put_address(nl_msg* m, int type, const IpAddress& a) {
+    std::array<unsigned char, kAddrLen> bytes{};
+    if (a.is_v4()) {
+        auto b = a.to_v4().to_bytes();
+        std::memcpy(bytes.data(), b.data(), b.size());
+    } else {
+        auto b = a.to_v6().to_bytes();
+        std::memcpy(bytes.data(), b.data(), b.size());
+    }
+    return nla_put(m, type, kAddrLen, bytes.data());
+}
+
+Result<IpAddress> get_address(const nlattr* attr, Family family, std::string_view what) {
+    const int len = nla_len(attr);
+    const auto* data = static_cast<const unsigned char*>(nla_data(attr));
+    if (family == Family::V4) {
+        boost::asio::ip::address_v4::bytes_type b{};
+        if (len < static_cast<int>(b.size()))
+            return make_error(EINVAL, "{}: IPv4 address attribute has {} bytes", what, len);
+        std::memcpy(b.data(), data, b.size());
+        return IpAddress(boost::asio::ip::address_v4(b));
+    }
+    boost::asio::ip::address_v6::bytes_type b{};
+    if (len < static_cast<int>(b.size()))
+        return make_error(EINVAL, "{}: IPv6 address attribute has {} bytes", what, len);
+    std::memcpy(b.data(), data, b.size());
+    return IpAddress(boost::asio::ip::address_v6(b));
+}
+
+uint32_t v4_mask(uint8_t prefix) { return prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix); }
+
+// The persistence netmask as the kernel stores it (see the file comment).
+uint32_t wire_netmask(const Service& s) {
+    if (s.key.family == Family::V6) return s.persistence_prefix.value_or(128);
+    return htonl(v4_mask(s.persistence_prefix.value_or(32)));
+}
+
+std::optional<uint8_t> prefix_from_wire(uint32_t raw, Family family) {
+    if (family == Family::V6) {
+        if (raw >= 128) return std::nullopt;
+        return static_cast<uint8_t>(raw);
+    }
+    // Leading ones; ipvsadm accepts non-contiguous masks, which lvsd never writes.
+    const auto len = static_cast<uint8_t>(std::countl_one(ntohl(raw)));
+    if (len == 32) return std::nullopt;
+    return len;
+}
+
+Stats get_stats(nlattr* nested, bool is64) {
+    Stats s;
+    nlattr* tb[IPVS_STATS_ATTR_MAX + 1] = {};
+    if (nla_parse_nested(tb, IPVS_STATS_ATTR_MAX, nested,
+                         is64 ? policies().stats64 : policies().stats) < 0)
+        return s;
+    auto get = [&](int i) -> uint64_t {
+        if (!tb[i]) return 0;
+        return is64 ? nla_get_u64(tb[i]) : nla_get_u32(tb[i]);
+    };
+    s.connections = get(IPVS_STATS_ATTR_CONNS);
+    s.packets_in = get(IPVS_STATS_ATTR_INPKTS);
+    s.packets_out = get(IPVS_STATS_ATTR_OUTPKTS);
+    s.bytes_in = get(IPVS_STATS_ATTR_INBYTES);
+    s.bytes_out = get(IPVS_STATS_ATTR_OUTBYTES);
+    s.cps = get(IPVS_STATS_ATTR_CPS);
+    s.pps_in = get(IPVS_STATS_ATTR_INPPS);
+    s.pps_out = get(IPVS_STATS_ATTR_OUTPPS);
+    s.bps_in = get(IPVS_STATS_ATTR_INBPS);
+    s.bps_out = get(IPVS_STATS_ATTR_OUTBPS);
+    return s;
+}
+
+int put_stats(nl_msg* m, int type, const Stats& s) {
+    nlattr* nest = nla_nest_start(m, type);
+    if (!nest) return -NLE_NOMEM;
+    const std::pair<int, uint64_t> values[] = {
+        {IPVS_STATS_ATTR_CONNS, s.connections}, {IPVS_STATS_ATTR_INPKTS, s.packets_in},
+        {IPVS_STATS_ATTR_OUTPKTS, s.packets_out}, {IPVS_STATS_ATTR_INBYTES, s.bytes_in},
+        {IPVS_STATS_ATTR_OUTBYTES, s.bytes_out},  {IPVS_STATS_ATTR_CPS, s.cps},
+        {IPVS_STATS_ATTR_INPPS, s.pps_in},        {IPVS_STATS_ATTR_OUTPPS, s.pps_out},
+        {IPVS_STATS_ATTR_INBPS, s.bps_in},        {IPVS_STATS_ATTR_OUTBPS, s.bps_out},
+    };
+    for (auto [attr, v] : values)
+        if (int e = nla_put_u64(m, attr, v); e < 0) return e;
+    return nla_nest_end(m, nest);
+}
+
+// Writes the service attributes into an open nest.
+int put_service_attrs(nl_msg* m, const Service& s, bool full) {
+    const auto& k = s.key;
+    int e = nla_put_u16(m, IPVS_SVC_ATTR_AF, af_of(k.family));
+    if (e < 0) return e;
+    if (k.is_fwmark()) {
+        e = nla_put_u32(m, IPVS_SVC_ATTR_FWMARK, k.fwmark);
+    } else {
+        if ((e = nla_put_u16(m, IPVS_SVC_ATTR_PROTOCOL, static_cast<uint16_t>(k.protocol))) < 0)
+            return e;
+        if ((e = put_address(m, IPVS_SVC_ATTR_ADDR, k.address)) < 0) return e;
+        e = nla_put_u16(m, IPVS_SVC_ATTR_PORT, htons(k.port));
+    }
+    if (e < 0 || !full) return e;
+    const ip_vs_flags flags{wire_flags(s), ~uint32_t{0}};
+    if ((e = nla_put_string(m, IPVS_SVC_ATTR_SCHED_NAME, s.scheduler.c_str())) < 0) return e;
+    if (!s.persistence_engine.empty() &&
+        (e = nla_put_string(m, IPVS_SVC_ATTR_PE_NAME, s.persistence_engine.c_str())) < 0)
+        return e;
+    if ((e = nla_put(m, IPVS_SVC_ATTR_FLAGS, sizeof(flags), &flags)) < 0) return e;
+    if ((e = nla_put_u32(m, IPVS_SVC_ATTR_TIMEOUT, s.persistence_timeout)) < 0) return e;
+    return nla_put_u32(m, IPVS_SVC_ATTR_NETMASK, wire_netmask(s));
+}
+
+int put_service_nest(nl_msg* m, const Service& s, bool full, const Stats* stats) {
+    nlattr* nest = nla_nest_start(m, IPVS_CMD_ATTR_SERVICE);
+    if (!nest) return -NLE_NOMEM;
+    int e = put_service_attrs(m, s, full);
+    if (e >= 0 && stats) e = put_stats(m, IPVS_SVC_ATTR_STATS64, *stats);
+    if (e < 0) return e;
+    return nla_nest_end(m, nest);
+}
+
+int put_destination_nest(nl_msg* m, const Destination& d, bool full,
+                         const DestinationStatus* status) {
+    nlattr* nest = nla_nest_start(m, IPVS_CMD_ATTR_DEST);
+    if (!nest) return -NLE_NOMEM;
+    int e = nla_put_u16(m, IPVS_DEST_ATTR_ADDR_FAMILY, af_of(family_of(d.key.address)));
+    if (e >= 0) e = put_address(m, IPVS_DEST_ATTR_ADDR, d.key.address);
+    if (e >= 0) e = nla_put_u16(m, IPVS_DEST_ATTR_PORT, htons(d.key.port));
+    if (e >= 0 && full) {
+        e = nla_put_u32(m, IPVS_DEST_ATTR_FWD_METHOD, static_cast<uint32_t>(d.forwarding));
+        if (e >= 0) e = nla_put_u32(m, IPVS_DEST_ATTR_WEIGHT, d.weight);
+        if (e >= 0) e = nla_put_u32(m, IPVS_DEST_ATTR_U_THRESH, d.upper_threshold);
+        if (e >= 0) e = nla_put_u32(m, IPVS_DEST_ATTR_L_THRESH, d.lower_threshold);
+        if (e >= 0 && d.forwarding == Forwarding::Tunnel) {
+            e = nla_put_u8(m, IPVS_DEST_ATTR_TUN_TYPE, static_cast<uint8_t>(d.tunnel_type));
+            if (e >= 0) e = nla_put_u16(m, IPVS_DEST_ATTR_TUN_PORT, htons(d.tunnel_port));
+            if (e >= 0) e = nla_put_u16(m, IPVS_DEST_ATTR_TUN_FLAGS, d.tunnel_flags);
+        }
+    }
+    if (e >= 0 && status) {
+        e = nla_put_u32(m, IPVS_DEST_ATTR_ACTIVE_CONNS, status->active_connections);
+        if (e >= 0) e = nla_put_u32(m, IPVS_DEST_ATTR_INACT_CONNS, status->inactive_connections);
+        if (e >= 0)
+            e = nla_put_u32(m, IPVS_DEST_ATTR_PERSIST_CONNS, status->persistent_connections);
+        if (e >= 0) e = put_stats(m, IPVS_DEST_ATTR_STATS64, status->stats);
+    }
+    if (e < 0) return e;
+    return nla_nest_end(m, nest);
+}
+
+Result<ServiceStatus> parse_service(nlattr* nested, bool& has_settings, std::string_view what) {
+    nlattr* tb[IPVS_SVC_ATTR_MAX + 1] = {};
+    if (int e = nla_parse_nested(tb, IPVS_SVC_ATTR_MAX, nested, policies().svc); e < 0)
+        return make_error(EINVAL, "{}: malformed service attributes: {}", what, nl_geterror(e));
+    if (!tb[IPVS_SVC_ATTR_AF]) return make_error(EINVAL, "{}: service without address family", what);
+    auto family = family_from_af(nla_get_u16(tb[IPVS_SVC_ATTR_AF]));
+    if (!family)
+        return make_error(EAFNOSUPPORT, "{}: service with address family {}", what,
+                          nla_get_u16(tb[IPVS_SVC_ATTR_AF]));
+    ServiceStatus out;
+    Service& s = out.service;
+    if (tb[IPVS_SVC_ATTR_FWMARK] && nla_get_u32(tb[IPVS_SVC_ATTR_FWMARK]) != 0) {
+        s.key = ServiceKey::mark(nla_get_u32(tb[IPVS_SVC_ATTR_FWMARK]), *family);
+    } else {
+        if (!tb[IPVS_SVC_ATTR_PROTOCOL] || !tb[IPVS_SVC_ATTR_ADDR] || !tb[IPVS_SVC_ATTR_PORT])
+            return make_error(EINVAL, "{}: service without fwmark nor protocol, address and port",
+                              what);
+        const unsigned proto = nla_get_u16(tb[IPVS_SVC_ATTR_PROTOCOL]);
+        if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP)
+            return make_error(EPROTONOSUPPORT, "{}: service with IP protocol {} (lvsd knows tcp, udp, sctp)",
+                              what, proto);
+        auto addr = get_address(tb[IPVS_SVC_ATTR_ADDR], *family, what);
+        if (!addr) return addr.error();
+        s.key = ServiceKey::endpoint(static_cast<Protocol>(proto), *addr,
+                                     ntohs(nla_get_u16(tb[IPVS_SVC_ATTR_PORT])));
+    }
+    has_settings = tb[IPVS_SVC_ATTR_SCHED_NAME] != nullptr;
+    if (tb[IPVS_SVC_ATTR_SCHED_NAME]) s.scheduler = nla_get_string(tb[IPVS_SVC_ATTR_SCHED_NAME]);
+    if (tb[IPVS_SVC_ATTR_PE_NAME]) s.persistence_engine = nla_get_string(tb[IPVS_SVC_ATTR_PE_NAME]);
+    bool persistent = false;
+    if (tb[IPVS_SVC_ATTR_FLAGS]) {
+        ip_vs_flags f{};
+        std::memcpy(&f, nla_data(tb[IPVS_SVC_ATTR_FLAGS]), sizeof(f));
+        s.flags = f.flags & flag::kAll;
+        persistent = (f.flags & IP_VS_SVC_F_PERSISTENT) != 0;
+    }
+    if (tb[IPVS_SVC_ATTR_TIMEOUT] && persistent)
+        s.persistence_timeout = nla_get_u32(tb[IPVS_SVC_ATTR_TIMEOUT]);
+    if (tb[IPVS_SVC_ATTR_NETMASK])
+        s.persistence_prefix = prefix_from_wire(nla_get_u32(tb[IPVS_SVC_ATTR_NETMASK]), *family);
+    if (tb[IPVS_SVC_ATTR_STATS64])
+        out.stats = get_stats(tb[IPVS_SVC_ATTR_STATS64], true);
+    else if (tb[IPVS_SVC_ATTR_STATS])
+        out.stats = get_stats(tb[IPVS_SVC_ATTR_STATS], false);
+    return out;
+}
+
+Result<DestinationStatus> parse_destination(nlattr* nested, Family default_family,
+                                            std::string_view what) {
+    nlattr* tb[IPVS_DEST_ATTR_MAX + 1] = {};
+    if (int e = nla_parse_nested(tb, IPVS_DEST_ATTR_MAX, nested, policies().dest); e < 0)
+        return make_error(EINVAL, "{}: malformed destination attributes: {}", what, nl_geterror(e));
+    if (!tb[IPVS_DEST_ATTR_ADDR] || !tb[IPVS_DEST_ATTR_PORT])
+        return make_error(EINVAL, "{}: destination without address or port", what);
+    DestinationStatus out;
+    out.family = default_family;
+    if (tb[IPVS_DEST_ATTR_ADDR_FAMILY]) {
+        auto f = family_from_af(nla_get_u16(tb[IPVS_DEST_ATTR_ADDR_FAMILY]));
+        if (!f)
+            return make_error(EAFNOSUPPORT, "{}: destination with address family {}", what,
+                              nla_get_u16(tb[IPVS_DEST_ATTR_ADDR_FAMILY]));
+        out.family = *f;
+    }
+    auto addr = get_address(tb[IPVS_DEST_ATTR_ADDR], out.family, what);
+    if (!addr) return addr.error();
+    Destination& d = out.destination;
+    d.key = {*addr, ntohs(nla_get_u16(tb[IPVS_DEST_ATTR_PORT]))};
+    if (tb[IPVS_DEST_ATTR_FWD_METHOD]) {
+        const uint32_t fwd = nla_get_u32(tb[IPVS_DEST_ATTR_FWD_METHOD]) & IP_VS_CONN_F_FWD_MASK;
+        if (fwd > static_cast<uint32_t>(Forwarding::DirectRoute))
+            return make_error(EINVAL, "{}: destination {} with forwarding method {}", what, d.key,
+                              fwd);
+        d.forwarding = static_cast<Forwarding>(fwd);
+    }
+    auto u32 = [&](int i) { return tb[i] ? nla_get_u32(tb[i]) : 0u; };
+    d.weight = u32(IPVS_DEST_ATTR_WEIGHT);
+    d.upper_threshold = u32(IPVS_DEST_ATTR_U_THRESH);
+    d.lower_threshold = u32(IPVS_DEST_ATTR_L_THRESH);
+    // The kernel reports tunnel settings for every destination; they only mean
+    // something for tunnel forwarding, so keep them zero otherwise (equality).
+    if (d.forwarding == Forwarding::Tunnel) {
+        if (tb[IPVS_DEST_ATTR_TUN_TYPE]) {
+            const uint8_t t = nla_get_u8(tb[IPVS_DEST_ATTR_TUN_TYPE]);
+            if (t >= IP_VS_CONN_F_TUNNEL_TYPE_MAX)
+                return make_error(EINVAL, "{}: destination {} with tunnel type {}", what, d.key, t);
+            d.tunnel_type = static_cast<TunnelType>(t);
+        }
+        if (tb[IPVS_DEST_ATTR_TUN_PORT]) d.tunnel_port = ntohs(nla_get_u16(tb[IPVS_DEST_ATTR_TUN_PORT]));
+        if (tb[IPVS_DEST_ATTR_TUN_FLAGS]) d.tunnel_flags = nla_get_u16(tb[IPVS_DEST_ATTR_TUN_FLAGS]);
+    }
+    out.active_connections = u32(IPVS_DEST_ATTR_ACTIVE_CONNS);
+    out.inactive_connections = u32(IPVS_DEST_ATTR_INACT_CONNS);
+    out.persistent_connections = u32(IPVS_DEST_ATTR_PERSIST_CONNS);
+    if (tb[IPVS_DEST_ATTR_STATS64])
+        out.stats = get_stats(tb[IPVS_DEST_ATTR_STATS64], true);
+    else if (tb[IPVS_DEST_ATTR_STATS])
+        out.stats = get_stats(tb[IPVS_DEST_ATTR_STATS], false);
+    return out;
+}
+
+Result<SyncDaemon> parse_daemon(nlattr* nested, std::optional<SyncRole>& role_only,
+                                std::string_view what) {
+    nlattr* tb[IPVS_DAEMON_ATTR_MAX + 1] = {};
+    if (int e = nla_parse_nested(tb, IPVS_DAEMON_ATTR_MAX, nested, policies().daemon); e < 0)
+        return make_error(EINVAL, "{}: malformed sync daemon attributes: {}", what, nl_geterror(e));
+    if (!tb[IPVS_DAEMON_ATTR_STATE]) return make_error(EINVAL, "{}: sync daemon without state", what);
+    SyncDaemon d;
+    const uint32_t state = nla_get_u32(tb[IPVS_DAEMON_ATTR_STATE]);
+    if (state != IP_VS_STATE_MASTER && state != IP_VS_STATE_BACKUP)
+        return make_error(EINVAL, "{}: sync daemon state {}", what, state);
+    d.role = static_cast<SyncRole>(state);
+    if (!tb[IPVS_DAEMON_ATTR_MCAST_IFN]) {
+        role_only = d.role;
+        return d;
+    }
+    d.interface = nla_get_string(tb[IPVS_DAEMON_ATTR_MCAST_IFN]);
+    if (tb[IPVS_DAEMON_ATTR_SYNC_ID])
+        d.sync_id = static_cast<uint8_t>(nla_get_u32(tb[IPVS_DAEMON_ATTR_SYNC_ID]));
+    if (tb[IPVS_DAEMON_ATTR_SYNC_MAXLEN]) d.max_length = nla_get_u16(tb[IPVS_DAEMON_ATTR_SYNC_MAXLEN]);
+    if (tb[IPVS_DAEMON_ATTR_MCAST_PORT]) d.port = nla_get_u16(tb[IPVS_DAEMON_ATTR_MCAST_PORT]);
+    if (tb[IPVS_DAEMON_ATTR_MCAST_TTL]) d.ttl = nla_get_u8(tb[IPVS_DAEMON_ATTR_MCAST_TTL]);
+    if (tb[IPVS_DAEMON_ATTR_MCAST_GROUP]) {
+        auto a = get_address(tb[IPVS_DAEMON_ATTR_MCAST_GROUP], Family::V4, what);
+        if (!a) return a.error();
+        if (!a->is_unspecified()) d.group = *a;
+    } else if (tb[IPVS_DAEMON_ATTR_MCAST_GROUP6]) {
+        auto a = get_address(tb[IPVS_DAEMON_ATTR_MCAST_GROUP6], Family::V6, what);
+        if (!a) return a.error();
+        if (!a->is_unspecified()) d.group = *a;
+    }
+    return d;
+}
+
+}  // namespace
+
+uint32_t wire_flags(const Service& s) {
+    return (s.flags & flag::kAll) | (s.persistence_timeout ? IP_VS_SVC_F_PERSISTENT : 0u);
+}
+
+Result<MsgPtr> new_request(int family_id, uint8_t command, int flags) {
+    MsgPtr m(nlmsg_alloc());
+    if (!m) return make_error(ENOMEM, "allocate netlink message: out of memory");
+    if (!genlmsg_put(m.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family_id, 0, flags, command,
+                     IPVS_GENL_VERSION))
+        return make_error(ENOMEM, "build netlink message header: message too small");
+    return m;
+}
+
+int put_service(nl_msg* m, const Service& s) { return put_service_nest(m, s, true, nullptr); }
+
+int put_service_key(nl_msg* m, const ServiceKey& k) {
+    Service s;
+    s.key = k;
+    return put_service_nest(m, s, false, nullptr);
+}
+
+int put_destination(nl_msg* m, const Destination& d) {
+    return put_destination_nest(m, d, true, nullptr);
+}
+
+int put_destination_key(nl_msg* m, const DestinationKey& k) {
+    Destination d;
+    d.key = k;
+    return put_destination_nest(m, d, false, nullptr);
+}
+
+int put_service_status(nl_msg* m, const ServiceStatus& s) {
+    return put_service_nest(m, s.service, true, &s.stats);
+}
+
+int put_destination_status(nl_msg* m, const DestinationStatus& d) {
+    return put_destination_nest(m, d.destination, true, &d);
+}
+
+int put_timeouts(nl_msg* m, const Timeouts& t) {
+    int e = 0;
+    if (t.tcp) e = nla_put_u32(m, IPVS_CMD_ATTR_TIMEOUT_TCP, t.tcp);
+    if (e >= 0 && t.tcp_fin) e = nla_put_u32(m, IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, t.tcp_fin);
+    if (e >= 0 && t.udp) e = nla_put_u32(m, IPVS_CMD_ATTR_TIMEOUT_UDP, t.udp);
+    return e;
+}
+
+int put_sync_role(nl_msg* m, SyncRole role) {
+    nlattr* nest = nla_nest_start(m, IPVS_CMD_ATTR_DAEMON);
+    if (!nest) return -NLE_NOMEM;
+    if (int e = nla_put_u32(m, IPVS_DAEMON_ATTR_STATE, static_cast<uint32_t>(role)); e < 0) return e;
+    return nla_nest_end(m, nest);
+}
+
+int put_sync_daemon(nl_msg* m, const SyncDaemon& d) {
+    nlattr* nest = nla_nest_start(m, IPVS_CMD_ATTR_DAEMON);
+    if (!nest) return -NLE_NOMEM;
+    int e = nla_put_u32(m, IPVS_DAEMON_ATTR_STATE, static_cast<uint32_t>(d.role));
+    if (e >= 0) e = nla_put_string(m, IPVS_DAEMON_ATTR_MCAST_IFN, d.interface.c_str());
+    if (e >= 0) e = nla_put_u32(m, IPVS_DAEMON_ATTR_SYNC_ID, d.sync_id);
+    if (e >= 0 && d.max_length) e = nla_put_u16(m, IPVS_DAEMON_ATTR_SYNC_MAXLEN, d.max_length);
+    if (e >= 0 && d.port) e = nla_put_u16(m, IPVS_DAEMON_ATTR_MCAST_PORT, d.port);
+    if (e >= 0 && d.ttl) e = nla_put_u8(m, IPVS_DAEMON_ATTR_MCAST_TTL, d.ttl);
+    if (e >= 0 && d.group) {
+        if (d.group->is_v4()) {
+            auto b = d.group->to_v4().to_bytes();
+            e = nla_put(m, IPVS_DAEMON_ATTR_MCAST_GROUP, static_cast<int>(b.size()), b.data());
+        } else {
+            auto b = d.group->to_v6().to_bytes();
+            e = nla_put(m, IPVS_DAEMON_ATTR_MCAST_GROUP6, static_cast<int>(b.size()), b.data());
+        }
+    }
+    if (e < 0) return e;
+    return nla_nest_end(m, nest);
+}
+
+Result<MsgPtr> encode(const Op& op, int family_id) {
+    uint8_t cmd = 0;
+    switch (op.kind) {
+        case OpKind::AddService: cmd = IPVS_CMD_NEW_SERVICE; break;
+        case OpKind::EditService: cmd = IPVS_CMD_SET_SERVICE; break;
+        case OpKind::DeleteService: cmd = IPVS_CMD_DEL_SERVICE; break;
+        case OpKind::AddDestination: cmd = IPVS_CMD_NEW_DEST; break;
+        case OpKind::EditDestination: cmd = IPVS_CMD_SET_DEST; break;
+        case OpKind::DeleteDestination: cmd = IPVS_CMD_DEL_DEST; break;
+    }
+    auto m = new_request(family_id, cmd);
+    if (!m) return m.error();
+    int e = 0;
+    switch (op.kind) {
+        case OpKind::AddService:
+        case OpKind::EditService: e = put_service(m->get(), op.service); break;
+        case OpKind::DeleteService: e = put_service_key(m->get(), op.service.key); break;
+        case OpKind::AddDestination:
+        case OpKind::EditDestination:
+            e = put_service_key(m->get(), op.service.key);
+            if (e >= 0) e = put_destination(m->get(), op.destination);
+            break;
+        case OpKind::DeleteDestination:
+            e = put_service_key(m->get(), op.service.key);
+            if (e >= 0) e = put_destination_key(m->get(), op.destination.key);
+            break;
+    }
+    if (e < 0) return make_error(ENOMEM, "{}: encode netlink message: {}", op, nl_geterror(e));
+    return m;
+}
+
+Result<Message> decode(const nlmsghdr* nlh, std::string_view what, Family dest_family) {
+    nlattr* tb[IPVS_CMD_ATTR_MAX + 1] = {};
+    auto* hdr = const_cast<nlmsghdr*>(nlh);  // libnl's parser is not const-correct
+    if (int e = genlmsg_parse(hdr, 0, tb, IPVS_CMD_ATTR_MAX, policies().cmd); e < 0)
+        return make_error(EINVAL, "{}: malformed generic netlink message: {}", what, nl_geterror(e));
+    Message out;
+    out.command = static_cast<genlmsghdr*>(nlmsg_data(hdr))->cmd;
+    if (tb[IPVS_CMD_ATTR_SERVICE]) {
+        auto s = parse_service(tb[IPVS_CMD_ATTR_SERVICE], out.service_has_settings, what);
+        if (!s) return s.error();
+        out.service = std::move(*s);
+        dest_family = out.service->service.key.family;
+    }
+    if (tb[IPVS_CMD_ATTR_DEST]) {
+        auto d = parse_destination(tb[IPVS_CMD_ATTR_DEST], dest_family, what);
+        if (!d) return d.error();
+        out.destination = std::move(*d);
+    }
+    if (tb[IPVS_CMD_ATTR_DAEMON]) {
+        auto d = parse_daemon(tb[IPVS_CMD_ATTR_DAEMON], out.daemon_role, what);
+        if (!d) return d.error();
+        if (!out.daemon_role) out.daemon = std::move(*d);
+    }
+    if (tb[IPVS_CMD_ATTR_TIMEOUT_TCP] || tb[IPVS_CMD_ATTR_TIMEOUT_TCP_FIN] ||
+        tb[IPVS_CMD_ATTR_TIMEOUT_UDP]) {
+        Timeouts t;
+        if (tb[IPVS_CMD_ATTR_TIMEOUT_TCP]) t.tcp = nla_get_u32(tb[IPVS_CMD_ATTR_TIMEOUT_TCP]);
+        if (tb[IPVS_CMD_ATTR_TIMEOUT_TCP_FIN])
+            t.tcp_fin = nla_get_u32(tb[IPVS_CMD_ATTR_TIMEOUT_TCP_FIN]);
+        if (tb[IPVS_CMD_ATTR_TIMEOUT_UDP]) t.udp = nla_get_u32(tb[IPVS_CMD_ATTR_TIMEOUT_UDP]);
+        out.timeouts = t;
+    }
+    return out;
+}
+
+Result<Op> decode_op(const nlmsghdr* nlh) {
+    auto m = decode(nlh, "operation", Family::V4);
+    if (!m) return m.error();
+    if (!m->service) return make_error(EINVAL, "operation: no service attribute");
+    Op op{OpKind::AddService, m->service->service, {}};
+    const bool needs_dest = m->command >= IPVS_CMD_NEW_DEST && m->command <= IPVS_CMD_DEL_DEST;
+    if (needs_dest && !m->destination)
+        return make_error(EINVAL, "operation: no destination attribute");
+    if (needs_dest) op.destination = m->destination->destination;
+    switch (m->command) {
+        case IPVS_CMD_NEW_SERVICE: op.kind = OpKind::AddService; break;
+        case IPVS_CMD_SET_SERVICE: op.kind = OpKind::EditService; break;
+        case IPVS_CMD_DEL_SERVICE: op.kind = OpKind::DeleteService; break;
+        case IPVS_CMD_NEW_DEST: op.kind = OpKind::AddDestination; break;
+        case IPVS_CMD_SET_DEST: op.kind = OpKind::EditDestination; break;
+        case IPVS_CMD_DEL_DEST: op.kind = OpKind::DeleteDestination; break;
+        default: return make_error(EINVAL, "operation: command {} is not a table operation", m->command);
+    }
+    return op;
+}
+
+}  // namespace lvsd::ipvs::detail

@@ -1,0 +1,150 @@
+#include "ipvs/reconcile.hpp"
+
+#include <utility>
+
+namespace lvsd::ipvs {
+
+Op add_service(const Service& s) { return {OpKind::AddService, s, {}}; }
+Op edit_service(const Service& s) { return {OpKind::EditService, s, {}}; }
+
+Op delete_service(const ServiceKey& k) {
+    Op op{OpKind::DeleteService, {}, {}};
+    op.service.key = k;
+    return op;
+}
+
+Op add_destination(const ServiceKey& s, const Destination& d) {
+    Op op{OpKind::AddDestination, {}, d};
+    op.service.key = s;
+    return op;
+}
+
+Op edit_destination(const ServiceKey& s, const Destination& d) {
+    Op op{OpKind::EditDestination, {}, d};
+    op.service.key = s;
+    return op;
+}
+
+Op delete_destination(const ServiceKey& s, const DestinationKey& d) {
+    Op op{OpKind::DeleteDestination, {}, {}};
+    op.service.key = s;
+    op.destination.key = d;
+    return op;
+}
+
+std::vector<Op> diff(const Table& desired, const Table& observed,
+                     const std::set<ServiceKey>& owned) {
+    std::vector<Op> services, dest_ops, deletes;
+    for (const auto& [key, want] : desired) {
+        auto found = observed.find(key);
+        if (found == observed.end()) {
+            services.push_back(add_service(want.service));
+            for (const auto& [_, d] : want.destinations) dest_ops.push_back(add_destination(key, d));
+            continue;
+        }
+        const VirtualService& have = found->second;
+        if (!equivalent(want.service, have.service)) services.push_back(edit_service(want.service));
+        // Both maps are sorted by key: one merge walk finds adds, edits and deletes.
+        auto w = want.destinations.begin();
+        auto h = have.destinations.begin();
+        while (w != want.destinations.end() || h != have.destinations.end()) {
+            if (h == have.destinations.end() ||
+                (w != want.destinations.end() && w->first < h->first)) {
+                dest_ops.push_back(add_destination(key, w->second));
+                ++w;
+            } else if (w == want.destinations.end() || h->first < w->first) {
+                dest_ops.push_back(delete_destination(key, h->first));
+                ++h;
+            } else {
+                if (!equivalent(w->second, h->second))
+                    dest_ops.push_back(edit_destination(key, w->second));
+                ++w;
+                ++h;
+            }
+        }
+    }
+    for (const auto& [key, _] : observed)
+        if (!desired.contains(key) && owned.contains(key)) deletes.push_back(delete_service(key));
+
+    std::vector<Op> out;
+    out.reserve(services.size() + dest_ops.size() + deletes.size());
+    for (auto* part : {&services, &dest_ops, &deletes})
+        for (auto& op : *part) out.push_back(std::move(op));
+    return out;
+}
+
+void apply_to(Table& table, const Op& op) {
+    const ServiceKey& key = op.service.key;
+    switch (op.kind) {
+        case OpKind::AddService: table[key] = VirtualService{op.service, {}}; return;
+        case OpKind::EditService: table[key].service = op.service; return;
+        case OpKind::DeleteService: table.erase(key); return;
+        case OpKind::AddDestination:
+        case OpKind::EditDestination:
+            if (auto it = table.find(key); it != table.end())
+                it->second.destinations[op.destination.key] = op.destination;
+            return;
+        case OpKind::DeleteDestination:
+            if (auto it = table.find(key); it != table.end())
+                it->second.destinations.erase(op.destination.key);
+            return;
+    }
+}
+
+void Reconciler::set_desired(Table desired) { desired_ = std::move(desired); }
+
+Result<ReconcileReport> Reconciler::reconcile() {
+    auto observed = backend_.dump();
+    if (!observed) return observed.error();
+    kernel_ = std::move(*observed);
+
+    // Adoption: a desired service that already exists (an earlier lvsd left it, or an
+    // operator made it by hand) is taken over and edited, never re-added.
+    for (const auto& [key, _] : desired_)
+        if (kernel_.contains(key)) owned_.insert(key);
+
+    std::vector<Op> ops = diff(desired_, kernel_, owned_);
+    ReconcileReport report;
+    report.ops_planned = ops.size();
+    if (ops.empty()) return report;
+
+    // Three rounds, so that a destination is sent only once its service exists (a
+    // failed service add would otherwise fail each of its destinations too).
+    auto run = [&](std::vector<Op> batch) {
+        if (batch.empty()) return;
+        auto results = backend_.apply(batch);
+        report.ops_sent += batch.size();
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            const bool ok = i < results.size() && results[i].ok();
+            if (!ok) {
+                ++report.ops_failed;
+                report.errors.push_back(i < results.size()
+                                            ? results[i].error()
+                                            : make_error(EIO, "{}: no result from the backend",
+                                                         batch[i]));
+                continue;
+            }
+            // Only an acknowledged op changes what we believe the kernel holds.
+            apply_to(kernel_, batch[i]);
+            if (batch[i].kind == OpKind::AddService) owned_.insert(batch[i].service.key);
+            if (batch[i].kind == OpKind::DeleteService) owned_.erase(batch[i].service.key);
+        }
+    };
+
+    std::vector<Op> services, destinations, deletes;
+    for (auto& op : ops) {
+        if (op.kind == OpKind::DeleteService)
+            deletes.push_back(std::move(op));
+        else if (op.on_service())
+            services.push_back(std::move(op));
+        else
+            destinations.push_back(std::move(op));
+    }
+    run(std::move(services));
+    std::erase_if(destinations, [&](const Op& op) { return !kernel_.contains(op.service.key); });
+    run(std::move(destinations));
+    run(std::move(deletes));
+    return report;
+}
+
+}  // namespace lvsd::ipvs
