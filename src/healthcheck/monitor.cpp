@@ -113,7 +113,9 @@ void Monitor::Impl::start(const std::shared_ptr<Impl>& self, const std::shared_p
         offset = Clock::duration(std::uniform_int_distribution<Clock::rep>(0, span - 1)(rng));
     }
     asio::co_spawn(executor, run_check(self, e, Clock::now() + offset),
-                   asio::bind_cancellation_slot(e->cancel.slot(), [key = e->key](std::exception_ptr p) {
+                   // The handler owns the entry too: the cancellation signal it is bound to
+                   // must outlive the coroutine frame, which co_spawn destroys first.
+                   asio::bind_cancellation_slot(e->cancel.slot(), [e, key = e->key](std::exception_ptr p) {
                        if (!p) return;
                        try {
                            std::rethrow_exception(p);

@@ -119,8 +119,9 @@ asio::awaitable<ProbeResult> probe(const CheckSpec& spec) {
         co_return finish({false, fmt::format("cannot open a socket: {}", ec.message())});
     if (spec.bindto) {
         if (sock.bind(tcp::endpoint(*spec.bindto, 0), ec); ec) {
+            auto reason = fmt::format("cannot bind to {}: {}", *spec.bindto, ec.message());
             sock.close(ec);
-            co_return finish({false, fmt::format("cannot bind to {}: {}", *spec.bindto, ec.message())});
+            co_return finish({false, std::move(reason)});
         }
     }
 

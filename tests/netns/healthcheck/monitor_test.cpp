@@ -1,0 +1,194 @@
+// The monitor against real loopback listeners, in real (short) time: exact rise/fall,
+// dedupe of identical checks, hitless update, removal, and spread of the start times.
+#include <gtest/gtest.h>
+
+#include "healthcheck/monitor.hpp"
+#include "servers.hpp"
+
+using namespace lvsd;
+using namespace lvsd::hctest;
+using namespace lvsd::healthcheck;
+using namespace std::chrono_literals;
+
+namespace {
+
+const auto kV4 = *parse_address("127.0.0.1");
+
+CheckSpec fast_tcp(uint16_t port) {
+    CheckSpec s;
+    s.address = kV4;
+    s.port = port;
+    s.connect_timeout = 500ms;
+    s.delay_loop = 20ms;
+    s.delay_before_retry = 10ms;
+    s.warmup = 1ms;
+    return s;
+}
+
+struct Seen {
+    HealthEvent event;
+    uint64_t probes_at_event;  // how many probes the check had made when it changed
+};
+
+}  // namespace
+
+TEST(Monitor, RiseAndFallCountsAreRespectedExactly) {
+    asio::io_context io;
+    auto srv = std::make_unique<TestServer>(io, tcp::endpoint{kV4, 0}, Behavior::CloseAtOnce);
+    const uint16_t port = srv->port();
+    std::vector<Seen> seen;
+    Monitor* mon_ptr = nullptr;
+    Monitor mon(io.get_executor(), [&](const HealthEvent& e) {
+        seen.push_back({e, mon_ptr->status(e.key)->probes});
+    });
+    mon_ptr = &mon;
+    auto spec = fast_tcp(port);
+    spec.rise = 3;
+    spec.fall = 2;
+    spec.initial = InitialState::Down;
+    auto key = mon.add(spec);
+    ASSERT_TRUE(key);
+    EXPECT_EQ(mon.status(*key)->health, Health::Down);
+
+    ASSERT_TRUE(run_until(io, [&] { return seen.size() == 1; }));
+    EXPECT_EQ(seen[0].probes_at_event, 3u);
+    EXPECT_EQ(fmt::format("{}", seen[0].event), fmt::format("127.0.0.1:{} UP: connected (3/3 successes)", port));
+
+    srv.reset();  // the port now refuses
+    ASSERT_TRUE(run_until(io, [&] { return seen.size() == 2; }));
+    const auto down_at = seen[1].probes_at_event;
+    EXPECT_EQ(fmt::format("{}", seen[1].event),
+              fmt::format("127.0.0.1:{} DOWN: connect refused (2/2 failures)", port));
+    auto st = mon.status(*key);
+    EXPECT_EQ(st->health, Health::Down);
+    EXPECT_EQ(st->last->reason, "connect refused");
+
+    srv = std::make_unique<TestServer>(io, tcp::endpoint{kV4, port}, Behavior::CloseAtOnce);
+    ASSERT_TRUE(run_until(io, [&] { return seen.size() == 3; }));
+    EXPECT_EQ(seen[2].event.transition.to, Health::Up);
+    EXPECT_EQ(seen[2].event.transition.count, 3u);
+    // The last three probes before the event were the successes, and the one before
+    // them a failure: recovery took exactly `rise`.
+    EXPECT_GE(seen[2].probes_at_event, down_at + 3);
+    EXPECT_EQ(mon.status(*key)->successes, 3u);
+}
+
+TEST(Monitor, IdenticalChecksAreProbedOnceAndShareTheVerdict) {
+    asio::io_context io;
+    TestServer srv(io, {kV4, 0}, Behavior::CloseAtOnce);
+    int events = 0;
+    Monitor mon(io.get_executor(), [&](const HealthEvent&) { ++events; });
+    auto a = fast_tcp(srv.port());
+    auto b = a;  // the same real server in a second virtual service, other port, same check
+    b.port = 443;
+    b.connect_port = srv.port();
+    auto ka = mon.add(a), kb = mon.add(b);
+    ASSERT_TRUE(ka && kb);
+    EXPECT_EQ(*ka, *kb);
+    EXPECT_EQ(mon.size(), 1u);
+    EXPECT_EQ(mon.status(*ka)->users, 2u);
+    ASSERT_TRUE(run_until(io, [&] { return mon.status(*ka)->probes >= 10; }));
+    EXPECT_EQ(events, 1);  // one UP, shared
+    io.poll();
+    // One probe stream: the server saw as many connections as the check made probes.
+    ASSERT_TRUE(run_until(io, [&] { return srv.accepted() >= mon.status(*ka)->probes; }, 2s));
+    EXPECT_LE(srv.accepted(), mon.status(*ka)->probes + 1);
+
+    EXPECT_TRUE(mon.remove(*ka));
+    EXPECT_EQ(mon.size(), 1u);  // still used by b
+    EXPECT_TRUE(mon.remove(*kb));
+    EXPECT_EQ(mon.size(), 0u);
+    EXPECT_FALSE(mon.remove(*kb));
+    // Stopped: no more connections arrive.
+    io.run_for(100ms);
+    const auto after = srv.accepted();
+    io.run_for(100ms);
+    EXPECT_EQ(srv.accepted(), after);
+}
+
+TEST(Monitor, UpdateIsHitless) {
+    asio::io_context io;
+    TestServer srv(io, {kV4, 0}, Behavior::CloseAtOnce);
+    std::vector<HealthEvent> events;
+    Monitor mon(io.get_executor(), [&](const HealthEvent& e) { events.push_back(e); });
+    auto a = fast_tcp(srv.port());
+    ASSERT_TRUE(mon.update({a}));
+    const auto key_a = check_key(a);
+    ASSERT_TRUE(run_until(io, [&] { return mon.status(key_a) && mon.status(key_a)->probes >= 3; }));
+    ASSERT_EQ(events.size(), 1u);
+
+    // Same check plus a new one: `a` keeps its counters and health.
+    auto b = fast_tcp(closed_port(io, kV4));
+    const auto probes_before = mon.status(key_a)->probes;
+    ASSERT_TRUE(mon.update({b, a}));
+    EXPECT_EQ(mon.size(), 2u);
+    EXPECT_GE(mon.status(key_a)->probes, probes_before);
+    EXPECT_EQ(mon.status(key_a)->health, Health::Up);
+
+    // An invalid spec rejects the whole update and changes nothing.
+    auto bad = a;
+    bad.rise = 0;
+    auto r = mon.update({a, bad});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("rise must be at least 1"), std::string::npos);
+    EXPECT_EQ(mon.size(), 2u);
+
+    // New rules for the same probe: the health carries over, no second UP.
+    auto a2 = a;
+    a2.rise = 5;
+    a2.fall = 4;
+    ASSERT_TRUE(mon.update({a2}));
+    EXPECT_EQ(mon.size(), 1u);
+    EXPECT_FALSE(mon.status(key_a));
+    ASSERT_TRUE(mon.status(check_key(a2)));
+    EXPECT_EQ(mon.status(check_key(a2))->health, Health::Up);
+    io.run_for(100ms);
+    EXPECT_EQ(events.size(), 1u);
+
+    ASSERT_TRUE(mon.update({}));
+    EXPECT_EQ(mon.size(), 0u);
+    EXPECT_TRUE(mon.snapshot().empty());
+}
+
+TEST(Monitor, StartsAreSpreadAcrossTheInterval) {
+    asio::io_context io;
+    TestServer srv(io, {kV4, 0}, Behavior::CloseAtOnce);
+    Monitor mon(io.get_executor(), nullptr, 42);
+    constexpr int kChecks = 500;
+    for (int i = 0; i < kChecks; ++i) {
+        auto s = fast_tcp(srv.port());
+        s.address = *parse_address(fmt::format("127.0.{}.{}", i / 200 + 1, i % 200 + 1));
+        s.port = srv.port();
+        s.connect_port.reset();
+        s.warmup.reset();  // spread over delay_loop
+        s.delay_loop = 500ms;
+        ASSERT_TRUE(mon.add(s));
+    }
+    // Only 127.0.0.1 listens; the rest are refused at once (loopback answers RST).
+    ASSERT_TRUE(run_until(io, [&] { return mon.stats().probes_started >= kChecks; }, 3s));
+    // Fired together, all 500 would be in flight at once.
+    EXPECT_LT(mon.stats().peak_in_flight, 50u);
+    auto snap = mon.snapshot();
+    ASSERT_EQ(snap.size(), static_cast<std::size_t>(kChecks));
+    EXPECT_TRUE(std::is_sorted(snap.begin(), snap.end(),
+                               [](const TargetStatus& x, const TargetStatus& y) { return x.key < y.key; }));
+}
+
+TEST(Monitor, DestroyingTheMonitorStopsEveryCheckAndClosesEverySocket) {
+    asio::io_context io;
+    TestServer silent(io, {kV4, 0}, Behavior::Silent);
+    const std::size_t before = open_fds();
+    {
+        Monitor mon(io.get_executor(), nullptr);
+        auto s = fast_tcp(silent.port());
+        s.type = CheckType::Http;
+        s.connect_timeout = 5s;
+        ASSERT_TRUE(mon.add(s));
+        ASSERT_TRUE(run_until(io, [&] { return mon.stats().in_flight == 1 && silent.accepted() == 1; }));
+    }
+    // The probe in flight is cancelled; its socket closes as the loop runs on.
+    io.run_for(50ms);
+    silent.drop_connections();
+    io.run_for(50ms);
+    EXPECT_EQ(open_fds(), before);
+}

@@ -1,0 +1,177 @@
+// Probes against real listeners on loopback (no namespace needed): every verdict and
+// reason, bindto and connect_port, the timeout bound, and no leaked descriptor.
+#include <gtest/gtest.h>
+
+#include "healthcheck/probe.hpp"
+#include "servers.hpp"
+
+using namespace lvsd;
+using namespace lvsd::hctest;
+using namespace lvsd::healthcheck;
+using namespace std::chrono_literals;
+
+namespace {
+
+const auto kV4 = *parse_address("127.0.0.1");
+const auto kV6 = *parse_address("::1");
+
+CheckSpec spec_for(CheckType type, const IpAddress& a, uint16_t port) {
+    CheckSpec s;
+    s.type = type;
+    s.address = a;
+    s.port = port;
+    s.connect_timeout = 2s;
+    return s;
+}
+
+}  // namespace
+
+TEST(TcpProbe, ConnectsOverV4AndV6) {
+    asio::io_context io;
+    for (const auto& a : {kV4, kV6}) {
+        TestServer srv(io, {a, 0}, Behavior::CloseAtOnce);
+        auto r = run_probe(io, spec_for(CheckType::Tcp, a, srv.port()));
+        EXPECT_TRUE(r.ok) << r.reason;
+        EXPECT_EQ(r.reason, "connected");
+        EXPECT_LT(r.latency, 1s);
+        EXPECT_TRUE(run_until(io, [&] { return srv.accepted() == 1; }));
+    }
+}
+
+TEST(TcpProbe, RefusedPortFailsAtOnce) {
+    asio::io_context io;
+    auto r = run_probe(io, spec_for(CheckType::Tcp, kV4, closed_port(io, kV4)));
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "connect refused");
+    EXPECT_LT(r.latency, 1s);
+}
+
+TEST(TcpProbe, ConnectPortOverridesThePortAndBindtoSetsTheSource) {
+    asio::io_context io;
+    TestServer srv(io, {kV4, 0}, Behavior::CloseAtOnce);
+    auto s = spec_for(CheckType::Tcp, kV4, closed_port(io, kV4));
+    s.connect_port = srv.port();
+    s.bindto = parse_address("127.0.0.2");
+    auto r = run_probe(io, s);
+    EXPECT_TRUE(r.ok) << r.reason;
+    ASSERT_TRUE(run_until(io, [&] { return srv.accepted() == 1; }));
+    EXPECT_EQ(srv.peers().at(0).to_string(), "127.0.0.2");
+}
+
+TEST(TcpProbe, BindtoAnAddressThisHostLacksIsAClearFailure) {
+    asio::io_context io;
+    auto s = spec_for(CheckType::Tcp, kV4, 9);
+    s.bindto = parse_address("192.0.2.77");
+    auto r = run_probe(io, s);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "cannot bind to 192.0.2.77: Cannot assign requested address");
+}
+
+TEST(HttpProbe, ChecksStatusPathHostAndBody) {
+    asio::io_context io;
+    TestServer srv(io, {kV4, 0}, Behavior::Respond, http_response(200, "state: healthy"));
+    auto s = spec_for(CheckType::Http, kV4, srv.port());
+    s.path = "/health";
+    s.virtualhost = "proxy.example";
+    auto r = run_probe(io, s);
+    EXPECT_TRUE(r.ok) << r.reason;
+    EXPECT_EQ(r.reason, "HTTP 200");
+    ASSERT_EQ(srv.requests().size(), 1u);
+    EXPECT_TRUE(srv.requests()[0].starts_with("GET /health HTTP/1.1\r\nHost: proxy.example\r\n"))
+        << srv.requests()[0];
+    EXPECT_NE(srv.requests()[0].find("Connection: close\r\n"), std::string::npos);
+
+    s.body_contains = "healthy";
+    EXPECT_TRUE(run_probe(io, s).ok);
+    s.body_contains = "sick";
+    r = run_probe(io, s);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "HTTP 200 but the body lacks \"sick\"");
+
+    srv.set_response(http_response(503, "down for maintenance"));
+    s.body_contains.clear();
+    r = run_probe(io, s);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "HTTP 503, expected 200-299");
+    s.status_code = {{500, 503}};
+    EXPECT_TRUE(run_probe(io, s).ok);
+}
+
+TEST(HttpProbe, DefaultHostIsTheTargetAndV6IsBracketed) {
+    asio::io_context io;
+    TestServer srv(io, {kV6, 0}, Behavior::Respond, http_response(204, ""));
+    auto r = run_probe(io, spec_for(CheckType::Http, kV6, srv.port()));
+    EXPECT_TRUE(r.ok) << r.reason;
+    ASSERT_EQ(srv.requests().size(), 1u);
+    EXPECT_NE(srv.requests()[0].find(fmt::format("Host: [::1]:{}\r\n", srv.port())), std::string::npos);
+}
+
+TEST(HttpProbe, AServerThatClosesAtOnceFailsButPassesATcpCheck) {
+    asio::io_context io;
+    TestServer srv(io, {kV4, 0}, Behavior::CloseAtOnce);
+    EXPECT_TRUE(run_probe(io, spec_for(CheckType::Tcp, kV4, srv.port())).ok);
+    auto r = run_probe(io, spec_for(CheckType::Http, kV4, srv.port()));
+    EXPECT_FALSE(r.ok);
+    // Depending on whether the close overtakes the request, a FIN or an RST.
+    EXPECT_TRUE(r.reason == "connection closed without a response" ||
+                r.reason.starts_with("connection reset by the server"))
+        << r.reason;
+}
+
+TEST(HttpProbe, ASilentServerFailsAtTheTimeoutAndBlocksNoOtherProbe) {
+    asio::io_context io;
+    TestServer silent(io, {kV4, 0}, Behavior::Silent);
+    TestServer good(io, {kV4, 0}, Behavior::Respond, http_response(200));
+    auto slow_spec = spec_for(CheckType::Http, kV4, silent.port());
+    slow_spec.connect_timeout = 300ms;
+    auto fast_spec = spec_for(CheckType::Http, kV4, good.port());
+
+    std::optional<ProbeResult> slow, fast;
+    bool fast_first = false;
+    asio::co_spawn(io, probe(slow_spec), [&](std::exception_ptr, ProbeResult r) { slow = r; });
+    asio::co_spawn(io, probe(fast_spec), [&](std::exception_ptr, ProbeResult r) {
+        fast = r;
+        fast_first = !slow;
+    });
+    ASSERT_TRUE(run_until(io, [&] { return slow && fast; }));
+    EXPECT_TRUE(fast_first);
+    EXPECT_TRUE(fast->ok);
+    EXPECT_FALSE(slow->ok);
+    EXPECT_EQ(slow->reason, "no response within 300ms");
+    EXPECT_GE(slow->latency, 300ms);
+    EXPECT_LT(slow->latency, 1s);
+}
+
+TEST(Probes, DescriptorsAreTheSameBeforeAndAfter10000Probes) {
+    asio::io_context io;
+    TestServer tcp_srv(io, {kV4, 0}, Behavior::CloseAtOnce);
+    TestServer http_srv(io, {kV4, 0}, Behavior::Respond, http_response(200));
+    TestServer bad_srv(io, {kV4, 0}, Behavior::Respond, http_response(500));
+    const uint16_t refused = closed_port(io, kV4);
+    auto tcp_ok = spec_for(CheckType::Tcp, kV4, tcp_srv.port());
+    auto tcp_refused = spec_for(CheckType::Tcp, kV4, refused);
+    auto http_ok = spec_for(CheckType::Http, kV4, http_srv.port());
+    auto http_bad = spec_for(CheckType::Http, kV4, bad_srv.port());
+    const CheckSpec* kinds[] = {&tcp_ok, &tcp_refused, &http_ok, &http_bad};
+
+    const std::size_t before = open_fds();
+    constexpr int kTotal = 10000, kBatch = 250;
+    int done = 0, ok = 0;
+    for (int started = 0; started < kTotal; started += kBatch) {
+        for (int i = 0; i < kBatch; ++i)
+            asio::co_spawn(io, probe(*kinds[(started + i) % 4]), [&](std::exception_ptr e, ProbeResult r) {
+                ASSERT_FALSE(e);
+                ++done;
+                ok += r.ok;
+            });
+        ASSERT_TRUE(run_until(io, [&] { return done == started + kBatch; }));
+    }
+    EXPECT_EQ(ok, kTotal / 2);
+    // Let the servers finish with what they accepted, then count again.
+    ASSERT_TRUE(run_until(io, [&] {
+        return tcp_srv.accepted() == kTotal / 4 && http_srv.requests().size() == kTotal / 4 &&
+               bad_srv.requests().size() == kTotal / 4;
+    }));
+    io.poll();
+    EXPECT_EQ(open_fds(), before);
+}
