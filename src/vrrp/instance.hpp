@@ -1,0 +1,107 @@
+// One VRRP instance on the wire: the Asio shell around the pure state machine. It owns
+// the raw socket (IP protocol 112), the instance timer, the VIPs (rtnetlink), gratuitous
+// ARP / unsolicited NA, link tracking and notify scripts; every decision is
+// vrrp::step's. Single-threaded: everything runs on the io_context given to it.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/net.hpp"
+#include "common/result.hpp"
+#include "vrrp/codec.hpp"
+#include "vrrp/state_machine.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace lvsd::vrrp {
+
+// A `virtual_ipaddress` entry: `192.0.2.10/24 dev eth1 label eth1:vip` in keepalived.
+struct VirtualAddress {
+    Prefix prefix;
+    std::string dev;    // empty: the instance's interface
+    std::string label;  // IPv4 only, at most 15 bytes (IFNAMSIZ - 1)
+};
+
+// One vrrp_instance. Field names are keepalived's configuration keys; the config
+// module maps its structs onto this one.
+struct InstanceConfig {
+    std::string name;                           // the vrrp_instance's name
+    std::string interface;
+    uint8_t virtual_router_id = 0;              // 1..255
+    uint8_t priority = 100;                     // 1..255; 255 = address owner
+    std::chrono::milliseconds advert_int{1000}; // v3: 10 ms steps up to 40.95 s; v2: whole seconds
+    uint8_t version = 3;                        // 2 or 3
+    bool nopreempt = false;
+    std::chrono::milliseconds preempt_delay{0};
+    std::optional<IpAddress> unicast_src_ip;    // with unicast_peer: unicast mode
+    std::vector<IpAddress> unicast_peer;
+    std::vector<VirtualAddress> virtual_ipaddress;
+    std::vector<std::string> track_interface;   // any down -> Fault (the own interface always counts)
+    unsigned garp_master_repeat = 5;            // GARP/NA per address on becoming master
+    std::chrono::milliseconds garp_interval{0}; // between those repeats
+    std::chrono::milliseconds garp_master_delay{5000};   // second round after this (0: none)
+    std::chrono::milliseconds garp_master_refresh{0};    // then one every this (0: never)
+    std::string auth_pass;                      // v2 only: auth_type PASS, at most 8 bytes
+    // Each an argv (program and arguments, no shell). lvsd appends the instance name,
+    // the state (MASTER, BACKUP, FAULT, STOP) and the priority, as keepalived's `notify`.
+    std::vector<std::string> notify_master, notify_backup, notify_fault, notify_stop, notify;
+    std::chrono::milliseconds notify_timeout{10000};  // then the script is killed
+};
+
+// Checks what can be checked without the system (ranges, families, combinations).
+// Errors name the instance and the key.
+Result<void> validate(const InstanceConfig& c);
+
+// The pure state-machine parameters for a config (after validate).
+Params params_of(const InstanceConfig& c, const IpAddress& primary);
+
+struct Counters {
+    std::array<uint64_t, static_cast<std::size_t>(DropReason::kCount)> dropped{};
+    uint64_t adverts_received = 0;  // accepted
+    uint64_t adverts_sent = 0;
+    uint64_t send_errors = 0;
+    uint64_t garps_sent = 0;
+    uint64_t transitions = 0;
+
+    uint64_t drops() const {
+        uint64_t n = 0;
+        for (auto d : dropped) n += d;
+        return n;
+    }
+};
+
+class Instance {
+public:
+    Instance(boost::asio::io_context& io, InstanceConfig config);
+    ~Instance();
+    Instance(const Instance&) = delete;
+    Instance& operator=(const Instance&) = delete;
+
+    // Opens the socket, joins the group, reads link states, removes VIPs left over from
+    // an earlier run and starts the machine. The error says what failed and where.
+    Result<void> start();
+    // Graceful stop (RFC 5798 §6.4.3 Shutdown): a master sends priority 0 and releases
+    // its VIPs. Synchronous; afterwards only running notify scripts keep the loop busy.
+    void stop();
+
+    State state() const;
+    const Counters& counters() const;
+    const InstanceConfig& config() const;
+    // Called after each transition, with the new state.
+    void on_transition(std::function<void(State)> f);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lvsd::vrrp

@@ -1,0 +1,130 @@
+// lvsd-vrrp-instance: runs one VRRP instance from command-line flags. A test driver for
+// the netns tier and the failover benchmark (each instance a separate process that a
+// test can kill -9); lvsd itself wires vrrp::Instance from its config file.
+//
+//   lvsd-vrrp-instance --name N --interface IF --vrid 51 --priority 100 [--version 3]
+//       [--advert-int-ms 1000] [--vip 192.0.2.100/24[,label]]... [--nopreempt]
+//       [--preempt-delay-ms N] [--unicast-src-ip A --unicast-peer B...] [--auth-pass P]
+//       [--track-interface IF]... [--garp-repeat N] [--garp-interval-ms N]
+//       [--garp-delay-ms N] [--garp-refresh-ms N] [--notify /path/script]
+//
+// stdout, one line each, flushed: `STATE <name> <MASTER|BACKUP|FAULT|INIT>` on every
+// transition; on SIGUSR1 and at exit `COUNTERS <name> received=.. sent=.. <reason>=..`.
+// SIGTERM/SIGINT: graceful stop (priority 0 if master, VIPs removed), exit 0.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "vrrp/instance.hpp"
+
+using namespace lvsd;
+using namespace lvsd::vrrp;
+
+namespace {
+
+[[noreturn]] void usage(const std::string& why) {
+    std::cerr << "lvsd-vrrp-instance: " << why << " (see the comment at the top of vrrp_instance_main.cpp)\n";
+    std::exit(2);
+}
+
+long number(const std::string& flag, const std::string& v) {
+    try {
+        std::size_t used = 0;
+        long n = std::stol(v, &used);
+        if (used != v.size()) throw std::invalid_argument(v);
+        return n;
+    } catch (const std::exception&) {
+        usage(flag + ": '" + v + "' is not a number");
+    }
+}
+
+IpAddress address(const std::string& flag, const std::string& v) {
+    auto a = parse_address(v);
+    if (!a) usage(flag + ": '" + v + "' is not an IP address");
+    return *a;
+}
+
+void print_counters(const Instance& i) {
+    const auto& c = i.counters();
+    std::string line = fmt::format("COUNTERS {} received={} sent={} garps={} transitions={} send_errors={}",
+                                   i.config().name, c.adverts_received, c.adverts_sent, c.garps_sent, c.transitions,
+                                   c.send_errors);
+    for (std::size_t r = 0; r < c.dropped.size(); ++r)
+        line += fmt::format(" {}={}", static_cast<DropReason>(r), c.dropped[r]);
+    std::cout << line << std::endl;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    InstanceConfig c;
+    c.name = "vrrp";
+    for (int i = 1; i < argc; ++i) {
+        std::string f = argv[i];
+        auto val = [&]() -> std::string {
+            if (i + 1 >= argc) usage(f + " needs a value");
+            return argv[++i];
+        };
+        if (f == "--name") c.name = val();
+        else if (f == "--interface") c.interface = val();
+        else if (f == "--vrid") c.virtual_router_id = static_cast<uint8_t>(number(f, val()));
+        else if (f == "--priority") c.priority = static_cast<uint8_t>(number(f, val()));
+        else if (f == "--version") c.version = static_cast<uint8_t>(number(f, val()));
+        else if (f == "--advert-int-ms") c.advert_int = std::chrono::milliseconds(number(f, val()));
+        else if (f == "--nopreempt") c.nopreempt = true;
+        else if (f == "--preempt-delay-ms") c.preempt_delay = std::chrono::milliseconds(number(f, val()));
+        else if (f == "--unicast-src-ip") c.unicast_src_ip = address(f, val());
+        else if (f == "--unicast-peer") c.unicast_peer.push_back(address(f, val()));
+        else if (f == "--auth-pass") c.auth_pass = val();
+        else if (f == "--track-interface") c.track_interface.push_back(val());
+        else if (f == "--garp-repeat") c.garp_master_repeat = static_cast<unsigned>(number(f, val()));
+        else if (f == "--garp-interval-ms") c.garp_interval = std::chrono::milliseconds(number(f, val()));
+        else if (f == "--garp-delay-ms") c.garp_master_delay = std::chrono::milliseconds(number(f, val()));
+        else if (f == "--garp-refresh-ms") c.garp_master_refresh = std::chrono::milliseconds(number(f, val()));
+        else if (f == "--notify") c.notify = {val()};
+        else if (f == "--debug") spdlog::set_level(spdlog::level::debug);
+        else if (f == "--vip") {
+            auto v = val();
+            VirtualAddress va;
+            auto comma = v.find(',');
+            if (comma != std::string::npos) va.label = v.substr(comma + 1);
+            auto p = parse_prefix(v.substr(0, comma));
+            if (!p) usage("--vip: '" + v + "' is not an address/prefix");
+            va.prefix = *p;
+            c.virtual_ipaddress.push_back(va);
+        } else {
+            usage("unknown flag " + f);
+        }
+    }
+    spdlog::set_pattern("%H:%M:%S.%e %^%l%$ %v");
+    boost::asio::io_context io;
+    Instance inst(io, c);
+    inst.on_transition([&](State s) { std::cout << "STATE " << c.name << ' ' << to_string(s) << std::endl; });
+    if (auto r = inst.start(); !r) {
+        spdlog::error("{}", r.error().message);
+        return 1;
+    }
+    boost::asio::signal_set stop(io, SIGTERM, SIGINT);
+    stop.async_wait([&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        inst.stop();
+        print_counters(inst);
+        io.stop();
+    });
+    boost::asio::signal_set usr(io, SIGUSR1);
+    std::function<void()> wait_usr = [&] {
+        usr.async_wait([&](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            print_counters(inst);
+            wait_usr();
+        });
+    };
+    wait_usr();
+    io.run();
+    return 0;
+}
