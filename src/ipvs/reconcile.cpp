@@ -34,12 +34,12 @@ Op delete_destination(const ServiceKey& s, const DestinationKey& d) {
 
 std::vector<Op> diff(const Table& desired, const Table& observed,
                      const std::set<ServiceKey>& owned) {
-    std::vector<Op> services, dest_ops, deletes;
+    std::vector<Op> services, dest_adds, dest_edits, dest_deletes, deletes;
     for (const auto& [key, want] : desired) {
         auto found = observed.find(key);
         if (found == observed.end()) {
             services.push_back(add_service(want.service));
-            for (const auto& [_, d] : want.destinations) dest_ops.push_back(add_destination(key, d));
+            for (const auto& [_, d] : want.destinations) dest_adds.push_back(add_destination(key, d));
             continue;
         }
         const VirtualService& have = found->second;
@@ -50,14 +50,14 @@ std::vector<Op> diff(const Table& desired, const Table& observed,
         while (w != want.destinations.end() || h != have.destinations.end()) {
             if (h == have.destinations.end() ||
                 (w != want.destinations.end() && w->first < h->first)) {
-                dest_ops.push_back(add_destination(key, w->second));
+                dest_adds.push_back(add_destination(key, w->second));
                 ++w;
             } else if (w == want.destinations.end() || h->first < w->first) {
-                dest_ops.push_back(delete_destination(key, h->first));
+                dest_deletes.push_back(delete_destination(key, h->first));
                 ++h;
             } else {
                 if (!equivalent(w->second, h->second))
-                    dest_ops.push_back(edit_destination(key, w->second));
+                    dest_edits.push_back(edit_destination(key, w->second));
                 ++w;
                 ++h;
             }
@@ -67,8 +67,9 @@ std::vector<Op> diff(const Table& desired, const Table& observed,
         if (!desired.contains(key) && owned.contains(key)) deletes.push_back(delete_service(key));
 
     std::vector<Op> out;
-    out.reserve(services.size() + dest_ops.size() + deletes.size());
-    for (auto* part : {&services, &dest_ops, &deletes})
+    out.reserve(services.size() + dest_adds.size() + dest_edits.size() + dest_deletes.size() +
+                deletes.size());
+    for (auto* part : {&services, &dest_adds, &dest_edits, &dest_deletes, &deletes})
         for (auto& op : *part) out.push_back(std::move(op));
     return out;
 }

@@ -61,7 +61,8 @@ public:
 //   adopted it); other services are someone else's and stay untouched, destinations
 //   and all;
 // - destinations of a desired service that are not desired are deleted.
-// Order: service adds and edits, then destination adds, edits and deletes, then
+// Order: service adds and edits, then destination adds, edits and deletes (adds
+// first, so that a service whose real servers are replaced never runs empty), then
 // service deletes (a deleted service takes its destinations with it).
 std::vector<Op> diff(const Table& desired, const Table& observed, const std::set<ServiceKey>& owned);
 
