@@ -66,6 +66,13 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(asio::any_io_executo
                                                             const std::string& path,
                                                             RequestHandler handler) {
     auto impl = std::make_shared<Impl>(executor, path, std::move(handler));
+    // Outside systemd (RuntimeDirectory=lvsd) nobody has made the directory yet.
+    if (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0) {
+        std::string dir = path.substr(0, slash);
+        if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+            return make_error(errno, "control socket {}: cannot create {}: {}", path, dir,
+                              std::strerror(errno));
+    }
     ::unlink(path.c_str());
     boost::system::error_code ec;
     impl->acceptor.open(stream(), ec);

@@ -1,0 +1,121 @@
+#include "daemon/daemon.hpp"
+
+#include <csignal>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "config/config.hpp"
+#include "daemon/system.hpp"
+
+namespace asio = boost::asio;
+
+namespace lvsd::daemon {
+
+LoadedConfig load_config(const std::string& path) {
+    auto loaded = config::load_file(path);
+    LoadedConfig out;
+    if (!loaded.ok()) {
+        for (const auto& d : loaded.diagnostics()) out.problems.push_back(config::to_string(d));
+        return out;
+    }
+    out.config = loaded.config();
+    return out;
+}
+
+Daemon::Daemon(std::string config_path, std::string control_socket_path,
+               std::shared_ptr<const config::Config> initial)
+    : config_path_(std::move(config_path)),
+      control_socket_path_(std::move(control_socket_path)),
+      config_(std::move(initial)) {}
+
+int Daemon::run() {
+    asio::co_spawn(io_, handle_signals(), asio::detached);
+    auto control = ctl::ControlServer::start(io_.get_executor(), control_socket_path_,
+                                             [this](std::string_view r) { return on_request(r); });
+    if (!control) {
+        spdlog::critical("{}", control.error().message);
+        return 1;
+    }
+    control_ = std::move(*control);
+    spdlog::info("lvsd {} started with {} (generation {})", LVSD_VERSION, config_path_,
+                 generation_);
+    notify_systemd("READY=1");
+    io_.run();
+    spdlog::info("lvsd stopped");
+    return exit_code_;
+}
+
+asio::awaitable<void> Daemon::handle_signals() {
+    asio::signal_set signals(co_await asio::this_coro::executor, SIGHUP, SIGTERM, SIGINT);
+    for (;;) {
+        auto [ec, signo] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        if (signo == SIGHUP) {
+            (void)reload();
+            continue;
+        }
+        spdlog::info("received {}, stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        exit_code_ = 0;
+        stop();
+        co_return;
+    }
+}
+
+ctl::Reply Daemon::reload() {
+    notify_systemd("RELOADING=1");
+    spdlog::info("re-reading {}", config_path_);
+    auto loaded = load_config(config_path_);
+    ctl::Reply reply;
+    if (!loaded.config) {
+        // One line, so that an operator grepping the journal sees the whole verdict.
+        auto problems = fmt::format("{}", fmt::join(loaded.problems, "; "));
+        spdlog::error("reload rejected, keeping the running configuration: {}", problems);
+        reply = {false, fmt::format("reload rejected, the running configuration is kept:\n{}\n",
+                                    fmt::join(loaded.problems, "\n"))};
+    } else {
+        config_ = std::move(loaded.config);
+        ++generation_;
+        spdlog::info("configuration reloaded (generation {})", generation_);
+        reply = {true, fmt::format("configuration reloaded (generation {})\n", generation_)};
+    }
+    notify_systemd("READY=1");
+    return reply;
+}
+
+ctl::Reply Daemon::on_request(std::string_view request) {
+    if (request == "reload") return reload();
+    if (request == "status") return {true, status_text()};
+    if (request == "status json") return {true, status_json()};
+    return {false, fmt::format("unknown request \"{}\"\n", request)};
+}
+
+std::string Daemon::status_text() const {
+    auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                               started_);
+    return fmt::format("lvsd {}  config {}  generation {}  up {}s\n\n{}", LVSD_VERSION,
+                       config_path_, generation_, up.count(), config::format_plan(*config_));
+}
+
+std::string Daemon::status_json() const {
+    auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                               started_);
+    return fmt::format(R"({{"version":"{}","config":"{}","generation":{},"uptime_s":{}}})"
+                       "\n",
+                       LVSD_VERSION, config_path_, generation_, up.count());
+}
+
+void Daemon::stop() {
+    notify_systemd("STOPPING=1");
+    if (control_) control_->stop();
+    stop_signal_.emit(asio::cancellation_type::terminal);
+}
+
+}  // namespace lvsd::daemon

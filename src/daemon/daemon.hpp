@@ -1,0 +1,58 @@
+// The shell around the pure core: one io_context, one thread; signals drive reload and
+// stop (DESIGN.md "Interfaces").
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "ctl/control.hpp"
+
+namespace lvsd::config {
+struct Config;
+}
+
+namespace lvsd::daemon {
+
+// A config file read and checked: either a snapshot or the list of problems, each
+// already formatted as `FILE:LINE: message`.
+struct LoadedConfig {
+    std::shared_ptr<const config::Config> config;
+    std::vector<std::string> problems;
+};
+
+LoadedConfig load_config(const std::string& path);
+
+class Daemon {
+public:
+    Daemon(std::string config_path, std::string control_socket_path,
+           std::shared_ptr<const config::Config> initial);
+
+    // Runs until SIGTERM/SIGINT; returns the process exit code.
+    int run();
+
+private:
+    boost::asio::awaitable<void> handle_signals();
+    ctl::Reply reload();
+    ctl::Reply on_request(std::string_view request);
+    std::string status_text() const;
+    std::string status_json() const;
+    void stop();
+
+    boost::asio::io_context io_;
+    boost::asio::cancellation_signal stop_signal_;
+    std::string config_path_;
+    std::string control_socket_path_;
+    std::unique_ptr<ctl::ControlServer> control_;
+    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::shared_ptr<const config::Config> config_;
+    unsigned generation_ = 1;
+    int exit_code_ = 1;
+};
+
+}  // namespace lvsd::daemon
