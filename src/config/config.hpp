@@ -223,8 +223,12 @@ public:
 
     bool ok() const { return config_ != nullptr; }
     explicit operator bool() const { return ok(); }
-    const std::shared_ptr<const Config>& config() const { return config_; }
-    const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+    const std::shared_ptr<const Config>& config() const& { return config_; }
+    const std::vector<Diagnostic>& diagnostics() const& { return diagnostics_; }
+    // On a temporary (`load_file(p).diagnostics()` in a range-for) return by value, so
+    // that nothing dangles.
+    std::shared_ptr<const Config> config() && { return std::move(config_); }
+    std::vector<Diagnostic> diagnostics() && { return std::move(diagnostics_); }
 
 private:
     std::shared_ptr<const Config> config_;

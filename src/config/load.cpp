@@ -186,6 +186,7 @@ private:
     std::vector<Diagnostic> diagnostics_;
     std::set<std::string> instance_names_;  // as written, also of instances with errors
     bool syncid_from_instance_ = false;
+    bool vs_port_known_ = true;  // false while reading a virtual server whose port is wrong
 };
 
 Group::Group(Loader& loader, const lc::Setting& s, std::string context, std::vector<std::string_view> keys)
@@ -218,7 +219,8 @@ void Group::missing(std::string_view key, std::string_view what) {
 }
 
 bool Group::wrong_type(const lc::Setting& s, std::string_view key, std::string_view expected) {
-    error(s, fmt::format("{} must be {}, not {} ({})", key, expected, type_name(s.getType()), show(s)));
+    if (s.isAggregate()) error(s, fmt::format("{} must be {}, not {}", key, expected, type_name(s.getType())));
+    else error(s, fmt::format("{} must be {}, not {} ({})", key, expected, type_name(s.getType()), show(s)));
     return false;
 }
 
@@ -343,7 +345,7 @@ std::optional<Command> Group::command(std::string_view key) {
     const lc::Setting& at = *find(key);
     auto argv = detail::split_command(*v);
     if (!argv) {
-        error(at, fmt::format("{}: unterminated quote in \"{}\"", key, *v));
+        error(at, fmt::format("{}: unterminated quote in: {}", key, *v));
         return std::nullopt;
     }
     if (argv->empty()) {
@@ -392,7 +394,7 @@ std::shared_ptr<Config> Loader::load(const lc::Setting& root) {
         const lc::Setting* s = top.find(key);
         if (!s) return;
         if (!s->isList()) {
-            top.wrong_type(*s, key, fmt::format("a list of groups: {} = ( {{ ... }}, {{ ... }} );", key));
+            top.wrong_type(*s, key, "a list of groups ( { ... }, { ... } )");
             return;
         }
         for (int i = 0; i < s->getLength(); ++i) {
@@ -436,9 +438,10 @@ void Loader::read_global(const lc::Setting& s, Config& c) {
             g.error(*g.find("router_id"), fmt::format("router_id = \"{}\" must be 1-64 printable characters without blanks", *v));
         else gl.router_id = *v;
     }
-    if (auto v = g.choice("log_level", {"trace", "debug", "info", "warn", "error", "critical", "off"})) {
+    if (auto v = g.choice("log_level", {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"})) {
         static const std::map<std::string, LogLevel> levels = {
             {"trace", LogLevel::Trace}, {"debug", LogLevel::Debug}, {"info", LogLevel::Info}, {"warn", LogLevel::Warn},
+            {"warning", LogLevel::Warn},
             {"error", LogLevel::Error}, {"critical", LogLevel::Critical}, {"off", LogLevel::Off}};
         gl.log_level = levels.at(*v);
     }
@@ -544,8 +547,13 @@ void Loader::read_vip(Group& g, const lc::Setting& e, VrrpInstance& vi, std::vec
     }
     auto p = parse_prefix(text);
     if (!p) {
-        g.error(e, fmt::format("virtual_ipaddress \"{}\" is not an address with an optional prefix length "
-                               "(e.g. 192.0.2.10/24 or 2001:db8::10/64)", text));
+        const auto slash = text.find('/');
+        auto addr = parse_address(std::string_view(text).substr(0, slash));
+        if (addr && slash != std::string::npos)
+            g.error(e, fmt::format("virtual_ipaddress \"{}\": the prefix length must be 0..{}", text, addr->is_v4() ? 32 : 128));
+        else
+            g.error(e, fmt::format("virtual_ipaddress \"{}\" is not an address with an optional prefix length "
+                                   "(e.g. 192.0.2.10/24 or 2001:db8::10/64)", text));
         return;
     }
     const auto& a = p->address;
@@ -587,8 +595,7 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
              "track_arp_target", "garp_master_delay", "garp_master_repeat", "garp_interval", "garp_master_refresh",
              "garp_master_refresh_repeat", "authentication", "notify_master", "notify_backup", "notify_fault",
              "notify_stop", "notify"});
-    const std::size_t errors_before = diagnostics_.size();
-    bool ok = true;  // required parts present and readable
+    bool ok = true;  // identity present and readable
 
     if (auto v = g.string("name")) {
         if (v->empty() || v->size() > 64 || std::any_of(v->begin(), v->end(), [](char ch) { return !std::isgraph(static_cast<unsigned char>(ch)); })) {
@@ -794,7 +801,10 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
 
     read_notify(g, vi.notify);
 
-    if (!ok || diagnostics_.size() != errors_before) return std::nullopt;
+    // An instance with errors is still returned when its identity (name, interface, VRID,
+    // family) is sound, so that the cross-checks (duplicate VRID, VIP in two instances)
+    // see it; the Config as a whole is rejected anyway.
+    if (!ok || vi.virtual_ipaddress.empty()) return std::nullopt;
     return vi;
 }
 
@@ -805,7 +815,6 @@ std::optional<VrrpSyncGroup> Loader::read_sync_group(const lc::Setting& s, std::
     if (s.exists("name") && s["name"].getType() == lc::Setting::TypeString && *s["name"].c_str())
         context = fmt::format("vrrp sync group \"{}\"", s["name"].c_str());
     Group g(*this, s, context, {"name", "group", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"});
-    const std::size_t errors_before = diagnostics_.size();
     if (auto v = g.string("name")) sg.name = *v;
     if (!g.find("name")) g.missing("name");
     else if (sg.name.empty() && g.find("name")->getType() == lc::Setting::TypeString) g.error(*g.find("name"), "name is empty");
@@ -822,7 +831,7 @@ std::optional<VrrpSyncGroup> Loader::read_sync_group(const lc::Setting& s, std::
     if (!g.find("group")) g.missing("group", "(the instances that change state together)");
     else if (g.find("group")->getLength() == 0) g.error(*g.find("group"), "group is empty");
     read_notify(g, sg.notify);
-    if (diagnostics_.size() != errors_before) return std::nullopt;
+    if (sg.name.empty()) return std::nullopt;
     return sg;
 }
 
@@ -928,10 +937,12 @@ std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_
         if (v->is_unspecified() || v->is_multicast()) g.error(*g.find("connect_ip"), fmt::format("connect_ip {} must be a unicast address", *v));
         else hc.connect_ip = *v;
     }
-    if (auto v = g.integer("connect_port", 1, 65535)) hc.connect_port = static_cast<uint16_t>(*v);
-    else if (!g.find("connect_port")) {
+    if (auto v = g.integer("connect_port", 1, 65535)) {
+        hc.connect_port = static_cast<uint16_t>(*v);
+    } else if (!g.find("connect_port")) {
         hc.connect_port = rs.port;
-        if (rs.port == 0) g.error("the real server has no port (fwmark service), so the check needs connect_port");
+        if (rs.port == 0 && vs_port_known_)
+            g.error("the real server has no port (fwmark or all-ports service), so the check needs connect_port");
     }
     if (auto v = g.address("bindto")) {
         if (family_of(*v) != family_of(hc.connect_ip))
@@ -1011,18 +1022,25 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
             {"address", "port", "weight", "lb_kind", "uthreshold", "lthreshold", "inhibit_on_failure", "TCP_CHECK",
              "HTTP_GET", "PROXY_CHECK"});
     const std::size_t errors_before = diagnostics_.size();
+    bool identity_ok = true;  // address and port, the IPVS destination key
 
     if (auto v = g.address("address")) {
-        if (v->is_unspecified() || v->is_multicast()) g.error(*g.find("address"), fmt::format("address {} must be a unicast address", *v));
-        else rs.address = *v;
-    } else if (!g.find("address")) {
-        g.missing("address");
+        if (v->is_unspecified() || v->is_multicast()) {
+            g.error(*g.find("address"), fmt::format("address {} must be a unicast address", *v));
+            identity_ok = false;
+        } else {
+            rs.address = *v;
+        }
+    } else {
+        if (!g.find("address")) g.missing("address");
+        identity_ok = false;
     }
     if (auto v = parse_forwarding(g)) rs.lb_kind = *v;
     if (auto v = g.integer("port", vs.fwmark ? 0 : 1, 65535)) rs.port = static_cast<uint16_t>(*v);
     else if (!g.find("port")) rs.port = vs.port;
+    else identity_ok = false;
     // DR and TUN deliver the packet unchanged: the real server sees the service's port.
-    if (!vs.fwmark && rs.lb_kind != Forwarding::Nat && g.find("port") && rs.port != vs.port && vs.port != 0)
+    if (!vs.fwmark && identity_ok && rs.lb_kind != Forwarding::Nat && g.find("port") && rs.port != vs.port && vs.port != 0)
         g.error(*g.find("port"), fmt::format("port {} differs from the service's port {}, but {} cannot change the destination "
                                              "port (only NAT can)", rs.port, vs.port, to_string(rs.lb_kind)));
     if (auto v = g.integer("weight", 0, 65535)) rs.weight = static_cast<uint32_t>(*v);
@@ -1052,23 +1070,42 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
         if (diagnostics_.size() == errors_before) rs.check = read_check(*c, kind, rs, vs, context);
         else read_check(*c, kind, rs, vs, context);
     }
-    if (diagnostics_.size() != errors_before) return std::nullopt;
+    if (!identity_ok) return std::nullopt;
     return rs;
 }
 
 std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, std::size_t index) {
     VirtualServer vs;
     vs.where = where(s);
+    // Name the service as ipvsadm does when its key is readable, else by position.
     std::string context = fmt::format("virtual_servers[{}]", index);
+    auto peek_int = [&](const char* k) -> std::optional<long long> {
+        if (!s.exists(k) || (s[k].getType() != lc::Setting::TypeInt && s[k].getType() != lc::Setting::TypeInt64)) return std::nullopt;
+        return s[k].getType() == lc::Setting::TypeInt ? static_cast<int>(s[k]) : static_cast<long long>(s[k]);
+    };
+    if (auto mark = peek_int("fwmark"); mark && *mark > 0) {
+        context = fmt::format("virtual server FWM {}", *mark);
+    } else if (s.exists("address") && s["address"].getType() == lc::Setting::TypeString) {
+        if (auto a = parse_address(s["address"].c_str())) {
+            std::string proto = "TCP";
+            if (s.exists("protocol") && s["protocol"].getType() == lc::Setting::TypeString) proto = s["protocol"].c_str();
+            auto port = peek_int("port");
+            context = port && *port >= 0 && *port <= 65535
+                          ? fmt::format("virtual server {} {}", proto, format_endpoint(*a, static_cast<uint16_t>(*port)))
+                          : fmt::format("virtual server {} {}", proto, a->to_string());
+        }
+    }
     Group g(*this, s, context,
             {"address", "port", "protocol", "fwmark", "ip_family", "lb_algo", "lb_kind", "persistence_timeout",
              "persistence_granularity", "ops", "sh-port", "sh-fallback", "mh-port", "mh-fallback", "delay_loop",
              "inhibit_on_failure", "alpha", "sorry_server", "real_servers"});
-    const std::size_t errors_before = diagnostics_.size();
+    bool identity_ok = true;  // address, port and protocol, or fwmark: the IPVS service key
+    bool port_ok = true;
 
     const bool by_mark = g.find("fwmark") != nullptr;
     if (by_mark) {
         if (auto v = g.integer("fwmark", 1, kU32Max)) vs.fwmark = static_cast<uint32_t>(*v);
+        else identity_ok = false;
         for (auto k : {"address", "port", "protocol"})
             if (g.find(k)) g.error(*g.find(k), fmt::format("{} does not apply to a fwmark service (the mark selects the packets)", k));
         if (auto v = g.choice("ip_family", {"inet", "inet6"})) vs.family = *v == "inet" ? Family::V4 : Family::V6;
@@ -1084,18 +1121,28 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
     } else {
         if (g.find("ip_family")) g.error(*g.find("ip_family"), "ip_family only applies to fwmark services; the address gives the family");
         if (auto v = g.address("address")) {
-            if (v->is_unspecified() || v->is_multicast()) g.error(*g.find("address"), fmt::format("address {} must be a unicast address", *v));
+            if (v->is_unspecified() || v->is_multicast()) {
+                g.error(*g.find("address"), fmt::format("address {} must be a unicast address", *v));
+                identity_ok = false;
+            }
             vs.address = *v;
             vs.family = family_of(*v);
-        } else if (!g.find("address")) {
-            g.missing("address", "(or fwmark)");
+        } else {
+            if (!g.find("address")) g.missing("address", "(or fwmark)");
+            identity_ok = false;
         }
-        if (auto v = g.integer("port", 0, 65535)) vs.port = static_cast<uint16_t>(*v);
-        else if (!g.find("port")) g.missing("port");
+        if (auto v = g.integer("port", 0, 65535)) {
+            vs.port = static_cast<uint16_t>(*v);
+        } else {
+            if (!g.find("port")) g.missing("port");
+            identity_ok = port_ok = false;
+        }
         if (auto v = g.choice("protocol", {"TCP", "UDP", "SCTP"}))
             vs.protocol = *v == "TCP" ? Protocol::Tcp : *v == "UDP" ? Protocol::Udp : Protocol::Sctp;
+        else if (g.find("protocol")) identity_ok = false;
     }
-    const std::string name = (!by_mark && vs.address.is_unspecified()) || (by_mark && !vs.fwmark) ? context : "virtual server " + service_name(vs);
+    vs_port_known_ = port_ok;
+    const std::string& name = context;
 
     if (auto v = g.choice("lb_algo", kSchedulers)) vs.lb_algo = *v;
     if (auto v = parse_forwarding(g)) vs.lb_kind = *v;
@@ -1123,7 +1170,7 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
         g.error(*g.find("ops"), "ops (one-packet scheduling) applies to UDP services only");
     if (vs.ops && vs.persistence_timeout)
         g.error(*g.find("ops"), "ops cannot be combined with persistence_timeout: every packet is scheduled on its own");
-    if (!by_mark && g.find("port") && vs.port == 0 && !vs.persistence_timeout)
+    if (!by_mark && port_ok && vs.port == 0 && !vs.persistence_timeout)
         g.error(*g.find("port"), "port 0 (all ports) needs persistence_timeout, as in IPVS");
     vs.sh_port = g.boolean("sh-port").value_or(false);
     vs.sh_fallback = g.boolean("sh-fallback").value_or(false);
@@ -1160,7 +1207,7 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
 
     if (auto* rsl = g.find("real_servers")) {
         if (!rsl->isList()) {
-            g.wrong_type(*rsl, "real_servers", "a list of groups: real_servers = ( { address = ...; }, ... );");
+            g.wrong_type(*rsl, "real_servers", "a list of groups ( { address = ...; }, ... )");
         } else {
             for (int i = 0; i < rsl->getLength(); ++i) {
                 const lc::Setting& e = (*rsl)[i];
@@ -1181,7 +1228,8 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
                                   format_endpoint(vs.real_servers[i].address, vs.real_servers[i].port), vs.real_servers[j].where.line));
                 break;
             }
-    if (diagnostics_.size() != errors_before) return std::nullopt;
+    vs_port_known_ = true;
+    if (!identity_ok) return std::nullopt;
     return vs;
 }
 
@@ -1278,8 +1326,22 @@ LoadResult load_text(std::string_view text, const std::string& name, const std::
     } catch (const lc::ParseException& e) {
         // libconfig stops at the first syntax error: it is necessarily the only report.
         const char* f = e.getFile();
-        return LoadResult(std::vector<Diagnostic>{
-            {f && *f ? std::string(f) : name, e.getLine(), fmt::format("syntax error: {}", e.getError())}});
+        const bool in_main = !f || !*f;
+        std::string message = e.getError();
+        if (message != "syntax error") message = "syntax error: " + message;
+        if (in_main) {
+            // libconfig says only "syntax error": show the line it stopped at.
+            std::string_view rest = text;
+            for (int line = 1; line < e.getLine() && !rest.empty(); ++line) {
+                const auto nl = rest.find('\n');
+                rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+            }
+            std::string_view here = rest.substr(0, rest.find('\n'));
+            while (!here.empty() && std::isspace(static_cast<unsigned char>(here.front()))) here.remove_prefix(1);
+            while (!here.empty() && std::isspace(static_cast<unsigned char>(here.back()))) here.remove_suffix(1);
+            if (!here.empty()) message += fmt::format(" in: {}", here);
+        }
+        return LoadResult(std::vector<Diagnostic>{{in_main ? name : std::string(f), e.getLine(), message}});
     } catch (const lc::FileIOException&) {
         return LoadResult(std::vector<Diagnostic>{{name, 0, "cannot read an @include file"}});
     }

@@ -102,8 +102,8 @@ void notify_lines(std::string& out, const Notify& n, std::string_view indent) {
         if (*cmd) out += fmt::format("{}{}: {}\n", indent, name, command_text(**cmd));
 }
 
-std::string check_text(const RealServer& rs, const VirtualServer& vs) {
-    if (!rs.check) return "no check (always up)";
+std::string check_text(const RealServer& rs) {
+    if (!rs.check) return "no health check: always up";
     const HealthCheck& c = *rs.check;
     std::string target = c.connect_ip == rs.address ? fmt::format(":{}", c.connect_port) : format_endpoint(c.connect_ip, c.connect_port);
     std::string what;
@@ -122,11 +122,10 @@ std::string check_text(const RealServer& rs, const VirtualServer& vs) {
         }
     }
     std::string from = c.bindto ? fmt::format(" from {}", c.bind_port ? format_endpoint(*c.bindto, *c.bind_port) : c.bindto->to_string()) : "";
-    std::string verdict = rs.inhibit_on_failure ? "weight 0 when down" : "removed when down";
-    (void)vs;
-    return fmt::format("{}{}, every {}, timeout {}, down after {}, up after {}, retry after {}; {}", what, from,
+    return fmt::format("{}{} every {}, timeout {}; down after {} ({} apart), up after {}; {}", what, from,
                        secs(c.delay_loop), secs(c.connect_timeout), plural(c.fall, "failure", "failures"),
-                       plural(c.rise, "success", "successes"), secs(c.delay_before_retry), verdict);
+                       secs(c.delay_before_retry), plural(c.rise, "success", "successes"),
+                       rs.inhibit_on_failure ? "weight 0 while down" : "out of the table while down");
 }
 
 // RFC 5798 §6.1 (v3) and RFC 3768 §6.1 (v2): Master_Down_Interval = 3 x advert + skew.
@@ -201,7 +200,7 @@ std::string format_plan(const Config& c) {
     out += fmt::format("\nIPVS: {}\n", c.virtual_servers.empty() ? "no virtual services" : plural(static_cast<uint32_t>(c.virtual_servers.size()), "virtual service", "virtual services"));
     if (!c.virtual_servers.empty()) {
         out += "Prot LocalAddress:Port Scheduler Flags\n";
-        out += "  -> RemoteAddress:Port           Forward Weight Check\n";
+        out += "  -> RemoteAddress:Port           Forward Weight\n";
     }
     for (const VirtualServer& vs : c.virtual_servers) {
         std::string flags;
@@ -220,8 +219,8 @@ std::string format_plan(const Config& c) {
         out += fmt::format("{} {}{}\n", head, vs.lb_algo, flags);
         for (const RealServer& rs : vs.real_servers) {
             std::string weight = vs.alpha && rs.check ? fmt::format("{}*", rs.weight) : std::to_string(rs.weight);
-            out += fmt::format("  -> {:<28} {:<7} {:<6} {}\n", format_endpoint(rs.address, rs.port), ipvsadm_forward(rs.lb_kind),
-                               weight, check_text(rs, vs));
+            out += fmt::format("  -> {:<28} {:<7} {}\n", format_endpoint(rs.address, rs.port), ipvsadm_forward(rs.lb_kind), weight);
+            out += fmt::format("       {}\n", check_text(rs));
             if (rs.uthreshold || rs.lthreshold)
                 out += fmt::format("     connection thresholds: upper {}, lower {}\n", rs.uthreshold, rs.lthreshold);
         }
