@@ -97,13 +97,13 @@ private:
     static asio::awaitable<void> accept_loop(std::shared_ptr<State> st) {
         for (;;) {
             auto s = std::make_shared<tcp::socket>(st->acceptor.get_executor());
-            auto [ec] = co_await st->acceptor.async_accept(*s, asio::as_tuple(asio::use_awaitable));
+            tcp::endpoint peer;  // from accept itself: a TCP check's RST may come first
+            auto [ec] = co_await st->acceptor.async_accept(*s, peer, asio::as_tuple(asio::use_awaitable));
             if (ec == asio::error::operation_aborted || !st->acceptor.is_open()) co_return;
             if (ec) continue;
             ++st->accepted;
             boost::system::error_code pec;
-            auto peer = s->remote_endpoint(pec);
-            if (!pec) st->peers.push_back(peer.address());
+            st->peers.push_back(peer.address());
             switch (st->behavior) {
                 case Behavior::Respond:
                     asio::co_spawn(st->acceptor.get_executor(), answer(st, s), asio::detached);
