@@ -177,6 +177,7 @@ struct Instance::Impl {
     uint64_t timer_gen = 0;
     boost::asio::steady_timer garp_timer;
     std::deque<TimePoint> garp_plan;
+    TimePoint garp_started{};
 
     detail::AddressManager addrs;
     std::map<std::string, detail::Announcer> announcers;  // by interface
@@ -591,6 +592,10 @@ struct Instance::Impl {
     // after garp_master_delay, then one every garp_master_refresh.
 
     void start_garp(TimePoint now) {
+        // A peer that keeps sending lower-priority adverts (it cannot hear us) must not
+        // turn into an ARP storm: one burst per advert interval at most.
+        if (garp_started != TimePoint{} && now - garp_started < params.advert_int && !garp_plan.empty()) return;
+        garp_started = now;
         stop_garp();
         for (int round = 0; round < 2; ++round) {
             if (round == 1 && cfg.garp_master_delay <= 0ms) break;

@@ -15,10 +15,11 @@
 // Master     | AdvertTimer                   | SendAdvert, ArmAdvert                    | Master   §6.4.3
 // Master     | Shutdown                      | CancelTimer, SendAdvert(0), RemoveVips   | Initialize §6.4.3
 // Master     | Advert priority 0             | SendAdvert, ArmAdvert                    | Master   §6.4.3
-// Master     | Advert, prio > us, or = and   | CancelTimer, learn interval (v3),        | Backup   §6.4.3
-//            |   sender's address greater    |   ArmMasterDown(MDI), RemoveVips         |
-// Master     | Advert, otherwise             | SendAdvert, ArmAdvert (keepalived; the   | Master
-//            |                               |   RFC discards: see below)               |
+// Master     | Advert, prio > us, or = and   | CancelTimer, SendAdvert (not RFC: below),| Backup   §6.4.3
+//            |   sender's address greater    |   RemoveVips, learn interval (v3),       |
+//            |                               |   ArmMasterDown(MDI)                     |
+// Master     | Advert, otherwise             | SendAdvert, SendGarp, ArmAdvert          | Master
+//            |                               |   (keepalived; the RFC discards: below)  |
 // any        | LinkDown / SyncFault          | Master: SendAdvert(0), RemoveVips; stop  | Fault    (keepalived)
 // Fault      | LinkUp / SyncBackup, no fault | ArmMasterDown(MDI)                       | Backup   (keepalived)
 // Backup     | SyncMaster                    | as MasterDownTimer                       | Master   (sync group)
@@ -180,6 +181,10 @@ Step master(Builder b, const Event& e) {
                        }
                        if (a.priority > b.p.priority || (a.priority == b.p.priority && wins_tie(a.src, b.p.primary))) {
                            b.out.actions.push_back(action::CancelTimer{});
+                           // Not in the RFC: one last advert of ours, so that the winner,
+                           // who may never have heard us (a partition that just healed),
+                           // learns that we held the addresses and announces them again.
+                           b.send(b.p.priority);
                            b.out.actions.push_back(action::RemoveVips{});
                            b.become_backup(learned_interval(b.p, a.max_advert_int));
                            return;
@@ -187,8 +192,12 @@ Step master(Builder b, const Event& e) {
                        // The RFC discards this advert; keepalived answers at once so that
                        // the other router (a backup that preempted, or a master after a
                        // partition heals) sees our higher priority within one packet
-                       // instead of one interval. We do the same to interoperate.
+                       // instead of one interval. We do the same to interoperate. The
+                       // addresses are announced again too: while partitioned, the other
+                       // side claimed them on the segment (keepalived's
+                       // garp_lower_prio_repeat).
                        b.send(b.p.priority);
+                       b.out.actions.push_back(action::SendGarp{});
                        b.arm_advert();
                    },
                    [&](const event::LinkDown&) {

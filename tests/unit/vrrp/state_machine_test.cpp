@@ -253,7 +253,9 @@ TEST(Master, HigherAdvertMakesBackup) {
     auto r = step(p, in(State::Master), advert(150, "192.0.2.1", Centiseconds(50)), t0);
     EXPECT_EQ(r.next.state, State::Backup);
     EXPECT_EQ(count<action::RemoveVips>(r), 1);
-    EXPECT_EQ(count<action::SendAdvert>(r), 0);
+    // One last advert at our priority: the new master answers it with gratuitous ARP,
+    // which matters when it never heard us before (a healed partition).
+    EXPECT_EQ(only<action::SendAdvert>(r).priority, 100);
     EXPECT_EQ(r.next.master_adver_interval, Centiseconds(50));
     EXPECT_EQ(only<action::ArmMasterDownTimer>(r).deadline, t0 + master_down_interval(p, Centiseconds(50)));
     EXPECT_EQ(only<action::Notify>(r).state, State::Backup);
@@ -276,6 +278,8 @@ TEST(Master, LowerAdvertIsAnsweredAtOnceLikeKeepalived) {
     EXPECT_EQ(only<action::SendAdvert>(r).priority, 100);
     EXPECT_EQ(only<action::ArmAdvertTimer>(r).deadline, t0 + 1s);
     EXPECT_EQ(count<action::RemoveVips>(r), 0);
+    // After a partition heals the segment may point at the other router: re-announce.
+    EXPECT_EQ(count<action::SendGarp>(r), 1);
 }
 
 TEST(Master, LinkDownAdvertisesZeroAndReleasesVips) {
