@@ -168,6 +168,7 @@ struct HealthCheck {
     Duration delay_before_retry = std::chrono::seconds(1);
     uint32_t rise = 1;  // consecutive successes to come back
     uint32_t fall = 2;  // consecutive failures to leave (keepalived: retry + 1)
+    bool initially_up = true;  // false when the service sets `alpha`
     Location where;
 };
 std::string_view check_name(const HealthCheck&);  // "TCP_CHECK", "HTTP_GET", "PROXY_CHECK"
@@ -246,3 +247,26 @@ LoadResult load_string(std::string_view text, const std::string& name);
 std::string format_plan(const Config& config);
 
 }  // namespace lvsd::config
+
+// Log formatting for the config types that appear in log lines.
+template <>
+struct fmt::formatter<lvsd::config::Diagnostic> : fmt::formatter<std::string_view> {
+    template <class Ctx>
+    auto format(const lvsd::config::Diagnostic& d, Ctx& ctx) const {
+        return fmt::formatter<std::string_view>::format(lvsd::config::to_string(d), ctx);
+    }
+};
+
+#define LVSD_CONFIG_ENUM_FORMATTER(T)                                                           \
+    template <>                                                                                 \
+    struct fmt::formatter<lvsd::config::T> : fmt::formatter<std::string_view> {                 \
+        template <class Ctx>                                                                    \
+        auto format(lvsd::config::T v, Ctx& ctx) const {                                        \
+            return fmt::formatter<std::string_view>::format(lvsd::config::to_string(v), ctx);   \
+        }                                                                                       \
+    };
+LVSD_CONFIG_ENUM_FORMATTER(LogLevel)
+LVSD_CONFIG_ENUM_FORMATTER(VrrpState)
+LVSD_CONFIG_ENUM_FORMATTER(Protocol)
+LVSD_CONFIG_ENUM_FORMATTER(Forwarding)
+#undef LVSD_CONFIG_ENUM_FORMATTER

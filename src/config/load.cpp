@@ -933,6 +933,7 @@ std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_
     hc.where = g.where();
     hc.connect_ip = rs.address;
     hc.delay_loop = vs.delay_loop;
+    hc.initially_up = !vs.alpha;
     if (auto v = g.address("connect_ip")) {
         if (v->is_unspecified() || v->is_multicast()) g.error(*g.find("connect_ip"), fmt::format("connect_ip {} must be a unicast address", *v));
         else hc.connect_ip = *v;

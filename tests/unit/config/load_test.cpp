@@ -142,6 +142,12 @@ TEST(ReferenceConfig, Lb2DiffersOnlyInRouterIdStateAndPriority) {
 TEST(Diagnostic, PrintsFileLineMessage) {
     EXPECT_EQ(to_string(Diagnostic{"/etc/lvsd/lvsd.conf", 12, "bad"}), "/etc/lvsd/lvsd.conf:12: bad");
     EXPECT_EQ(to_string(Diagnostic{"x.conf", 0, "cannot read"}), "x.conf: cannot read");
+    EXPECT_EQ(fmt::format("{}", Diagnostic{"x.conf", 3, "bad"}), "x.conf:3: bad");
+}
+
+TEST(Format, EnumsReadAsInTheConfig) {
+    EXPECT_EQ(fmt::format("{} {} {} {}", Forwarding::DirectRouting, Forwarding::Nat, Forwarding::Tunnel, Protocol::Sctp), "DR NAT TUN SCTP");
+    EXPECT_EQ(fmt::format("{} {} {}", VrrpState::Master, VrrpState::Backup, LogLevel::Warn), "MASTER BACKUP warn");
 }
 
 TEST(Load, ResultHoldsAnImmutableSharedConfig) {
@@ -610,6 +616,8 @@ TEST(Checks, DefaultsComeFromTheRealServerAndTheService) {
     EXPECT_EQ(rs.check->delay_before_retry, 1s);
     EXPECT_EQ(rs.check->rise, 1u);
     EXPECT_EQ(rs.check->fall, 2u);  // keepalived's default retry = 1
+    EXPECT_TRUE(rs.check->initially_up);
+    EXPECT_FALSE(valid(service("alpha = true;", "TCP_CHECK = { };"))->virtual_servers[0].real_servers[0].check->initially_up);
 
     auto o = valid(service("inhibit_on_failure = true;",
                            "inhibit_on_failure = false; TCP_CHECK = { connect_ip = \"192.0.2.121\"; connect_port = 81; "
