@@ -28,6 +28,8 @@ namespace {
 using detail::MsgPtr;
 
 constexpr int kWantedRcvBuf = 8 << 20;
+constexpr int kWantedSndBuf = 1 << 20;
+constexpr std::size_t kMaxBatchBytes = 256 << 10;
 constexpr std::size_t kAckSlots = 64;       // datagrams per recvmmsg
 constexpr std::size_t kAckSlotSize = 4096;  // an ACK, capped, with an extack message
 constexpr std::size_t kDumpBufSize = 64 << 10;  // the kernel sends dump parts up to 32 KiB
@@ -112,7 +114,8 @@ struct Client::Impl {
     uint32_t port = 0;
     uint32_t seq = 0;
     uint64_t sent = 0;
-    std::size_t batch = 128;  // set from the receive buffer in open()
+    std::size_t batch = 128;          // messages per sendmsg: their ACKs must fit rcvbuf
+    std::size_t batch_bytes = 16384;  // bytes per sendmsg: must fit sndbuf
     std::vector<char> tx;
     std::vector<char> rx = std::vector<char>(kDumpBufSize);
     std::vector<char> ack_rx = std::vector<char>(kAckSlots * kAckSlotSize);
@@ -143,18 +146,18 @@ struct Client::Impl {
         std::vector<Reply> replies(msgs.size());
         mmsghdr mm[kAckSlots];
         iovec iov[kAckSlots];
-        for (std::size_t start = 0; start < msgs.size(); start += batch) {
-            const std::size_t end = std::min(msgs.size(), start + batch);
-            const std::size_t count = end - start;
+        for (std::size_t start = 0, end = 0; start < msgs.size(); start = end) {
             const uint32_t first = seq + 1;
             tx.clear();
-            for (std::size_t j = start; j < end; ++j) {
-                stamp(msgs[j].get(), NLM_F_ACK);
-                const nlmsghdr* h = nlmsg_hdr(msgs[j].get());
+            for (end = start; end < msgs.size() && end - start < batch; ++end) {
+                const nlmsghdr* h = nlmsg_hdr(msgs[end].get());
+                if (end > start && tx.size() + NLMSG_ALIGN(h->nlmsg_len) > batch_bytes) break;
+                stamp(msgs[end].get(), NLM_F_ACK);
                 const auto* p = reinterpret_cast<const char*>(h);
                 tx.insert(tx.end(), p, p + h->nlmsg_len);
                 tx.resize(NLMSG_ALIGN(tx.size()));
             }
+            const std::size_t count = end - start;
             sent += count;
             if (int e = send_buffer(tx.data(), tx.size()); e != 0) {
                 for (std::size_t j = start; j < end; ++j) replies[j].error = e;
@@ -277,15 +280,24 @@ Result<std::unique_ptr<Client>> Client::open() {
     // Errors echo only the header, and carry the kernel's explanation when it has one.
     setsockopt(impl->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
     setsockopt(impl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-    // A bigger receive buffer allows bigger batches. FORCE needs CAP_NET_ADMIN, which
-    // writing IPVS needs anyway; without it the plain option is capped by rmem_max.
+    // Bigger buffers allow bigger batches (libnl shrinks both to 32 KiB on connect).
+    // FORCE needs CAP_NET_ADMIN, which writing IPVS needs anyway; without it the plain
+    // options are capped by rmem_max / wmem_max.
     if (setsockopt(impl->fd, SOL_SOCKET, SO_RCVBUFFORCE, &kWantedRcvBuf, sizeof kWantedRcvBuf) != 0)
         setsockopt(impl->fd, SOL_SOCKET, SO_RCVBUF, &kWantedRcvBuf, sizeof kWantedRcvBuf);
+    if (setsockopt(impl->fd, SOL_SOCKET, SO_SNDBUFFORCE, &kWantedSndBuf, sizeof kWantedSndBuf) != 0)
+        setsockopt(impl->fd, SOL_SOCKET, SO_SNDBUF, &kWantedSndBuf, sizeof kWantedSndBuf);
     int rcvbuf = 0;
+    int sndbuf = 0;
     socklen_t len = sizeof rcvbuf;
     getsockopt(impl->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len);
-    // An ACK costs well under 2 KiB of buffer (skb truesize); keep a margin of two.
+    len = sizeof sndbuf;
+    getsockopt(impl->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len);
+    // An ACK costs well under 2 KiB of receive buffer (skb truesize): a margin of two.
     impl->batch = std::clamp<std::size_t>(static_cast<std::size_t>(rcvbuf) / 4096, 16, 1024);
+    // The kernel refuses a datagram larger than sndbuf - 32 (EMSGSIZE); one message of
+    // ours is at most a few hundred bytes, so 4 KiB always fits.
+    impl->batch_bytes = std::clamp<std::size_t>(static_cast<std::size_t>(sndbuf) / 2, 4096, kMaxBatchBytes);
     return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
@@ -453,7 +465,10 @@ Result<void> Client::stop_sync_daemon(SyncRole role) {
     if (!m) return m.error();
     if (int e = detail::put_sync_role(m->get(), role); e < 0)
         return make_error(ENOMEM, "{}: {}", what, nl_geterror(e));
-    return impl_->exchange(m->get(), false, what, [](const nlmsghdr*) -> Result<void> { return {}; });
+    auto r = impl_->exchange(m->get(), false, what, [](const nlmsghdr*) -> Result<void> { return {}; });
+    if (!r && r.error().code == ESRCH)
+        return make_error(ESRCH, "{}: no {} sync daemon is running (ESRCH)", what, to_string(role));
+    return r;
 }
 
 Result<std::vector<SyncDaemon>> Client::sync_daemons() {
