@@ -4,8 +4,14 @@
 #pragma once
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <functional>
+#include <stdexcept>
 #include <memory>
 #include <optional>
 #include <string>
@@ -155,5 +161,32 @@ inline std::string http_response(int status, std::string_view body = "ok") {
     return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " + std::to_string(body.size()) +
            "\r\nConnection: close\r\n\r\n" + std::string(body);
 }
+
+// Moves the calling thread into the named network namespace (/run/netns/NAME) for
+// its lifetime and back to the previous one after. Sockets keep the namespace they
+// were created in, so a test creates listeners inside "srv" and probes from "cli".
+class InNetns {
+public:
+    explicit InNetns(const std::string& name) : saved_(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) {
+        const std::string path = "/run/netns/" + name;
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (saved_ < 0 || fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) {
+            const std::string why = std::strerror(errno);
+            if (fd >= 0) ::close(fd);
+            if (saved_ >= 0) ::close(saved_);
+            throw std::runtime_error("cannot enter network namespace " + path + ": " + why);
+        }
+        ::close(fd);
+    }
+    ~InNetns() {
+        (void)::setns(saved_, CLONE_NEWNET);
+        ::close(saved_);
+    }
+    InNetns(const InNetns&) = delete;
+    InNetns& operator=(const InNetns&) = delete;
+
+private:
+    int saved_;
+};
 
 }  // namespace lvsd::hctest
