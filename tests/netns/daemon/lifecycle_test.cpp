@@ -16,8 +16,8 @@ using namespace lvsd::testing;
 
 namespace {
 
-const std::string kLvsd = std::string(LVSD_BINARY_DIR) + "/src/daemon/lvsd";
-const std::string kLvsctl = std::string(LVSD_BINARY_DIR) + "/src/ctl/lvsctl";
+const std::string kLvsd = std::string(LVSD_BINARY_DIR) + "/lvsd";
+const std::string kLvsctl = std::string(LVSD_BINARY_DIR) + "/lvsctl";
 
 std::string reference_config(const std::string& socket) {
     std::ifstream in(std::string(LVSD_SOURCE_DIR) + "/etc/lvsd.conf");

@@ -12,7 +12,7 @@
 
 namespace {
 
-const std::string kLvsd = std::string(LVSD_BINARY_DIR) + "/src/daemon/lvsd";
+const std::string kLvsd = std::string(LVSD_BINARY_DIR) + "/lvsd";
 
 struct Run {
     int status;
