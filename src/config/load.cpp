@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <bit>
 #include <charconv>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -186,7 +187,8 @@ private:
     std::vector<Diagnostic> diagnostics_;
     std::set<std::string> instance_names_;  // as written, also of instances with errors
     bool syncid_from_instance_ = false;
-    bool vs_port_known_ = true;  // false while reading a virtual server whose port is wrong
+    bool vs_port_known_ = true;    // false while reading a virtual server whose port is wrong
+    bool vs_family_known_ = true;  // false while reading a virtual server whose address is wrong
 };
 
 Group::Group(Loader& loader, const lc::Setting& s, std::string context, std::vector<std::string_view> keys)
@@ -740,8 +742,12 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
                                     "{{ interface = ...; weight = ...; }}, not {}", type_name(e->getType())));
             continue;
         }
-        if (!valid_ifname(t.name)) g.error(*e, fmt::format("track_interface \"{}\" is not a valid interface name", t.name));
-        else vi.track_interface.push_back(std::move(t));
+        if (!valid_ifname(t.name))
+            g.error(*e, fmt::format("track_interface \"{}\" is not a valid interface name", t.name));
+        else if (std::any_of(vi.track_interface.begin(), vi.track_interface.end(), [&](auto& x) { return x.name == t.name; }))
+            g.error(*e, fmt::format("track_interface \"{}\" is listed twice", t.name));
+        else
+            vi.track_interface.push_back(std::move(t));
     }
     if (auto* ta = g.find("track_arp_target")) {
         if (!ta->isGroup()) {
@@ -1050,7 +1056,8 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
     if (rs.uthreshold && rs.lthreshold > rs.uthreshold)
         g.error(*g.find("lthreshold"), fmt::format("lthreshold {} is above uthreshold {}", rs.lthreshold, rs.uthreshold));
     if (auto v = g.boolean("inhibit_on_failure")) rs.inhibit_on_failure = *v;
-    if (g.find("address") && !rs.address.is_unspecified() && family_of(rs.address) != vs.family && rs.lb_kind != Forwarding::Tunnel)
+    if (vs_family_known_ && g.find("address") && !rs.address.is_unspecified() && family_of(rs.address) != vs.family &&
+        rs.lb_kind != Forwarding::Tunnel)
         g.error(*g.find("address"), fmt::format("address {} is {} but the service is {}; only TUN forwards across families",
                                                 rs.address, family_name(family_of(rs.address)), family_name(vs.family)));
 
@@ -1102,6 +1109,7 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
              "inhibit_on_failure", "alpha", "sorry_server", "real_servers"});
     bool identity_ok = true;  // address, port and protocol, or fwmark: the IPVS service key
     bool port_ok = true;
+    bool family_ok = true;
 
     const bool by_mark = g.find("fwmark") != nullptr;
     if (by_mark) {
@@ -1130,7 +1138,7 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
             vs.family = family_of(*v);
         } else {
             if (!g.find("address")) g.missing("address", "(or fwmark)");
-            identity_ok = false;
+            identity_ok = family_ok = false;
         }
         if (auto v = g.integer("port", 0, 65535)) {
             vs.port = static_cast<uint16_t>(*v);
@@ -1143,6 +1151,7 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
         else if (g.find("protocol")) identity_ok = false;
     }
     vs_port_known_ = port_ok;
+    vs_family_known_ = family_ok;
     const std::string& name = context;
 
     if (auto v = g.choice("lb_algo", kSchedulers)) vs.lb_algo = *v;
@@ -1195,7 +1204,7 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
             if (auto p = sg.integer("port", 1, 65535)) ep.port = static_cast<uint16_t>(*p);
             if (a) {
                 ep.address = *a;
-                if (family_of(*a) != vs.family && vs.lb_kind != Forwarding::Tunnel)
+                if (family_ok && family_of(*a) != vs.family && vs.lb_kind != Forwarding::Tunnel)
                     sg.error(*sg.find("address"), fmt::format("address {} is {} but the service is {}", *a,
                                                               family_name(family_of(*a)), family_name(vs.family)));
                 else if (!by_mark && vs.lb_kind != Forwarding::Nat && ep.port != vs.port && vs.port != 0)
@@ -1229,7 +1238,7 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
                                   format_endpoint(vs.real_servers[i].address, vs.real_servers[i].port), vs.real_servers[j].where.line));
                 break;
             }
-    vs_port_known_ = true;
+    vs_port_known_ = vs_family_known_ = true;
     if (!identity_ok) return std::nullopt;
     return vs;
 }

@@ -357,6 +357,11 @@ TEST(Family, UnicastPeersAreUniqueAndNotOurselves) {
     one_problem(instance("unicast_src_ip = \"192.0.2.1\"; unicast_peer = [ \"192.0.2.1\" ];"), "is this host's own unicast_src_ip");
 }
 
+TEST(Family, ABrokenServiceAddressIsReportedOnceNotAgainForEachRealServer) {
+    one_problem("virtual_servers = ( { address = \"2001:db8::1::10\"; port = 80; real_servers = ( { address = \"2001:db8::21\"; } ); } );",
+                "address = \"2001:db8::1::10\" is not an IPv4 or IPv6 address");
+}
+
 TEST(Family, RealServersMatchTheServiceExceptOverTunnels) {
     one_problem("virtual_servers = ( { address = \"2001:db8::10\"; port = 80; real_servers = ( { address = \"192.0.2.21\"; } ); } );",
                 "address 192.0.2.21 is IPv4 but the service is IPv6; only TUN forwards across families");
@@ -596,6 +601,9 @@ TEST(Vrrp, TrackingAndGarp) {
     EXPECT_EQ(vi.garp_master_repeat, 3u);
     EXPECT_EQ(vi.garp_interval, 10ms);
     EXPECT_EQ(vi.garp_master_refresh, 60s);
+    one_problem(instance("track_interface = [ \"eth1\", \"eth1\" ];"), "track_interface \"eth1\" is listed twice");
+    one_problem(instance("track_interface = [ \"eth:1\" ];"), "track_interface \"eth:1\" is not a valid interface name");
+    one_problem(instance("track_arp_target = { targets = [ ]; };"), "targets is empty");
     auto d = valid(instance(""));
     EXPECT_EQ(d->vrrp_instances[0].garp_master_delay, 5s);  // keepalived's defaults
     EXPECT_EQ(d->vrrp_instances[0].garp_master_repeat, 5u);
