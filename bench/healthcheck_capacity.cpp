@@ -6,7 +6,12 @@
 // (its own process only, not the listeners') and its peak RSS.
 //
 //   healthcheck_capacity [--servers N] [--duration SECONDS] [--interval-ms MS]
-//                        [--timeout-ms MS] [--port PORT]
+//                        [--timeout-ms MS] [--port PORT] [--keepalived]
+//
+// --keepalived then runs keepalived's checker (Debian's package, `keepalived -C`) on the
+// same listeners with the same TCP_CHECK settings for the same duration and prints its
+// CPU, RSS and the ratios. keepalived programs IPVS, so run that mode where ip_vs exists:
+//   tests/kernel/vm-run -- build/bench/healthcheck_capacity --servers 1000 --keepalived
 //
 // Loopback only; nothing on the host is changed (the fd limit is raised for this
 // process and its child alone).
@@ -47,6 +52,7 @@ struct Options {
     unsigned interval_ms = 1000;
     unsigned timeout_ms = 1000;
     uint16_t port = 8080;
+    bool keepalived = false;
 };
 
 [[noreturn]] void die(const std::string& msg) {
@@ -66,12 +72,13 @@ Options parse(int argc, char** argv) {
             if (errno || *end || v == 0) die(fmt::format("{}: '{}' is not a positive number", a, argv[i]));
             return v;
         };
-        if (a == "--servers") o.servers = static_cast<unsigned>(value());
+        if (a == "--keepalived") o.keepalived = true;
+        else if (a == "--servers") o.servers = static_cast<unsigned>(value());
         else if (a == "--duration") o.duration_s = static_cast<unsigned>(value());
         else if (a == "--interval-ms") o.interval_ms = static_cast<unsigned>(value());
         else if (a == "--timeout-ms") o.timeout_ms = static_cast<unsigned>(value());
         else if (a == "--port") o.port = static_cast<uint16_t>(value());
-        else die(fmt::format("unknown option '{}' (--servers --duration --interval-ms --timeout-ms --port)", a));
+        else die(fmt::format("unknown option '{}' (--servers --duration --interval-ms --timeout-ms --port --keepalived)", a));
     }
     if (o.servers > 16'000'000) die("--servers: at most 16000000 loopback addresses");
     return o;
@@ -144,6 +151,115 @@ long peak_rss_kb() {
     return ru.ru_maxrss;
 }
 
+std::string address_text(unsigned i) {
+    in_addr a{server_address(i)};
+    char buf[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &a, buf, sizeof buf);
+    return buf;
+}
+
+std::string read_file(const std::string& path) {
+    std::string out;
+    if (FILE* f = std::fopen(path.c_str(), "r")) {
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+        std::fclose(f);
+    }
+    return out;
+}
+
+// utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat).
+double process_cpu(pid_t pid) {
+    auto stat = read_file(fmt::format("/proc/{}/stat", pid));
+    auto close_paren = stat.rfind(')');
+    if (close_paren == std::string::npos) return -1;
+    unsigned long utime = 0, stime = 0;
+    // After ") " come state (field 3) ... utime is field 14, stime field 15.
+    if (std::sscanf(stat.c_str() + close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                    &utime, &stime) != 2)
+        return -1;
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+long process_peak_rss_kb(pid_t pid) {
+    auto status = read_file(fmt::format("/proc/{}/status", pid));
+    auto at = status.find("VmHWM:");
+    return at == std::string::npos ? -1 : std::strtol(status.c_str() + at + 6, nullptr, 10);
+}
+
+struct PeerFigures {
+    double cpu_percent = -1;
+    long peak_rss_kb = -1;
+};
+
+// keepalived's checker on the same listeners: one virtual service (a documentation
+// address, never reached) with every listener as a real server under TCP_CHECK.
+PeerFigures run_keepalived(const Options& o) {
+    if (access("/proc/net/ip_vs", F_OK) != 0 && std::system("modprobe -q ip_vs 2>/dev/null") != 0) {
+        fmt::print("keepalived comparison: not run: no ip_vs in this kernel (use tests/kernel/vm-run)\n");
+        return {};
+    }
+    char tmpl[] = "/tmp/lvsd-hc-bench-XXXXXX";
+    if (!mkdtemp(tmpl)) die("mkdtemp failed");
+    const std::string dir = tmpl;
+    const std::string conf = dir + "/keepalived.conf";
+    {
+        std::string text = "global_defs {\n  router_id lvsd_bench\n}\n";
+        text += fmt::format("virtual_server 203.0.113.1 {} {{\n  delay_loop {}\n  lb_algo rr\n  lb_kind DR\n"
+                            "  protocol TCP\n",
+                            o.port, o.interval_ms / 1000.0);
+        for (unsigned i = 0; i < o.servers; ++i)
+            text += fmt::format("  real_server {} {} {{\n    weight 1\n    TCP_CHECK {{\n      connect_timeout {}\n"
+                                "    }}\n  }}\n",
+                                address_text(i), o.port, o.timeout_ms / 1000.0);
+        text += "}\n";
+        FILE* f = std::fopen(conf.c_str(), "w");
+        if (!f) die(fmt::format("cannot write {}", conf));
+        std::fwrite(text.data(), 1, text.size(), f);
+        std::fclose(f);
+    }
+    const std::string pidfile = dir + "/keepalived.pid", checkers = dir + "/checkers.pid";
+    pid_t parent = fork();
+    if (parent == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execlp("keepalived", "keepalived", "--dont-fork", "--check", "--log-console", "-f", conf.c_str(), "-p",
+               pidfile.c_str(), "-c", checkers.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    pid_t checker = 0;
+    for (int i = 0; i < 200 && checker <= 0; ++i) {
+        usleep(50'000);
+        checker = static_cast<pid_t>(std::atol(read_file(checkers).c_str()));
+        if (waitpid(parent, nullptr, WNOHANG) == parent) die("keepalived exited at startup (is ip_vs available?)");
+    }
+    if (checker <= 0) die("keepalived's checker did not start within 10 s");
+    // Let it load its configuration into IPVS and spread its first checks.
+    sleep(2);
+    const auto wall0 = Clock::now();
+    const double cpu0 = process_cpu(checker);
+    sleep(o.duration_s);
+    const double cpu1 = process_cpu(checker);
+    if (cpu0 < 0 || cpu1 < 0) {
+        kill(parent, SIGKILL);
+        waitpid(parent, nullptr, 0);
+        die("keepalived's checker process went away during the run");
+    }
+    const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
+    PeerFigures out{100.0 * (cpu1 - cpu0) / wall, process_peak_rss_kb(checker)};
+    kill(parent, SIGTERM);
+    for (int i = 0; i < 100 && waitpid(parent, nullptr, WNOHANG) != parent; ++i) usleep(100'000);
+    kill(parent, SIGKILL);
+    waitpid(parent, nullptr, WNOHANG);
+    std::remove(conf.c_str());
+    std::remove(pidfile.c_str());
+    std::remove(checkers.c_str());
+    rmdir(dir.c_str());
+    return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -210,7 +326,20 @@ int main(int argc, char** argv) {
                100.0 * (user + sys) / wall, 100.0 * user / wall, 100.0 * sys / wall);
     fmt::print("lvsd checker CPU per check: {:.1f} us\n", started ? 1e6 * (user + sys) / started : 0.0);
     fmt::print("lvsd checker peak RSS: {:.1f} MB\n", peak_rss_kb() / 1024.0);
-    fmt::print("keepalived comparison: not run (keepalived's checker needs IPVS: VM tier)\n");
+    const double lvsd_cpu = 100.0 * (user + sys) / wall;
+    if (!o.keepalived) {
+        fmt::print("keepalived comparison: not run (add --keepalived, where ip_vs exists: tests/kernel/vm-run)\n");
+    } else {
+        auto k = run_keepalived(o);
+        if (k.cpu_percent >= 0) {
+            fmt::print("keepalived checker CPU: {:.1f} % of one core\n", k.cpu_percent);
+            fmt::print("keepalived checker peak RSS: {:.1f} MB\n", k.peak_rss_kb / 1024.0);
+            if (k.cpu_percent > 0) fmt::print("CPU ratio lvsd/keepalived: {:.2f}\n", lvsd_cpu / k.cpu_percent);
+            if (k.peak_rss_kb > 0)
+                fmt::print("RSS ratio lvsd/keepalived: {:.2f}\n",
+                           static_cast<double>(peak_rss_kb()) / static_cast<double>(k.peak_rss_kb));
+        }
+    }
 
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);

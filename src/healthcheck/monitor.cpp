@@ -98,8 +98,11 @@ asio::awaitable<void> run_check(std::shared_ptr<Monitor::Impl> m, std::shared_pt
         e->last = std::move(r);
         e->last_probe = now;
         next = step.next_probe;
-        if (step.transition && m->listener)
-            m->listener(HealthEvent{e->key, e->spec, std::move(*step.transition)});
+        if (step.transition && m->listener) {
+            // A copy: the listener may update() or even destroy the Monitor.
+            auto listener = m->listener;
+            listener(HealthEvent{e->key, e->spec, std::move(*step.transition)});
+        }
     }
 }
 

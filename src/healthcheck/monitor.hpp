@@ -54,6 +54,8 @@ struct MonitorStats {
     Clock::duration max_lateness{};
 };
 
+// Single-threaded: call it from the thread that runs the io_context, which must
+// outlive the Monitor. The listener runs on that thread, once per transition.
 class Monitor {
 public:
     using Listener = std::function<void(const HealthEvent&)>;
