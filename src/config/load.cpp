@@ -1055,6 +1055,8 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
     if (auto v = g.integer("lthreshold", 0, 2147483647)) rs.lthreshold = static_cast<uint32_t>(*v);
     if (rs.uthreshold && rs.lthreshold > rs.uthreshold)
         g.error(*g.find("lthreshold"), fmt::format("lthreshold {} is above uthreshold {}", rs.lthreshold, rs.uthreshold));
+    else if (!rs.uthreshold && rs.lthreshold)
+        g.error(*g.find("lthreshold"), "lthreshold needs uthreshold (IPVS only lowers a server's load back below it)");
     if (auto v = g.boolean("inhibit_on_failure")) rs.inhibit_on_failure = *v;
     if (vs_family_known_ && g.find("address") && !rs.address.is_unspecified() && family_of(rs.address) != vs.family &&
         rs.lb_kind != Forwarding::Tunnel)

@@ -175,7 +175,7 @@ std::string format_plan(const Config& c) {
                            vi.family == Family::V4 ? "gratuitous ARPs" : "unsolicited NAs",
                            secs(vi.garp_master_delay), vi.garp_master_repeat,
                            vi.garp_interval.count() ? fmt::format(", {} apart", secs(vi.garp_interval)) : "",
-                           vi.garp_master_refresh.count() ? fmt::format("; {} every {} while master", vi.garp_master_refresh_repeat,
+                           vi.garp_master_refresh.count() ? fmt::format("; then {} again every {} while master", vi.garp_master_refresh_repeat,
                                                                          secs(vi.garp_master_refresh))
                                                           : "");
         for (const TrackInterface& t : vi.track_interface)
@@ -184,7 +184,7 @@ std::string format_plan(const Config& c) {
         if (vi.track_arp_target) {
             std::string targets;
             for (auto& a : vi.track_arp_target->targets) targets += (targets.empty() ? "" : ", ") + a.to_string();
-            out += fmt::format("    tracks {} every {}: FAULT after {} unanswered\n", targets,
+            out += fmt::format("    tracks {} every {}: FAULT after {} unanswered rounds\n", targets,
                                secs(vi.track_arp_target->interval), vi.track_arp_target->fall);
         }
         if (vi.auth_pass) out += "    authentication PASS\n";
@@ -221,8 +221,10 @@ std::string format_plan(const Config& c) {
             std::string weight = vs.alpha && rs.check ? fmt::format("{}*", rs.weight) : std::to_string(rs.weight);
             out += fmt::format("  -> {:<28} {:<7} {}\n", format_endpoint(rs.address, rs.port), ipvsadm_forward(rs.lb_kind), weight);
             out += fmt::format("       {}\n", check_text(rs));
-            if (rs.uthreshold || rs.lthreshold)
-                out += fmt::format("     connection thresholds: upper {}, lower {}\n", rs.uthreshold, rs.lthreshold);
+            // IPVS: overloaded above uthreshold; cleared below lthreshold, or 3/4 of uthreshold when 0.
+            if (rs.uthreshold)
+                out += fmt::format("       new connections stop above {} connections, resume below {}\n", rs.uthreshold,
+                                   rs.lthreshold ? rs.lthreshold : rs.uthreshold * 3 / 4);
         }
         if (vs.real_servers.empty()) out += "  (no real servers)\n";
         if (vs.sorry_server)

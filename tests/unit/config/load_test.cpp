@@ -255,6 +255,7 @@ TEST(OutOfRange, EachBoundIsCheckedWithTheRangeInTheMessage) {
         {service("", "port = 0;"), "port = 0 is out of range 1..65535"},
         {service("", "port = 65536;"), "port = 65536 is out of range 1..65535"},
         {service("", "lb_kind = \"NAT\"; uthreshold = 10; lthreshold = 20;"), "lthreshold 20 is above uthreshold 10"},
+        {service("", "lthreshold = 20;"), "lthreshold needs uthreshold"},
         {service("delay_loop = 0.05;"), "delay_loop = 0.05 is out of range 0.1..86400 seconds"},
         {service("persistence_timeout = -1;"), "persistence_timeout = -1 is out of range 0..2678400"},
         {service("", "TCP_CHECK = { connect_timeout = 0; };"), "connect_timeout = 0 is out of range 0.001..3600 seconds"},
@@ -749,6 +750,11 @@ TEST(Plan, Vrrpv3UnicastFwmarkAndFlags) {
     EXPECT_THAT(plan, HasSubstr("  -> 192.0.2.21:80                Masq    3*\n"));
     EXPECT_THAT(plan, HasSubstr("HTTP_GET :80/ok -> 200-299 every 60 s"));
     EXPECT_THAT(plan, HasSubstr("sorry server 192.0.2.99:80 while no real server is up"));
+    auto t = format_plan(*valid(service("", "uthreshold = 1000;")));
+    EXPECT_THAT(t, HasSubstr("new connections stop above 1000 connections, resume below 750\n"));  // IPVS: 3/4 by default
+    auto g = format_plan(*valid(instance("garp_master_refresh = 60; track_arp_target = { targets = [ \"192.0.2.1\" ]; };")));
+    EXPECT_THAT(g, HasSubstr("on takeover: 5 gratuitous ARPs, 5 s later 5 more; then 1 again every 60 s while master\n"));
+    EXPECT_THAT(g, HasSubstr("tracks 192.0.2.1 every 1 s: FAULT after 3 unanswered rounds\n"));
 }
 
 TEST(Plan, EmptyConfig) {
