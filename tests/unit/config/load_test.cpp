@@ -281,6 +281,16 @@ TEST(OutOfRange, BoundsThemselvesAreAccepted) {
     valid("virtual_servers = ( { fwmark = 4294967295L; } );");
 }
 
+TEST(OutOfRange, AllVirtualAddressesFitInOneAdvertisement) {
+    auto vips = [](int n) {
+        std::string v;
+        for (int i = 1; i <= n; ++i) v += fmt::format("{}\"2001:db8::{:x}/64\"", i > 1 ? ", " : "", i);
+        return v;
+    };
+    EXPECT_EQ(valid(instance("", vips(90)))->vrrp_instances[0].virtual_ipaddress.size(), 90u);
+    one_problem(instance("", vips(91)), "91 virtual addresses do not fit in one advertisement (at most 90 IPv6)");
+}
+
 TEST(OutOfRange, IntegersTooWideForLibconfigAreReportedOnce) {
     // libconfig 1.5 would read 4294967297 as 1, a valid weight: it must not pass.
     auto p = problems(service("", "weight = 4294967297;"));
@@ -761,6 +771,72 @@ TEST(Plan, EmptyConfig) {
     const std::string plan = format_plan(*valid(""));
     EXPECT_THAT(plan, HasSubstr("VRRP: no instances"));
     EXPECT_THAT(plan, HasSubstr("IPVS: no virtual services"));
+}
+
+}  // namespace
+
+namespace {
+
+// Mutations of the reference file: whatever is removed or cut, the loader answers with
+// a valid Config or with diagnostics that point into the file, never with a crash, an
+// exception or an empty rejection.
+std::vector<std::string> reference_lines() {
+    std::ifstream in(kSource + "/etc/lvsd.conf");
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    return lines;
+}
+
+void expect_sound(const std::string& text, const std::string& what) {
+    auto r = load_string(text, "m.conf");
+    if (r.ok()) return;
+    ASSERT_FALSE(r.diagnostics().empty()) << what;
+    for (auto& d : r.diagnostics()) {
+        EXPECT_EQ(d.file, "m.conf") << what;
+        EXPECT_GE(d.line, 1) << what << ": " << to_string(d);
+        EXPECT_FALSE(d.message.empty()) << what;
+    }
+}
+
+TEST(Robustness, EveryLineRemovedFromTheReference) {
+    const auto lines = reference_lines();
+    ASSERT_GT(lines.size(), 50u);
+    std::size_t rejected = 0;
+    for (std::size_t skip = 0; skip < lines.size(); ++skip) {
+        std::string text;
+        for (std::size_t i = 0; i < lines.size(); ++i)
+            if (i != skip) text += lines[i] + "\n";
+        expect_sound(text, fmt::format("without line {}", skip + 1));
+        rejected += !load_string(text, "m.conf").ok();
+    }
+    // Removing a required key or a bracket must be noticed: some removals are rejected.
+    EXPECT_GT(rejected, 10u);
+}
+
+TEST(Robustness, ReferenceCutAfterEveryLine) {
+    const auto lines = reference_lines();
+    std::string text;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        text += lines[i] + "\n";
+        expect_sound(text, fmt::format("cut after line {}", i + 1));
+    }
+    EXPECT_TRUE(load_string(text, "m.conf").ok());
+}
+
+TEST(Robustness, EveryValueReplacedByHostileOnes) {
+    const auto lines = reference_lines();
+    for (std::size_t at = 0; at < lines.size(); ++at) {
+        const auto eq = lines[at].find(" = ");
+        if (eq == std::string::npos || lines[at].find_first_not_of(' ') == lines[at].find('#')) continue;
+        for (const char* hostile : {"-1", "99999999999", "\"\"", "\"\\u0000\"", "( )", "{ }", "[ 1, 2 ]", "1e308", "true"}) {
+            auto lines2 = lines;
+            const auto end = lines2[at].find(';', eq);
+            lines2[at] = lines2[at].substr(0, eq + 3) + hostile + (end == std::string::npos ? "" : lines2[at].substr(end));
+            std::string text;
+            for (auto& l : lines2) text += l + "\n";
+            expect_sound(text, fmt::format("line {} = {}", at + 1, hostile));
+        }
+    }
 }
 
 }  // namespace
