@@ -217,6 +217,7 @@ Process spawn(const std::vector<std::string>& argv_in, const std::string& netns)
 Process::Process(Process&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       status_(other.status_),
+      reaped_(other.reaped_),
       name_(std::move(other.name_)),
       log_path_(std::exchange(other.log_path_, {})) {}
 
@@ -226,6 +227,7 @@ Process& Process::operator=(Process&& other) noexcept {
         if (!log_path_.empty()) unlink(log_path_.c_str());
         pid_ = std::exchange(other.pid_, -1);
         status_ = other.status_;
+        reaped_ = other.reaped_;
         name_ = std::move(other.name_);
         log_path_ = std::exchange(other.log_path_, {});
     }
@@ -237,21 +239,37 @@ Process::~Process() {
     if (!log_path_.empty()) unlink(log_path_.c_str());
 }
 
-void Process::reap(bool block) {
-    if (pid_ <= 0 || status_ >= 0) return;
+// The leader is only reaped in stop(): while it is a zombie its pid, and so the process
+// group id, cannot be reused, which makes kill(-pid) safe up to that point.
+bool Process::exited() {
+    if (pid_ <= 0) return true;
+    if (status_ >= 0) return true;
+    siginfo_t info{};
+    int r;
+    do {
+        r = waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        status_ = 255;  // not our child (cannot happen: we forked it)
+        return true;
+    }
+    if (info.si_pid != pid_) return false;
+    status_ = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+    return true;
+}
+
+void Process::reap() {
+    if (pid_ <= 0 || reaped_) return;
     int wstatus = 0;
     pid_t r;
     do {
-        r = waitpid(pid_, &wstatus, block ? 0 : WNOHANG);
+        r = waitpid(pid_, &wstatus, 0);
     } while (r < 0 && errno == EINTR);
-    if (r == pid_) status_ = decode_status(wstatus);
-    else if (r < 0) status_ = 255;  // not our child any more (cannot happen in practice)
+    if (r == pid_ && status_ < 0) status_ = decode_status(wstatus);
+    reaped_ = true;
 }
 
-bool Process::running() {
-    reap(false);
-    return pid_ > 0 && status_ < 0;
-}
+bool Process::running() { return !exited(); }
 
 std::string Process::output() const {
     if (log_path_.empty()) return {};
@@ -262,14 +280,14 @@ std::string Process::output() const {
 }
 
 RunResult Process::stop(std::chrono::milliseconds grace) {
-    if (pid_ > 0) {
-        if (running()) {
+    if (pid_ > 0 && !reaped_) {
+        if (!exited()) {
             kill(-pid_, SIGTERM);
-            wait_until([&] { return !running(); }, grace, 10ms);
+            wait_until([&] { return exited(); }, grace, 10ms);
         }
         // Children that outlived the leader, or a leader that ignored SIGTERM.
         kill(-pid_, SIGKILL);
-        reap(true);
+        reap();
     }
     return RunResult{status_, false, output()};
 }
@@ -307,12 +325,14 @@ std::vector<std::string> Lab::lab_links() {
 
 void Lab::remove_stale() {
     for (const auto& ns : lab_namespaces()) {
-        if (alive(owner_pid(ns, 10))) continue;
+        const pid_t owner = owner_pid(ns, 10);
+        if (owner < 0 || alive(owner)) continue;
         kill_netns_processes(ns);
         run({"ip", "netns", "delete", ns}, {}, 10s);
     }
     for (const auto& link : lab_links()) {
-        if (alive(owner_pid(link, 36))) continue;
+        const pid_t owner = owner_pid(link, 36);
+        if (owner < 0 || alive(owner)) continue;
         run({"ip", "link", "delete", link}, {}, 10s);
     }
 }
@@ -325,6 +345,10 @@ const std::string& Lab::netns(const std::string& name) {
     if (!r.ok()) throw LabError(fmt::format("ip netns add {} failed ({}): {}", full, r.status, r.output));
     auto& stored = namespaces_.emplace(name, full).first->second;
     ip(name, "link set lo up");
+    // No duplicate address detection in the lab: addresses, link-local ones included
+    // (VRRPv3 over IPv6 sends from fe80::), are usable the moment they exist. Interfaces
+    // made later in the namespace inherit "default". Absent when IPv6 is disabled.
+    exec(name, {"sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"});
     return stored;
 }
 

@@ -87,10 +87,12 @@ public:
 
 private:
     friend Process spawn(const std::vector<std::string>& argv, const std::string& netns);
-    void reap(bool block);
+    bool exited();  // records status_ without reaping
+    void reap();
 
     pid_t pid_ = -1;
     int status_ = -1;
+    bool reaped_ = false;
     std::string name_;
     std::string log_path_;
 };
@@ -112,7 +114,7 @@ public:
     // with "lvt-<pid>".
     const std::string& prefix() const { return prefix_; }
 
-    // Creates a namespace with lo up and returns its full name (for `ip netns exec`,
+    // Creates a namespace with lo up and IPv6 DAD off, and returns its full name (for `ip netns exec`,
     // /run/netns/<name>). `name` is the short name used with the other methods.
     const std::string& netns(const std::string& name);
     // Full name of a namespace made by netns(); "" for "" (the current namespace).
