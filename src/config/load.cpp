@@ -376,6 +376,13 @@ std::optional<Command> Group::command(std::string_view key) {
         error(at, fmt::format("{}: '{}' is not executable (mode {:04o})", key, exe, st.st_mode & 07777));
         return std::nullopt;
     }
+    // lvsd runs it as root: a script others can rewrite is a way to root (keepalived's
+    // enable_script_security refuses it too).
+    if (st.st_mode & 0022) {
+        error(at, fmt::format("{}: '{}' is writable by group or others (mode {:04o}) but would run as root", key, exe,
+                              st.st_mode & 07777));
+        return std::nullopt;
+    }
     return Command{std::move(*argv), loader_.where(at)};
 }
 

@@ -539,6 +539,9 @@ TEST_F(Notify, CommandMustBeAnAbsolutePathToAnExecutableFile) {
     ASSERT_EQ(::chmod(script_.c_str(), 0644), 0);
     one_problem(instance(fmt::format("notify_master = \"{} master\";", script_)),
                 fmt::format("notify_master: '{}' is not executable (mode 0644)", script_));
+    ASSERT_EQ(::chmod(script_.c_str(), 0777), 0);
+    one_problem(instance(fmt::format("notify_master = \"{}\";", script_)),
+                fmt::format("notify_master: '{}' is writable by group or others (mode 0777) but would run as root", script_));
     ASSERT_EQ(::chmod(script_.c_str(), 0755), 0);
     auto c = valid(instance(fmt::format("notify_master = \"{} master 'two words'\";", script_)));
     ASSERT_TRUE(c->vrrp_instances[0].notify.master);
