@@ -7,6 +7,7 @@
 //       [--preempt-delay-ms N] [--unicast-src-ip A --unicast-peer B...] [--auth-pass P]
 //       [--track-interface IF]... [--garp-repeat N] [--garp-interval-ms N]
 //       [--garp-delay-ms N] [--garp-refresh-ms N] [--notify /path/script]
+//       [--notify-timeout-ms N]
 //
 // stdout, one line each, flushed: `STATE <name> <MASTER|BACKUP|FAULT|INIT>` on every
 // transition; on SIGUSR1 and at exit `COUNTERS <name> received=.. sent=.. <reason>=..`.
@@ -87,6 +88,7 @@ int main(int argc, char** argv) {
         else if (f == "--garp-delay-ms") c.garp_master_delay = std::chrono::milliseconds(number(f, val()));
         else if (f == "--garp-refresh-ms") c.garp_master_refresh = std::chrono::milliseconds(number(f, val()));
         else if (f == "--notify") c.notify = {val()};
+        else if (f == "--notify-timeout-ms") c.notify_timeout = std::chrono::milliseconds(number(f, val()));
         else if (f == "--debug") spdlog::set_level(spdlog::level::debug);
         else if (f == "--vip") {
             auto v = val();
@@ -110,13 +112,15 @@ int main(int argc, char** argv) {
         return 1;
     }
     boost::asio::signal_set stop(io, SIGTERM, SIGINT);
+    boost::asio::signal_set usr(io, SIGUSR1);
     stop.async_wait([&](const boost::system::error_code& ec, int) {
         if (ec) return;
         inst.stop();
         print_counters(inst);
-        io.stop();
+        // No io.stop(): the loop ends by itself once notify_stop has finished or been
+        // killed at its timeout.
+        usr.cancel();
     });
-    boost::asio::signal_set usr(io, SIGUSR1);
     std::function<void()> wait_usr = [&] {
         usr.async_wait([&](const boost::system::error_code& ec, int) {
             if (ec) return;

@@ -2,6 +2,8 @@
 // failover on kill -9 (timed), graceful priority-0 handover, preempt / preempt_delay /
 // nopreempt, gratuitous ARP on the wire, track_interface, unicast where multicast is
 // filtered, and an IPv6 VIP.
+#include <sys/stat.h>
+
 #include "vrrp_lab.hpp"
 
 using namespace vrrp_lab;
@@ -270,4 +272,42 @@ TEST(VrrpNetns, PartitionMakesTwoMastersAndHealingOne) {
     const auto mac_a = mac_of(lab, "a");
     EXPECT_TRUE(lt::wait_until([&] { return dump.output().find(mac_a) != std::string::npos; }, 1s))
         << dump.output() << a.proc.output() << b.proc.output();
+}
+
+TEST(VrrpNetns, NotifyScriptRunsWithArgvAndATimeout) {
+    lt::Lab lab;
+    build_segment(lab);
+    char tmpl[] = "/tmp/lvt-notify-XXXXXX";
+    const std::string dir = ::mkdtemp(tmpl);
+    const std::string script = dir + "/notify.sh", out = dir + "/calls";
+    {
+        std::ofstream s(script);
+        // Records its arguments, then hangs: the instance must neither wait for it nor
+        // leave it running past the timeout.
+        s << "#!/bin/sh\necho \"$@\" >> " << out << "\nexec sleep 60\n";
+    }
+    ::chmod(script.c_str(), 0755);
+    auto a = start_router(lab, {"a", 200, {"--notify", script, "--notify-timeout-ms", "300"}});
+    ASSERT_TRUE(a.wait_state("MASTER", 3s));
+    auto calls = [&] {
+        std::ifstream in(out);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    };
+    EXPECT_TRUE(lt::wait_until([&] { return calls().find("INSTANCE a MASTER 200") != std::string::npos; }, 2s))
+        << calls();
+    EXPECT_NE(calls().find("INSTANCE a BACKUP 200"), std::string::npos) << calls();
+    // The loop kept running while the scripts hung: adverts went out on time.
+    lt::wait_until([] { return false; }, 500ms);
+    auto c = a.counters();
+    EXPECT_GE(c["sent"], 4);
+    // And the hanging scripts were killed at their timeout: only the instance is left.
+    auto pids = lab.must("", {"ip", "netns", "pids", lab.netns_name("a")});
+    EXPECT_EQ(std::count(pids.begin(), pids.end(), '\n'), 1) << pids;
+    EXPECT_NE(a.proc.output().find("killed after its timeout"), std::string::npos) << a.proc.output();
+    a.term();
+    EXPECT_TRUE(lt::wait_until([&] { return calls().find("INSTANCE a STOP 200") != std::string::npos; }, 2s))
+        << calls();
+    lt::run({"rm", "-rf", dir});
 }
