@@ -22,6 +22,7 @@
 #include <libconfig.h++>
 
 #include "config/config.hpp"
+#include "config/detail/keys.hpp"
 #include "config/detail/text.hpp"
 
 namespace lvsd::config {
@@ -113,7 +114,7 @@ class Loader;
 // \"VI_1\": ...").
 class Group {
 public:
-    Group(Loader& loader, const lc::Setting& s, std::string context, std::vector<std::string_view> keys);
+    Group(Loader& loader, const lc::Setting& s, std::string context, const std::vector<std::string_view>& keys);
 
     const lc::Setting& setting() const { return s_; }
     const std::string& context() const { return context_; }
@@ -191,7 +192,7 @@ private:
     bool vs_family_known_ = true;  // false while reading a virtual server whose address is wrong
 };
 
-Group::Group(Loader& loader, const lc::Setting& s, std::string context, std::vector<std::string_view> keys)
+Group::Group(Loader& loader, const lc::Setting& s, std::string context, const std::vector<std::string_view>& keys)
     : loader_(loader), s_(s), context_(std::move(context)) {
     for (int i = 0; i < s.getLength(); ++i) {
         const lc::Setting& child = s[i];
@@ -391,7 +392,7 @@ std::optional<Command> Group::command(std::string_view key) {
 std::shared_ptr<Config> Loader::load(const lc::Setting& root) {
     auto c = std::make_shared<Config>();
     c->source = source_;
-    Group top(*this, root, "configuration", {"global_defs", "vrrp_instances", "vrrp_sync_groups", "virtual_servers"});
+    Group top(*this, root, "configuration", detail::keys_of("configuration"));
 
     c->global.where = Location{source_, 1};
     if (auto* g = top.find("global_defs")) {
@@ -438,8 +439,7 @@ std::shared_ptr<Config> Loader::load(const lc::Setting& root) {
 }
 
 void Loader::read_global(const lc::Setting& s, Config& c) {
-    Group g(*this, s, "global_defs",
-            {"router_id", "log_level", "control_socket", "reconcile_interval", "metrics_listen", "lvs_sync_daemon"});
+    Group g(*this, s, "global_defs", detail::keys_of("global_defs"));
     Global& gl = c.global;
     gl.where = g.where();
     if (auto v = g.string("router_id")) {
@@ -487,7 +487,7 @@ void Loader::read_global(const lc::Setting& s, Config& c) {
         if (!sd->isGroup()) {
             g.wrong_type(*sd, "lvs_sync_daemon", "a group { interface = ...; instance = ...; }");
         } else {
-            Group sg(*this, *sd, "global_defs.lvs_sync_daemon", {"interface", "instance", "syncid"});
+            Group sg(*this, *sd, "global_defs.lvs_sync_daemon", detail::keys_of("lvs_sync_daemon"));
             SyncDaemon d;
             d.where = sg.where();
             bool ok = true;
@@ -539,7 +539,7 @@ void Loader::read_vip(Group& g, const lc::Setting& e, VrrpInstance& vi, std::vec
             (words[i] == "dev" ? va.dev : va.label) = words[i + 1];
         }
     } else if (e.isGroup()) {
-        Group vg(*this, e, g.context() + " virtual_ipaddress", {"address", "dev", "label"});
+        Group vg(*this, e, g.context() + " virtual_ipaddress", detail::keys_of("virtual_ipaddress"));
         auto a = vg.string("address");
         if (!a) {
             if (!vg.find("address")) vg.missing("address");
@@ -598,12 +598,7 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
     std::string context = fmt::format("vrrp_instances[{}]", index);
     if (s.exists("name") && s["name"].getType() == lc::Setting::TypeString && *s["name"].c_str())
         context = fmt::format("vrrp instance \"{}\"", s["name"].c_str());
-    Group g(*this, s, context,
-            {"name", "state", "interface", "virtual_router_id", "priority", "advert_int", "version", "nopreempt",
-             "preempt_delay", "unicast_src_ip", "unicast_peer", "virtual_ipaddress", "track_interface",
-             "track_arp_target", "garp_master_delay", "garp_master_repeat", "garp_interval", "garp_master_refresh",
-             "garp_master_refresh_repeat", "authentication", "notify_master", "notify_backup", "notify_fault",
-             "notify_stop", "notify"});
+    Group g(*this, s, context, detail::keys_of("vrrp_instances"));
     bool ok = true;  // identity present and readable
 
     if (auto v = g.string("name")) {
@@ -739,7 +734,7 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
         if (e->getType() == lc::Setting::TypeString) {
             t.name = e->c_str();
         } else if (e->isGroup()) {
-            Group tg(*this, *e, context + " track_interface", {"interface", "weight"});
+            Group tg(*this, *e, context + " track_interface", detail::keys_of("track_interface"));
             if (auto n = tg.string("interface")) t.name = *n;
             else if (!tg.find("interface")) tg.missing("interface");
             if (auto w = tg.integer("weight", -253, 253)) t.weight = static_cast<int>(*w);
@@ -760,7 +755,7 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
         if (!ta->isGroup()) {
             g.wrong_type(*ta, "track_arp_target", "a group { targets = [ ... ]; fall = ...; }");
         } else {
-            Group tg(*this, *ta, context + " track_arp_target", {"targets", "interval", "fall"});
+            Group tg(*this, *ta, context + " track_arp_target", detail::keys_of("track_arp_target"));
             TrackArpTarget t;
             t.where = tg.where();
             for (auto* e : tg.elements("targets")) {
@@ -791,7 +786,7 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
         if (!au->isGroup()) {
             g.wrong_type(*au, "authentication", "a group { auth_type = \"PASS\"; auth_pass = \"...\"; }");
         } else {
-            Group ag(*this, *au, context + " authentication", {"auth_type", "auth_pass"});
+            Group ag(*this, *au, context + " authentication", detail::keys_of("authentication"));
             if (vi.version == 3)
                 ag.error("VRRPv3 has no authentication (RFC 5798 §9 removed it); remove this group or use version = 2");
             auto type = ag.string("auth_type");
@@ -827,7 +822,7 @@ std::optional<VrrpSyncGroup> Loader::read_sync_group(const lc::Setting& s, std::
     std::string context = fmt::format("vrrp_sync_groups[{}]", index);
     if (s.exists("name") && s["name"].getType() == lc::Setting::TypeString && *s["name"].c_str())
         context = fmt::format("vrrp sync group \"{}\"", s["name"].c_str());
-    Group g(*this, s, context, {"name", "group", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"});
+    Group g(*this, s, context, detail::keys_of("vrrp_sync_groups"));
     if (auto v = g.string("name")) sg.name = *v;
     if (!g.find("name")) g.missing("name");
     else if (sg.name.empty() && g.find("name")->getType() == lc::Setting::TypeString) g.error(*g.find("name"), "name is empty");
@@ -936,11 +931,7 @@ std::variant<std::string, std::string> parse_proxy_url(std::string_view url) {
 
 std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
                                               const VirtualServer& vs, const std::string& rs_context) {
-    std::vector<std::string_view> keys = {"connect_ip", "connect_port", "bindto", "bind_port", "connect_timeout",
-                                          "delay_loop", "delay_before_retry", "retry", "rise", "fall"};
-    if (kind == "HTTP_GET") keys.insert(keys.end(), {"path", "virtualhost", "status_code", "body_contains"});
-    if (kind == "PROXY_CHECK") keys.insert(keys.end(), {"url", "status_code"});
-    Group g(*this, s, fmt::format("{} of {}", kind, rs_context), keys);
+    Group g(*this, s, fmt::format("{} of {}", kind, rs_context), detail::keys_of(kind));
     const std::size_t errors_before = diagnostics_.size();
     HealthCheck hc;
     hc.where = g.where();
@@ -1032,9 +1023,7 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
                                   vs_name);
         }
     }
-    Group g(*this, s, context,
-            {"address", "port", "weight", "lb_kind", "uthreshold", "lthreshold", "inhibit_on_failure", "TCP_CHECK",
-             "HTTP_GET", "PROXY_CHECK"});
+    Group g(*this, s, context, detail::keys_of("real_servers"));
     const std::size_t errors_before = diagnostics_.size();
     bool identity_ok = true;  // address and port, the IPVS destination key
 
@@ -1112,10 +1101,7 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
                           : fmt::format("virtual server {} {}", proto, a->to_string());
         }
     }
-    Group g(*this, s, context,
-            {"address", "port", "protocol", "fwmark", "ip_family", "lb_algo", "lb_kind", "persistence_timeout",
-             "persistence_granularity", "ops", "sh-port", "sh-fallback", "mh-port", "mh-fallback", "delay_loop",
-             "inhibit_on_failure", "alpha", "sorry_server", "real_servers"});
+    Group g(*this, s, context, detail::keys_of("virtual_servers"));
     bool identity_ok = true;  // address, port and protocol, or fwmark: the IPVS service key
     bool port_ok = true;
     bool family_ok = true;
@@ -1206,7 +1192,7 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
         if (!ss->isGroup()) {
             g.wrong_type(*ss, "sorry_server", "a group { address = ...; port = ...; }");
         } else {
-            Group sg(*this, *ss, name + " sorry_server", {"address", "port"});
+            Group sg(*this, *ss, name + " sorry_server", detail::keys_of("sorry_server"));
             Endpoint ep{{}, vs.port};
             auto a = sg.address("address");
             if (!a && !sg.find("address")) sg.missing("address");
