@@ -69,6 +69,12 @@ std::string op_reason(const Op& op, int err) {
             return op.on_service() ? "service already exists (EEXIST)"
                                    : "destination already exists (EEXIST)";
         case EPERM: return "operation not permitted: lvsd needs CAP_NET_ADMIN (EPERM)";
+        case EINVAL:
+            // validate() has ruled out the settings; what is left is the address type.
+            if (op.kind == OpKind::AddDestination || op.kind == OpKind::EditDestination)
+                return "invalid argument (EINVAL): the kernel takes only unicast or local "
+                       "destination addresses";
+            break;
         default: break;
     }
     return errno_text(err);
