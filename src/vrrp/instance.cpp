@@ -602,6 +602,13 @@ struct Instance::Impl {
             const TimePoint base = now + (round == 1 ? Duration(cfg.garp_master_delay) : Duration(0));
             for (unsigned k = 0; k < cfg.garp_master_repeat; ++k) garp_plan.push_back(base + k * cfg.garp_interval);
         }
+        // The first announcement goes out now, not after a trip through the loop: until
+        // it does, the segment still sends to the old master.
+        while (!garp_plan.empty() && garp_plan.front() <= now) {
+            garp_plan.pop_front();
+            announce_all();
+        }
+        if (garp_plan.empty() && cfg.garp_master_refresh > 0ms) garp_plan.push_back(now + cfg.garp_master_refresh);
         next_garp();
     }
 

@@ -1,0 +1,273 @@
+// vrrp_failover: how long the VIP is unreachable when the master dies, lvsd vs keepalived.
+//
+// Topology (fresh network namespaces per run, documentation addresses only):
+//   a 192.0.2.1 (master, priority 200) ─┐
+//   b 192.0.2.2 (backup, priority 100) ─┼─ bridge ─ c 192.0.2.3 (client)
+// The client pings the VIP 192.0.2.100 every 2 ms. The master is killed with SIGKILL and
+// its link taken down at the same instant (a dead host answers nothing); the figure is
+// the time from the kill to the first echo reply from the backup. VRRPv3, advert
+// intervals 1 s, 100 ms and 30 ms; keepalived (Debian's) in the same topology and run.
+//
+// Needs root. Usage: vrrp_failover [runs per interval, default 5]
+// Prints one line per figure: median and max per implementation and interval, the bound
+// 3 x advert + skew + 50 ms, and the ratio lvsd / keepalived.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "support/netns_lab.hpp"
+
+namespace lt = lvsd::testing;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using Ms = std::chrono::duration<double, std::milli>;
+
+namespace {
+
+const std::string kBinary = std::string(LVSD_BINARY_DIR) + "/src/vrrp/lvsd-vrrp-instance";
+const std::string kVip = "192.0.2.100";
+
+void build(lt::Lab& lab) {
+    lab.netns("sw");
+    lab.bridge("sw", "br0");
+    int i = 1;
+    for (std::string h : {"a", "b", "c"}) {
+        lab.netns(h);
+        lab.veth(h, "eth0", "sw", "p" + h);
+        lab.enslave("sw", "p" + h, "br0");
+        lab.address(h, "eth0", fmt::format("192.0.2.{}/24", i++));
+    }
+}
+
+uint16_t icmp_sum(const uint8_t* p, std::size_t n) {
+    uint32_t s = 0;
+    for (std::size_t i = 0; i + 1 < n; i += 2) s += (p[i] << 8) | p[i + 1];
+    if (n & 1) s += p[n - 1] << 8;
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    return static_cast<uint16_t>(~s);
+}
+
+// Pings the VIP every 2 ms from inside namespace `netns` (a thread that joined it) and
+// keeps the time of every echo reply.
+class Prober {
+public:
+    explicit Prober(std::string netns) : netns_(std::move(netns)), thread_([this] { run(); }) {}
+    ~Prober() {
+        stop_ = true;
+        thread_.join();
+    }
+    // The first reply to a probe sent after `t` (replies in flight before do not count).
+    std::optional<Clock::time_point> first_reply_sent_after(Clock::time_point t) {
+        std::lock_guard l(mu_);
+        for (auto& [sent, got] : replies_)
+            if (sent > t) return got;
+        return std::nullopt;
+    }
+    bool replying_since(Clock::time_point t) {
+        std::lock_guard l(mu_);
+        return !replies_.empty() && replies_.back().first > t;
+    }
+    bool failed() const { return failed_; }
+
+private:
+    void run() {
+        int nsfd = ::open(("/run/netns/" + netns_).c_str(), O_RDONLY | O_CLOEXEC);
+        if (nsfd < 0 || ::setns(nsfd, CLONE_NEWNET) < 0) {
+            failed_ = true;
+            return;
+        }
+        ::close(nsfd);
+        int fd = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+        if (fd < 0) {
+            failed_ = true;
+            return;
+        }
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        inet_pton(AF_INET, kVip.c_str(), &to.sin_addr);
+        const uint16_t id = static_cast<uint16_t>(::getpid());
+        uint16_t seq = 0;
+        auto next = Clock::now();
+        while (!stop_) {
+            if (Clock::now() >= next) {
+                uint8_t pkt[16]{};
+                pkt[0] = ICMP_ECHO;
+                pkt[4] = id >> 8, pkt[5] = id & 0xff;
+                pkt[6] = seq >> 8, pkt[7] = seq & 0xff;
+                ++seq;
+                uint16_t s = icmp_sum(pkt, sizeof pkt);
+                pkt[2] = s >> 8, pkt[3] = s & 0xff;
+                {
+                    std::lock_guard l(mu_);
+                    sent_.push_back(Clock::now());
+                }
+                ::sendto(fd, pkt, sizeof pkt, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), sizeof to);
+                next += 2ms;
+            }
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 1) > 0) {
+                uint8_t buf[256];
+                ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (n >= 28) {
+                    const int ihl = (buf[0] & 0x0f) * 4;
+                    if (n >= ihl + 8 && buf[ihl] == ICMP_ECHOREPLY && ((buf[ihl + 4] << 8) | buf[ihl + 5]) == id) {
+                        const uint16_t rseq = static_cast<uint16_t>((buf[ihl + 6] << 8) | buf[ihl + 7]);
+                        std::lock_guard l(mu_);
+                        // seq wraps after 65536 probes (over 2 minutes): index the latest lap.
+                        std::size_t i = sent_.size() - 1 - static_cast<uint16_t>(seq - 1 - rseq);
+                        if (i < sent_.size()) replies_.emplace_back(sent_[i], Clock::now());
+                    }
+                }
+            }
+        }
+        ::close(fd);
+    }
+
+    std::string netns_;
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> failed_{false};
+    std::mutex mu_;
+    std::vector<Clock::time_point> sent_;                                        // by probe number
+    std::vector<std::pair<Clock::time_point, Clock::time_point>> replies_;      // (sent, received)
+    std::thread thread_;
+};
+
+struct Side {
+    lt::Process proc;
+    std::string dir;  // keepalived's config dir
+};
+
+Side start_lvsd(lt::Lab& lab, const std::string& ns, int prio, int advert_ms) {
+    return {lab.spawn(ns, {kBinary, "--name", ns, "--interface", "eth0", "--vrid", "51", "--priority",
+                           std::to_string(prio), "--advert-int-ms", std::to_string(advert_ms), "--vip",
+                           kVip + "/24"}),
+            ""};
+}
+
+Side start_keepalived(lt::Lab& lab, const std::string& ns, int prio, int advert_ms) {
+    char tmpl[] = "/tmp/lvt-bench-ka-XXXXXX";
+    std::string dir = ::mkdtemp(tmpl);
+    std::ofstream(dir + "/k.conf") << fmt::format(
+        "global_defs {{\n  router_id bench_{}\n}}\nvrrp_instance v {{\n  interface eth0\n  state BACKUP\n"
+        "  virtual_router_id 51\n  priority {}\n  version 3\n  advert_int {:.2f}\n"
+        "  virtual_ipaddress {{\n    {}/24\n  }}\n}}\n",
+        ns, prio, advert_ms / 1000.0, kVip);
+    return {lab.spawn(ns, {"keepalived", "-n", "-l", "-P", "-f", dir + "/k.conf", "-p", dir + "/k.pid", "-r",
+                           dir + "/v.pid"}),
+            dir};
+}
+
+bool holds_vip(lt::Lab& lab, const std::string& ns) {
+    return lab.exec(ns, {"ip", "-o", "addr", "show", "dev", "eth0"}).output.find(" " + kVip + "/") !=
+           std::string::npos;
+}
+
+// One failover; the gap in ms, or nothing when the run went wrong (reason on stderr).
+std::optional<double> run_once(bool keepalived, int advert_ms) {
+    lt::Lab lab;
+    build(lab);
+    auto start = keepalived ? start_keepalived : start_lvsd;
+    Side a = start(lab, "a", 200, advert_ms);
+    Side b = start(lab, "b", 100, advert_ms);
+    auto cleanup = [&] {
+        for (auto* s : {&a, &b})
+            if (!s->dir.empty()) lt::run({"rm", "-rf", s->dir});
+    };
+    const auto mdi = std::chrono::milliseconds(3 * advert_ms + (256 - 100) * advert_ms / 256);
+    // a wins the election: it holds the VIP and b does not.
+    if (!lt::wait_until([&] { return holds_vip(lab, "a") && !holds_vip(lab, "b"); }, mdi * 3 + 3s, 10ms)) {
+        std::cerr << "vrrp_failover: no master elected\n" << a.proc.output() << b.proc.output();
+        cleanup();
+        return std::nullopt;
+    }
+    lt::wait_until([] { return false; }, std::max<std::chrono::milliseconds>(mdi, 300ms));
+    std::optional<double> gap;
+    {
+        Prober probe(lab.netns_name("c"));
+        const auto warm = Clock::now();
+        if (!lt::wait_until([&] { return probe.replying_since(warm + 50ms); }, 3s, 5ms)) {
+            std::cerr << "vrrp_failover: the VIP does not answer before the kill\n";
+        } else {
+            const auto t_kill = Clock::now();
+            ::kill(-a.proc.pid(), SIGKILL);
+            lt::run({"ip", "-n", lab.netns_name("a"), "link", "set", "eth0", "down"});
+            // Only b can answer probes sent from now on.
+            const auto t_down = Clock::now();
+            if (lt::wait_until([&] { return probe.first_reply_sent_after(t_down).has_value(); }, mdi * 3 + 3s, 1ms))
+                gap = Ms(*probe.first_reply_sent_after(t_down) - t_kill).count();
+            else
+                std::cerr << "vrrp_failover: the VIP never answered from the backup\n" << b.proc.output();
+        }
+        if (probe.failed()) std::cerr << "vrrp_failover: the prober could not start\n";
+    }
+    a.proc.stop(1s);
+    b.proc.stop(1s);
+    cleanup();
+    return gap;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const auto n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (::geteuid() != 0) {
+        std::cerr << "vrrp_failover: needs root (network namespaces)\n";
+        return 2;
+    }
+    int runs = argc > 1 ? std::atoi(argv[1]) : 5;
+    if (runs < 1) runs = 1;
+    bool all_within = true;
+    for (int advert_ms : {1000, 100, 30}) {
+        const double bound = 3.0 * advert_ms + (256 - 100) * advert_ms / 256.0 + 50;
+        double med[2] = {0, 0};
+        for (bool ka : {false, true}) {
+            std::vector<double> gaps;
+            for (int r = 0; r < runs; ++r)
+                if (auto g = run_once(ka, advert_ms)) gaps.push_back(*g);
+            const char* who = ka ? "keepalived" : "lvsd";
+            if (gaps.empty()) {
+                std::cout << fmt::format("vrrp_failover v3 advert={}ms {}: no successful run\n", advert_ms, who);
+                if (!ka) all_within = false;
+                continue;
+            }
+            med[ka] = median(gaps);
+            const double mx = *std::max_element(gaps.begin(), gaps.end());
+            if (!ka && mx > bound) all_within = false;
+            std::cout << fmt::format(
+                             "vrrp_failover v3 advert={}ms {}: median {:.1f} ms, max {:.1f} ms over {} runs "
+                             "(bound 3*advert+skew+50 = {:.1f} ms{})",
+                             advert_ms, who, med[ka], mx, gaps.size(), bound,
+                             ka ? "" : (mx <= bound ? ", within" : ", EXCEEDED"))
+                      << std::endl;
+        }
+        if (med[0] > 0 && med[1] > 0)
+            std::cout << fmt::format("vrrp_failover v3 advert={}ms ratio lvsd/keepalived median: {:.2f}", advert_ms,
+                                     med[0] / med[1])
+                      << std::endl;
+    }
+    return all_within ? 0 : 1;
+}
