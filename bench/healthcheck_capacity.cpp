@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -25,11 +26,13 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,6 +100,10 @@ void raise_fd_limit(rlim_t want) {
                         std::strerror(errno)));
 }
 
+// Connections the listener child accepted, in memory shared with the parent: the
+// count of checks a peer checker really made.
+std::atomic<uint64_t>* g_accepted = nullptr;
+
 // The child: N listeners, accept and close, on one epoll. Writes one byte to `ready`
 // once every listener is bound, then serves until killed.
 [[noreturn]] void serve(const Options& o, int ready) {
@@ -130,6 +137,7 @@ void raise_fd_limit(rlim_t want) {
                 int c2 = accept4(evs[k].data.fd, nullptr, nullptr, SOCK_CLOEXEC);
                 if (c2 < 0) break;
                 close(c2);
+                g_accepted->fetch_add(1, std::memory_order_relaxed);
             }
         }
     }
@@ -191,6 +199,8 @@ long process_peak_rss_kb(pid_t pid) {
 struct PeerFigures {
     double cpu_percent = -1;
     long peak_rss_kb = -1;
+    double checks_per_s = 0;  // connections the listeners accepted from it
+    double cpu_us_per_check = 0;
 };
 
 // keepalived's checker on the same listeners: one virtual service (a documentation
@@ -240,15 +250,18 @@ PeerFigures run_keepalived(const Options& o) {
     sleep(2);
     const auto wall0 = Clock::now();
     const double cpu0 = process_cpu(checker);
+    const uint64_t accepted0 = g_accepted->load();
     sleep(o.duration_s);
     const double cpu1 = process_cpu(checker);
+    const uint64_t checks = g_accepted->load() - accepted0;
     if (cpu0 < 0 || cpu1 < 0) {
         kill(parent, SIGKILL);
         waitpid(parent, nullptr, 0);
         die("keepalived's checker process went away during the run");
     }
     const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
-    PeerFigures out{100.0 * (cpu1 - cpu0) / wall, process_peak_rss_kb(checker)};
+    PeerFigures out{100.0 * (cpu1 - cpu0) / wall, process_peak_rss_kb(checker), checks / wall,
+                    checks ? 1e6 * (cpu1 - cpu0) / static_cast<double>(checks) : 0.0};
     kill(parent, SIGTERM);
     for (int i = 0; i < 100 && waitpid(parent, nullptr, WNOHANG) != parent; ++i) usleep(100'000);
     kill(parent, SIGKILL);
@@ -265,6 +278,11 @@ PeerFigures run_keepalived(const Options& o) {
 int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
     raise_fd_limit(static_cast<rlim_t>(o.servers) + 4096);
+
+    void* shared = mmap(nullptr, sizeof(std::atomic<uint64_t>), PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) die("mmap failed");
+    g_accepted = new (shared) std::atomic<uint64_t>(0);
 
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) die("pipe failed");
@@ -332,9 +350,14 @@ int main(int argc, char** argv) {
     } else {
         auto k = run_keepalived(o);
         if (k.cpu_percent >= 0) {
+            fmt::print("keepalived checks/s: {:.1f}\n", k.checks_per_s);
             fmt::print("keepalived checker CPU: {:.1f} % of one core\n", k.cpu_percent);
+            fmt::print("keepalived checker CPU per check: {:.1f} us\n", k.cpu_us_per_check);
             fmt::print("keepalived checker peak RSS: {:.1f} MB\n", k.peak_rss_kb / 1024.0);
             if (k.cpu_percent > 0) fmt::print("CPU ratio lvsd/keepalived: {:.2f}\n", lvsd_cpu / k.cpu_percent);
+            if (k.cpu_us_per_check > 0 && started)
+                fmt::print("CPU per check ratio lvsd/keepalived: {:.2f}\n",
+                           1e6 * (user + sys) / static_cast<double>(started) / k.cpu_us_per_check);
             if (k.peak_rss_kb > 0)
                 fmt::print("RSS ratio lvsd/keepalived: {:.2f}\n",
                            static_cast<double>(peak_rss_kb()) / static_cast<double>(k.peak_rss_kb));

@@ -63,14 +63,17 @@ public:
     // `seed` drives the start jitter (fixed in tests, random by default).
     Monitor(boost::asio::any_io_executor executor, Listener listener,
             std::optional<uint64_t> seed = std::nullopt);
-    ~Monitor();  // stops every check; their sockets close as the io_context runs on
+    // Stops every check. A probe in flight ends by its own deadline and closes its
+    // socket as the io_context runs on (or when the io_context is destroyed).
+    ~Monitor();
     Monitor(const Monitor&) = delete;
     Monitor& operator=(const Monitor&) = delete;
 
     // Starts the check, or joins the running one with the same key (probed once,
     // verdict shared). Returns the key, or why the spec is invalid.
     Result<std::string> add(const CheckSpec& spec);
-    // Drops one user of the check; the last one stops it. False for an unknown key.
+    // Drops one user of the check; the last one stops it (a probe in flight still
+    // runs to its deadline, its result unreported). False for an unknown key.
     bool remove(const std::string& key);
     // Hitless reload: makes the running set exactly `specs` (duplicates are users of
     // one check). Unchanged checks keep their state and schedule; a check whose
