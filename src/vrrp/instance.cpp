@@ -20,6 +20,7 @@
 #include "vrrp/detail/garp.hpp"
 #include "vrrp/detail/notify.hpp"
 #include "vrrp/detail/rtnl.hpp"
+#include "vrrp/sync_group.hpp"
 
 namespace lvsd::vrrp {
 namespace {
@@ -164,6 +165,7 @@ struct Instance::Impl {
     Snapshot snap;
     Counters counters;
     std::function<void(State)> on_transition;
+    std::function<void()> on_group_change;  // set by SyncGroup
     std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
     Family family = Family::V4;
@@ -344,6 +346,7 @@ struct Instance::Impl {
         }
         for (auto& a : r.actions) run(a, now);
         if (snap.state != before && on_transition) on_transition(snap.state);
+        if (snap.state != before && on_group_change) on_group_change();
     }
 
     void run(const Action& a, TimePoint now) {
@@ -678,6 +681,24 @@ struct Instance::Impl {
         }
     }
 };
+
+SyncGroup::SyncGroup(std::string name, std::vector<Instance*> members)
+    : name_(std::move(name)), members_(std::move(members)) {
+    for (std::size_t i = 0; i < members_.size(); ++i) members_[i]->impl_->on_group_change = [this, i] { follow(i); };
+}
+
+void SyncGroup::follow(std::size_t changed) {
+    std::vector<Snapshot> snaps;
+    for (auto* m : members_) snaps.push_back(m->impl_->snap);
+    for (auto& [j, ev] : sync_follow(snaps, changed)) {
+        auto& impl = *members_[j]->impl_;
+        // A member not started yet (or stopped) takes no part.
+        if (!impl.started) continue;
+        spdlog::info("VRRP sync group {}: {} follows {} into {}", name_, impl.cfg.name,
+                     members_[changed]->impl_->cfg.name, members_[changed]->impl_->snap.state);
+        impl.dispatch(ev);
+    }
+}
 
 Instance::Instance(boost::asio::io_context& io, InstanceConfig config)
     : impl_(std::make_unique<Impl>(io, std::move(config))) {}

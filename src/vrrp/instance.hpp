@@ -100,8 +100,24 @@ public:
     void on_transition(std::function<void(State)> f);
 
 private:
+    friend class SyncGroup;
     struct Impl;
     std::unique_ptr<Impl> impl_;
+};
+
+// keepalived's vrrp_sync_group: the members change state together (all master, all
+// backup, or all in fault), by the rule in sync_group.hpp. The members must outlive the
+// group and be started after it is made.
+class SyncGroup {
+public:
+    SyncGroup(std::string name, std::vector<Instance*> members);
+    const std::string& name() const { return name_; }
+
+private:
+    void follow(std::size_t changed);
+
+    std::string name_;
+    std::vector<Instance*> members_;
 };
 
 }  // namespace lvsd::vrrp

@@ -7,7 +7,10 @@
 //       [--preempt-delay-ms N] [--unicast-src-ip A --unicast-peer B...] [--auth-pass P]
 //       [--track-interface IF]... [--garp-repeat N] [--garp-interval-ms N]
 //       [--garp-delay-ms N] [--garp-refresh-ms N] [--notify /path/script]
-//       [--notify-timeout-ms N]
+//       [--notify-timeout-ms N] [--next ...more instance flags...] [--sync-group NAME]
+//
+// `--next` starts the flags of another instance in the same process; `--sync-group`
+// puts all of the process's instances into one vrrp_sync_group.
 //
 // stdout, one line each, flushed: `STATE <name> <MASTER|BACKUP|FAULT|INIT>` on every
 // transition; on SIGUSR1 and at exit `COUNTERS <name> received=.. sent=.. <reason>=..`.
@@ -15,6 +18,8 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -63,15 +68,21 @@ void print_counters(const Instance& i) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    InstanceConfig c;
-    c.name = "vrrp";
+    std::vector<InstanceConfig> configs(1);
+    configs.back().name = "vrrp";
+    std::string group;
     for (int i = 1; i < argc; ++i) {
         std::string f = argv[i];
         auto val = [&]() -> std::string {
             if (i + 1 >= argc) usage(f + " needs a value");
             return argv[++i];
         };
-        if (f == "--name") c.name = val();
+        InstanceConfig& c = configs.back();
+        if (f == "--next") {
+            configs.emplace_back();
+            configs.back().name = fmt::format("vrrp{}", configs.size());
+        } else if (f == "--sync-group") group = val();
+        else if (f == "--name") c.name = val();
         else if (f == "--interface") c.interface = val();
         else if (f == "--vrid") c.virtual_router_id = static_cast<uint8_t>(number(f, val()));
         else if (f == "--priority") c.priority = static_cast<uint8_t>(number(f, val()));
@@ -105,18 +116,30 @@ int main(int argc, char** argv) {
     }
     spdlog::set_pattern("%H:%M:%S.%e %^%l%$ %v");
     boost::asio::io_context io;
-    Instance inst(io, c);
-    inst.on_transition([&](State s) { std::cout << "STATE " << c.name << ' ' << to_string(s) << std::endl; });
-    if (auto r = inst.start(); !r) {
-        spdlog::error("{}", r.error().message);
-        return 1;
+    std::vector<std::unique_ptr<Instance>> instances;
+    std::vector<Instance*> members;
+    for (auto& c : configs) {
+        instances.push_back(std::make_unique<Instance>(io, c));
+        members.push_back(instances.back().get());
+        instances.back()->on_transition(
+            [name = c.name](State s) { std::cout << "STATE " << name << ' ' << to_string(s) << std::endl; });
+    }
+    std::optional<SyncGroup> sync;
+    if (!group.empty()) sync.emplace(group, members);
+    for (auto& inst : instances) {
+        if (auto r = inst->start(); !r) {
+            spdlog::error("{}", r.error().message);
+            return 1;
+        }
     }
     boost::asio::signal_set stop(io, SIGTERM, SIGINT);
     boost::asio::signal_set usr(io, SIGUSR1);
     stop.async_wait([&](const boost::system::error_code& ec, int) {
         if (ec) return;
-        inst.stop();
-        print_counters(inst);
+        for (auto& inst : instances) {
+            inst->stop();
+            print_counters(*inst);
+        }
         // No io.stop(): the loop ends by itself once notify_stop has finished or been
         // killed at its timeout.
         usr.cancel();
@@ -124,7 +147,7 @@ int main(int argc, char** argv) {
     std::function<void()> wait_usr = [&] {
         usr.async_wait([&](const boost::system::error_code& ec, int) {
             if (ec) return;
-            print_counters(inst);
+            for (auto& inst : instances) print_counters(*inst);
             wait_usr();
         });
     };
