@@ -1,6 +1,15 @@
-// The monitor: runs every check on one io_context (one coroutine and one timer per
-// distinct check, no threads), feeds results to the judge and reports transitions.
-// It never touches IPVS: the daemon maps transitions onto the desired table.
+// The monitor: runs every check on one io_context (one timer per distinct check, a
+// coroutine only while its probe is in flight, no threads), feeds results to the
+// judge and reports transitions. It never touches IPVS: the daemon maps transitions
+// onto the desired table.
+//
+//   Monitor mon(io.get_executor(), [&](const HealthEvent& e) {
+//       spdlog::info("{} {}", label_of(e.key), e);  // "... 192.0.2.21:8080 DOWN: connect refused (3/3 failures)"
+//       desired.set_health(e.key, e.transition.to);
+//   });
+//   mon.update(specs_from(config));   // at start and on every SIGHUP: unchanged checks keep state
+//   mon.status(key)->health;          // the current verdict (also before any transition)
+//   mon.snapshot();                   // for lvsctl status
 #pragma once
 
 #include <array>
