@@ -1,0 +1,128 @@
+// The pure parts of the adapter: config validation (errors name the instance and the
+// key) and the gratuitous ARP / unsolicited NA frames.
+#include <gtest/gtest.h>
+
+#include "vrrp/detail/garp.hpp"
+#include "vrrp/instance.hpp"
+
+using namespace lvsd;
+using namespace lvsd::vrrp;
+using namespace std::chrono_literals;
+
+namespace {
+
+InstanceConfig valid() {
+    InstanceConfig c;
+    c.name = "VI_1";
+    c.interface = "eth0";
+    c.virtual_router_id = 51;
+    c.priority = 150;
+    c.advert_int = 1000ms;
+    c.virtual_ipaddress = {{*parse_prefix("192.0.2.100/24"), "", ""}};
+    return c;
+}
+
+void expect_error(const InstanceConfig& c, const std::string& needle) {
+    auto r = validate(c);
+    ASSERT_FALSE(r) << "accepted, expected an error about " << needle;
+    EXPECT_NE(r.error().message.find(needle), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find(c.name.empty() ? "vrrp_instance" : c.name), std::string::npos)
+        << r.error().message;
+}
+
+}  // namespace
+
+TEST(InstanceConfig, ValidConfigPasses) {
+    EXPECT_TRUE(validate(valid()));
+    auto c = valid();
+    c.advert_int = 30ms;  // v3: centiseconds
+    EXPECT_TRUE(validate(c));
+    c.virtual_ipaddress = {{*parse_prefix("2001:db8::100/64"), "", ""}};
+    EXPECT_TRUE(validate(c));
+}
+
+TEST(InstanceConfig, EachBadValueIsNamed) {
+    auto c = valid();
+    c.virtual_router_id = 0;
+    expect_error(c, "virtual_router_id");
+    c = valid();
+    c.priority = 0;
+    expect_error(c, "priority");
+    c = valid();
+    c.version = 4;
+    expect_error(c, "version 4");
+    c = valid();
+    c.advert_int = 15ms;
+    expect_error(c, "advert_int 15 ms");
+    c = valid();
+    c.version = 2;
+    c.advert_int = 500ms;
+    expect_error(c, "whole seconds");
+    c = valid();
+    c.virtual_ipaddress.clear();
+    expect_error(c, "virtual_ipaddress is empty");
+    c = valid();
+    c.virtual_ipaddress.push_back({*parse_prefix("2001:db8::1/64"), "", ""});
+    expect_error(c, "mixes IPv4 and IPv6");
+    c = valid();
+    c.version = 2;
+    c.virtual_ipaddress = {{*parse_prefix("2001:db8::1/64"), "", ""}};
+    expect_error(c, "IPv4 only");
+    c = valid();
+    c.auth_pass = "secret";
+    expect_error(c, "auth_pass is VRRPv2 only");
+    c = valid();
+    c.version = 2;
+    c.auth_pass = "ninechars";
+    expect_error(c, "longer than 8");
+    c = valid();
+    c.unicast_peer = {*parse_address("2001:db8::2")};
+    expect_error(c, "unicast_peer 2001:db8::2");
+    c = valid();
+    c.virtual_ipaddress[0].label = "eth0:a-very-long-label";
+    expect_error(c, "label");
+    c = valid();
+    c.notify_master = {"notify.sh"};
+    expect_error(c, "absolute path");
+    c = valid();
+    c.interface = "";
+    expect_error(c, "interface");
+    c = valid();
+    c.preempt_delay = 2000s;
+    expect_error(c, "preempt_delay");
+}
+
+TEST(InstanceConfig, ParamsFollowTheKeys) {
+    auto c = valid();
+    c.nopreempt = true;
+    c.preempt_delay = 5s;
+    auto p = params_of(c, *parse_address("192.0.2.1"));
+    EXPECT_FALSE(p.preempt);
+    EXPECT_EQ(p.preempt_delay, 5s);
+    EXPECT_EQ(p.advert_int, Centiseconds(100));
+    EXPECT_EQ(p.priority, 150);
+    EXPECT_EQ(p.version, 3);
+}
+
+TEST(Frames, GratuitousArpIsARequestForTheVipFromItself) {
+    detail::Mac mac{0x02, 0, 0, 0, 0, 0x0a};
+    auto f = detail::gratuitous_arp(mac, *parse_address("192.0.2.100"));
+    const std::array<uint8_t, 28> want{0x00, 0x01, 0x08, 0x00, 6,    4,    0x00, 0x01, 0x02, 0,
+                                       0,    0,    0,    0x0a, 192,  0,    2,    100,  0xff, 0xff,
+                                       0xff, 0xff, 0xff, 0xff, 192,  0,    2,    100};
+    EXPECT_EQ(f, want);
+}
+
+TEST(Frames, UnsolicitedNaOverridesWithTargetLinkLayerAddress) {
+    detail::Mac mac{0x02, 0, 0, 0, 0, 0x0b};
+    auto f = detail::unsolicited_na(mac, *parse_address("2001:db8::100"));
+    EXPECT_EQ(f[0], 136);   // neighbour advertisement
+    EXPECT_EQ(f[4], 0x20);  // O set, R and S clear (RFC 4861 §7.2.6)
+    EXPECT_EQ(f[8], 0x20);  // target 2001:db8::100
+    EXPECT_EQ(f[9], 0x01);
+    EXPECT_EQ(f[23], 0x00);
+    EXPECT_EQ(f[22], 0x01);
+    EXPECT_EQ(f[24], 2);  // target link-layer address option
+    EXPECT_EQ(f[25], 1);
+    EXPECT_EQ(f[31], 0x0b);
+}
