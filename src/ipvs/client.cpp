@@ -375,6 +375,10 @@ Result<std::vector<ServiceStatus>> Client::services() {
     std::vector<ServiceStatus> out;
     auto r = impl_->exchange(m->get(), true, "dump IPVS services", [&](const nlmsghdr* h) -> Result<void> {
         auto msg = detail::decode(h, "dump IPVS services");
+        // IPVS also balances AH and ESP, which lvsd cannot be configured with: such a
+        // service is someone else's by definition, and failing the whole dump over it
+        // would stop lvsd from maintaining its own.
+        if (!msg && msg.error().code == EPROTONOSUPPORT) return {};
         if (!msg) return msg.error();
         if (msg->service) out.push_back(std::move(*msg->service));
         return {};

@@ -25,6 +25,7 @@ public:
     Result<void> add_service(const Service& s);
     Result<void> edit_service(const Service& s);
     Result<void> delete_service(const ServiceKey& k);
+    // Services of a protocol lvsd does not model (IPVS's AH/ESP) are left out.
     Result<std::vector<ServiceStatus>> services();
 
     Result<void> add_destination(const ServiceKey& s, const Destination& d);

@@ -1,7 +1,9 @@
-// Real traffic through a NAT virtual service: client namespace -> VIP in the lb
-// namespace -> real server namespace. A weight edit by the reconciler must keep the
-// destination (its connection counters and the open connection), because it is an edit
-// in place, not a delete and re-add.
+// Real traffic through virtual services programmed by the Client, between namespaces:
+// - NAT: a weight edit by the reconciler must keep the destination (its connection
+//   counters and the open connection), because it is an edit in place, not a delete
+//   and re-add;
+// - direct routing (the reference deployment): client -> VIP on the balancer -> proxy
+//   on 8080 that holds the VIP on lo and answers the client directly.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -139,4 +141,61 @@ TEST_F(IpvsKernel, WeightEditKeepsCountersAndTheOpenConnection) {
     EXPECT_EQ(recv_some(client.fd), "pong");
     ASSERT_EQ(send(client.fd, "more", 4, 0), 4);
     EXPECT_EQ(recv_some(server.fd), "more");
+}
+
+TEST_F(IpvsKernel, DirectRoutingToAProxyOn8080) {
+    // One L2 segment (a bridge): client .1, balancer .2 with the VIP .10, real server .3
+    // with the VIP on lo and the usual LVS-DR ARP settings, so that only the balancer
+    // answers ARP for the VIP.
+    const std::string cl = lab_.netns("cl");
+    const std::string rs = lab_.netns("rs");
+    lab_.netns("sw");
+    lab_.bridge("sw", "br0");
+    lab_.veth("lb", "eth0", "sw", "p0");
+    lab_.veth("cl", "eth0", "sw", "p1");
+    lab_.veth("rs", "eth0", "sw", "p2");
+    for (auto p : {"p0", "p1", "p2"}) lab_.enslave("sw", p, "br0");
+    lab_.address("lb", "eth0", "203.0.113.2/24");
+    lab_.address("lb", "eth0", "203.0.113.10/32");
+    lab_.address("cl", "eth0", "203.0.113.1/24");
+    lab_.sysctl("rs", "net.ipv4.conf.all.arp_ignore", "1");
+    lab_.sysctl("rs", "net.ipv4.conf.all.arp_announce", "2");
+    lab_.address("rs", "eth0", "203.0.113.3/24");
+    lab_.address("rs", "lo", "203.0.113.10/32");
+
+    Table want;
+    put(want, tcp_service("203.0.113.10", 8080, "wlc"), {dest("203.0.113.3", 8080, 1, Forwarding::DirectRoute)});
+    Reconciler r(*client_);
+    r.set_desired(want);
+    auto rep = r.reconcile();
+    ASSERT_TRUE(rep.ok() && rep->ok());
+
+    Fd listener = in_netns(rs, [] {
+        Fd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        auto sa = v4("203.0.113.10", 8080);  // the proxy listens on the VIP itself
+        if (bind(s.fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || listen(s.fd, 4) != 0)
+            throw lt::LabError(std::string("listen in rs: ") + std::strerror(errno));
+        return s;
+    });
+    Fd client = in_netns(cl, [] { return Fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)); });
+    auto vip = v4("203.0.113.10", 8080);
+    int c = connect(client.fd, reinterpret_cast<sockaddr*>(&vip), sizeof vip);
+    ASSERT_TRUE(c == 0 || errno == EINPROGRESS) << std::strerror(errno);
+    ASSERT_TRUE(wait_fd(listener.fd, POLLIN)) << "no connection reached the proxy through the VIP";
+    Fd server(accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC));
+    ASSERT_GE(server.fd, 0);
+    ASSERT_TRUE(wait_fd(client.fd, POLLOUT));
+    ASSERT_EQ(send(client.fd, "GET /", 5, 0), 5);
+    EXPECT_EQ(recv_some(server.fd), "GET /");
+    ASSERT_EQ(send(server.fd, "200", 3, 0), 3);  // straight back to the client, not via lb
+    EXPECT_EQ(recv_some(client.fd), "200");
+
+    const auto key = want.begin()->first;
+    EXPECT_TRUE(lt::wait_until(
+        [&] {
+            auto ds = client_->destinations(key);
+            return ds.ok() && ds->size() == 1 && ds->front().stats.connections == 1;
+        },
+        15s, 200ms))
+        << "the balancer never counted the connection: " << ipvsadm({"-Ln", "--stats"});
 }

@@ -256,6 +256,7 @@ TEST(Decode, MalformedRepliesAreErrorsThatSayWhat) {
     ASSERT_FALSE(msg.ok());
     EXPECT_EQ(msg.error().message,
               "dump IPVS services: service with IP protocol 50 (lvsd knows tcp, udp, sctp)");
+    EXPECT_EQ(msg.error().code, EPROTONOSUPPORT);  // the Client skips such services
 
     auto m2 = new_request(kFamily, IPVS_CMD_NEW_SERVICE);
     nlattr* n2 = nla_nest_start(m2->get(), IPVS_CMD_ATTR_SERVICE);
