@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -107,6 +108,12 @@ bool valid_ifname(std::string_view n) {
 
 std::string family_name(Family f) { return f == Family::V4 ? "IPv4" : "IPv6"; }
 
+// libconfig 1.5 opens a relative @include path in the include directory.
+std::string resolve_include(const std::string& include_dir, const std::string& path) {
+    if (path.empty() || path.front() == '/' || include_dir.empty()) return path;
+    return include_dir + "/" + path;
+}
+
 class Loader;
 
 // One libconfig group being read: knows its keys, reports unknown ones, reads typed
@@ -148,19 +155,22 @@ private:
 
 class Loader {
 public:
-    Loader(std::string source, std::set<int> wide_lines) : source_(std::move(source)), wide_lines_(std::move(wide_lines)) {}
+    Loader(std::string source, std::string include_dir, std::set<std::pair<std::string, int>> wide_lines)
+        : source_(std::move(source)), include_dir_(std::move(include_dir)), wide_lines_(std::move(wide_lines)) {}
 
-    Location where(const lc::Setting& s) const {
+    // libconfig names an included file as written in @include; name it as it was opened.
+    std::string file_of(const lc::Setting& s) const {
         const char* f = s.getSourceFile();
-        return Location{f && *f ? std::string(f) : source_, static_cast<int>(s.getSourceLine())};
+        if (!f || !*f) return source_;
+        return resolve_include(include_dir_, f);
     }
+    Location where(const lc::Setting& s) const { return Location{file_of(s), static_cast<int>(s.getSourceLine())}; }
     void error(const Location& at, std::string message) { diagnostics_.push_back({at.file, at.line, std::move(message)}); }
     void error(const lc::Setting& at, std::string message) { error(where(at), std::move(message)); }
 
     // The integer literal on this line was already reported as too wide.
     bool wide(const lc::Setting& s) const {
-        const char* f = s.getSourceFile();
-        return (!f || !*f || source_ == f) && wide_lines_.count(static_cast<int>(s.getSourceLine()));
+        return wide_lines_.count({file_of(s), static_cast<int>(s.getSourceLine())}) > 0;
     }
 
     std::vector<Diagnostic> take_diagnostics() { return std::move(diagnostics_); }
@@ -184,7 +194,8 @@ private:
     void check_virtual_servers(Config& c);
 
     std::string source_;
-    std::set<int> wide_lines_;
+    std::string include_dir_;
+    std::set<std::pair<std::string, int>> wide_lines_;
     std::vector<Diagnostic> diagnostics_;
     std::set<std::string> instance_names_;  // as written, also of instances with errors
     bool syncid_from_instance_ = false;
@@ -1316,14 +1327,34 @@ LoadResult finish(Loader& loader, const lc::Config& cfg) {
     return LoadResult(std::move(diags));
 }
 
+// Integers too wide for libconfig, in `text` and the files it @includes (libconfig's own
+// nesting limit is 10).
+void scan_wide_integers(std::string_view text, const std::string& name, const std::string& include_dir, int depth,
+                        std::vector<Diagnostic>& out, std::set<std::pair<std::string, int>>& lines) {
+    for (auto& w : detail::find_wide_integers(text)) {
+        out.push_back({name, w.line, fmt::format("integer {} does not fit in 32 bits (libconfig would read it wrongly; "
+                                                 "write {}L if a 64-bit value is meant)", w.literal, w.literal)});
+        lines.insert({name, w.line});
+    }
+    if (depth >= 10) return;
+    std::istringstream in{std::string(text)};
+    const std::regex include(R"re(^\s*@include\s+"([^"]+)")re");
+    for (std::string line; std::getline(in, line);) {
+        std::smatch m;
+        if (!std::regex_search(line, m, include)) continue;
+        const std::string path = resolve_include(include_dir, m[1].str());
+        std::ifstream f(path, std::ios::binary);
+        if (!f) continue;  // libconfig reports it
+        std::ostringstream content;
+        content << f.rdbuf();
+        scan_wide_integers(content.str(), path, include_dir, depth + 1, out, lines);
+    }
+}
+
 LoadResult load_text(std::string_view text, const std::string& name, const std::string& include_dir) {
     std::vector<Diagnostic> early;
-    std::set<int> wide_lines;
-    for (auto& w : detail::find_wide_integers(text)) {
-        early.push_back({name, w.line, fmt::format("integer {} does not fit in 32 bits (libconfig would read it wrongly; "
-                                                   "write {}L if a 64-bit value is meant)", w.literal, w.literal)});
-        wide_lines.insert(w.line);
-    }
+    std::set<std::pair<std::string, int>> wide_lines;
+    scan_wide_integers(text, name, include_dir, 0, early, wide_lines);
     lc::Config cfg;
     if (!include_dir.empty()) cfg.setIncludeDir(include_dir.c_str());
     try {
@@ -1350,7 +1381,7 @@ LoadResult load_text(std::string_view text, const std::string& name, const std::
     } catch (const lc::FileIOException&) {
         return LoadResult(std::vector<Diagnostic>{{name, 0, "cannot read an @include file"}});
     }
-    Loader loader(name, std::move(wide_lines));
+    Loader loader(name, include_dir, std::move(wide_lines));
     auto result = finish(loader, cfg);
     if (early.empty()) return result;
     early.insert(early.end(), result.diagnostics().begin(), result.diagnostics().end());

@@ -191,10 +191,13 @@ TEST(Load, IncludedFilesReportTheirOwnNameAndLine) {
     const auto dir = std::filesystem::path(::testing::TempDir()) / "lvsd-config-include";
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "main.conf") << "# main\n@include \"services.conf\"\n";
-    std::ofstream(dir / "services.conf") << "\nvirtual_servers = ( { address = \"192.0.2.10\"; port = 99999; } );\n";
+    std::ofstream(dir / "services.conf") << "\nvirtual_servers = ( { address = \"192.0.2.10\"; port = 99999; },\n"
+                                            "{ fwmark = 4294967297; } );\n";
     auto r = load_file((dir / "main.conf").string());
-    ASSERT_EQ(r.diagnostics().size(), 1u);
-    EXPECT_THAT(to_string(r.diagnostics()[0]), HasSubstr("services.conf:2: virtual server TCP 192.0.2.10: port = 99999"));
+    ASSERT_EQ(r.diagnostics().size(), 2u);
+    const std::string services = (dir / "services.conf").string();
+    EXPECT_EQ(to_string(r.diagnostics()[0]), services + ":2: virtual server TCP 192.0.2.10: port = 99999 is out of range 0..65535");
+    EXPECT_THAT(to_string(r.diagnostics()[1]), HasSubstr(services + ":3: integer 4294967297 does not fit in 32 bits"));
     std::filesystem::remove_all(dir);
 }
 
