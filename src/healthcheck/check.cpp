@@ -32,16 +32,6 @@ std::string_view initial_name(InitialState s) {
     return "?";
 }
 
-std::string status_text(const std::vector<StatusRange>& ranges) {
-    if (ranges.empty()) return "200-299";
-    std::string out;
-    for (const auto& r : ranges) {
-        if (!out.empty()) out += ',';
-        out += fmt::format("{}", r);
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string_view to_string(CheckType type) {
@@ -72,6 +62,16 @@ Result<std::vector<StatusRange>> parse_status_codes(std::string_view text) {
         out.push_back({static_cast<uint16_t>(*low), static_cast<uint16_t>(*high)});
         if (comma != std::string_view::npos && text.empty())
             return make_error(0, "status_code: trailing comma");
+    }
+    return out;
+}
+
+std::string status_codes_text(const std::vector<StatusRange>& ranges) {
+    if (ranges.empty()) return "200-299";
+    std::string out;
+    for (const auto& r : ranges) {
+        if (!out.empty()) out += ',';
+        out += fmt::format("{}", r);
     }
     return out;
 }
@@ -153,7 +153,7 @@ std::string probe_identity(const CheckSpec& s) {
     }
     if (s.type != CheckType::Tcp) {
         if (!s.virtualhost.empty()) out += fmt::format(" host={:?}", s.virtualhost);
-        out += " status=" + status_text(s.status_code);
+        out += " status=" + status_codes_text(s.status_code);
         if (!s.body_contains.empty()) out += fmt::format(" body={:?}", s.body_contains);
     }
     return out;

@@ -89,6 +89,8 @@ std::string probe_identity(const CheckSpec& spec);
 // `200-299` or `200` or `200,301-302`.
 Result<std::vector<StatusRange>> parse_status_codes(std::string_view text);
 bool status_matches(const std::vector<StatusRange>& ranges, unsigned status);
+// The accepted codes as written in the config: `200-299` (the default), `200,301-302`.
+std::string status_codes_text(const std::vector<StatusRange>& ranges);
 
 // An `http://host[:port]/path` URL, as the proxy check sends it.
 struct HttpUrl {

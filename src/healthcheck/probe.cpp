@@ -3,7 +3,6 @@
 #include <array>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -46,13 +45,6 @@ std::string io_failure(const error_code& ec, Phase phase) {
     return fmt::format("error while {}: {}", what, ec.message());
 }
 
-std::string range_text(const std::vector<StatusRange>& ranges) {
-    if (ranges.empty()) return "200-299";
-    std::string out;
-    for (const auto& r : ranges) out += (out.empty() ? "" : ",") + fmt::format("{}", r);
-    return out;
-}
-
 // The HTTP part, on a connected socket; a coroutine of its own so that its buffer
 // is no part of the frame of every TCP check.
 asio::awaitable<ProbeResult> http_exchange(tcp::socket& sock, const CheckSpec& spec, Phase& phase) {
@@ -92,7 +84,7 @@ asio::awaitable<ProbeResult> http_exchange(tcp::socket& sock, const CheckSpec& s
         // A wrong status is the verdict: the rest of the response does not matter.
         if (reader.has_status() && !status_matches(spec.status_code, reader.status()))
             co_return ProbeResult{false, fmt::format("{}HTTP {}, expected {}", prefix, reader.status(),
-                                                     range_text(spec.status_code))};
+                                                     status_codes_text(spec.status_code))};
         if (p == ResponseReader::Progress::Complete) break;
     }
     if (!spec.body_contains.empty() && !reader.body_found())
