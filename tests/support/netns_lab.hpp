@@ -114,8 +114,8 @@ public:
     // with "lvt-<pid>".
     const std::string& prefix() const { return prefix_; }
 
-    // Creates a namespace with lo up and IPv6 DAD off, and returns its full name (for `ip netns exec`,
-    // /run/netns/<name>). `name` is the short name used with the other methods.
+    // Creates a namespace with lo up and IPv6 DAD off, and returns its full name (for
+    // `ip netns exec`, /run/netns/<name>). `name` is the short name the other methods take.
     const std::string& netns(const std::string& name);
     // Full name of a namespace made by netns(); "" for "" (the current namespace).
     const std::string& netns_name(const std::string& name) const;

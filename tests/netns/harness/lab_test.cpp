@@ -131,6 +131,21 @@ TEST(NetnsLab, BackgroundProcessGroupDiesWithItsHandle) {
     EXPECT_TRUE(lt::wait_until([&] { return dead(child_pid); }, 3s)) << "grandchild survived";
 }
 
+TEST(NetnsLab, BackgroundProcessReportsItsExitAndIsKilledWhenItIgnoresSigterm) {
+    auto quick = lt::spawn({"sh", "-c", "echo bye; exit 3"});
+    ASSERT_TRUE(lt::wait_until([&] { return !quick.running(); }, 5s));
+    EXPECT_EQ(quick.status(), 3);
+    EXPECT_EQ(quick.output(), "bye\n");
+    auto done = quick.stop();
+    EXPECT_EQ(done.status, 3);
+
+    auto stubborn = lt::spawn({"sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"});
+    ASSERT_TRUE(lt::wait_until([&] { return stubborn.output() == "ready\n"; }, 5s));
+    auto killed = stubborn.stop(200ms);
+    EXPECT_EQ(killed.status, 128 + SIGKILL);
+    EXPECT_FALSE(stubborn.running());
+}
+
 TEST(NetnsLab, RunCollectsOutputStatusAndEnforcesTheDeadline) {
     auto r = lt::run({"sh", "-c", "echo out; echo err >&2; exit 7"});
     EXPECT_EQ(r.status, 7);
