@@ -1,0 +1,91 @@
+#include "daemon/desired.hpp"
+
+namespace lvsd::daemon {
+
+namespace {
+
+ipvs::Protocol to_ipvs(config::Protocol p) {
+    switch (p) {
+        case config::Protocol::Tcp: return ipvs::Protocol::Tcp;
+        case config::Protocol::Udp: return ipvs::Protocol::Udp;
+        case config::Protocol::Sctp: return ipvs::Protocol::Sctp;
+    }
+    return ipvs::Protocol::Tcp;
+}
+
+ipvs::Forwarding to_ipvs(config::Forwarding f) {
+    switch (f) {
+        case config::Forwarding::DirectRouting: return ipvs::Forwarding::DirectRoute;
+        case config::Forwarding::Nat: return ipvs::Forwarding::Nat;
+        case config::Forwarding::Tunnel: return ipvs::Forwarding::Tunnel;
+    }
+    return ipvs::Forwarding::DirectRoute;
+}
+
+ipvs::Service service_of(const config::VirtualServer& vs) {
+    ipvs::Service s;
+    s.key = service_key(vs);
+    s.scheduler = vs.lb_algo;
+    if (vs.ops) s.flags |= ipvs::flag::kOnePacket;
+    if (vs.sh_fallback) s.flags |= ipvs::flag::kShFallback;
+    if (vs.sh_port) s.flags |= ipvs::flag::kShPort;
+    if (vs.mh_fallback) s.flags |= ipvs::flag::kMhFallback;
+    if (vs.mh_port) s.flags |= ipvs::flag::kMhPort;
+    s.persistence_timeout = vs.persistence_timeout;
+    const uint8_t host_length = vs.family == Family::V4 ? 32 : 128;
+    if (vs.persistence_timeout > 0 && vs.persistence_granularity != host_length)
+        s.persistence_prefix = vs.persistence_granularity;
+    return s;
+}
+
+ipvs::Destination destination_of(const config::RealServer& rs, uint32_t weight) {
+    ipvs::Destination d;
+    d.key = destination_key(rs);
+    d.forwarding = to_ipvs(rs.lb_kind);
+    d.weight = weight;
+    d.upper_threshold = rs.uthreshold;
+    d.lower_threshold = rs.lthreshold;
+    return d;
+}
+
+}  // namespace
+
+ipvs::ServiceKey service_key(const config::VirtualServer& vs) {
+    if (vs.fwmark != 0) return ipvs::ServiceKey::mark(vs.fwmark, vs.family);
+    return ipvs::ServiceKey::endpoint(to_ipvs(vs.protocol), vs.address, vs.port);
+}
+
+ipvs::DestinationKey destination_key(const config::RealServer& rs) {
+    return ipvs::DestinationKey{rs.address, rs.port};
+}
+
+ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_up) {
+    ipvs::Table table;
+    for (const auto& vs : config.virtual_servers) {
+        std::vector<ipvs::Destination> destinations;
+        bool any_up = false;
+        for (const auto& rs : vs.real_servers) {
+            const bool up = !rs.check || is_up(vs, rs);
+            if (up) {
+                any_up = true;
+                destinations.push_back(destination_of(rs, rs.weight));
+            } else if (rs.inhibit_on_failure) {
+                destinations.push_back(destination_of(rs, 0));
+            }
+        }
+        if (!any_up && vs.sorry_server) {
+            ipvs::Destination sorry;
+            sorry.key = {vs.sorry_server->address, vs.sorry_server->port};
+            sorry.forwarding = to_ipvs(vs.lb_kind);
+            sorry.weight = 1;
+            // An inhibited real server may share the sorry server's address: the sorry
+            // server wins, since it is the one meant to take traffic now.
+            std::erase_if(destinations, [&](const auto& d) { return d.key == sorry.key; });
+            destinations.push_back(sorry);
+        }
+        ipvs::put(table, service_of(vs), destinations);
+    }
+    return table;
+}
+
+}  // namespace lvsd::daemon
