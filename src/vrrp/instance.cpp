@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -17,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "vrrp/arp_track.hpp"
 #include "vrrp/detail/garp.hpp"
 #include "vrrp/detail/notify.hpp"
 #include "vrrp/detail/rtnl.hpp"
@@ -140,6 +143,13 @@ Result<void> validate(const InstanceConfig& c) {
     if (c.garp_interval < 0ms || c.garp_master_delay < 0ms || c.garp_master_refresh < 0ms)
         return make_error(0, "{}: garp_* intervals must not be negative", where);
     if (c.notify_timeout <= 0ms) return make_error(0, "{}: the notify timeout must be positive", where);
+    for (auto& t : c.track_arp_target) {
+        if (!t.is_v4()) return make_error(0, "{}: track_arp_target {}: ARP is IPv4 only", where, t);
+        if (fam != Family::V4)
+            return make_error(0, "{}: track_arp_target {} needs an IPv4 instance to ask from", where, t);
+    }
+    if (!c.track_arp_target.empty() && (c.track_arp_interval < 10ms || c.track_arp_fall == 0))
+        return make_error(0, "{}: track_arp interval must be at least 10 ms and fall at least 1", where);
     for (auto* n : {&c.notify_master, &c.notify_backup, &c.notify_fault, &c.notify_stop, &c.notify})
         if (!n->empty() && (n->front().empty() || n->front()[0] != '/'))
             return make_error(0, "{}: notify script '{}' must be an absolute path", where,
@@ -186,6 +196,10 @@ struct Instance::Impl {
     std::map<std::string, int> vip_ifindex;
     detail::LinkMonitor links;
     std::map<std::string, bool> tracked;  // interface -> up
+    bool healthy = true;                  // every tracked link up and the ARP targets answer
+    ArpTrack arp_track{3};
+    boost::asio::posix::stream_descriptor arp_rx;
+    boost::asio::steady_timer arp_timer;
 
     std::array<TimePoint, static_cast<std::size_t>(DropReason::kCount)> drop_logged{};
     std::array<uint64_t, static_cast<std::size_t>(DropReason::kCount)> drop_quiet{};
@@ -195,7 +209,8 @@ struct Instance::Impl {
 
     Impl(boost::asio::io_context& i, InstanceConfig c)
         : io(i), cfg(std::move(c)), sock(i), timer(i), garp_timer(i),
-          links(i, [this](int idx, const std::string& name, bool up) { on_link(idx, name, up); }) {}
+          links(i, [this](int idx, const std::string& name, bool up) { on_link(idx, name, up); }),
+          arp_track(cfg.track_arp_fall), arp_rx(i), arp_timer(i) {}
 
     ~Impl() {
         *alive = false;
@@ -297,6 +312,11 @@ struct Instance::Impl {
                 if (auto r = announcers[dev].open(idx, dev, family == Family::V4, family == Family::V6); !r) return r;
             }
         }
+        if (!cfg.track_arp_target.empty()) {
+            if (!announcers.count(cfg.interface))
+                if (auto r = announcers[cfg.interface].open(ifindex, cfg.interface, true, false); !r) return r;
+            if (auto r = open_arp_rx(); !r) return r;
+        }
         // An earlier run killed with -9 may have left our VIPs behind: we start as
         // backup, so they go (RFC 5798 §6.4.1 only adds them on becoming master).
         remove_vips();
@@ -313,6 +333,11 @@ struct Instance::Impl {
             all_up = all_up && up;
         }
         wait_readable();
+        if (!cfg.track_arp_target.empty()) {
+            wait_arp();
+            arp_tick(Clock::now(), true);
+        }
+        healthy = all_up;
         started = true;
         last_rx = Clock::now();
         spdlog::info("VRRP instance {}: VRID {} v{} on {} from {}, priority {}, advert_int {} ms, {}", cfg.name,
@@ -328,6 +353,8 @@ struct Instance::Impl {
         started = false;
         dispatch(event::Shutdown{});
         links.stop();
+        arp_timer.cancel();
+        if (arp_rx.is_open()) arp_rx.close();
         timer.cancel();
         garp_timer.cancel();
         if (sock.is_open()) sock.close();
@@ -659,10 +686,74 @@ struct Instance::Impl {
             changed = true;
             spdlog::info("VRRP instance {}: tracked interface {} is {}", cfg.name, tname, up ? "up" : "down");
         }
-        if (!changed || !started) return;
-        bool all_up = true;
-        for (auto& [_, u] : tracked) all_up = all_up && u;
-        dispatch(all_up ? Event{event::LinkUp{}} : Event{event::LinkDown{}});
+        if (changed) update_health();
+    }
+
+    // One verdict over every tracked link and the ARP targets; the machine hears only
+    // its changes.
+    void update_health() {
+        if (!started) return;
+        bool now_ok = arp_track.ok();
+        for (auto& [_, u] : tracked) now_ok = now_ok && u;
+        if (now_ok == healthy) return;
+        healthy = now_ok;
+        dispatch(now_ok ? Event{event::LinkUp{}} : Event{event::LinkDown{}});
+    }
+
+    // ---- track_arp_target
+
+    Result<void> open_arp_rx() {
+        int fd = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ARP));
+        if (fd < 0)
+            return make_error(errno, "VRRP instance {}: open ARP socket for track_arp_target on {}: {}", cfg.name,
+                              cfg.interface, std::strerror(errno));
+        arp_rx.assign(fd);
+        sockaddr_ll sll{};
+        sll.sll_family = AF_PACKET;
+        sll.sll_protocol = htons(ETH_P_ARP);
+        sll.sll_ifindex = ifindex;
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0)
+            return make_error(errno, "VRRP instance {}: bind ARP socket to {}: {}", cfg.name, cfg.interface,
+                              std::strerror(errno));
+        return {};
+    }
+
+    void wait_arp() {
+        arp_rx.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                          [this, alive = alive](const boost::system::error_code& ec) {
+                              if (!*alive || ec) return;
+                              uint8_t buf[64];
+                              ssize_t n;
+                              while ((n = ::recv(arp_rx.native_handle(), buf, sizeof buf, MSG_DONTWAIT)) >= 28) {
+                                  // A reply (op 2) whose sender is one of the targets.
+                                  if (buf[6] != 0 || buf[7] != 2) continue;
+                                  const IpAddress sender = boost::asio::ip::address_v4(
+                                      {buf[14], buf[15], buf[16], buf[17]});
+                                  for (auto& t : cfg.track_arp_target)
+                                      if (t == sender) arp_track.reply();
+                              }
+                              if (arp_rx.is_open()) wait_arp();
+                          });
+    }
+
+    void arp_tick(TimePoint now, bool first) {
+        if (!first && arp_track.close_interval()) {
+            if (arp_track.ok())
+                spdlog::info("VRRP instance {}: an ARP target answers again", cfg.name);
+            else
+                spdlog::warn("VRRP instance {}: none of the track_arp_target answered ARP for {} intervals", cfg.name,
+                             cfg.track_arp_fall);
+            update_health();
+        }
+        for (auto& t : cfg.track_arp_target)
+            if (auto r = announcers[cfg.interface].ask(primary, t); !r)
+                log_limited(DropReason::kCount, "VRRP instance {}: {}", cfg.name, r.error().message);
+        const TimePoint next = now + cfg.track_arp_interval;
+        arp_timer.expires_at(next);
+        arp_timer.async_wait([this, alive = alive, next](const boost::system::error_code& ec) {
+            if (!*alive || ec) return;
+            arp_tick(next, false);
+        });
     }
 
     void notify(State s) {

@@ -46,6 +46,11 @@ struct InstanceConfig {
     std::vector<IpAddress> unicast_peer;
     std::vector<VirtualAddress> virtual_ipaddress;
     std::vector<std::string> track_interface;   // any down -> Fault (the own interface always counts)
+    // Gateway tracking by ARP (IPv4 instances): none of these answering an ARP request
+    // for track_arp_fall intervals in a row -> Fault (a switch that fails, link still up).
+    std::vector<IpAddress> track_arp_target;
+    std::chrono::milliseconds track_arp_interval{1000};
+    unsigned track_arp_fall = 3;
     unsigned garp_master_repeat = 5;            // GARP/NA per address on becoming master
     std::chrono::milliseconds garp_interval{0}; // between those repeats
     std::chrono::milliseconds garp_master_delay{5000};   // second round after this (0: none)

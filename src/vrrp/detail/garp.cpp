@@ -46,6 +46,20 @@ std::array<uint8_t, 28> gratuitous_arp(const Mac& mac, const IpAddress& vip) {
     return f;
 }
 
+std::array<uint8_t, 28> arp_request(const Mac& mac, const IpAddress& sender, const IpAddress& target) {
+    std::array<uint8_t, 28> f{};
+    f[0] = 0x00, f[1] = 0x01;
+    f[2] = 0x08, f[3] = 0x00;
+    f[4] = 6, f[5] = 4;
+    f[6] = 0x00, f[7] = 0x01;
+    auto s = sender.to_v4().to_bytes();
+    auto t = target.to_v4().to_bytes();
+    std::memcpy(&f[8], mac.data(), 6);
+    std::memcpy(&f[14], s.data(), 4);
+    std::memcpy(&f[24], t.data(), 4);
+    return f;
+}
+
 std::array<uint8_t, 32> unsolicited_na(const Mac& mac, const IpAddress& vip) {
     // RFC 4861 §4.4 / §7.2.6: Override set, Solicited clear, Router clear, with the
     // target link-layer address option. The kernel fills in the checksum.
@@ -88,6 +102,27 @@ Result<void> Announcer::open(int ifindex, const std::string& ifname, bool want_v
             ::setsockopt(icmp6_fd_, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), ifname.size()) < 0)
             return make_error(errno, "set up ICMPv6 socket on {}: {}", ifname, std::strerror(errno));
     }
+    return {};
+}
+
+namespace {
+Result<void> send_arp(int fd, int ifindex, const std::array<uint8_t, 28>& frame) {
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_protocol = htons(ETH_P_ARP);
+    to.sll_ifindex = ifindex;
+    to.sll_halen = 6;
+    std::memset(to.sll_addr, 0xff, 6);
+    if (::sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0)
+        return make_error(errno, "{}", std::strerror(errno));
+    return {};
+}
+}  // namespace
+
+Result<void> Announcer::ask(const IpAddress& sender, const IpAddress& target) {
+    if (arp_fd_ < 0) return make_error(EBADF, "ARP request for {} on {}: no IPv4 socket", target, ifname_);
+    if (auto r = send_arp(arp_fd_, ifindex_, arp_request(mac_, sender, target)); !r)
+        return make_error(r.error().code, "ARP request for {} on {}: {}", target, ifname_, r.error().message);
     return {};
 }
 

@@ -18,6 +18,8 @@ Result<Mac> interface_mac(const std::string& ifname);
 // Pure builders, so that the frames can be unit-tested.
 std::array<uint8_t, 28> gratuitous_arp(const Mac& mac, const IpAddress& vip);
 std::array<uint8_t, 32> unsolicited_na(const Mac& mac, const IpAddress& vip);
+// An ordinary ARP request for `target` (gateway tracking).
+std::array<uint8_t, 28> arp_request(const Mac& mac, const IpAddress& sender, const IpAddress& target);
 
 class Announcer {
 public:
@@ -28,6 +30,7 @@ public:
 
     Result<void> open(int ifindex, const std::string& ifname, bool want_v4, bool want_v6);
     Result<void> announce(const IpAddress& vip);
+    Result<void> ask(const IpAddress& sender, const IpAddress& target);  // ARP request, broadcast
 
 private:
     int ifindex_ = 0;

@@ -5,7 +5,8 @@
 //   lvsd-vrrp-instance --name N --interface IF --vrid 51 --priority 100 [--version 3]
 //       [--advert-int-ms 1000] [--vip 192.0.2.100/24[,label]]... [--nopreempt]
 //       [--preempt-delay-ms N] [--unicast-src-ip A --unicast-peer B...] [--auth-pass P]
-//       [--track-interface IF]... [--garp-repeat N] [--garp-interval-ms N]
+//       [--track-interface IF]... [--track-arp-target A]... [--track-arp-interval-ms N]
+//       [--track-arp-fall N] [--garp-repeat N] [--garp-interval-ms N]
 //       [--garp-delay-ms N] [--garp-refresh-ms N] [--notify /path/script]
 //       [--notify-timeout-ms N] [--next ...more instance flags...] [--sync-group NAME]
 //
@@ -94,6 +95,9 @@ int main(int argc, char** argv) {
         else if (f == "--unicast-peer") c.unicast_peer.push_back(address(f, val()));
         else if (f == "--auth-pass") c.auth_pass = val();
         else if (f == "--track-interface") c.track_interface.push_back(val());
+        else if (f == "--track-arp-target") c.track_arp_target.push_back(address(f, val()));
+        else if (f == "--track-arp-interval-ms") c.track_arp_interval = std::chrono::milliseconds(number(f, val()));
+        else if (f == "--track-arp-fall") c.track_arp_fall = static_cast<unsigned>(number(f, val()));
         else if (f == "--garp-repeat") c.garp_master_repeat = static_cast<unsigned>(number(f, val()));
         else if (f == "--garp-interval-ms") c.garp_interval = std::chrono::milliseconds(number(f, val()));
         else if (f == "--garp-delay-ms") c.garp_master_delay = std::chrono::milliseconds(number(f, val()));

@@ -311,3 +311,27 @@ TEST(VrrpNetns, NotifyScriptRunsWithArgvAndATimeout) {
         << calls();
     lt::run({"rm", "-rf", dir});
 }
+
+TEST(VrrpNetns, SilentArpGatewayMeansFaultWithTheLinkStillUp) {
+    lt::Lab lab;
+    build_segment(lab);
+    // c plays the gateway; a asks it by ARP every 100 ms and gives up after 3 silences.
+    auto a = start_router(lab, {"a", 200,
+                                {"--track-arp-target", "192.0.2.3", "--track-arp-interval-ms", "100",
+                                 "--track-arp-fall", "3"}});
+    auto b = start_router(lab, {"b", 100});
+    ASSERT_TRUE(a.wait_state("MASTER", 3s));
+    ASSERT_TRUE(b.wait_state("BACKUP", 3s));
+    lt::wait_until([] { return false; }, 500ms);
+    EXPECT_EQ(a.last_state(), "MASTER") << "an answering gateway must not fault\n" << a.proc.output();
+    // The gateway stops answering ARP; every link stays up.
+    lab.ip("c", "link set eth0 arp off");
+    const auto t0 = SteadyClock::now();
+    ASSERT_TRUE(a.wait_state("FAULT", 1s)) << a.proc.output();
+    EXPECT_LE(SteadyClock::now() - t0, 500ms);
+    EXPECT_TRUE(b.wait_state("MASTER", 1s)) << b.proc.output();
+    EXPECT_FALSE(has_address(lab, "a", kVip));
+    lab.ip("c", "link set eth0 arp on");
+    ASSERT_TRUE(a.wait_state("MASTER", 3s)) << a.proc.output();
+    EXPECT_TRUE(b.wait_state("BACKUP", 1s));
+}

@@ -2,6 +2,7 @@
 // key) and the gratuitous ARP / unsolicited NA frames.
 #include <gtest/gtest.h>
 
+#include "vrrp/arp_track.hpp"
 #include "vrrp/detail/garp.hpp"
 #include "vrrp/instance.hpp"
 
@@ -90,6 +91,13 @@ TEST(InstanceConfig, EachBadValueIsNamed) {
     c = valid();
     c.preempt_delay = 2000s;
     expect_error(c, "preempt_delay");
+    c = valid();
+    c.track_arp_target = {*parse_address("2001:db8::1")};
+    expect_error(c, "track_arp_target 2001:db8::1");
+    c = valid();
+    c.virtual_ipaddress = {{*parse_prefix("2001:db8::100/64"), "", ""}};
+    c.track_arp_target = {*parse_address("192.0.2.254")};
+    expect_error(c, "track_arp_target");
 }
 
 TEST(InstanceConfig, ParamsFollowTheKeys) {
@@ -113,6 +121,16 @@ TEST(Frames, GratuitousArpIsARequestForTheVipFromItself) {
     EXPECT_EQ(f, want);
 }
 
+TEST(Frames, ArpRequestAsksForTheTargetFromOurAddress) {
+    detail::Mac mac{0x02, 0, 0, 0, 0, 0x0a};
+    auto f = detail::arp_request(mac, *parse_address("192.0.2.1"), *parse_address("192.0.2.254"));
+    EXPECT_EQ(f[7], 1);  // request
+    EXPECT_EQ(f[14], 192);
+    EXPECT_EQ(f[17], 1);  // sender 192.0.2.1
+    EXPECT_EQ(f[18], 0);  // target hardware address unknown
+    EXPECT_EQ(f[27], 254);
+}
+
 TEST(Frames, UnsolicitedNaOverridesWithTargetLinkLayerAddress) {
     detail::Mac mac{0x02, 0, 0, 0, 0, 0x0b};
     auto f = detail::unsolicited_na(mac, *parse_address("2001:db8::100"));
@@ -125,4 +143,30 @@ TEST(Frames, UnsolicitedNaOverridesWithTargetLinkLayerAddress) {
     EXPECT_EQ(f[24], 2);  // target link-layer address option
     EXPECT_EQ(f[25], 1);
     EXPECT_EQ(f[31], 0x0b);
+}
+
+
+TEST(ArpTrack, FaultsAfterFallSilentIntervalsAndRecoversOnOneReply) {
+    ArpTrack t(3);
+    EXPECT_TRUE(t.ok());
+    t.reply();
+    EXPECT_FALSE(t.close_interval());
+    EXPECT_FALSE(t.close_interval());  // 1 silent
+    EXPECT_FALSE(t.close_interval());  // 2 silent
+    EXPECT_TRUE(t.close_interval());   // 3 silent: fault
+    EXPECT_FALSE(t.ok());
+    EXPECT_FALSE(t.close_interval());  // still silent, no new change
+    t.reply();
+    EXPECT_TRUE(t.close_interval());
+    EXPECT_TRUE(t.ok());
+}
+
+TEST(ArpTrack, AReplyResetsTheSilentCount) {
+    ArpTrack t(2);
+    EXPECT_FALSE(t.close_interval());
+    t.reply();
+    EXPECT_FALSE(t.close_interval());
+    EXPECT_FALSE(t.close_interval());
+    EXPECT_TRUE(t.close_interval());
+    EXPECT_FALSE(t.ok());
 }
