@@ -114,6 +114,9 @@ std::string resolve_include(const std::string& include_dir, const std::string& p
     return include_dir + "/" + path;
 }
 
+// A too-wide integer literal: file, line, and the value libconfig read instead.
+using WideAt = std::tuple<std::string, int, int32_t>;
+
 class Loader;
 
 // One libconfig group being read: knows its keys, reports unknown ones, reads typed
@@ -155,7 +158,7 @@ private:
 
 class Loader {
 public:
-    Loader(std::string source, std::string include_dir, std::set<std::pair<std::string, int>> wide_lines)
+    Loader(std::string source, std::string include_dir, std::set<WideAt> wide_lines)
         : source_(std::move(source)), include_dir_(std::move(include_dir)), wide_lines_(std::move(wide_lines)) {}
 
     // libconfig names an included file as written in @include; name it as it was opened.
@@ -169,8 +172,10 @@ public:
     void error(const lc::Setting& at, std::string message) { error(where(at), std::move(message)); }
 
     // The integer literal on this line was already reported as too wide.
+    // (Matched by the value libconfig read, so that a good number on the same line is still checked.)
     bool wide(const lc::Setting& s) const {
-        return wide_lines_.count({file_of(s), static_cast<int>(s.getSourceLine())}) > 0;
+        if (s.getType() != lc::Setting::TypeInt) return false;
+        return wide_lines_.count({file_of(s), static_cast<int>(s.getSourceLine()), static_cast<int>(s)}) > 0;
     }
 
     std::vector<Diagnostic> take_diagnostics() { return std::move(diagnostics_); }
@@ -195,7 +200,7 @@ private:
 
     std::string source_;
     std::string include_dir_;
-    std::set<std::pair<std::string, int>> wide_lines_;
+    std::set<WideAt> wide_lines_;
     std::vector<Diagnostic> diagnostics_;
     std::set<std::string> instance_names_;  // as written, also of instances with errors
     bool syncid_from_instance_ = false;
@@ -1330,11 +1335,11 @@ LoadResult finish(Loader& loader, const lc::Config& cfg) {
 // Integers too wide for libconfig, in `text` and the files it @includes (libconfig's own
 // nesting limit is 10).
 void scan_wide_integers(std::string_view text, const std::string& name, const std::string& include_dir, int depth,
-                        std::vector<Diagnostic>& out, std::set<std::pair<std::string, int>>& lines) {
+                        std::vector<Diagnostic>& out, std::set<WideAt>& lines) {
     for (auto& w : detail::find_wide_integers(text)) {
         out.push_back({name, w.line, fmt::format("integer {} does not fit in 32 bits (libconfig would read it wrongly; "
                                                  "write {}L if a 64-bit value is meant)", w.literal, w.literal)});
-        lines.insert({name, w.line});
+        lines.insert({name, w.line, w.wrapped});
     }
     if (depth >= 10) return;
     std::istringstream in{std::string(text)};
@@ -1353,7 +1358,7 @@ void scan_wide_integers(std::string_view text, const std::string& name, const st
 
 LoadResult load_text(std::string_view text, const std::string& name, const std::string& include_dir) {
     std::vector<Diagnostic> early;
-    std::set<std::pair<std::string, int>> wide_lines;
+    std::set<WideAt> wide_lines;
     scan_wide_integers(text, name, include_dir, 0, early, wide_lines);
     lc::Config cfg;
     if (!include_dir.empty()) cfg.setIncludeDir(include_dir.c_str());

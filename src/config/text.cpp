@@ -19,6 +19,24 @@ bool is_ident_char(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '*';
 }
 
+// What libconfig 1.5 makes of an integer literal too wide for 32 bits: strtoll-style
+// saturation to 64 bits, then the low 32 bits as a signed int.
+int32_t wrap(std::string_view digits, unsigned base, bool negative) {
+    unsigned __int128 v = 0;
+    const unsigned __int128 cap = negative ? (unsigned __int128)INT64_MAX + 1 : base == 16 ? UINT64_MAX : INT64_MAX;
+    for (char c : digits) {
+        const unsigned d = std::isdigit(static_cast<unsigned char>(c)) ? unsigned(c - '0') : unsigned(lower(c) - 'a' + 10);
+        v = v * base + d;
+        if (v > cap) {
+            v = cap;
+            break;
+        }
+    }
+    uint64_t bits = static_cast<uint64_t>(v);
+    if (negative) bits = ~bits + 1;
+    return static_cast<int32_t>(static_cast<uint32_t>(bits));
+}
+
 }  // namespace
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -134,11 +152,11 @@ std::vector<WideInteger> find_wide_integers(std::string_view text) {
                 std::string_view digits = lit;
                 while (digits.size() > 1 && digits[0] == '0') digits.remove_prefix(1);
                 if (digits.size() > limit.size() || (digits.size() == limit.size() && digits > limit))
-                    found.push_back({line, std::string(negative ? "-" : "") + std::string(lit)});
+                    found.push_back({line, std::string(negative ? "-" : "") + std::string(lit), wrap(lit, 10, negative)});
             } else if (hex && !is_long && lit.size() > 10) {
                 std::string_view digits = lit.substr(2);
                 while (digits.size() > 1 && digits[0] == '0') digits.remove_prefix(1);
-                if (digits.size() > 8) found.push_back({line, std::string(lit)});
+                if (digits.size() > 8) found.push_back({line, std::string(lit), wrap(lit.substr(2), 16, false)});
             }
             i = j;
         } else {

@@ -2,6 +2,7 @@
 // tests can drive them directly.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,7 @@ std::optional<std::vector<std::string>> split_command(std::string_view text);
 struct WideInteger {
     int line = 0;
     std::string literal;
+    int32_t wrapped = 0;  // what libconfig reads instead (saturated to 64 bits, then the low 32)
 };
 std::vector<WideInteger> find_wide_integers(std::string_view text);
 

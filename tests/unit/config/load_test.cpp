@@ -299,6 +299,10 @@ TEST(OutOfRange, IntegersTooWideForLibconfigAreReportedOnce) {
     auto p = problems(service("", "weight = 4294967297;"));
     ASSERT_EQ(p.size(), 1u) << joined(p);
     EXPECT_THAT(p[0], HasSubstr("t.conf:1: integer 4294967297 does not fit in 32 bits"));
+    // Another value on the same line is still checked.
+    auto q = problems(service("", "weight = 4294967297; port = 70000;"));
+    ASSERT_EQ(q.size(), 2u) << joined(q);
+    EXPECT_THAT(q[1], HasSubstr("port = 70000 is out of range 1..65535"));
 }
 
 // ----------------------------------------------------------------------------------

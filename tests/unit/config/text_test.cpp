@@ -57,4 +57,10 @@ TEST(FindWideIntegers, FindsDecimalsBeyond32BitsOutsideStringsAndComments) {
     EXPECT_EQ(found[1].literal, "-2147483649");
     EXPECT_EQ(found[2].line, 11);
     EXPECT_EQ(found[2].literal, "0x1FFFFFFFF");
+    // The values libconfig 1.5 reads instead (measured against libconfig++ 1.5).
+    EXPECT_EQ(found[0].wrapped, -2147483647 - 1);
+    EXPECT_EQ(found[1].wrapped, 2147483647);
+    EXPECT_EQ(found[2].wrapped, -1);
+    EXPECT_EQ(find_wide_integers("a = 5000000000;")[0].wrapped, 705032704);
+    EXPECT_EQ(find_wide_integers("a = 99999999999999999999;")[0].wrapped, -1);  // saturated first
 }
