@@ -182,9 +182,10 @@ struct Client::Impl {
                 int n = recvmmsg(fd, mm, static_cast<unsigned>(slots), MSG_WAITFORONE, nullptr);
                 if (n < 0) {
                     if (errno == EINTR) continue;
-                    // ENOBUFS: ACKs were dropped; the outcome of those ops is unknown,
-                    // and the next reconcile's dump will tell.
-                    const int e = errno;
+                    // ENOBUFS: ACKs were dropped; EAGAIN: no answer within the receive
+                    // timeout. Either way the outcome of those ops is unknown, and the
+                    // next reconcile's dump will tell.
+                    const int e = errno == EAGAIN ? ETIMEDOUT : errno;
                     for (std::size_t j = 0; j < count; ++j)
                         if (!done[j]) replies[start + j].error = e;
                     break;
@@ -227,7 +228,7 @@ struct Client::Impl {
             ssize_t n = recvmsg(fd, &mh, 0);
             if (n < 0) {
                 if (errno == EINTR) continue;
-                const int e = errno;
+                const int e = errno == EAGAIN ? ETIMEDOUT : errno;
                 return make_error(e, "{}: receive: {}", what, errno_text(e));
             }
             if (mh.msg_flags & MSG_TRUNC)
@@ -293,6 +294,10 @@ Result<std::unique_ptr<Client>> Client::open() {
         setsockopt(impl->fd, SOL_SOCKET, SO_RCVBUF, &kWantedRcvBuf, sizeof kWantedRcvBuf);
     if (setsockopt(impl->fd, SOL_SOCKET, SO_SNDBUFFORCE, &kWantedSndBuf, sizeof kWantedSndBuf) != 0)
         setsockopt(impl->fd, SOL_SOCKET, SO_SNDBUF, &kWantedSndBuf, sizeof kWantedSndBuf);
+    // The kernel answers within the sendmsg or the recvmsg that asks for more, so a
+    // wait never lasts; the timeout only keeps a bug from freezing the daemon's loop.
+    const timeval timeout{5, 0};
+    setsockopt(impl->fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     int rcvbuf = 0;
     int sndbuf = 0;
     socklen_t len = sizeof rcvbuf;
@@ -441,8 +446,7 @@ Result<Timeouts> Client::timeouts() {
 }
 
 Result<void> Client::set_timeouts(const Timeouts& t) {
-    const std::string what =
-        fmt::format("set IPVS timeouts tcp {} tcpfin {} udp {}", t.tcp, t.tcp_fin, t.udp);
+    const std::string what = fmt::format("set IPVS timeouts {}", t);
     auto m = impl_->request(IPVS_CMD_SET_CONFIG);
     if (!m) return m.error();
     if (int e = detail::put_timeouts(m->get(), t); e < 0)
@@ -451,8 +455,7 @@ Result<void> Client::set_timeouts(const Timeouts& t) {
 }
 
 Result<void> Client::start_sync_daemon(const SyncDaemon& d) {
-    const std::string what = fmt::format("start IPVS sync daemon {} on {} (syncid {})",
-                                         to_string(d.role), d.interface, d.sync_id);
+    const std::string what = fmt::format("start IPVS {}", d);
     if (d.interface.empty() || d.interface.size() >= IP_VS_IFNAME_MAXLEN)
         return make_error(EINVAL, "{}: interface name must have 1 to {} characters", what,
                           IP_VS_IFNAME_MAXLEN - 1);

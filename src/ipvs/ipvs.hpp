@@ -155,6 +155,8 @@ struct Timeouts {
 enum class SyncRole : uint8_t { Master = 1, Backup = 2 };
 std::string_view to_string(SyncRole r);
 
+// On start, zero / unset tuning fields mean the kernel's defaults; a query reports the
+// values in effect (the defaults filled in).
 struct SyncDaemon {
     SyncRole role = SyncRole::Master;
     std::string interface;
@@ -231,5 +233,35 @@ struct fmt::formatter<lvsd::ipvs::Forwarding> : fmt::formatter<std::string_view>
     template <class Ctx>
     auto format(lvsd::ipvs::Forwarding f, Ctx& ctx) const {
         return fmt::formatter<std::string_view>::format(lvsd::ipvs::to_string(f), ctx);
+    }
+};
+
+template <>
+struct fmt::formatter<lvsd::ipvs::Protocol> : fmt::formatter<std::string_view> {
+    template <class Ctx>
+    auto format(lvsd::ipvs::Protocol p, Ctx& ctx) const {
+        return fmt::formatter<std::string_view>::format(lvsd::ipvs::to_string(p), ctx);
+    }
+};
+
+// `master sync daemon on eth1 (syncid 5)`
+template <>
+struct fmt::formatter<lvsd::ipvs::SyncDaemon> : fmt::formatter<std::string_view> {
+    template <class Ctx>
+    auto format(const lvsd::ipvs::SyncDaemon& d, Ctx& ctx) const {
+        return fmt::formatter<std::string_view>::format(
+            fmt::format("{} sync daemon on {} (syncid {})", lvsd::ipvs::to_string(d.role),
+                        d.interface, d.sync_id),
+            ctx);
+    }
+};
+
+// `tcp 900 tcpfin 120 udp 300`, ipvsadm's order
+template <>
+struct fmt::formatter<lvsd::ipvs::Timeouts> : fmt::formatter<std::string_view> {
+    template <class Ctx>
+    auto format(const lvsd::ipvs::Timeouts& t, Ctx& ctx) const {
+        return fmt::formatter<std::string_view>::format(
+            fmt::format("tcp {} tcpfin {} udp {}", t.tcp, t.tcp_fin, t.udp), ctx);
     }
 };

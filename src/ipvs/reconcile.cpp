@@ -103,6 +103,10 @@ Result<ReconcileReport> Reconciler::reconcile() {
     // operator made it by hand) is taken over and edited, never re-added.
     for (const auto& [key, _] : desired_)
         if (kernel_.contains(key)) owned_.insert(key);
+    // Ownership ends with the object: a service that is neither desired nor in the
+    // kernel any more (deleted behind lvsd's back) is forgotten, so that one an
+    // operator creates later under the same key is theirs.
+    std::erase_if(owned_, [&](const ServiceKey& k) { return !desired_.contains(k) && !kernel_.contains(k); });
 
     std::vector<Op> ops = diff(desired_, kernel_, owned_);
     ReconcileReport report;

@@ -236,13 +236,13 @@ TEST_F(IpvsKernel, SyncDaemonStartQueryStop) {
     r = client_->start_sync_daemon(master);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().message,
-              "start IPVS sync daemon master on sync0 (syncid 5): a master sync daemon is already running (EEXIST)");
+              "start IPVS master sync daemon on sync0 (syncid 5): a master sync daemon is already running (EEXIST)");
 
     ASSERT_TRUE(client_->stop_sync_daemon(SyncRole::Master).ok());
     r = client_->start_sync_daemon({SyncRole::Master, "nosuch0", 1, 0, {}, 0, 0});
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().message,
-              "start IPVS sync daemon master on nosuch0 (syncid 1): no interface \"nosuch0\" (ENODEV)");
+              "start IPVS master sync daemon on nosuch0 (syncid 1): no interface \"nosuch0\" (ENODEV)");
     r = client_->stop_sync_daemon(SyncRole::Master);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().message, "stop IPVS sync daemon master: no master sync daemon is running (ESRCH)");

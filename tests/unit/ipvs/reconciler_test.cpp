@@ -270,3 +270,20 @@ TEST(Reconciler, Ipv6AndFwmarkServicesRoundTheLoop) {
     ASSERT_TRUE(r.reconcile().ok());
     EXPECT_TRUE(k.log.empty());
 }
+
+TEST(Reconciler, OwnershipEndsWhenTheServiceIsGoneAndNotDesired) {
+    FakeKernel k;
+    Reconciler r(k);
+    r.set_desired(reference());
+    ASSERT_TRUE(r.reconcile().ok());
+    r.set_desired({});
+    k.table.clear();  // deleted by hand before lvsd got to it
+    ASSERT_TRUE(r.reconcile().ok());
+    EXPECT_TRUE(r.owned().empty());
+    // Later an operator makes a service with the same key: it is theirs now.
+    put(k.table, tcp_service("192.0.2.10", 8080, "rr"), {});
+    k.log.clear();
+    ASSERT_TRUE(r.reconcile().ok());
+    EXPECT_TRUE(k.log.empty());
+    EXPECT_TRUE(k.table.contains(kRef));
+}

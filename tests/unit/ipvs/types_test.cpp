@@ -21,6 +21,10 @@ TEST(Format, ServicesReadLikeIpvsadm) {
     EXPECT_EQ(fmt::format("{}", ServiceKey::mark(7, Family::V6)), "fwmark 7/ipv6");
     EXPECT_EQ(fmt::format("{}", dest("198.51.100.1", 8080)), "198.51.100.1:8080");
     EXPECT_EQ(fmt::format("{}", Forwarding::DirectRoute), "dr");
+    EXPECT_EQ(fmt::format("{}", Protocol::Sctp), "sctp");
+    EXPECT_EQ(fmt::format("{}", SyncDaemon{SyncRole::Backup, "eth1", 5, 0, {}, 0, 0}),
+              "backup sync daemon on eth1 (syncid 5)");
+    EXPECT_EQ(fmt::format("{}", Timeouts{900, 120, 300}), "tcp 900 tcpfin 120 udp 300");
 }
 
 TEST(Format, OperationsNameVerbAndObjects) {
