@@ -1,11 +1,13 @@
 #include "healthcheck/monitor.hpp"
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string_view>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
 
 namespace lvsd::healthcheck {
 
@@ -40,6 +42,8 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
     std::mt19937_64 rng;
     std::map<std::string_view, std::shared_ptr<Entry>> entries;  // keyed by Entry::key
     MonitorStats stats;
+    Clock::time_point next_shortage_warning{};
+    uint64_t shortage_since_warning = 0;
 
     void start(const std::shared_ptr<Entry>& e) {
         const auto spread = e->spec.warmup.value_or(e->spec.delay_loop);
@@ -93,8 +97,16 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
 
     // Judges one result, reports a transition, returns when to probe next.
     Clock::time_point judge(Entry& e, ProbeResult&& r) {
-        ++(r.ok ? stats.probes_ok : stats.probes_failed);
         const auto now = Clock::now();
+        if (r.inconclusive) {
+            // Not the real server's fault: keep the verdict, say so, try again soon.
+            ++stats.probes_inconclusive;
+            warn_shortage(r.reason, now);
+            e.last = std::move(r);
+            e.last_probe = now;
+            return now + std::max<Clock::duration>(e.spec.delay_before_retry, std::chrono::milliseconds(100));
+        }
+        ++(r.ok ? stats.probes_ok : stats.probes_failed);
         auto step = e.tracker.observe(r.ok, r.reason, now);
         ++e.probes;
         e.last = std::move(r);
@@ -105,6 +117,16 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
             l(HealthEvent{e.key, e.spec, std::move(*step.transition)});
         }
         return step.next_probe;
+    }
+
+    // One log line per 10 s at most, however many checks hit the shortage.
+    void warn_shortage(const std::string& reason, Clock::time_point now) {
+        ++shortage_since_warning;
+        if (now < next_shortage_warning) return;
+        spdlog::warn("health checks cannot run: {} ({} probes skipped, verdicts kept)", reason,
+                     shortage_since_warning);
+        shortage_since_warning = 0;
+        next_shortage_warning = now + std::chrono::seconds(10);
     }
 
     void probe_started(Clock::time_point deadline) {

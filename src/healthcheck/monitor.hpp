@@ -56,6 +56,7 @@ struct MonitorStats {
     uint64_t probes_started = 0;
     uint64_t probes_ok = 0;
     uint64_t probes_failed = 0;
+    uint64_t probes_inconclusive = 0;  // not judged: a local shortage (see ProbeResult)
     uint64_t in_flight = 0;
     uint64_t peak_in_flight = 0;
     // How late probes started against their schedule: <1ms, <10ms, <100ms, <1s, more.

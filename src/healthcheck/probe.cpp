@@ -28,6 +28,14 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 enum class Phase { Connecting, Sending, Receiving };
 
+// Failures of this host rather than of the real server.
+bool is_local_shortage(const error_code& ec) {
+    namespace e = asio::error;
+    return ec == e::no_descriptors /* EMFILE */ || ec == error_code(ENFILE, boost::system::system_category()) ||
+           ec == e::no_buffer_space || ec == e::no_memory ||
+           ec == error_code(EADDRNOTAVAIL, boost::system::system_category()) /* no source port left */;
+}
+
 std::string connect_failure(const error_code& ec) {
     namespace e = asio::error;
     if (ec == e::connection_refused) return "connect refused";
@@ -97,8 +105,11 @@ asio::awaitable<ProbeResult> http_exchange(tcp::socket& sock, const CheckSpec& s
 asio::awaitable<ProbeResult> exchange(tcp::socket& sock, const CheckSpec& spec, Phase& phase) {
     phase = Phase::Connecting;
     const tcp::endpoint ep(spec.address, spec.effective_port());
-    if (auto [ec] = co_await sock.async_connect(ep, kNoThrow); ec)
-        co_return ProbeResult{false, connect_failure(ec)};
+    if (auto [ec] = co_await sock.async_connect(ep, kNoThrow); ec) {
+        ProbeResult r{false, connect_failure(ec)};
+        r.inconclusive = is_local_shortage(ec);
+        co_return r;
+    }
     if (spec.type == CheckType::Tcp) co_return ProbeResult{true, "connected"};
     co_return co_await http_exchange(sock, spec, phase);
 }
@@ -124,8 +135,11 @@ asio::awaitable<ProbeResult> probe(const CheckSpec& spec) {
     tcp::socket& sock = g->sock;
     const tcp::endpoint ep(spec.address, spec.effective_port());
     error_code ec;
-    if (sock.open(ep.protocol(), ec); ec)
-        co_return finish({false, fmt::format("cannot open a socket: {}", ec.message())});
+    if (sock.open(ep.protocol(), ec); ec) {
+        ProbeResult r{false, fmt::format("cannot open a socket: {}", ec.message())};
+        r.inconclusive = is_local_shortage(ec);
+        co_return finish(std::move(r));
+    }
     if (spec.bindto) {
         if (sock.bind(tcp::endpoint(*spec.bindto, 0), ec); ec) {
             auto reason = fmt::format("cannot bind to {}: {}", *spec.bindto, ec.message());

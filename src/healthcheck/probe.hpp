@@ -17,6 +17,11 @@ struct ProbeResult {
     bool ok = false;
     std::string reason;  // `connected`, `connect refused`, `HTTP 503, expected 200-299`, ...
     std::chrono::microseconds latency{0};
+    // The probe could not be made for a local lack of resources (no file descriptor,
+    // no buffer memory, no free source port): it says nothing about the real server,
+    // so the judge skips it instead of counting a failure (fd exhaustion on the
+    // balancer must not take every real server out of the table).
+    bool inconclusive = false;
 };
 
 // Runs the probe `spec.type` names. `spec` must stay alive until the awaitable

@@ -1,5 +1,7 @@
 // The monitor against real loopback listeners, in real (short) time: exact rise/fall,
 // dedupe of identical checks, hitless update, removal, and spread of the start times.
+#include <sys/resource.h>
+
 #include <gtest/gtest.h>
 
 #include "healthcheck/monitor.hpp"
@@ -192,4 +194,38 @@ TEST(Monitor, DestroyingTheMonitorStopsEveryCheckAndClosesEverySocket) {
     silent.drop_connections();
     io.run_for(50ms);
     EXPECT_EQ(open_fds(), before);
+}
+
+TEST(Monitor, AShortageOfDescriptorsOnTheBalancerKeepsEveryVerdict) {
+    asio::io_context io;
+    TestServer srv(io, {kV4, 0}, Behavior::CloseAtOnce);
+    std::vector<HealthEvent> events;
+    Monitor mon(io.get_executor(), [&](const HealthEvent& e) { events.push_back(e); });
+    auto s = fast_tcp(srv.port());
+    s.initial = InitialState::Up;
+    s.fall = 1;
+    auto key = mon.add(s);
+    ASSERT_TRUE(key);
+    ASSERT_TRUE(run_until(io, [&] { return mon.stats().probes_ok >= 1; }));
+
+    // Only fds 0-2 allowed: every new socket fails with EMFILE (RLIMIT_NOFILE caps new
+    // descriptor numbers; the ones already open stay usable).
+    rlimit saved{};
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = 3;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    const bool shortage_seen = run_until(io, [&] { return mon.stats().probes_inconclusive >= 3; }, 5s);
+    const auto during = mon.status(*key);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    ASSERT_TRUE(shortage_seen);
+    EXPECT_EQ(during->last->reason, "cannot open a socket: Too many open files");
+    EXPECT_TRUE(during->last->inconclusive);
+    EXPECT_EQ(during->health, Health::Up);  // fall=1, yet no DOWN
+    EXPECT_TRUE(events.empty());
+
+    const auto ok_before = mon.stats().probes_ok;
+    ASSERT_TRUE(run_until(io, [&] { return mon.stats().probes_ok > ok_before; }));
+    EXPECT_EQ(mon.status(*key)->last->reason, "connected");
+    EXPECT_TRUE(events.empty());
 }
