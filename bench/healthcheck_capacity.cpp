@@ -347,7 +347,8 @@ int main(int argc, char** argv) {
     // processed (softirq work spills to ksoftirqd); print it next to the figures.
     fmt::print("host load average (1 min) before/after: {:.2f} / {:.2f}\n", load0, load_average());
     fmt::print("checks/s: {:.1f} (ideal {:.1f})\n", started / wall, o.servers * 1000.0 / o.interval_ms);
-    fmt::print("checks started: {} ok: {} failed: {}\n", started, st.probes_ok, st.probes_failed);
+    fmt::print("checks started: {} ok: {} failed: {} inconclusive: {}\n", started, st.probes_ok,
+               st.probes_failed, st.probes_inconclusive);
     fmt::print("on time (<10 ms late): {:.3f} %\n", on10);
     fmt::print("on time (<100 ms late): {:.3f} %\n", on100);
     fmt::print("max lateness: {:.1f} ms\n", std::chrono::duration<double, std::milli>(st.max_lateness).count());
