@@ -259,6 +259,21 @@ struct Client::Impl {
     }
 
     Result<MsgPtr> request(uint8_t command) { return detail::new_request(family, command); }
+
+    Result<void> dump_destinations(const ServiceKey& s, bool with_stats,
+                                   const std::function<void(DestinationStatus&&)>& each) {
+        auto m = request(IPVS_CMD_GET_DEST);
+        if (!m) return m.error();
+        if (int e = detail::put_service_key(m->get(), s); e < 0)
+            return make_error(ENOMEM, "dump destinations of {}: {}", s, nl_geterror(e));
+        const std::string what = fmt::format("dump destinations of {}", s);
+        return exchange(m->get(), true, what, [&](const nlmsghdr* h) -> Result<void> {
+            auto msg = detail::decode(h, what, s.family, with_stats);
+            if (!msg) return msg.error();
+            if (msg->destination) each(std::move(*msg->destination));
+            return {};
+        });
+    }
 };
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -393,32 +408,34 @@ Result<std::vector<ServiceStatus>> Client::services() {
 }
 
 Result<std::vector<DestinationStatus>> Client::destinations(const ServiceKey& s) {
-    auto m = impl_->request(IPVS_CMD_GET_DEST);
-    if (!m) return m.error();
-    if (int e = detail::put_service_key(m->get(), s); e < 0)
-        return make_error(ENOMEM, "dump destinations of {}: {}", s, nl_geterror(e));
-    const std::string what = fmt::format("dump destinations of {}", s);
     std::vector<DestinationStatus> out;
-    auto r = impl_->exchange(m->get(), true, what, [&](const nlmsghdr* h) -> Result<void> {
-        auto msg = detail::decode(h, what, s.family);
-        if (!msg) return msg.error();
-        if (msg->destination) out.push_back(std::move(*msg->destination));
-        return {};
-    });
+    auto r = impl_->dump_destinations(s, true, [&](DestinationStatus&& d) { out.push_back(std::move(d)); });
     if (!r) return r.error();
     return out;
 }
 
 Result<Table> Client::dump() {
-    auto services = this->services();
-    if (!services) return services.error();
+    auto m = impl_->request(IPVS_CMD_GET_SERVICE);
+    if (!m) return m.error();
     Table table;
-    for (auto& s : *services) {
-        auto dests = destinations(s.service.key);
-        if (!dests) return dests.error();
-        VirtualService& vs = table[s.service.key];
-        vs.service = std::move(s.service);
-        for (auto& d : *dests) vs.destinations.emplace(d.destination.key, std::move(d.destination));
+    std::vector<ServiceKey> keys;
+    auto r = impl_->exchange(m->get(), true, "dump IPVS services", [&](const nlmsghdr* h) -> Result<void> {
+        auto msg = detail::decode(h, "dump IPVS services", Family::V4, false);
+        if (!msg && msg.error().code == EPROTONOSUPPORT) return {};  // see services()
+        if (!msg) return msg.error();
+        if (!msg->service) return {};
+        keys.push_back(msg->service->service.key);
+        table[keys.back()].service = std::move(msg->service->service);
+        return {};
+    });
+    if (!r) return r.error();
+    for (const auto& key : keys) {
+        auto& dests = table[key].destinations;
+        auto rd = impl_->dump_destinations(key, false, [&](DestinationStatus&& d) {
+            const DestinationKey k = d.destination.key;
+            dests.emplace(k, std::move(d.destination));
+        });
+        if (!rd) return rd.error();
     }
     return table;
 }

@@ -242,7 +242,8 @@ int put_destination_nest(nl_msg* m, const Destination& d, bool full,
     return nla_nest_end(m, nest);
 }
 
-Result<ServiceStatus> parse_service(nlattr* nested, bool& has_settings, std::string_view what) {
+Result<ServiceStatus> parse_service(nlattr* nested, bool& has_settings, bool with_stats,
+                                    std::string_view what) {
     nlattr* tb[IPVS_SVC_ATTR_MAX + 1] = {};
     if (int e = nla_parse_nested(tb, IPVS_SVC_ATTR_MAX, nested, policies().svc); e < 0)
         return make_error(EINVAL, "{}: malformed service attributes: {}", what, nl_geterror(e));
@@ -282,6 +283,7 @@ Result<ServiceStatus> parse_service(nlattr* nested, bool& has_settings, std::str
         s.persistence_timeout = nla_get_u32(tb[IPVS_SVC_ATTR_TIMEOUT]);
     if (tb[IPVS_SVC_ATTR_NETMASK])
         s.persistence_prefix = prefix_from_wire(nla_get_u32(tb[IPVS_SVC_ATTR_NETMASK]), *family);
+    if (!with_stats) return out;
     if (tb[IPVS_SVC_ATTR_STATS64])
         out.stats = get_stats(tb[IPVS_SVC_ATTR_STATS64], true);
     else if (tb[IPVS_SVC_ATTR_STATS])
@@ -290,7 +292,7 @@ Result<ServiceStatus> parse_service(nlattr* nested, bool& has_settings, std::str
 }
 
 Result<DestinationStatus> parse_destination(nlattr* nested, Family default_family,
-                                            std::string_view what) {
+                                            bool with_stats, std::string_view what) {
     nlattr* tb[IPVS_DEST_ATTR_MAX + 1] = {};
     if (int e = nla_parse_nested(tb, IPVS_DEST_ATTR_MAX, nested, policies().dest); e < 0)
         return make_error(EINVAL, "{}: malformed destination attributes: {}", what, nl_geterror(e));
@@ -335,6 +337,7 @@ Result<DestinationStatus> parse_destination(nlattr* nested, Family default_famil
     out.active_connections = u32(IPVS_DEST_ATTR_ACTIVE_CONNS);
     out.inactive_connections = u32(IPVS_DEST_ATTR_INACT_CONNS);
     out.persistent_connections = u32(IPVS_DEST_ATTR_PERSIST_CONNS);
+    if (!with_stats) return out;
     if (tb[IPVS_DEST_ATTR_STATS64])
         out.stats = get_stats(tb[IPVS_DEST_ATTR_STATS64], true);
     else if (tb[IPVS_DEST_ATTR_STATS])
@@ -484,7 +487,8 @@ Result<MsgPtr> encode(const Op& op, int family_id) {
     return m;
 }
 
-Result<Message> decode(const nlmsghdr* nlh, std::string_view what, Family dest_family) {
+Result<Message> decode(const nlmsghdr* nlh, std::string_view what, Family dest_family,
+                       bool with_stats) {
     nlattr* tb[IPVS_CMD_ATTR_MAX + 1] = {};
     auto* hdr = const_cast<nlmsghdr*>(nlh);  // libnl's parser is not const-correct
     if (int e = genlmsg_parse(hdr, 0, tb, IPVS_CMD_ATTR_MAX, policies().cmd); e < 0)
@@ -492,13 +496,13 @@ Result<Message> decode(const nlmsghdr* nlh, std::string_view what, Family dest_f
     Message out;
     out.command = static_cast<genlmsghdr*>(nlmsg_data(hdr))->cmd;
     if (tb[IPVS_CMD_ATTR_SERVICE]) {
-        auto s = parse_service(tb[IPVS_CMD_ATTR_SERVICE], out.service_has_settings, what);
+        auto s = parse_service(tb[IPVS_CMD_ATTR_SERVICE], out.service_has_settings, with_stats, what);
         if (!s) return s.error();
         out.service = std::move(*s);
         dest_family = out.service->service.key.family;
     }
     if (tb[IPVS_CMD_ATTR_DEST]) {
-        auto d = parse_destination(tb[IPVS_CMD_ATTR_DEST], dest_family, what);
+        auto d = parse_destination(tb[IPVS_CMD_ATTR_DEST], dest_family, with_stats, what);
         if (!d) return d.error();
         out.destination = std::move(*d);
     }

@@ -54,9 +54,10 @@ struct Message {
 
 // `what` names the message in errors ("service dump reply"). A destination without an
 // address-family attribute (older kernels) takes the message's service family, else
-// `dest_family`.
+// `dest_family`. Without `with_stats` the counters are not read (the reconciler's dump
+// does not need them, and they are a third of the decoding work).
 Result<Message> decode(const nlmsghdr* nlh, std::string_view what,
-                       Family dest_family = Family::V4);
+                       Family dest_family = Family::V4, bool with_stats = true);
 
 // The inverse of `encode`, for tests and fakes.
 Result<Op> decode_op(const nlmsghdr* nlh);
