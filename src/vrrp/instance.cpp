@@ -675,13 +675,12 @@ struct Instance::Impl {
 
     // ---- links and notify
 
-    void on_link(int idx, const std::string& name, bool up) {
+    void on_link(int /*ifindex*/, const std::string& name, bool up) {
         bool changed = false;
         for (auto& [tname, tup] : tracked) {
-            // RTM_DELLINK carries no name we parse; match the index then.
-            const bool match = name.empty() ? static_cast<int>(::if_nametoindex(tname.c_str())) == 0 : tname == name;
-            if (!match || tup == up) continue;
-            (void)idx;
+            // By name: a tracked interface may not exist yet at start, or be re-created
+            // with a new index.
+            if (tname != name || tup == up) continue;
             tup = up;
             changed = true;
             spdlog::info("VRRP instance {}: tracked interface {} is {}", cfg.name, tname, up ? "up" : "down");

@@ -131,10 +131,12 @@ struct LinkMonitor::Impl {
 
     static int on_valid(nl_msg* msg, void* arg) {
         // RTM_DELLINK: the link is gone, so it is down.
-        if (nlmsg_hdr(msg)->nlmsg_type == RTM_DELLINK) {
+        nlmsghdr* hdr = nlmsg_hdr(msg);
+        if (hdr->nlmsg_type == RTM_DELLINK) {
             auto* self = static_cast<Impl*>(arg);
-            auto* ifi = static_cast<ifinfomsg*>(nlmsg_data(nlmsg_hdr(msg)));
-            self->cb(ifi->ifi_index, "", false);
+            auto* ifi = static_cast<ifinfomsg*>(nlmsg_data(hdr));
+            nlattr* name = nlmsg_find_attr(hdr, sizeof(ifinfomsg), IFLA_IFNAME);
+            self->cb(ifi->ifi_index, name ? nla_get_string(name) : "", false);
             return NL_OK;
         }
         nl_msg_parse(msg, &Impl::on_object, arg);
