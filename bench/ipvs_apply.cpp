@@ -233,7 +233,7 @@ int offline(int services, int destinations, int repeat) {
         cpu.push_back(thread_cpu_ms() - c0);
         if (!ops.empty()) die(fmt::format("offline: {} ops on an unchanged table", ops.size()));
     }
-    fmt::print("offline reconcile {}x{} ({} destinations), no change, native: decode {:.1f} ms + diff {:.1f} ms "
+    fmt::print("offline reconcile {}x{} ({} destinations), no change, no kernel: decode {:.1f} ms + diff {:.1f} ms "
                "wall, {:.1f} ms CPU of lvsd's own time (median of {})\n",
                services, destinations, static_cast<std::size_t>(services) * static_cast<std::size_t>(destinations),
                median(decode_ms), median(diff_ms), median(cpu), repeat);
