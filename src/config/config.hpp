@@ -5,7 +5,7 @@
 // Config exists, so consumers never re-validate: a VrrpInstance has its version and
 // family decided, a RealServer carries its effective lb_kind and inhibit_on_failure, a
 // HealthCheck its effective port and delay_loop. Key names and defaults follow
-// keepalived where keepalived has the concept; docs/config-reference.md lists them all.
+// keepalived where keepalived has the concept; the README's configuration reference lists them all.
 #pragma once
 
 #include <chrono>

@@ -1,5 +1,5 @@
 // The keys each configuration section accepts: one table for the loader (unknown-key
-// errors and "did you mean") and for the test that keeps docs/config-reference.md in step.
+// errors and "did you mean") and for the test that keeps the README's configuration reference in step.
 #pragma once
 
 #include <string_view>
