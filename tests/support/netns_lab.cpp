@@ -2,6 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -10,6 +15,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -107,12 +113,74 @@ std::vector<std::string> list_dir(const char* path) {
     return names;
 }
 
+std::string netns_path(const std::string& netns) { return "/run/netns/" + netns; }
+
+// The processes whose network namespace is `netns` (what `ip netns pids` prints, without
+// starting a process: under the VM's emulated CPU every exec counts).
 std::vector<pid_t> netns_pids(const std::string& netns) {
     std::vector<pid_t> pids;
-    auto r = run({"ip", "netns", "pids", netns}, {}, 10s);
-    std::istringstream in(r.output);
-    for (long p; in >> p;) pids.push_back(static_cast<pid_t>(p));
+    struct stat ns{};
+    if (stat(netns_path(netns).c_str(), &ns) != 0) return pids;
+    for (const auto& entry : list_dir("/proc")) {
+        if (entry.find_first_not_of("0123456789") != std::string::npos) continue;
+        struct stat st{};
+        if (stat(("/proc/" + entry + "/ns/net").c_str(), &st) != 0) continue;  // gone or zombie
+        if (st.st_dev == ns.st_dev && st.st_ino == ns.st_ino) pids.push_back(std::stoi(entry));
+    }
     return pids;
+}
+
+// What `ip netns delete` does: detach the bind mount that keeps the namespace alive, then
+// remove the name.
+bool delete_netns(const std::string& netns, std::string& why) {
+    const auto path = netns_path(netns);
+    if (umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+        why = fmt::format("umount {}: {}", path, std::strerror(errno));
+        return false;
+    }
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+        why = fmt::format("unlink {}: {}", path, std::strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+// Inside a fresh namespace: lo up, and IPv6 duplicate address detection off so that
+// addresses, link-local ones included (VRRPv3 over IPv6 sends from fe80::), are usable
+// the moment they exist; interfaces made later in the namespace inherit "default". Done
+// in a forked child that joins the namespace, instead of two `ip netns exec` runs.
+void prepare_netns(const std::string& netns) {
+    const auto path = netns_path(netns);
+    pid_t pid = fork();
+    if (pid < 0) throw LabError(fmt::format("fork to prepare namespace {}: {}", netns, std::strerror(errno)));
+    if (pid == 0) {
+        int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) _exit(1);
+        int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        ifreq ifr{};
+        std::memcpy(ifr.ifr_name, "lo", 3);
+        if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) != 0) _exit(2);
+        ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+        if (ioctl(sock, SIOCSIFFLAGS, &ifr) != 0) _exit(2);
+        for (const char* knob : {"/proc/sys/net/ipv6/conf/all/accept_dad", "/proc/sys/net/ipv6/conf/default/accept_dad"}) {
+            int k = open(knob, O_WRONLY | O_CLOEXEC);
+            if (k < 0) {
+                if (errno == ENOENT) continue;  // IPv6 disabled: nothing to detect
+                _exit(3);
+            }
+            if (write(k, "0", 1) != 1) _exit(3);
+            close(k);
+        }
+        _exit(0);
+    }
+    int wstatus = 0;
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    const int rc = decode_status(wstatus);
+    static constexpr const char* what[] = {"", "cannot join it", "cannot bring lo up", "cannot turn IPv6 DAD off"};
+    if (rc != 0)
+        throw LabError(fmt::format("preparing namespace {} failed: {}", netns,
+                                   rc >= 1 && rc <= 3 ? what[rc] : "child died"));
 }
 
 // Kills every process inside `netns` and waits (bounded) until none is left, so that the
@@ -176,6 +244,10 @@ RunResult run(const std::vector<std::string>& argv_in, const std::string& netns,
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
     result.status = decode_status(wstatus);
+    if (std::getenv("LVSD_LAB_TRACE")) {  // where a slow test spends its time
+        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - (deadline - timeout));
+        fmt::print(stderr, "[lab] {} ms, status {}: {}\n", took.count(), result.status, join(argv));
+    }
     if (result.timed_out) {
         result.output += fmt::format("\n[lab: '{}' killed after {} ms]\n", join(argv), timeout.count());
     }
@@ -328,7 +400,8 @@ void Lab::remove_stale() {
         const pid_t owner = owner_pid(ns, 10);
         if (owner < 0 || alive(owner)) continue;
         kill_netns_processes(ns);
-        run({"ip", "netns", "delete", ns}, {}, 10s);
+        std::string why;
+        delete_netns(ns, why);  // best effort
     }
     for (const auto& link : lab_links()) {
         const pid_t owner = owner_pid(link, 36);
@@ -344,11 +417,7 @@ const std::string& Lab::netns(const std::string& name) {
     auto r = run({"ip", "netns", "add", full});
     if (!r.ok()) throw LabError(fmt::format("ip netns add {} failed ({}): {}", full, r.status, r.output));
     auto& stored = namespaces_.emplace(name, full).first->second;
-    ip(name, "link set lo up");
-    // No duplicate address detection in the lab: addresses, link-local ones included
-    // (VRRPv3 over IPv6 sends from fe80::), are usable the moment they exist. Interfaces
-    // made later in the namespace inherit "default". Absent when IPv6 is disabled.
-    exec(name, {"sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"});
+    prepare_netns(full);
     return stored;
 }
 
@@ -386,29 +455,35 @@ void Lab::veth(const std::string& ns_a, const std::string& if_a, const std::stri
     if (!r.ok()) throw LabError(fmt::format("veth {}:{} <-> {}:{}: '{}' failed ({}): {}", ns_a, a, ns_b, b, join(cmd), r.status, r.output));
     if (ns_a.empty()) current_links_.push_back(a);
     if (ns_b.empty()) current_links_.push_back(b);
-    ip(ns_a, "link set " + a + " up");
-    ip(ns_b, "link set " + b + " up");
+    set_up(ns_a, a);
+    set_up(ns_b, b);
+}
+
+void Lab::set_up(const std::string& ns, const std::string& ifname) {
+    if (up_.contains({ns, ifname})) return;
+    ip(ns, fmt::format("link set {} up", ifname));
+    up_.insert({ns, ifname});
 }
 
 void Lab::bridge(const std::string& ns, const std::string& br) {
     const std::string name = ns.empty() ? current_if(br) : br;
     ip(ns, fmt::format("link add name {} type bridge stp_state 0 forward_delay 0 mcast_snooping 0", name));
     if (ns.empty()) current_links_.push_back(name);
-    ip(ns, fmt::format("link set {} up", name));
+    set_up(ns, name);
 }
 
 void Lab::enslave(const std::string& ns, const std::string& ifname, const std::string& br) {
     const std::string i = ns.empty() ? current_if(ifname) : ifname;
     const std::string b = ns.empty() ? current_if(br) : br;
     ip(ns, fmt::format("link set {} master {}", i, b));
-    ip(ns, fmt::format("link set {} up", i));
+    set_up(ns, i);
 }
 
 void Lab::address(const std::string& ns, const std::string& ifname, const std::string& cidr) {
     const std::string i = ns.empty() ? current_if(ifname) : ifname;
     const bool v6 = cidr.find(':') != std::string::npos;
     ip(ns, fmt::format("{}address add {} dev {}{}", v6 ? "-6 " : "", cidr, i, v6 ? " nodad" : ""));
-    ip(ns, fmt::format("link set {} up", i));
+    set_up(ns, i);  // once: an interface the lab already brought up costs no extra run
 }
 
 void Lab::route(const std::string& ns, const std::string& route) {
@@ -425,7 +500,11 @@ std::string Lab::ip(const std::string& ns, const std::string& args) {
     // which counts under the VM's emulated CPU.
     std::vector<std::string> argv{"ip"};
     if (!ns.empty()) argv.insert(argv.end(), {"-n", netns_name(ns)});
-    for (auto& a : split(args)) argv.push_back(std::move(a));
+    for (auto& a : split(args)) {
+        // A link the test sets down is no longer known to be up (see set_up()).
+        if (a == "down") std::erase_if(up_, [&](const auto& e) { return e.first == ns; });
+        argv.push_back(std::move(a));
+    }
     auto r = run(argv);
     if (!r.ok())
         throw LabError(fmt::format("'{}' failed (status {}{}): {}", join(argv), r.status,
@@ -466,10 +545,11 @@ std::vector<std::string> Lab::teardown() {
     }
     current_links_.clear();
     for (const auto& [name, full] : namespaces_) {
-        auto r = run({"ip", "netns", "delete", full}, {}, 10s);
-        if (!r.ok()) problems.push_back(fmt::format("ip netns delete {}: {}", full, r.output));
+        std::string why;
+        if (!delete_netns(full, why)) problems.push_back(fmt::format("deleting namespace {}: {}", full, why));
     }
     namespaces_.clear();
+    up_.clear();
     return problems;
 }
 

@@ -31,6 +31,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -167,10 +168,15 @@ public:
     static void remove_stale();
 
 private:
+    void set_up(const std::string& ns, const std::string& ifname);
+
     std::string prefix_;      // "lvt-<pid>-<n>-": namespaces
     std::string if_prefix_;   // "lvt-<pid36>-": links in the current namespace
     std::map<std::string, std::string> namespaces_;  // short -> full
     std::vector<std::string> current_links_;
+    // Interfaces this lab brought up, as (namespace, name), so address() need not run
+    // `ip link set up` again. ip() with "down" forgets the namespace's entries.
+    std::set<std::pair<std::string, std::string>> up_;
 };
 
 }  // namespace lvsd::testing

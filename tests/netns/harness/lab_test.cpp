@@ -97,6 +97,16 @@ TEST(NetnsLab, TeardownAfterAFailedAssertionOrAThrowStillCleansUp) {
     EXPECT_FALSE(has_prefix(lt::Lab::lab_namespaces(), prefix));
 }
 
+TEST(NetnsLab, AddressBringsALinkUpAgainAfterTheTestSetItDown) {
+    lt::Lab lab;
+    lab.netns("a");
+    lab.netns("b");
+    lab.veth("a", "eth0", "b", "eth0");
+    lab.ip("a", "link set eth0 down");
+    lab.address("a", "eth0", "198.51.100.1/24");
+    EXPECT_NE(lab.ip("a", "-br link show eth0").find("UP"), std::string::npos);
+}
+
 TEST(NetnsLab, ErrorsNameTheCommandAndTheReason) {
     lt::Lab lab;
     lab.netns("x");
