@@ -131,6 +131,7 @@ Result<ReconcileReport> Reconciler::reconcile() {
             }
             // Only an acknowledged op changes what we believe the kernel holds.
             apply_to(kernel_, batch[i]);
+            report.applied.push_back(batch[i]);
             if (batch[i].kind == OpKind::AddService) owned_.insert(batch[i].service.key);
             if (batch[i].kind == OpKind::DeleteService) owned_.erase(batch[i].service.key);
         }

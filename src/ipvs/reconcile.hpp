@@ -73,6 +73,7 @@ struct ReconcileReport {
     std::size_t ops_planned = 0;  // what diff asked for
     std::size_t ops_sent = 0;     // what went to the kernel
     std::size_t ops_failed = 0;
+    std::vector<Op> applied;    // acknowledged ops, in order (for the log)
     std::vector<Error> errors;  // one per failed op, in order
     bool ok() const { return errors.empty(); }
 };

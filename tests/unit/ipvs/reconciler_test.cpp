@@ -125,6 +125,8 @@ TEST(Reconciler, OneWeightChangeSendsOneEdit) {
     ASSERT_EQ(k.log.size(), 1u);
     EXPECT_EQ(k.log[0].kind, OpKind::EditDestination);
     EXPECT_EQ(k.table, want);
+    ASSERT_EQ(rep->applied.size(), 1u);
+    EXPECT_EQ(rep->applied[0], k.log[0]);
 }
 
 TEST(Reconciler, FailedOpIsReportedNotBelievedAndRetriedNextRun) {
@@ -147,6 +149,7 @@ TEST(Reconciler, FailedOpIsReportedNotBelievedAndRetriedNextRun) {
               fmt::format("add destination 198.51.100.2:8080 to 192.0.2.10:8080/tcp: errno {}", ENOMEM));
     // The cache holds only what was acknowledged.
     EXPECT_EQ(r.kernel().at(kRef).destinations.size(), 1u);
+    EXPECT_EQ(rep->applied.size(), 2u);  // the service and the other destination
 
     k.log.clear();
     rep = r.reconcile();
