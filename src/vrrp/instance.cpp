@@ -201,8 +201,10 @@ struct Instance::Impl {
     boost::asio::posix::stream_descriptor arp_rx;
     boost::asio::steady_timer arp_timer;
 
-    std::array<TimePoint, static_cast<std::size_t>(DropReason::kCount)> drop_logged{};
-    std::array<uint64_t, static_cast<std::size_t>(DropReason::kCount)> drop_quiet{};
+    // Rate limits per drop reason, plus one slot (kCount) for send and announce errors.
+    static constexpr std::size_t kLogSlots = static_cast<std::size_t>(DropReason::kCount) + 1;
+    std::array<TimePoint, kLogSlots> drop_logged{};
+    std::array<uint64_t, kLogSlots> drop_quiet{};
     TimePoint last_rx{};
     bool hinted = false;
     bool started = false;
@@ -378,7 +380,7 @@ struct Instance::Impl {
 
     void run(const Action& a, TimePoint now) {
         std::visit(Overloaded{
-                       [&](const action::SendAdvert& s) { send_advert(s.priority, now); },
+                       [&](const action::SendAdvert& s) { send_advert(s.priority); },
                        [&](const action::AddVips&) { add_vips(); },
                        [&](const action::RemoveVips&) {
                            stop_garp();
@@ -410,7 +412,7 @@ struct Instance::Impl {
 
     // ---- sending
 
-    void send_advert(uint8_t priority, TimePoint) {
+    void send_advert(uint8_t priority) {
         if (!sock.is_open()) return;
         Advert a;
         a.version = cfg.version;
@@ -569,11 +571,11 @@ struct Instance::Impl {
                     d.message);
     }
 
-    // At most one line per reason every kDropLogEvery, with the count of those held back:
+    // At most one line per reason (DropReason::kCount for errors) every kDropLogEvery, with the count of those held back:
     // a flood must not flood the log.
     template <class... Args>
     void log_limited(DropReason r, fmt::format_string<Args...> f, Args&&... args) {
-        const auto i = static_cast<std::size_t>(r == DropReason::kCount ? DropReason::BadAddress : r);
+        const auto i = static_cast<std::size_t>(r);  // kCount: the errors slot
         const TimePoint now = Clock::now();
         if (drop_logged[i] != TimePoint{} && now - drop_logged[i] < kDropLogEvery) {
             ++drop_quiet[i];
