@@ -64,7 +64,6 @@ IpAddress from_sockaddr(const sockaddr* sa) {
 // The address adverts go out from: unicast_src_ip, else the interface's first IPv4
 // address that is not a VIP, or its IPv6 link-local address (RFC 5798 §5.1.2.1).
 Result<IpAddress> primary_address(const InstanceConfig& c) {
-    if (c.unicast_src_ip) return *c.unicast_src_ip;
     const Family fam = vip_family(c);
     ifaddrs* list = nullptr;
     if (::getifaddrs(&list) < 0)
@@ -76,11 +75,18 @@ Result<IpAddress> primary_address(const InstanceConfig& c) {
         const int want = fam == Family::V4 ? AF_INET : AF_INET6;
         if (i->ifa_addr->sa_family != want) continue;
         auto a = from_sockaddr(i->ifa_addr);
+        if (c.unicast_src_ip) {
+            if (a == *c.unicast_src_ip) found = a;
+            continue;
+        }
         if (fam == Family::V6 && !a.to_v6().is_link_local()) continue;
         if (is_vip(c, a)) continue;
         found = a;
     }
     ::freeifaddrs(list);
+    if (!found && c.unicast_src_ip)
+        return make_error(EADDRNOTAVAIL, "VRRP instance {}: unicast_src_ip {} is not an address of {}", c.name,
+                          *c.unicast_src_ip, c.interface);
     if (!found)
         return make_error(EADDRNOTAVAIL, "VRRP instance {}: interface {} has no {} address to send adverts from",
                           c.name, c.interface, fam == Family::V4 ? "IPv4" : "IPv6 link-local");

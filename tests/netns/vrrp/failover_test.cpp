@@ -335,3 +335,37 @@ TEST(VrrpNetns, SilentArpGatewayMeansFaultWithTheLinkStillUp) {
     ASSERT_TRUE(a.wait_state("MASTER", 3s)) << a.proc.output();
     EXPECT_TRUE(b.wait_state("BACKUP", 1s));
 }
+
+TEST(VrrpNetns, GarpMasterRefreshRepeatsWhileMaster) {
+    lt::Lab lab;
+    build_segment(lab);
+    auto dump = lab.spawn("c", {"tcpdump", "-i", "eth0", "-nn", "-l", "arp"});
+    lt::wait_until([] { return false; }, 500ms);
+    auto a = start_router(lab, {"a", 200,
+                                {"--garp-repeat", "1", "--garp-delay-ms", "0", "--garp-refresh-ms", "200"}});
+    ASSERT_TRUE(a.wait_state("MASTER", 3s));
+    auto seen = [&] {
+        auto out = dump.output();
+        int n = 0;
+        for (std::size_t at = 0; (at = out.find("tell " + kVip + ",", at)) != std::string::npos; ++at) ++n;
+        return n;
+    };
+    // One at takeover, then one every 200 ms.
+    EXPECT_TRUE(lt::wait_until([&] { return seen() >= 5; }, 1500ms)) << seen() << "\n" << dump.output();
+}
+
+TEST(VrrpNetns, StartupErrorsNameTheProblem) {
+    lt::Lab lab;
+    build_segment(lab);
+    auto missing = lab.exec("a", {kBinary, "--name", "x", "--interface", "eth9", "--vrid", "51", "--vip", kVip});
+    EXPECT_EQ(missing.status, 1);
+    EXPECT_NE(missing.output.find("interface eth9 does not exist"), std::string::npos) << missing.output;
+    auto foreign = lab.exec("a", {kBinary, "--name", "x", "--interface", "eth0", "--vrid", "51", "--vip", kVip,
+                                  "--unicast-src-ip", "192.0.2.77", "--unicast-peer", "192.0.2.2"});
+    EXPECT_EQ(foreign.status, 1);
+    EXPECT_NE(foreign.output.find("unicast_src_ip 192.0.2.77 is not an address of eth0"), std::string::npos)
+        << foreign.output;
+    auto invalid = lab.exec("a", {kBinary, "--name", "x", "--interface", "eth0", "--vrid", "0", "--vip", kVip});
+    EXPECT_EQ(invalid.status, 1);
+    EXPECT_NE(invalid.output.find("vrrp_instance x: virtual_router_id"), std::string::npos) << invalid.output;
+}
