@@ -167,3 +167,56 @@ INSTANTIATE_TEST_SUITE_P(Matrix, KeepalivedInterop,
                                            Case{2, true, false}, Case{3, false, true}, Case{3, false, false},
                                            Case{3, true, true}, Case{3, true, false}),
                          case_name);
+
+TEST(KeepalivedInteropV6, LvsdBacksUpAKeepalivedIpv6MasterAndTakesOver) {
+    lt::Lab lab;
+    build_segment(lab);
+    const std::string vip6 = "2001:db8::100";
+    auto ka = start_keepalived(lab, "a",
+                               "  interface eth0\n  state BACKUP\n  virtual_router_id 51\n  priority 200\n"
+                               "  version 3\n  advert_int 0.1\n  virtual_ipaddress {\n    " + vip6 + "/64\n  }\n");
+    struct Cleanup {
+        std::string dir;
+        ~Cleanup() { remove_dir(dir); }
+    } cleanup{ka.dir};
+    auto lv = start_router(lab, {"b", 100, {}, 100, {vip6 + "/64"}});
+    ASSERT_TRUE(lt::wait_until([&] { return keepalived_in(ka, "MASTER"); }, 8s)) << ka.log();
+    ASSERT_TRUE(lv.wait_state("BACKUP", 1s)) << lv.proc.output();
+    lt::wait_until([] { return false; }, 500ms);
+    EXPECT_EQ(lv.last_state(), "BACKUP") << lv.proc.output();
+    auto counters = lv.counters();
+    EXPECT_GE(counters["received"], 3) << lv.proc.output();
+    expect_no_drops(counters, lv.proc.output());
+    ka.kill9();
+    lab.ip("a", "link set eth0 down");
+    EXPECT_TRUE(lv.wait_state("MASTER", 700ms)) << lv.proc.output();
+    EXPECT_TRUE(has_address(lab, "b", vip6));
+    EXPECT_TRUE(keepalived_complaints(ka.log()).empty())
+        << fmt::format("{}", fmt::join(keepalived_complaints(ka.log()), "\n"));
+}
+
+TEST(KeepalivedInteropV6, KeepalivedBacksUpAnLvsdIpv6MasterAndTakesOver) {
+    lt::Lab lab;
+    build_segment(lab);
+    const std::string vip6 = "2001:db8::100";
+    auto lv = start_router(lab, {"b", 200, {}, 100, {vip6 + "/64"}});
+    auto ka = start_keepalived(lab, "a",
+                               "  interface eth0\n  state BACKUP\n  virtual_router_id 51\n  priority 100\n"
+                               "  version 3\n  advert_int 0.1\n  virtual_ipaddress {\n    " + vip6 + "/64\n  }\n");
+    struct Cleanup {
+        std::string dir;
+        ~Cleanup() { remove_dir(dir); }
+    } cleanup{ka.dir};
+    ASSERT_TRUE(lv.wait_state("MASTER", 3s)) << lv.proc.output();
+    // keepalived hears our IPv6 adverts: it stays backup well past its master-down interval.
+    lt::wait_until([] { return false; }, 1500ms);
+    EXPECT_FALSE(keepalived_in(ka, "MASTER")) << ka.log();
+    EXPECT_FALSE(has_address(lab, "a", vip6));
+    const auto mark = ka.log().size();
+    lv.kill9();
+    lab.ip("b", "link set eth0 down");
+    EXPECT_TRUE(lt::wait_until([&] { return keepalived_in(ka, "MASTER", mark); }, 1s)) << ka.log();
+    EXPECT_TRUE(lt::wait_until([&] { return has_address(lab, "a", vip6); }, 1s));
+    EXPECT_TRUE(keepalived_complaints(ka.log()).empty())
+        << fmt::format("{}", fmt::join(keepalived_complaints(ka.log()), "\n"));
+}
