@@ -368,6 +368,81 @@ struct Instance::Impl {
         if (sock.is_open()) sock.close();
     }
 
+    Result<void> reconfigure(InstanceConfig next) {
+        if (auto v = validate(next); !v) return v;
+        if (next.name != cfg.name || next.interface != cfg.interface ||
+            next.virtual_router_id != cfg.virtual_router_id || next.version != cfg.version ||
+            vip_family(next) != vip_family(cfg) || next.unicast_src_ip != cfg.unicast_src_ip ||
+            next.unicast_peer.empty() != cfg.unicast_peer.empty() ||
+            next.track_arp_target.empty() != cfg.track_arp_target.empty())
+            return make_error(0,
+                              "VRRP instance {}: interface, virtual_router_id, version, address family, unicast "
+                              "mode or source, or track_arp_target on/off changed: the instance must be restarted",
+                              cfg.name);
+        if (!started) {
+            cfg = std::move(next);
+            return {};
+        }
+        // New VIP devices first: nothing changes if one is missing.
+        for (auto& v : next.virtual_ipaddress) {
+            const std::string& dev = v.dev.empty() ? next.interface : v.dev;
+            if (vip_ifindex.count(dev)) continue;
+            int idx = static_cast<int>(::if_nametoindex(dev.c_str()));
+            if (idx == 0)
+                return make_error(ENODEV, "VRRP instance {}: interface {} of VIP {} does not exist", cfg.name, dev,
+                                  v.prefix);
+            if (auto r = announcers[dev].open(idx, dev, family == Family::V4, family == Family::V6); !r) return r;
+            vip_ifindex[dev] = idx;
+        }
+        auto key = [&](const InstanceConfig& c, const VirtualAddress& v) {
+            return fmt::format("{} {} {}", v.prefix, v.dev.empty() ? c.interface : v.dev, v.label);
+        };
+        auto contains = [&](const InstanceConfig& c, const std::string& k) {
+            for (auto& v : c.virtual_ipaddress)
+                if (key(c, v) == k) return true;
+            return false;
+        };
+        const bool master = snap.state == State::Master;
+        std::vector<VirtualAddress> added;
+        for (auto& v : cfg.virtual_ipaddress) {
+            if (contains(next, key(cfg, v)) || !master) continue;
+            const std::string& dev = v.dev.empty() ? cfg.interface : v.dev;
+            if (auto r = addrs.remove(vip_index(v), dev, v.prefix); !r)
+                spdlog::error("VRRP instance {}: {}", cfg.name, r.error().message);
+        }
+        for (auto& v : next.virtual_ipaddress)
+            if (!contains(cfg, key(next, v))) added.push_back(v);
+        cfg = std::move(next);
+        params = params_of(cfg, primary);
+        expect.auth_type = cfg.auth_pass.empty() ? AuthType::None : AuthType::SimpleText;
+        expect.auth_pass = cfg.auth_pass;
+        expect.advert_int = params.advert_int;
+        if (master) {
+            for (auto& v : added) {
+                const std::string& dev = v.dev.empty() ? cfg.interface : v.dev;
+                if (auto r = addrs.add(vip_index(v), dev, v.prefix, v.label); !r)
+                    spdlog::error("VRRP instance {}: {}", cfg.name, r.error().message);
+                else if (auto g = announcers[dev].announce(v.prefix.address); !g)
+                    log_limited(DropReason::kCount, "VRRP instance {}: {}", cfg.name, g.error().message);
+            }
+        }
+        std::map<std::string, bool> next_tracked;
+        next_tracked[cfg.interface] = tracked[cfg.interface];
+        for (auto& t : cfg.track_interface) {
+            if (auto it = tracked.find(t); it != tracked.end()) {
+                next_tracked[t] = it->second;
+                continue;
+            }
+            auto q = detail::query_link(t);
+            next_tracked[t] = q && q->up;
+        }
+        tracked = std::move(next_tracked);
+        spdlog::info("VRRP instance {}: reconfigured in state {} (priority {}, advert_int {} ms, {} VIPs)", cfg.name,
+                     snap.state, cfg.priority, cfg.advert_int.count(), cfg.virtual_ipaddress.size());
+        update_health();
+        return {};
+    }
+
     // ---- the loop: events in, actions out
 
     void dispatch(const Event& e) {
@@ -803,6 +878,7 @@ Instance::Instance(boost::asio::io_context& io, InstanceConfig config)
 Instance::~Instance() = default;
 Result<void> Instance::start() { return impl_->start(); }
 void Instance::stop() { impl_->stop(); }
+Result<void> Instance::reconfigure(InstanceConfig next) { return impl_->reconfigure(std::move(next)); }
 State Instance::state() const { return impl_->snap.state; }
 const Counters& Instance::counters() const { return impl_->counters; }
 const InstanceConfig& Instance::config() const { return impl_->cfg; }

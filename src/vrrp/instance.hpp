@@ -97,6 +97,13 @@ public:
     // Graceful stop (RFC 5798 §6.4.3 Shutdown): a master sends priority 0 and releases
     // its VIPs. Synchronous; afterwards only running notify scripts keep the loop busy.
     void stop();
+    // Applies a changed config without leaving the current state (SIGHUP): priority,
+    // advert_int, preempt settings, VIPs (a master adds and announces new ones and
+    // removes dropped ones; the others stay), unicast peers, tracked interfaces, garp_*,
+    // notify_*. Fails, changing nothing, when the instance's identity differs (name,
+    // interface, VRID, version, family, unicast on/off or source, track_arp on/off): the
+    // caller then stops this instance and starts a new one.
+    Result<void> reconfigure(InstanceConfig next);
 
     State state() const;
     const Counters& counters() const;

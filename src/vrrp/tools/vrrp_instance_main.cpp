@@ -10,7 +10,8 @@
 //       [--garp-delay-ms N] [--garp-refresh-ms N] [--notify /path/script]
 //       [--notify-timeout-ms N] [--next ...more instance flags...] [--sync-group NAME]
 //
-// `--next` starts the flags of another instance in the same process; `--sync-group`
+// `--reload-args FILE`: on SIGHUP the flags are read again from FILE and applied with
+// Instance::reconfigure. `--next` starts the flags of another instance in the same process; `--sync-group`
 // puts all of the process's instances into one vrrp_sync_group.
 //
 // stdout, one line each, flushed: `STATE <name> <MASTER|BACKUP|FAULT|INIT>` on every
@@ -18,6 +19,7 @@
 // SIGTERM/SIGINT: graceful stop (priority 0 if master, VIPs removed), exit 0.
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -66,20 +68,28 @@ void print_counters(const Instance& i) {
     std::cout << line << std::endl;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    std::vector<InstanceConfig> configs(1);
-    configs.back().name = "vrrp";
+struct Flags {
+    std::vector<InstanceConfig> configs;
     std::string group;
-    for (int i = 1; i < argc; ++i) {
-        std::string f = argv[i];
+    std::string reload_args;
+};
+
+Flags parse_flags(const std::vector<std::string>& args) {
+    Flags out;
+    auto& configs = out.configs;
+    auto& group = out.group;
+    configs.emplace_back();
+    configs.back().name = "vrrp";
+    const std::size_t argc = args.size();
+    for (std::size_t i = 0; i < argc; ++i) {
+        const std::string& f = args[i];
         auto val = [&]() -> std::string {
             if (i + 1 >= argc) usage(f + " needs a value");
-            return argv[++i];
+            return args[++i];
         };
         InstanceConfig& c = configs.back();
-        if (f == "--next") {
+        if (f == "--reload-args") out.reload_args = val();
+        else if (f == "--next") {
             configs.emplace_back();
             configs.back().name = fmt::format("vrrp{}", configs.size());
         } else if (f == "--sync-group") group = val();
@@ -118,6 +128,15 @@ int main(int argc, char** argv) {
             usage("unknown flag " + f);
         }
     }
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Flags flags = parse_flags(std::vector<std::string>(argv + 1, argv + argc));
+    auto& configs = flags.configs;
+    const std::string& group = flags.group;
     spdlog::set_pattern("%H:%M:%S.%e %^%l%$ %v");
     boost::asio::io_context io;
     std::vector<std::unique_ptr<Instance>> instances;
@@ -138,6 +157,7 @@ int main(int argc, char** argv) {
     }
     boost::asio::signal_set stop(io, SIGTERM, SIGINT);
     boost::asio::signal_set usr(io, SIGUSR1);
+    boost::asio::signal_set hup(io, SIGHUP);
     stop.async_wait([&](const boost::system::error_code& ec, int) {
         if (ec) return;
         for (auto& inst : instances) {
@@ -147,7 +167,27 @@ int main(int argc, char** argv) {
         // No io.stop(): the loop ends by itself once notify_stop has finished or been
         // killed at its timeout.
         usr.cancel();
+        hup.cancel();
     });
+    // SIGHUP: re-read the flags from --reload-args FILE (whitespace-separated) and
+    // reconfigure each instance in place; prints `RELOAD ok` or `RELOAD error: ...`.
+    std::function<void()> wait_hup = [&] {
+        hup.async_wait([&](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            std::ifstream in(flags.reload_args);
+            std::vector<std::string> words;
+            for (std::string w; in >> w;) words.push_back(w);
+            auto next = parse_flags(words);
+            std::string problem;
+            if (flags.reload_args.empty() || !in.eof()) problem = "cannot read --reload-args '" + flags.reload_args + "'";
+            else if (next.configs.size() != instances.size()) problem = "the number of instances changed";
+            for (std::size_t i = 0; problem.empty() && i < instances.size(); ++i)
+                if (auto r = instances[i]->reconfigure(next.configs[i]); !r) problem = r.error().message;
+            std::cout << (problem.empty() ? std::string("RELOAD ok") : "RELOAD error: " + problem) << std::endl;
+            wait_hup();
+        });
+    };
+    wait_hup();
     std::function<void()> wait_usr = [&] {
         usr.async_wait([&](const boost::system::error_code& ec, int) {
             if (ec) return;

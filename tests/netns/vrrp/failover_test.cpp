@@ -369,3 +369,51 @@ TEST(VrrpNetns, StartupErrorsNameTheProblem) {
     EXPECT_EQ(invalid.status, 1);
     EXPECT_NE(invalid.output.find("vrrp_instance x: virtual_router_id"), std::string::npos) << invalid.output;
 }
+
+TEST(VrrpNetns, ReloadChangesVipsAndPriorityWithoutDroppingTheVip) {
+    lt::Lab lab;
+    build_segment(lab);
+    char tmpl[] = "/tmp/lvt-reload-XXXXXX";
+    const std::string dir = ::mkdtemp(tmpl);
+    const std::string args = dir + "/args";
+    auto write_args = [&](const std::string& s) { std::ofstream(args) << s; };
+    const std::string base = "--name a --interface eth0 --vrid 51 --advert-int-ms 100 ";
+    write_args(base + "--priority 200 --vip 192.0.2.100/24");
+    auto a = start_router(lab, {"a", 200, {"--reload-args", args}});
+    auto b = start_router(lab, {"b", 100});
+    ASSERT_TRUE(a.wait_state("MASTER", 3s));
+    ASSERT_TRUE(b.wait_state("BACKUP", 3s));
+    const int ta = a.transitions();
+    auto reloads = [&] {
+        auto out = a.proc.output();
+        int n = 0;
+        for (std::size_t at = 0; (at = out.find("RELOAD ", at)) != std::string::npos; ++at) ++n;
+        return n;
+    };
+
+    // A second VIP: added and announced at once, the first never leaves.
+    write_args(base + "--priority 200 --vip 192.0.2.100/24 --vip 192.0.2.101/24");
+    ::kill(a.proc.pid(), SIGHUP);
+    ASSERT_TRUE(lt::wait_until([&] { return reloads() == 1; }, 2s)) << a.proc.output();
+    EXPECT_NE(a.proc.output().find("RELOAD ok"), std::string::npos) << a.proc.output();
+    EXPECT_TRUE(has_address(lab, "a", "192.0.2.100"));
+    EXPECT_TRUE(has_address(lab, "a", "192.0.2.101"));
+    EXPECT_EQ(a.transitions(), ta);
+
+    // A changed VRID is not a reload: refused, nothing changes.
+    write_args("--name a --interface eth0 --vrid 52 --advert-int-ms 100 --priority 200 --vip 192.0.2.100/24");
+    ::kill(a.proc.pid(), SIGHUP);
+    ASSERT_TRUE(lt::wait_until([&] { return reloads() == 2; }, 2s));
+    EXPECT_NE(a.proc.output().find("RELOAD error: VRRP instance a: interface, virtual_router_id"), std::string::npos)
+        << a.proc.output();
+    EXPECT_TRUE(has_address(lab, "a", "192.0.2.101"));
+    EXPECT_EQ(a.last_state(), "MASTER");
+
+    // Priority below the peer's: the next adverts carry it and b (preempting) takes over.
+    write_args(base + "--priority 50 --vip 192.0.2.100/24");
+    ::kill(a.proc.pid(), SIGHUP);
+    ASSERT_TRUE(lt::wait_until([&] { return reloads() == 3; }, 2s));
+    EXPECT_TRUE(b.wait_state("MASTER", 2s)) << b.proc.output();
+    EXPECT_TRUE(a.wait_state("BACKUP", 2s)) << a.proc.output();
+    lt::run({"rm", "-rf", dir});
+}
