@@ -11,12 +11,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <deque>
 #include <map>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "vrrp/arp_track.hpp"
@@ -636,9 +638,25 @@ struct Instance::Impl {
         if (unicast && std::find(cfg.unicast_peer.begin(), cfg.unicast_peer.end(), src) == cfg.unicast_peer.end())
             return count_drop(Drop{DropReason::BadAddress, fmt::format("advert from {}, not a unicast_peer", src)});
         ++counters.adverts_received;
+        warn_if_addresses_differ(a.value(), src);
         last_rx = Clock::now();
         hinted = false;
         dispatch(event::AdvertReceived{a->priority, src, a->max_advert_int});
+    }
+
+    // RFC 5798 §7.1 lets a receiver check that the advertised addresses are its own; like
+    // keepalived without vrrp_strict we accept the advert (dropping it would start a
+    // second master) but say so: the two configs have drifted apart.
+    void warn_if_addresses_differ(const Advert& a, const IpAddress& src) {
+        if (a.priority == kStopPriority) return;
+        std::vector<IpAddress> ours, theirs = a.addresses;
+        for (auto& v : cfg.virtual_ipaddress) ours.push_back(v.prefix.address);
+        std::sort(ours.begin(), ours.end());
+        std::sort(theirs.begin(), theirs.end());
+        if (ours == theirs) return;
+        log_limited(DropReason::AddressCountMismatch,
+                    "VRRP instance {}: {} advertises VIPs {}, ours are {}: the two configs differ", cfg.name, src,
+                    fmt::join(theirs, ", "), fmt::join(ours, ", "));
     }
 
     void count_drop(const Drop& d) {

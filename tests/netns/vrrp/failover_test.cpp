@@ -417,3 +417,21 @@ TEST(VrrpNetns, ReloadChangesVipsAndPriorityWithoutDroppingTheVip) {
     EXPECT_TRUE(a.wait_state("BACKUP", 2s)) << a.proc.output();
     lt::run({"rm", "-rf", dir});
 }
+
+TEST(VrrpNetns, DifferentVipListsAreAcceptedButReported) {
+    lt::Lab lab;
+    build_segment(lab);
+    auto a = start_router(lab, {"a", 200, {}, 100, {kVip + "/24", "192.0.2.101/24"}});
+    auto b = start_router(lab, {"b", 100});
+    ASSERT_TRUE(a.wait_state("MASTER", 3s));
+    ASSERT_TRUE(b.wait_state("BACKUP", 3s));
+    lt::wait_until([] { return false; }, 600ms);
+    // Dropping the adverts would make b a second master; it stays backup and says why.
+    EXPECT_EQ(b.last_state(), "BACKUP") << b.proc.output();
+    auto out = b.proc.output();
+    EXPECT_NE(out.find("192.0.2.1 advertises VIPs 192.0.2.100, 192.0.2.101, ours are 192.0.2.100"), std::string::npos)
+        << out;
+    int lines = 0;
+    for (std::size_t at = 0; (at = out.find("advertises VIPs", at)) != std::string::npos; ++at) ++lines;
+    EXPECT_EQ(lines, 1) << "rate-limited";
+}
