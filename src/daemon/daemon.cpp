@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/config.hpp"
+#include "ipvs/client.hpp"
 #include "daemon/system.hpp"
 
 namespace asio = boost::asio;
@@ -36,7 +37,25 @@ Daemon::Daemon(std::string config_path, std::string control_socket_path,
       control_socket_path_(std::move(control_socket_path)),
       config_(std::move(initial)) {}
 
+Result<void> Daemon::ensure_service_plane(const config::Config& config) {
+    if (services_ || config.virtual_servers.empty()) return {};
+    auto client = ipvs::Client::open();
+    if (!client) return client.error();
+    services_ = std::make_unique<ServicePlane>(io_.get_executor(), std::move(*client));
+    return {};
+}
+
 int Daemon::run() {
+    if (auto r = ensure_service_plane(*config_); !r) {
+        spdlog::critical("cannot start: {}", r.error().message);
+        return 1;
+    }
+    if (services_) {
+        if (auto r = services_->apply(config_); !r) {
+            spdlog::critical("cannot start: {}", r.error().message);
+            return 1;
+        }
+    }
     asio::co_spawn(io_, handle_signals(), asio::detached);
     auto control = ctl::ControlServer::start(io_.get_executor(), control_socket_path_,
                                              [this](std::string_view r) { return on_request(r); });
@@ -80,6 +99,11 @@ ctl::Reply Daemon::reload() {
         spdlog::error("reload rejected, keeping the running configuration: {}", problems);
         reply = {false, fmt::format("reload rejected, the running configuration is kept:\n{}\n",
                                     fmt::join(loaded.problems, "\n"))};
+    } else if (auto applied = apply(loaded.config); !applied) {
+        spdlog::error("reload rejected, keeping the running configuration: {}",
+                      applied.error().message);
+        reply = {false, fmt::format("reload rejected, the running configuration is kept:\n{}\n",
+                                    applied.error().message)};
     } else {
         config_ = std::move(loaded.config);
         ++generation_;
@@ -88,6 +112,12 @@ ctl::Reply Daemon::reload() {
     }
     notify_systemd("READY=1");
     return reply;
+}
+
+Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) {
+    if (auto r = ensure_service_plane(*config); !r) return r;
+    if (services_) return services_->apply(config);
+    return {};
 }
 
 ctl::Reply Daemon::on_request(std::string_view request) {
@@ -101,20 +131,26 @@ std::string Daemon::status_text() const {
     auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                                started_);
     return fmt::format("lvsd {}  config {}  generation {}  up {}s\n\n{}", LVSD_VERSION,
-                       config_path_, generation_, up.count(), config::format_plan(*config_));
+                       config_path_, generation_, up.count(),
+                       services_ ? services_->status_text() : "IPVS: no virtual services\n");
 }
 
 std::string Daemon::status_json() const {
     auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                                started_);
-    return fmt::format(R"({{"version":"{}","config":"{}","generation":{},"uptime_s":{}}})"
-                       "\n",
-                       LVSD_VERSION, config_path_, generation_, up.count());
+    return fmt::format(
+        R"({{"version":"{}","config":"{}","generation":{},"uptime_s":{},"ipvs":{}}})"
+        "\n",
+        LVSD_VERSION, config_path_, generation_, up.count(),
+        services_ ? services_->status_json() : "null");
 }
 
 void Daemon::stop() {
     notify_systemd("STOPPING=1");
     if (control_) control_->stop();
+    // The IPVS table stays as it is: a restart adopts it without dropping a connection,
+    // and the standby holds the same table anyway (DESIGN.md). Checks and timers stop.
+    services_.reset();
     stop_signal_.emit(asio::cancellation_type::terminal);
 }
 

@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "ctl/control.hpp"
+#include "daemon/service_plane.hpp"
 
 namespace lvsd::config {
 struct Config;
@@ -36,9 +37,14 @@ public:
     // Runs until SIGTERM/SIGINT; returns the process exit code.
     int run();
 
+    // The service plane for `config`, or null when it has no virtual servers (a
+    // VRRP-only host needs no IPVS). An error when IPVS is needed but unavailable.
+    Result<void> ensure_service_plane(const config::Config& config);
+
 private:
     boost::asio::awaitable<void> handle_signals();
     ctl::Reply reload();
+    Result<void> apply(const std::shared_ptr<const config::Config>& config);
     ctl::Reply on_request(std::string_view request);
     std::string status_text() const;
     std::string status_json() const;
@@ -49,6 +55,7 @@ private:
     std::string config_path_;
     std::string control_socket_path_;
     std::unique_ptr<ctl::ControlServer> control_;
+    std::unique_ptr<ServicePlane> services_;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::shared_ptr<const config::Config> config_;
     unsigned generation_ = 1;

@@ -1,6 +1,7 @@
 // The daemon's signal and control contract with the real binary, run as root inside a
-// namespace of its own: SIGHUP applies a valid file and keeps the running configuration
-// on a broken one; SIGTERM exits 0 and removes the control socket.
+// namespace of its own, in the VM (the reference config has a virtual service, so lvsd
+// needs IPVS): SIGHUP applies a valid file and keeps the running configuration on a
+// broken one; SIGTERM exits 0 and removes the control socket.
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -51,9 +52,11 @@ protected:
         argv.insert(argv.end(), args.begin(), args.end());
         return lab_.exec("lb", argv);
     }
+    // Generous: the first start in a fresh VM loads ip_vs and its scheduler from 9p
+    // under TCG, which takes seconds. It returns as soon as the status is there.
     bool wait_for_status(const std::string& needle) {
         return wait_until([&] { return lvsctl({"status"}).output.find(needle) != std::string::npos; },
-                          5s);
+                          30s);
     }
 
     Lab lab_;
@@ -111,11 +114,4 @@ TEST_F(DaemonLifecycle, RefusesToStartOnABrokenFile) {
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_NE(r.output.find(conf_ + ":1: "), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("not starting"), std::string::npos) << r.output;
-}
-
-TEST(DaemonPrivileges, NonRootIsOneClearMessage) {
-    std::string conf = std::string(LVSD_SOURCE_DIR) + "/etc/lvsd.conf";
-    auto r = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", kLvsd, "-f", conf});
-    EXPECT_EQ(r.status, 1) << r.output;
-    EXPECT_NE(r.output.find("needs root or CAP_NET_ADMIN"), std::string::npos) << r.output;
 }
