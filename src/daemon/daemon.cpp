@@ -46,15 +46,12 @@ Result<void> Daemon::ensure_service_plane(const config::Config& config) {
 }
 
 int Daemon::run() {
-    if (auto r = ensure_service_plane(*config_); !r) {
+    vrrp_ = std::make_unique<VrrpPlane>(io_);
+    if (auto r = apply(config_); !r) {
         spdlog::critical("cannot start: {}", r.error().message);
+        // Instances that did start hand over and remove their VIPs.
+        vrrp_->stop();
         return 1;
-    }
-    if (services_) {
-        if (auto r = services_->apply(config_); !r) {
-            spdlog::critical("cannot start: {}", r.error().message);
-            return 1;
-        }
     }
     asio::co_spawn(io_, handle_signals(), asio::detached);
     auto control = ctl::ControlServer::start(io_.get_executor(), control_socket_path_,
@@ -116,6 +113,7 @@ ctl::Reply Daemon::reload() {
 
 Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) {
     if (auto r = ensure_service_plane(*config); !r) return r;
+    if (auto r = vrrp_->apply(*config); !r) return r;
     if (services_) return services_->apply(config);
     return {};
 }
@@ -132,22 +130,24 @@ std::string Daemon::status_text() const {
                                                                started_);
     return fmt::format("lvsd {}  config {}  generation {}  up {}s\n\n{}", LVSD_VERSION,
                        config_path_, generation_, up.count(),
-                       services_ ? services_->status_text() : "IPVS: no virtual services\n");
+                       vrrp_->status_text() + "\n" +
+                           (services_ ? services_->status_text() : "IPVS: no virtual services\n"));
 }
 
 std::string Daemon::status_json() const {
     auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                                started_);
     return fmt::format(
-        R"({{"version":"{}","config":"{}","generation":{},"uptime_s":{},"ipvs":{}}})"
+        R"({{"version":"{}","config":"{}","generation":{},"uptime_s":{},"vrrp":{},"ipvs":{}}})"
         "\n",
-        LVSD_VERSION, config_path_, generation_, up.count(),
+        LVSD_VERSION, config_path_, generation_, up.count(), vrrp_->status_json(),
         services_ ? services_->status_json() : "null");
 }
 
 void Daemon::stop() {
     notify_systemd("STOPPING=1");
     if (control_) control_->stop();
+    if (vrrp_) vrrp_->stop();
     // The IPVS table stays as it is: a restart adopts it without dropping a connection,
     // and the standby holds the same table anyway (DESIGN.md). Checks and timers stop.
     services_.reset();

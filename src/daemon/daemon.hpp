@@ -13,6 +13,7 @@
 
 #include "ctl/control.hpp"
 #include "daemon/service_plane.hpp"
+#include "daemon/vrrp_plane.hpp"
 
 namespace lvsd::config {
 struct Config;
@@ -56,6 +57,7 @@ private:
     std::string control_socket_path_;
     std::unique_ptr<ctl::ControlServer> control_;
     std::unique_ptr<ServicePlane> services_;
+    std::unique_ptr<VrrpPlane> vrrp_;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::shared_ptr<const config::Config> config_;
     unsigned generation_ = 1;

@@ -1,0 +1,170 @@
+#include "daemon/vrrp_plane.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace lvsd::daemon {
+
+namespace {
+
+std::chrono::milliseconds ms(config::Duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+}
+
+std::vector<std::string> argv_of(const std::optional<config::Command>& c) {
+    return c ? c->argv : std::vector<std::string>{};
+}
+
+Error unsupported(const config::VrrpInstance& in, const config::Location& where,
+                  std::string_view what) {
+    return make_error(0, "{}:{}: vrrp instance \"{}\": {} is not supported by the VRRP engine yet",
+                      where.file, where.line, in.name, what);
+}
+
+}  // namespace
+
+Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in) {
+    vrrp::InstanceConfig c;
+    c.name = in.name;
+    c.interface = in.interface;
+    c.virtual_router_id = in.virtual_router_id;
+    c.priority = in.priority;
+    c.advert_int = ms(in.advert_int);
+    c.version = in.version;
+    c.nopreempt = in.nopreempt;
+    c.preempt_delay = ms(in.preempt_delay);
+    c.unicast_src_ip = in.unicast_src_ip;
+    c.unicast_peer = in.unicast_peer;
+    for (const auto& v : in.virtual_ipaddress) c.virtual_ipaddress.push_back({v.prefix, v.dev, v.label});
+    for (const auto& t : in.track_interface) {
+        if (t.weight != 0) return unsupported(in, t.where, "track_interface with a weight");
+        c.track_interface.push_back(t.name);
+    }
+    if (in.track_arp_target) {
+        c.track_arp_target = in.track_arp_target->targets;
+        c.track_arp_interval = ms(in.track_arp_target->interval);
+        c.track_arp_fall = in.track_arp_target->fall;
+    }
+    c.garp_master_repeat = in.garp_master_repeat;
+    c.garp_interval = ms(in.garp_interval);
+    c.garp_master_delay = ms(in.garp_master_delay);
+    c.garp_master_refresh = ms(in.garp_master_refresh);
+    if (in.garp_master_refresh_repeat != 1)
+        return unsupported(in, in.where, "garp_master_refresh_repeat other than 1");
+    c.auth_pass = in.auth_pass.value_or("");
+    c.notify_master = argv_of(in.notify.master);
+    c.notify_backup = argv_of(in.notify.backup);
+    c.notify_fault = argv_of(in.notify.fault);
+    c.notify_stop = argv_of(in.notify.stop);
+    c.notify = argv_of(in.notify.any);
+    if (auto r = vrrp::validate(c); !r)
+        return make_error(0, "{}:{}: {}", in.where.file, in.where.line, r.error().message);
+    return c;
+}
+
+VrrpPlane::~VrrpPlane() = default;
+
+Result<void> VrrpPlane::apply(const config::Config& config) {
+    std::map<std::string, vrrp::InstanceConfig> configs;
+    for (const auto& in : config.vrrp_instances) {
+        auto c = instance_config(in);
+        if (!c) return c.error();
+        configs.emplace(in.name, std::move(*c));
+    }
+    Groups groups;
+    for (const auto& g : config.vrrp_sync_groups) {
+        if (g.notify.master || g.notify.backup || g.notify.fault || g.notify.stop || g.notify.any)
+            return make_error(0, "{}:{}: vrrp sync group \"{}\": notify commands are not supported "
+                                 "for sync groups yet (set them on the instances)",
+                              g.where.file, g.where.line, g.name);
+        groups[g.name] = g.group;
+    }
+
+    // Sync groups hold their members from before start(): a change to any group, or to
+    // the identity of a grouped instance, restarts VRRP as a whole.
+    if (groups != group_members_) {
+        group_members_ = std::move(groups);
+        return restart_all(config, std::move(configs));
+    }
+    for (auto it = instances_.begin(); it != instances_.end();) {
+        if (configs.contains(it->first)) {
+            ++it;
+            continue;
+        }
+        spdlog::info("vrrp instance \"{}\": removed from the configuration, stopping", it->first);
+        it->second->stop();
+        it = instances_.erase(it);
+    }
+    for (auto& [name, c] : configs) {
+        auto running = instances_.find(name);
+        if (running != instances_.end()) {
+            if (running->second->reconfigure(c)) continue;
+            bool grouped = false;
+            for (const auto& [g, members] : group_members_)
+                grouped = grouped || std::find(members.begin(), members.end(), name) != members.end();
+            if (grouped) return restart_all(config, std::move(configs));
+            spdlog::warn("vrrp instance \"{}\": interface, VRID, version or family changed; "
+                         "restarting the instance", name);
+            running->second->stop();
+            instances_.erase(running);
+        }
+        auto inst = std::make_unique<vrrp::Instance>(io_, c);
+        if (auto r = inst->start(); !r) return r;
+        instances_.emplace(name, std::move(inst));
+    }
+    return {};
+}
+
+Result<void> VrrpPlane::restart_all(const config::Config& config,
+                                    std::map<std::string, vrrp::InstanceConfig> configs) {
+    if (!instances_.empty()) spdlog::warn("VRRP sync groups changed: restarting every instance");
+    stop();
+    for (auto& [name, c] : configs) instances_.emplace(name, std::make_unique<vrrp::Instance>(io_, c));
+    for (const auto& g : config.vrrp_sync_groups) {
+        std::vector<vrrp::Instance*> members;
+        for (const auto& m : g.group) members.push_back(instances_.at(m).get());
+        groups_.push_back(std::make_unique<vrrp::SyncGroup>(g.name, std::move(members)));
+    }
+    for (auto& [name, inst] : instances_)
+        if (auto r = inst->start(); !r) return r;
+    return {};
+}
+
+void VrrpPlane::stop() {
+    for (auto& [name, inst] : instances_) inst->stop();
+    groups_.clear();
+    instances_.clear();
+}
+
+std::string VrrpPlane::status_text() const {
+    if (instances_.empty()) return "VRRP: no instances\n";
+    std::string out = "VRRP:\n";
+    for (const auto& [name, inst] : instances_) {
+        const auto& c = inst->config();
+        const auto& n = inst->counters();
+        out += fmt::format("  {:<12} {:<7} {} VRID {:<3} priority {:<3} adverts sent {} received {} "
+                           "dropped {} transitions {}\n",
+                           name, inst->state(), c.interface, c.virtual_router_id, c.priority,
+                           n.adverts_sent, n.adverts_received, n.drops(), n.transitions);
+    }
+    return out;
+}
+
+std::string VrrpPlane::status_json() const {
+    std::vector<std::string> items;
+    for (const auto& [name, inst] : instances_) {
+        const auto& c = inst->config();
+        const auto& n = inst->counters();
+        std::vector<std::string> drops;
+        for (size_t i = 0; i < n.dropped.size(); ++i)
+            if (n.dropped[i] != 0)
+                drops.push_back(fmt::format(R"("{}":{})", static_cast<vrrp::DropReason>(i), n.dropped[i]));
+        items.push_back(fmt::format(
+            R"({{"name":"{}","state":"{}","interface":"{}","virtual_router_id":{},"priority":{},"adverts_sent":{},"adverts_received":{},"transitions":{},"dropped":{{{}}}}})",
+            name, inst->state(), c.interface, c.virtual_router_id, c.priority, n.adverts_sent,
+            n.adverts_received, n.transitions, fmt::join(drops, ",")));
+    }
+    return fmt::format("[{}]", fmt::join(items, ","));
+}
+
+}  // namespace lvsd::daemon

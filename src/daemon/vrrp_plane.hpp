@@ -1,0 +1,50 @@
+// The VRRP half of the daemon: one vrrp::Instance per configured vrrp_instance, tied
+// together by their sync groups. Reloads are applied in place where the instance's
+// identity (interface, VRID, version, family) is unchanged, so the VIP never moves
+// because of a reload (keepalived's users lose it when a reload outlasts three adverts).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "config/config.hpp"
+#include "vrrp/instance.hpp"
+
+namespace lvsd::daemon {
+
+// The instance as the VRRP engine takes it. Pure; errors name the instance, the key and
+// the config line for what the engine does not support yet.
+Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in);
+
+class VrrpPlane {
+public:
+    explicit VrrpPlane(boost::asio::io_context& io) : io_(io) {}
+    ~VrrpPlane();
+
+    // Starts, reconfigures or stops instances to match `config`. Every instance's
+    // settings are checked first, and a problem there changes nothing; a failure to
+    // start an instance (say, its interface is gone) is returned as it happens.
+    Result<void> apply(const config::Config& config);
+    // Stops every instance: a master sends priority 0 (RFC 5798 §6.4.3) so that the
+    // backup takes over at once, and removes its VIPs.
+    void stop();
+
+    std::string status_text() const;
+    std::string status_json() const;
+
+private:
+    using Groups = std::map<std::string, std::vector<std::string>>;  // group -> members
+    Result<void> restart_all(const config::Config& config,
+                             std::map<std::string, vrrp::InstanceConfig> configs);
+
+    boost::asio::io_context& io_;
+    std::map<std::string, std::unique_ptr<vrrp::Instance>> instances_;
+    std::vector<std::unique_ptr<vrrp::SyncGroup>> groups_;
+    Groups group_members_;
+};
+
+}  // namespace lvsd::daemon
