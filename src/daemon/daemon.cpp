@@ -20,6 +20,25 @@ namespace asio = boost::asio;
 
 namespace lvsd::daemon {
 
+std::vector<std::string> engine_problems(const config::Config& config) {
+    std::vector<std::string> problems;
+    for (const auto& in : config.vrrp_instances)
+        if (auto c = instance_config(in); !c) problems.push_back(c.error().message);
+    for (const auto& g : config.vrrp_sync_groups)
+        if (g.notify.master || g.notify.backup || g.notify.fault || g.notify.stop || g.notify.any)
+            problems.push_back(fmt::format(
+                "{}:{}: vrrp sync group \"{}\": notify commands on sync groups are not supported "
+                "yet (set them on the instances)",
+                g.where.file, g.where.line, g.name));
+    for (const auto& vs : config.virtual_servers)
+        for (const auto& rs : vs.real_servers)
+            if (rs.check)
+                if (auto r = healthcheck::validate(check_spec(vs, rs, *rs.check)); !r)
+                    problems.push_back(fmt::format("{}:{}: {}", rs.check->where.file,
+                                                   rs.check->where.line, r.error().message));
+    return problems;
+}
+
 LoadedConfig load_config(const std::string& path) {
     auto loaded = config::load_file(path);
     LoadedConfig out;
@@ -27,7 +46,10 @@ LoadedConfig load_config(const std::string& path) {
         for (const auto& d : loaded.diagnostics()) out.problems.push_back(config::to_string(d));
         return out;
     }
-    out.config = loaded.config();
+    // What the file says is valid, but what the engines cannot do yet is refused here,
+    // so that `lvsd -t`, start and reload agree.
+    out.problems = engine_problems(*loaded.config());
+    if (out.problems.empty()) out.config = loaded.config();
     return out;
 }
 

@@ -30,6 +30,10 @@ struct LoadedConfig {
 
 LoadedConfig load_config(const std::string& path);
 
+// Settings the config module accepts but the VRRP engine or the health checker cannot
+// carry out (yet), as `FILE:LINE: message`.
+std::vector<std::string> engine_problems(const config::Config& config);
+
 class Daemon {
 public:
     Daemon(std::string config_path, std::string control_socket_path,

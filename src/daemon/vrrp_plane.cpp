@@ -72,13 +72,8 @@ Result<void> VrrpPlane::apply(const config::Config& config) {
         configs.emplace(in.name, std::move(*c));
     }
     Groups groups;
-    for (const auto& g : config.vrrp_sync_groups) {
-        if (g.notify.master || g.notify.backup || g.notify.fault || g.notify.stop || g.notify.any)
-            return make_error(0, "{}:{}: vrrp sync group \"{}\": notify commands are not supported "
-                                 "for sync groups yet (set them on the instances)",
-                              g.where.file, g.where.line, g.name);
-        groups[g.name] = g.group;
-    }
+    // (Sync-group notify commands are refused when the file is loaded: engine_problems.)
+    for (const auto& g : config.vrrp_sync_groups) groups[g.name] = g.group;
 
     // Sync groups hold their members from before start(): a change to any group, or to
     // the identity of a grouped instance, restarts VRRP as a whole.

@@ -93,3 +93,18 @@ TEST(LvsdCheck, BadArgumentsAreUsageErrors) {
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.output.find("unknown argument \"--frobnicate\""), std::string::npos);
 }
+
+TEST(LvsdCheck, WhatTheEnginesCannotDoIsRefusedByTheCheckToo) {
+    auto path = write_temp(R"(vrrp_instances = ( {
+    name = "VI_1"; interface = "eth0"; virtual_router_id = 51;
+    virtual_ipaddress = [ "192.0.2.10/24" ];
+    track_interface = ( { interface = "eth1"; weight = -20; } );
+} );
+)");
+    auto r = run("-t -f " + path);
+    ::unlink(path.c_str());
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_NE(r.output.find(path + ":4: vrrp instance \"VI_1\": track_interface with a weight is not supported"),
+              std::string::npos)
+        << r.output;
+}
