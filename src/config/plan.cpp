@@ -161,7 +161,7 @@ std::string format_plan(const Config& c) {
 
     out += fmt::format("\nVRRP: {}\n", c.vrrp_instances.empty() ? "no instances" : plural(static_cast<uint32_t>(c.vrrp_instances.size()), "instance", "instances"));
     for (const VrrpInstance& vi : c.vrrp_instances) {
-        out += fmt::format("  {} on {}: VRID {}, {}, VRRPv{}, priority {}{}, starts {}, {}\n", vi.name, vi.interface,
+        out += fmt::format("  {} on {}: VRID {}, {}, VRRPv{}, priority {}{}, state hint {}, {}\n", vi.name, vi.interface,
                            vi.virtual_router_id, vi.family == Family::V4 ? "IPv4" : "IPv6", vi.version, vi.priority,
                            vi.priority == 255 ? " (address owner)" : "", to_string(vi.state),
                            vi.nopreempt ? "nopreempt"

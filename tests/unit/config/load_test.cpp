@@ -742,7 +742,7 @@ TEST(Plan, ReferenceConfigReadsLikeAnOperatorExpects) {
     ASSERT_TRUE(r.ok());
     const std::string plan = format_plan(*r.config());
     for (const char* line : {
-             "  VI_1 on eth0: VRID 51, IPv4, VRRPv2, priority 150, starts MASTER, preempts\n",
+             "  VI_1 on eth0: VRID 51, IPv4, VRRPv2, priority 150, state hint MASTER, preempts\n",
              "    adverts every 1 s by multicast 224.0.0.18\n",
              "    master down after 3.414 s (3 x 1 s + skew 0.414 s)\n",  // RFC 3768 §6.1
              "    VIP 192.168.100.10/24 dev eth0\n",
@@ -762,7 +762,7 @@ TEST(Plan, Vrrpv3UnicastFwmarkAndFlags) {
                    "persistence_granularity = 24; lb_kind = \"NAT\"; alpha = true; sorry_server = { address = \"192.0.2.99\"; port = 80; }; "
                    "real_servers = ( { address = \"192.0.2.21\"; port = 80; weight = 3; HTTP_GET = { path = \"/ok\"; }; } ); } );");
     const std::string plan = format_plan(*c);
-    EXPECT_THAT(plan, HasSubstr("VRRPv3, priority 100, starts BACKUP, nopreempt"));
+    EXPECT_THAT(plan, HasSubstr("VRRPv3, priority 100, state hint BACKUP, nopreempt"));
     EXPECT_THAT(plan, HasSubstr("adverts every 0.5 s by unicast to 192.0.2.2 from 192.0.2.1"));
     // RFC 5798 §6.1: skew = (256 - 100) x 0.5 / 256 = 0.3047 s.
     EXPECT_THAT(plan, HasSubstr("master down after 1.805 s (3 x 0.5 s + skew 0.305 s)"));
