@@ -77,10 +77,6 @@ Result<void> ServicePlane::apply(std::shared_ptr<const config::Config> config) {
     for (const auto& vs : config->virtual_servers)
         for (const auto& rs : vs.real_servers) {
             if (!rs.check) continue;
-            if (rs.check->bind_port)
-                spdlog::warn("{}:{}: bind_port is not supported by the health checker yet; "
-                             "the kernel picks the source port",
-                             rs.check->where.file, rs.check->where.line);
             specs.push_back(check_spec(vs, rs, *rs.check));
         }
     if (auto r = monitor_.update(specs); !r) return r;
@@ -91,14 +87,9 @@ Result<void> ServicePlane::apply(std::shared_ptr<const config::Config> config) {
     return {};
 }
 
-bool ServicePlane::is_up(const config::VirtualServer& vs, const config::RealServer& rs) const {
-    auto status = monitor_.status(healthcheck::check_key(check_spec(vs, rs, *rs.check)));
-    return status && status->health == healthcheck::Health::Up;
-}
-
 void ServicePlane::rebuild_desired() {
     reconciler_.set_desired(desired_table(
-        *config_, [this](const auto& vs, const auto& rs) { return is_up(vs, rs); }));
+        *config_, [this](const auto& vs, const auto& rs) { return view(vs, rs).healthy; }));
 }
 
 void ServicePlane::on_health(const healthcheck::HealthEvent& e) {
@@ -142,33 +133,41 @@ void ServicePlane::arm_periodic() {
     });
 }
 
+ServicePlane::RealServerView ServicePlane::view(const config::VirtualServer& vs,
+                                                const config::RealServer& rs) const {
+    RealServerView v;
+    const auto& kernel = reconciler_.kernel();
+    if (auto service = kernel.find(service_key(vs)); service != kernel.end())
+        if (auto d = service->second.destinations.find(destination_key(rs));
+            d != service->second.destinations.end())
+            v.weight = d->second.weight;
+    if (rs.check) {
+        auto st = monitor_.status(healthcheck::check_key(check_spec(vs, rs, *rs.check)));
+        v.healthy = st && st->health == healthcheck::Health::Up;
+        if (st) v.last = st->last;
+    }
+    return v;
+}
+
 std::string ServicePlane::status_text() const {
     std::string out = fmt::format("IPVS: {} reconciles, {} operations sent, {} failed\n",
                                   reconciles_, ops_sent_, ops_failed_);
-    const auto& kernel = reconciler_.kernel();
     for (const auto& vs : config_->virtual_servers) {
-        auto key = service_key(vs);
-        auto in_kernel = kernel.find(key);
         out += fmt::format("{} {} {}{}\n", config::service_name(vs), vs.lb_algo,
                            config::to_string(vs.lb_kind),
-                           in_kernel == kernel.end() ? "  (not in the kernel table)" : "");
+                           reconciler_.kernel().contains(service_key(vs))
+                               ? ""
+                               : "  (not in the kernel table)");
         for (const auto& rs : vs.real_servers) {
-            auto dkey = destination_key(rs);
-            std::string weight = "-";
-            if (in_kernel != kernel.end())
-                if (auto d = in_kernel->second.destinations.find(dkey);
-                    d != in_kernel->second.destinations.end())
-                    weight = std::to_string(d->second.weight);
-            std::string health = "up (no check)", last;
-            if (rs.check) {
-                auto st = monitor_.status(healthcheck::check_key(check_spec(vs, rs, *rs.check)));
-                health = st && st->health == healthcheck::Health::Up ? "up" : "down";
-                if (st && st->last)
-                    last = fmt::format("  last {}: {} in {:.1f} ms", config::check_name(*rs.check),
-                                       st->last->reason, st->last->latency.count() / 1000.0);
-            }
+            auto v = view(vs, rs);
+            std::string last;
+            if (v.last)
+                last = fmt::format("  last {}: {} in {:.1f} ms", config::check_name(*rs.check),
+                                   v.last->reason, v.last->latency.count() / 1000.0);
             out += fmt::format("  -> {:<24} {:<14} weight {:<5}{}\n",
-                               format_endpoint(rs.address, rs.port), health, weight, last);
+                               format_endpoint(rs.address, rs.port),
+                               !rs.check ? "up (no check)" : v.healthy ? "up" : "down",
+                               v.weight ? std::to_string(*v.weight) : "-", last);
         }
     }
     return out;
@@ -176,34 +175,23 @@ std::string ServicePlane::status_text() const {
 
 std::string ServicePlane::status_json() const {
     std::vector<std::string> services;
-    const auto& kernel = reconciler_.kernel();
     for (const auto& vs : config_->virtual_servers) {
-        auto in_kernel = kernel.find(service_key(vs));
         std::vector<std::string> reals;
         for (const auto& rs : vs.real_servers) {
-            std::optional<uint32_t> weight;
-            if (in_kernel != kernel.end())
-                if (auto d = in_kernel->second.destinations.find(destination_key(rs));
-                    d != in_kernel->second.destinations.end())
-                    weight = d->second.weight;
-            bool up = true;
+            auto v = view(vs, rs);
             std::string last = "null";
-            if (rs.check) {
-                auto st = monitor_.status(healthcheck::check_key(check_spec(vs, rs, *rs.check)));
-                up = st && st->health == healthcheck::Health::Up;
-                if (st && st->last)
-                    last = fmt::format(R"({{"ok":{},"reason":"{}","latency_us":{}}})",
-                                       st->last->ok, json_escape(st->last->reason),
-                                       st->last->latency.count());
-            }
+            if (v.last)
+                last = fmt::format(R"({{"ok":{},"reason":"{}","latency_us":{}}})", v.last->ok,
+                                   json_escape(v.last->reason), v.last->latency.count());
             reals.push_back(fmt::format(
                 R"({{"address":"{}","port":{},"healthy":{},"checked":{},"weight":{},"last_probe":{}}})",
-                rs.address.to_string(), rs.port, up, rs.check.has_value(),
-                weight ? std::to_string(*weight) : "null", last));
+                rs.address.to_string(), rs.port, v.healthy, rs.check.has_value(),
+                v.weight ? std::to_string(*v.weight) : "null", last));
         }
-        services.push_back(fmt::format(R"({{"service":"{}","scheduler":"{}","in_kernel":{},"real_servers":[{}]}})",
-                                       json_escape(config::service_name(vs)), vs.lb_algo,
-                                       in_kernel != kernel.end(), fmt::join(reals, ",")));
+        services.push_back(fmt::format(
+            R"({{"service":"{}","scheduler":"{}","in_kernel":{},"real_servers":[{}]}})",
+            json_escape(config::service_name(vs)), vs.lb_algo,
+            reconciler_.kernel().contains(service_key(vs)), fmt::join(reals, ",")));
     }
     return fmt::format(R"({{"reconciles":{},"ops_sent":{},"ops_failed":{},"virtual_services":[{}]}})",
                        reconciles_, ops_sent_, ops_failed_, fmt::join(services, ","));

@@ -43,7 +43,14 @@ private:
     void on_health(const healthcheck::HealthEvent& event);
     void rebuild_desired();
     void arm_periodic();
-    bool is_up(const config::VirtualServer& vs, const config::RealServer& rs) const;
+    // One real server as the checker and the kernel table (as of the last reconcile)
+    // see it; the desired table and both status views read it.
+    struct RealServerView {
+        bool healthy = true;  // no check: always
+        std::optional<uint32_t> weight;  // unset: not in the kernel table
+        std::optional<healthcheck::ProbeResult> last;
+    };
+    RealServerView view(const config::VirtualServer& vs, const config::RealServer& rs) const;
 
     std::unique_ptr<ipvs::Backend> backend_;
     ipvs::Reconciler reconciler_;
