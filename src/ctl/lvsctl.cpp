@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "ctl/control.hpp"
+#include "ctl/realserver.hpp"
 
 namespace {
 
@@ -15,8 +16,38 @@ constexpr const char* kUsage =
     "commands:\n"
     "  status [--json]   VRRP instances and virtual services of the running lvsd\n"
     "  reload            re-read the configuration; says whether it was accepted\n"
+    "  realserver up|down --vip ADDR [--vip ADDR...]\n"
+    "                    on a DSR real server: put the VIPs on lo and set\n"
+    "                    arp_ignore=1, arp_announce=2 (down: remove them, set 0)\n"
     "\n"
     "  -s, --socket PATH control socket (default {})\n";
+
+int realserver_command(const std::vector<std::string>& words) {
+    if (words.size() < 2 || (words[1] != "up" && words[1] != "down")) {
+        fmt::print(stderr, "lvsctl: usage: lvsctl realserver up|down --vip ADDR [--vip ADDR...]\n");
+        return 2;
+    }
+    std::vector<lvsd::IpAddress> vips;
+    for (size_t i = 2; i < words.size(); ++i) {
+        if (words[i] != "--vip" || i + 1 >= words.size()) {
+            fmt::print(stderr, "lvsctl: realserver: expected --vip ADDRESS, got \"{}\"\n", words[i]);
+            return 2;
+        }
+        auto a = lvsd::parse_address(words[++i]);
+        if (!a) {
+            fmt::print(stderr, "lvsctl: realserver: \"{}\" is not an IP address\n", words[i]);
+            return 2;
+        }
+        vips.push_back(*a);
+    }
+    auto r = words[1] == "up" ? lvsd::ctl::realserver_up(vips) : lvsd::ctl::realserver_down(vips);
+    if (!r) {
+        fmt::print(stderr, "lvsctl: realserver {}: {}\n", words[1], r.error().message);
+        return 1;
+    }
+    fmt::print("{}", *r);
+    return 0;
+}
 
 }  // namespace
 
@@ -34,6 +65,7 @@ int main(int argc, char** argv) {
             words.push_back(args[i]);
         }
     }
+    if (!words.empty() && words[0] == "realserver") return realserver_command(words);
     std::string request;
     if (words == std::vector<std::string>{"status"}) {
         request = "status";
