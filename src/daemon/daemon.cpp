@@ -3,7 +3,6 @@
 #include <csignal>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -75,20 +74,22 @@ Result<void> Daemon::ensure_service_plane(const config::Config& config) {
 
 int Daemon::run() {
     vrrp_ = std::make_unique<VrrpPlane>(io_);
-    if (auto r = apply(config_); !r) {
-        spdlog::critical("cannot start: {}", r.error().message);
-        // Instances that did start hand over and remove their VIPs.
-        vrrp_->stop();
-        return 1;
-    }
-    asio::co_spawn(io_, handle_signals(), asio::detached);
+    // The control socket first: it can fail for reasons of its own, and nothing has been
+    // touched yet then.
     auto control = ctl::ControlServer::start(io_.get_executor(), control_socket_path_,
                                              [this](std::string_view r) { return on_request(r); });
     if (!control) {
-        spdlog::critical("{}", control.error().message);
+        spdlog::critical("cannot start: {}", control.error().message);
         return 1;
     }
     control_ = std::move(*control);
+    if (auto r = apply(config_); !r) {
+        spdlog::critical("cannot start: {}", r.error().message);
+        // Instances that did start hand over and remove their VIPs.
+        stop();
+        return 1;
+    }
+    asio::co_spawn(io_, handle_signals(), asio::detached);
     spdlog::info("lvsd {} started with {} (generation {})", LVSD_VERSION, config_path_,
                  generation_);
     notify_systemd("READY=1");
@@ -179,7 +180,6 @@ void Daemon::stop() {
     // The IPVS table stays as it is: a restart adopts it without dropping a connection,
     // and the standby holds the same table anyway (DESIGN.md). Checks and timers stop.
     services_.reset();
-    stop_signal_.emit(asio::cancellation_type::terminal);
 }
 
 }  // namespace lvsd::daemon

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -56,7 +55,6 @@ private:
     void stop();
 
     boost::asio::io_context io_;
-    boost::asio::cancellation_signal stop_signal_;
     std::string config_path_;
     std::string control_socket_path_;
     std::unique_ptr<ctl::ControlServer> control_;
