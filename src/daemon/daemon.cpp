@@ -13,6 +13,7 @@
 
 #include "config/config.hpp"
 #include "ipvs/client.hpp"
+#include "daemon/json.hpp"
 #include "daemon/system.hpp"
 
 namespace asio = boost::asio;
@@ -169,7 +170,7 @@ std::string Daemon::status_json() const {
     return fmt::format(
         R"({{"version":"{}","config":"{}","generation":{},"uptime_s":{},"vrrp":{},"ipvs":{}}})"
         "\n",
-        LVSD_VERSION, config_path_, generation_, up.count(), vrrp_->status_json(),
+        LVSD_VERSION, json_escape(config_path_), generation_, up.count(), vrrp_->status_json(),
         services_ ? services_->status_json() : "null");
 }
 

@@ -4,31 +4,15 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/desired.hpp"
+#include "daemon/json.hpp"
 
 namespace lvsd::daemon {
 
 namespace {
 
-std::chrono::milliseconds ms(config::Duration d) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(d);
-}
-
 std::vector<healthcheck::StatusRange> ranges(const config::StatusCodes& codes) {
     std::vector<healthcheck::StatusRange> out;
     for (auto [low, high] : codes) out.push_back({low, high});
-    return out;
-}
-
-std::string json_escape(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20) {
-            out += fmt::format("\\u{:04x}", c);
-            continue;
-        }
-        out += c;
-    }
     return out;
 }
 
@@ -40,13 +24,13 @@ healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config:
     spec.address = hc.connect_ip;
     spec.port = hc.connect_port != 0 ? hc.connect_port : rs.port;
     spec.bindto = hc.bindto;
-    spec.connect_timeout = ms(hc.connect_timeout);
+    spec.connect_timeout = hc.connect_timeout;
     spec.rise = hc.rise;
     spec.fall = hc.fall;
     spec.initial = vs.alpha ? healthcheck::InitialState::DownUntilFirstSuccess
                             : healthcheck::InitialState::Up;
-    spec.delay_loop = ms(hc.delay_loop);
-    spec.delay_before_retry = ms(hc.delay_before_retry);
+    spec.delay_loop = hc.delay_loop;
+    spec.delay_before_retry = hc.delay_before_retry;
     if (const auto* http = std::get_if<config::HttpProbe>(&hc.probe)) {
         spec.type = healthcheck::CheckType::Http;
         spec.path = http->path;

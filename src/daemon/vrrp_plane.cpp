@@ -3,13 +3,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/json.hpp"
+
 namespace lvsd::daemon {
 
 namespace {
-
-std::chrono::milliseconds ms(config::Duration d) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(d);
-}
 
 std::vector<std::string> argv_of(const std::optional<config::Command>& c) {
     return c ? c->argv : std::vector<std::string>{};
@@ -29,10 +27,10 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in) {
     c.interface = in.interface;
     c.virtual_router_id = in.virtual_router_id;
     c.priority = in.priority;
-    c.advert_int = ms(in.advert_int);
+    c.advert_int = in.advert_int;
     c.version = in.version;
     c.nopreempt = in.nopreempt;
-    c.preempt_delay = ms(in.preempt_delay);
+    c.preempt_delay = in.preempt_delay;
     c.unicast_src_ip = in.unicast_src_ip;
     c.unicast_peer = in.unicast_peer;
     for (const auto& v : in.virtual_ipaddress) c.virtual_ipaddress.push_back({v.prefix, v.dev, v.label});
@@ -42,13 +40,13 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in) {
     }
     if (in.track_arp_target) {
         c.track_arp_target = in.track_arp_target->targets;
-        c.track_arp_interval = ms(in.track_arp_target->interval);
+        c.track_arp_interval = in.track_arp_target->interval;
         c.track_arp_fall = in.track_arp_target->fall;
     }
     c.garp_master_repeat = in.garp_master_repeat;
-    c.garp_interval = ms(in.garp_interval);
-    c.garp_master_delay = ms(in.garp_master_delay);
-    c.garp_master_refresh = ms(in.garp_master_refresh);
+    c.garp_interval = in.garp_interval;
+    c.garp_master_delay = in.garp_master_delay;
+    c.garp_master_refresh = in.garp_master_refresh;
     if (in.garp_master_refresh_repeat != 1)
         return unsupported(in, in.where, "garp_master_refresh_repeat other than 1");
     c.auth_pass = in.auth_pass.value_or("");
@@ -156,7 +154,7 @@ std::string VrrpPlane::status_json() const {
                 drops.push_back(fmt::format(R"("{}":{})", static_cast<vrrp::DropReason>(i), n.dropped[i]));
         items.push_back(fmt::format(
             R"({{"name":"{}","state":"{}","interface":"{}","virtual_router_id":{},"priority":{},"adverts_sent":{},"adverts_received":{},"transitions":{},"dropped":{{{}}}}})",
-            name, inst->state(), c.interface, c.virtual_router_id, c.priority, n.adverts_sent,
+            json_escape(name), inst->state(), json_escape(c.interface), c.virtual_router_id, c.priority, n.adverts_sent,
             n.adverts_received, n.transitions, fmt::join(drops, ",")));
     }
     return fmt::format("[{}]", fmt::join(items, ","));
