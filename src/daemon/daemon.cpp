@@ -75,6 +75,9 @@ Result<void> Daemon::ensure_service_plane(const config::Config& config) {
 
 int Daemon::run() {
     vrrp_ = std::make_unique<VrrpPlane>(io_);
+    vrrp_->on_transition([this](const std::string& instance, vrrp::State state) {
+        if (sync_.config() && sync_.config()->instance == instance) sync_.on_state(state);
+    });
     // The control socket first: it can fail for reasons of its own, and nothing has been
     // touched yet then.
     auto control = ctl::ControlServer::start(io_.get_executor(), control_socket_path_,
@@ -144,8 +147,11 @@ ctl::Reply Daemon::reload() {
 Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) {
     if (auto r = ensure_service_plane(*config); !r) return r;
     if (auto r = vrrp_->apply(*config); !r) return r;
-    if (services_) return services_->apply(config);
-    return {};
+    if (services_)
+        if (auto r = services_->apply(config); !r) return r;
+    const auto& sync = config->global.lvs_sync_daemon;
+    return sync_.apply(sync, sync ? vrrp_->state(sync->instance).value_or(vrrp::State::Initialize)
+                                  : vrrp::State::Initialize);
 }
 
 ctl::Reply Daemon::on_request(std::string_view request) {
@@ -161,22 +167,26 @@ std::string Daemon::status_text() const {
     return fmt::format("lvsd {}  config {}  generation {}  up {}s\n\n{}", LVSD_VERSION,
                        config_path_, generation_, up.count(),
                        vrrp_->status_text() + "\n" +
-                           (services_ ? services_->status_text() : "IPVS: no virtual services\n"));
+                           (services_ ? services_->status_text() : "IPVS: no virtual services\n") +
+                           sync_.status_text());
 }
 
 std::string Daemon::status_json() const {
     auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                                started_);
     return fmt::format(
-        R"({{"version":"{}","config":"{}","generation":{},"uptime_s":{},"vrrp":{},"ipvs":{}}})"
+        R"({{"version":"{}","config":"{}","generation":{},"uptime_s":{},"vrrp":{},"ipvs":{},"sync":{}}})"
         "\n",
         LVSD_VERSION, json_escape(config_path_), generation_, up.count(), vrrp_->status_json(),
-        services_ ? services_->status_json() : "null");
+        services_ ? services_->status_json() : "null", sync_.status_json());
 }
 
 void Daemon::stop() {
     notify_systemd("STOPPING=1");
     if (control_) control_->stop();
+    // The sync daemon goes first, so that the instances' stop transitions below do not
+    // switch it to backup on the way out.
+    sync_.stop();
     if (vrrp_) vrrp_->stop();
     // The IPVS table stays as it is: a restart adopts it without dropping a connection,
     // and the standby holds the same table anyway (DESIGN.md). Checks and timers stop.

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "ctl/control.hpp"
+#include "daemon/connection_sync.hpp"
 #include "daemon/service_plane.hpp"
 #include "daemon/vrrp_plane.hpp"
 
@@ -58,6 +59,7 @@ private:
     std::string config_path_;
     std::string control_socket_path_;
     std::unique_ptr<ctl::ControlServer> control_;
+    ConnectionSync sync_;  // before vrrp_: the instances' callbacks reach it until the end
     std::unique_ptr<ServicePlane> services_;
     std::unique_ptr<VrrpPlane> vrrp_;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -101,18 +101,35 @@ Result<void> VrrpPlane::apply(const config::Config& config) {
             running->second->stop();
             instances_.erase(running);
         }
-        auto inst = std::make_unique<vrrp::Instance>(io_, c);
-        if (auto r = inst->start(); !r) return r;
-        instances_.emplace(name, std::move(inst));
+        add(name, c);
+        if (auto r = instances_.at(name)->start(); !r) return r;
     }
     return {};
+}
+
+void VrrpPlane::add(const std::string& name, const vrrp::InstanceConfig& c) {
+    auto inst = std::make_unique<vrrp::Instance>(io_, c);
+    inst->on_transition([this, name](vrrp::State s) {
+        if (on_transition_) on_transition_(name, s);
+    });
+    instances_.insert_or_assign(name, std::move(inst));
+}
+
+void VrrpPlane::on_transition(std::function<void(const std::string&, vrrp::State)> f) {
+    on_transition_ = std::move(f);
+}
+
+std::optional<vrrp::State> VrrpPlane::state(const std::string& instance) const {
+    auto it = instances_.find(instance);
+    if (it == instances_.end()) return std::nullopt;
+    return it->second->state();
 }
 
 Result<void> VrrpPlane::restart_all(const config::Config& config,
                                     std::map<std::string, vrrp::InstanceConfig> configs) {
     if (!instances_.empty()) spdlog::warn("VRRP sync groups changed: restarting every instance");
     stop();
-    for (auto& [name, c] : configs) instances_.emplace(name, std::make_unique<vrrp::Instance>(io_, c));
+    for (auto& [name, c] : configs) add(name, c);
     for (const auto& g : config.vrrp_sync_groups) {
         std::vector<vrrp::Instance*> members;
         for (const auto& m : g.group) members.push_back(instances_.at(m).get());

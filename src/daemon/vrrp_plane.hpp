@@ -4,7 +4,9 @@
 // because of a reload (keepalived's users lose it when a reload outlasts three adverts).
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +35,12 @@ public:
     // backup takes over at once, and removes its VIPs.
     void stop();
 
+    // Called after every transition of every instance, with the instance's name: the
+    // connection sync follows one instance's state this way. Survives restarts.
+    void on_transition(std::function<void(const std::string&, vrrp::State)> f);
+    // The instance's state, or nothing when no such instance runs.
+    std::optional<vrrp::State> state(const std::string& instance) const;
+
     std::string status_text() const;
     std::string status_json() const;
 
@@ -40,11 +48,13 @@ private:
     using Groups = std::map<std::string, std::vector<std::string>>;  // group -> members
     Result<void> restart_all(const config::Config& config,
                              std::map<std::string, vrrp::InstanceConfig> configs);
+    void add(const std::string& name, const vrrp::InstanceConfig& c);
 
     boost::asio::io_context& io_;
     std::map<std::string, std::unique_ptr<vrrp::Instance>> instances_;
     std::vector<std::unique_ptr<vrrp::SyncGroup>> groups_;
     Groups group_members_;
+    std::function<void(const std::string&, vrrp::State)> on_transition_;
 };
 
 }  // namespace lvsd::daemon
