@@ -1,5 +1,6 @@
 #include "daemon/vrrp_plane.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +12,21 @@ namespace {
 
 std::vector<std::string> argv_of(const std::optional<config::Command>& c) {
     return c ? c->argv : std::vector<std::string>{};
+}
+
+// For people reading `lvsctl status`: when, on the wall clock, a steady_clock instant was.
+std::string wall_clock(std::chrono::steady_clock::time_point t) {
+    auto wall = std::chrono::system_clock::now() -
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                    std::chrono::steady_clock::now() - t);
+    return fmt::format("{:%H:%M:%S}", std::chrono::floor<std::chrono::seconds>(wall));
+}
+
+std::string age(std::chrono::steady_clock::time_point t) {
+    auto s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t).count();
+    if (s < 60) return fmt::format("{}s", s);
+    if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+    return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
 }
 
 Error unsupported(const config::VrrpInstance& in, const config::Location& where,
@@ -152,10 +168,12 @@ std::string VrrpPlane::status_text() const {
     for (const auto& [name, inst] : instances_) {
         const auto& c = inst->config();
         const auto& n = inst->counters();
-        out += fmt::format("  {:<12} {:<7} {} VRID {:<3} priority {:<3} adverts sent {} received {} "
-                           "dropped {} transitions {}\n",
-                           name, inst->state(), c.interface, c.virtual_router_id, c.priority,
-                           n.adverts_sent, n.adverts_received, n.drops(), n.transitions);
+        out += fmt::format("  {:<12} {:<7} since {} ({}) {} VRID {:<3} priority {:<3} effective {:<3} "
+                           "adverts sent {} received {} dropped {} transitions {}\n",
+                           name, inst->state(), wall_clock(inst->state_since()),
+                           age(inst->state_since()), c.interface, c.virtual_router_id, c.priority,
+                           inst->effective_priority(), n.adverts_sent, n.adverts_received,
+                           n.drops(), n.transitions);
     }
     return out;
 }
@@ -170,9 +188,12 @@ std::string VrrpPlane::status_json() const {
             if (n.dropped[i] != 0)
                 drops.push_back(fmt::format(R"("{}":{})", static_cast<vrrp::DropReason>(i), n.dropped[i]));
         items.push_back(fmt::format(
-            R"({{"name":"{}","state":"{}","interface":"{}","virtual_router_id":{},"priority":{},"adverts_sent":{},"adverts_received":{},"transitions":{},"dropped":{{{}}}}})",
+            R"({{"name":"{}","state":"{}","interface":"{}","virtual_router_id":{},"priority":{},"adverts_sent":{},"adverts_received":{},"transitions":{},"dropped":{{{}}},"effective_priority":{},"state_since_s":{}}})",
             json_escape(name), inst->state(), json_escape(c.interface), c.virtual_router_id, c.priority, n.adverts_sent,
-            n.adverts_received, n.transitions, fmt::join(drops, ",")));
+            n.adverts_received, n.transitions, fmt::join(drops, ","), inst->effective_priority(),
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                             inst->state_since())
+                .count()));
     }
     return fmt::format("[{}]", fmt::join(items, ","));
 }

@@ -184,6 +184,7 @@ struct Instance::Impl {
     Counters counters;
     std::function<void(State)> on_transition;
     std::function<void()> on_group_change;  // set by SyncGroup
+    TimePoint state_since = Clock::now();
     std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
     Family family = Family::V4;
@@ -454,6 +455,7 @@ struct Instance::Impl {
         snap = r.next;
         if (snap.state != before) {
             ++counters.transitions;
+            state_since = now;
             spdlog::info("VRRP instance {}: {} -> {}", cfg.name, before, snap.state);
         }
         for (auto& a : r.actions) run(a, now);
@@ -899,6 +901,10 @@ void Instance::stop() { impl_->stop(); }
 Result<void> Instance::reconfigure(InstanceConfig next) { return impl_->reconfigure(std::move(next)); }
 State Instance::state() const { return impl_->snap.state; }
 const Counters& Instance::counters() const { return impl_->counters; }
+std::chrono::steady_clock::time_point Instance::state_since() const { return impl_->state_since; }
+uint8_t Instance::effective_priority() const {
+    return impl_->started ? impl_->params.priority : uint8_t{0};
+}
 const InstanceConfig& Instance::config() const { return impl_->cfg; }
 void Instance::on_transition(std::function<void(State)> f) { impl_->on_transition = std::move(f); }
 

@@ -106,6 +106,11 @@ public:
     Result<void> reconfigure(InstanceConfig next);
 
     State state() const;
+    // When the instance entered its current state (for `lvsctl status`'s "master since").
+    std::chrono::steady_clock::time_point state_since() const;
+    // The priority it advertises now (0 once stopped). Without track weights, which the
+    // engine does not take yet, this is the configured priority.
+    uint8_t effective_priority() const;
     const Counters& counters() const;
     const InstanceConfig& config() const;
     // Called after each transition, with the new state.
