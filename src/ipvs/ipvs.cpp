@@ -1,6 +1,7 @@
 #include "ipvs/ipvs.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <climits>
 
 namespace lvsd::ipvs {
@@ -56,6 +57,38 @@ std::string_view to_string(TunnelType t) {
 }
 
 std::string_view to_string(SyncRole r) { return r == SyncRole::Master ? "master" : "backup"; }
+
+std::optional<ServiceKey> parse_service_key(std::string_view text) {
+    auto number = [](std::string_view t, uint64_t max) -> std::optional<uint64_t> {
+        uint64_t v = 0;
+        auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+        if (ec != std::errc{} || end != t.data() + t.size() || t.empty() || v > max) return std::nullopt;
+        return v;
+    };
+    if (text.starts_with("fwmark ")) {
+        text.remove_prefix(7);
+        Family family = Family::V4;
+        if (text.ends_with("/ipv6")) {
+            family = Family::V6;
+            text.remove_suffix(5);
+        }
+        auto mark = number(text, UINT32_MAX);
+        if (!mark || *mark == 0) return std::nullopt;
+        return ServiceKey::mark(static_cast<uint32_t>(*mark), family);
+    }
+    auto slash = text.rfind('/');
+    auto colon = text.rfind(':', slash);
+    if (slash == std::string_view::npos || colon == std::string_view::npos) return std::nullopt;
+    std::optional<Protocol> protocol;
+    for (auto p : {Protocol::Tcp, Protocol::Udp, Protocol::Sctp})
+        if (text.substr(slash + 1) == to_string(p)) protocol = p;
+    auto port = number(text.substr(colon + 1, slash - colon - 1), UINT16_MAX);
+    auto host = text.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    auto address = parse_address(host);
+    if (!protocol || !port || !address) return std::nullopt;
+    return ServiceKey::endpoint(*protocol, *address, static_cast<uint16_t>(*port));
+}
 
 ServiceKey ServiceKey::endpoint(Protocol protocol, const IpAddress& address, uint16_t port) {
     ServiceKey k;

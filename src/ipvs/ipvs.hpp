@@ -42,6 +42,10 @@ struct ServiceKey {
     friend std::strong_ordering operator<=>(const ServiceKey& a, const ServiceKey& b);
 };
 
+// The inverse of the ServiceKey formatter below ("192.0.2.10:8080/tcp",
+// "[2001:db8::1]:443/tcp", "fwmark 7", "fwmark 7/ipv6"), for state lvsd writes itself.
+std::optional<ServiceKey> parse_service_key(std::string_view text);
+
 // Service flags as the kernel defines them (<linux/ip_vs.h> IP_VS_SVC_F_*). The
 // persistent flag is not here: it follows from `persistence_timeout`.
 namespace flag {

@@ -94,6 +94,10 @@ public:
 
     // Services lvsd may delete: desired ones seen in the kernel or added with an ACK.
     const std::set<ServiceKey>& owned() const { return owned_; }
+    // Services an earlier run of lvsd owned (read back from its state file at start):
+    // the next reconcile deletes those that are no longer desired, instead of leaving
+    // them behind as someone else's. Keys not in the kernel are dropped by it.
+    void adopt(const std::set<ServiceKey>& owned_before) { owned_.insert(owned_before.begin(), owned_before.end()); }
     // The kernel table as of the last reconcile: the dump plus every acknowledged op.
     const Table& kernel() const { return kernel_; }
 

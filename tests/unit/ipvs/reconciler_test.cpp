@@ -290,3 +290,24 @@ TEST(Reconciler, OwnershipEndsWhenTheServiceIsGoneAndNotDesired) {
     EXPECT_TRUE(k.log.empty());
     EXPECT_TRUE(k.table.contains(kRef));
 }
+
+TEST(Reconciler, AdoptedOwnershipFromAnEarlierRunDeletesWhatTheConfigDropped) {
+    // lvsd ran with 192.0.2.11 too, stopped (the table stays), the file lost that
+    // service, lvsd starts again: the state file says it was lvsd's, so it goes; a
+    // service nobody wrote down stays, and a recorded key no longer in the kernel is
+    // forgotten.
+    FakeKernel k;
+    const Service dropped = tcp_service("192.0.2.11", 80);
+    const Service foreign = tcp_service("203.0.113.5", 443, "rr");
+    put(k.table, dropped, {dest("198.51.100.9", 80)});
+    put(k.table, foreign, {dest("203.0.113.6", 443)});
+    Reconciler r(k);
+    r.adopt({dropped.key, tcp_service("192.0.2.12", 80).key});
+    r.set_desired(reference());
+    auto rep = r.reconcile();
+    ASSERT_TRUE(rep.ok());
+    EXPECT_FALSE(k.table.contains(dropped.key));
+    EXPECT_TRUE(k.table.contains(foreign.key));
+    EXPECT_TRUE(k.table.contains(kRef));
+    EXPECT_EQ(r.owned(), (std::set<ServiceKey>{kRef}));
+}

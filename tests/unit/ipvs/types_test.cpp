@@ -153,3 +153,19 @@ TEST(Protocol, ParsesAndPrints) {
     EXPECT_FALSE(parse_protocol("TCP"));
     EXPECT_EQ(to_string(Protocol::Udp), "udp");
 }
+
+TEST(ServiceKey, ParsesWhatItsFormatterWrites) {
+    for (const auto& k : {ServiceKey::endpoint(Protocol::Tcp, *parse_address("192.0.2.10"), 8080),
+                          ServiceKey::endpoint(Protocol::Udp, *parse_address("2001:db8::1"), 53),
+                          ServiceKey::endpoint(Protocol::Sctp, *parse_address("198.51.100.1"), 0),
+                          ServiceKey::mark(7), ServiceKey::mark(4294967295u, Family::V6)}) {
+        auto text = fmt::format("{}", k);
+        auto back = parse_service_key(text);
+        ASSERT_TRUE(back) << text;
+        EXPECT_EQ(*back, k) << text;
+    }
+    for (const char* bad : {"", "fwmark 0", "fwmark x", "fwmark 4294967296", "192.0.2.10/tcp",
+                            "192.0.2.10:8080", "192.0.2.10:8080/icmp", "192.0.2.10:65536/tcp",
+                            "example.org:80/tcp", "[2001:db8::1:80/tcp", "192.0.2.10:-1/tcp"})
+        EXPECT_FALSE(parse_service_key(bad)) << bad;
+}
