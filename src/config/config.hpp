@@ -81,6 +81,7 @@ struct Global {
     std::string control_socket = "/run/lvsd/lvsd.sock";
     Duration reconcile_interval = std::chrono::seconds(10);
     std::optional<Endpoint> metrics_listen;
+    Location metrics_listen_where;  // the key's line, for errors binding it
     std::optional<SyncDaemon> lvs_sync_daemon;
     Location where;
 };

@@ -498,6 +498,7 @@ void Loader::read_global(const lc::Setting& s, Config& c) {
             g.error(*g.find("metrics_listen"),
                     fmt::format("metrics_listen = \"{}\" is not ADDRESS:PORT (e.g. \"127.0.0.1:9100\" or \"[::1]:9100\")", *v));
         gl.metrics_listen = ep;
+        gl.metrics_listen_where = where(*g.find("metrics_listen"));
     }
     if (auto* sd = g.find("lvs_sync_daemon")) {
         if (!sd->isGroup()) {

@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include <cerrno>
 #include <csignal>
 
 #include <boost/asio/as_tuple.hpp>
@@ -127,16 +128,22 @@ ctl::Reply Daemon::reload() {
         // One line, so that an operator grepping the journal sees the whole verdict.
         auto problems = fmt::format("{}", fmt::join(loaded.problems, "; "));
         spdlog::error("reload rejected, keeping the running configuration: {}", problems);
+        ++reloads_failed_;
+        last_reload_succeeded_ = false;
         reply = {false, fmt::format("reload rejected, the running configuration is kept:\n{}\n",
                                     fmt::join(loaded.problems, "\n"))};
     } else if (auto applied = apply(loaded.config); !applied) {
         spdlog::error("reload rejected, keeping the running configuration: {}",
                       applied.error().message);
+        ++reloads_failed_;
+        last_reload_succeeded_ = false;
         reply = {false, fmt::format("reload rejected, the running configuration is kept:\n{}\n",
                                     applied.error().message)};
     } else {
         config_ = std::move(loaded.config);
         ++generation_;
+        ++reloads_succeeded_;
+        last_reload_succeeded_ = true;
         spdlog::info("configuration reloaded (generation {})", generation_);
         reply = {true, fmt::format("configuration reloaded (generation {})\n", generation_)};
     }
@@ -145,13 +152,95 @@ ctl::Reply Daemon::reload() {
 }
 
 Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) {
-    if (auto r = ensure_service_plane(*config); !r) return r;
-    if (auto r = vrrp_->apply(*config); !r) return r;
+    // The metrics endpoint first: binding is what a valid file can still fail at, and
+    // failing there has changed nothing.
+    PendingMetrics metrics;
+    if (auto r = prepare_metrics(*config, metrics); !r) return r;
+    auto failed = [&](Result<void> r) {
+        roll_back_metrics(metrics);
+        return r;
+    };
+    if (auto r = ensure_service_plane(*config); !r) return failed(r);
+    if (auto r = vrrp_->apply(*config); !r) return failed(r);
     if (services_)
-        if (auto r = services_->apply(config); !r) return r;
+        if (auto r = services_->apply(config); !r) return failed(r);
     const auto& sync = config->global.lvs_sync_daemon;
-    return sync_.apply(sync, sync ? vrrp_->state(sync->instance).value_or(vrrp::State::Initialize)
-                                  : vrrp::State::Initialize);
+    if (auto r = sync_.apply(sync, sync ? vrrp_->state(sync->instance).value_or(vrrp::State::Initialize)
+                                        : vrrp::State::Initialize);
+        !r)
+        return failed(r);
+    commit_metrics(metrics);
+    return {};
+}
+
+Result<void> Daemon::prepare_metrics(const config::Config& config, PendingMetrics& pending) {
+    const auto& want = config.global.metrics_listen;
+    std::optional<config::Endpoint> have;
+    if (metrics_) have = metrics_->endpoint();
+    if (want == have) return {};
+    pending.changed = true;
+    if (metrics_) pending.carried = metrics_->http();
+    if (!want) return {};
+    auto collect = [this](const HttpMetrics& http) { return scrape(http); };
+    auto next = MetricsServer::start(io_.get_executor(), *want, collect, {}, pending.carried);
+    // The old socket can hold the port the new one needs (0.0.0.0:9100 -> 192.0.2.1:9100):
+    // then it is closed first, and reopened should the reload fail after all.
+    if (!next && next.error().code == EADDRINUSE && have && have->port == want->port) {
+        metrics_->stop();
+        pending.freed = have;
+        next = MetricsServer::start(io_.get_executor(), *want, collect, {}, pending.carried);
+    }
+    if (!next) {
+        roll_back_metrics(pending);
+        const auto& where = config.global.metrics_listen_where;
+        return make_error(next.error().code, "{}:{}: global_defs.metrics_listen: {}", where.file, where.line,
+                          next.error().message);
+    }
+    pending.next = std::move(*next);
+    return {};
+}
+
+void Daemon::commit_metrics(PendingMetrics& pending) {
+    if (!pending.changed) return;
+    if (metrics_) {
+        metrics_->stop();
+        spdlog::info("metrics: no longer serving on {}",
+                     format_endpoint(metrics_->endpoint().address, metrics_->endpoint().port));
+    }
+    metrics_ = std::move(pending.next);
+    if (metrics_)
+        spdlog::info("metrics: serving Prometheus metrics on http://{}/metrics",
+                     format_endpoint(metrics_->endpoint().address, metrics_->endpoint().port));
+}
+
+void Daemon::roll_back_metrics(PendingMetrics& pending) {
+    pending.next.reset();
+    if (!pending.freed) return;
+    auto again = MetricsServer::start(io_.get_executor(), *pending.freed,
+                                      [this](const HttpMetrics& http) { return scrape(http); }, {},
+                                      pending.carried);
+    if (again) {
+        metrics_ = std::move(*again);
+    } else {
+        spdlog::error("metrics: cannot listen on {} again: {}",
+                      format_endpoint(pending.freed->address, pending.freed->port), again.error().message);
+        metrics_.reset();
+    }
+    pending.freed.reset();
+}
+
+std::string Daemon::scrape(const HttpMetrics& http) const {
+    MetricsSnapshot s;
+    s.process.version = LVSD_VERSION;
+    s.process.start_time_seconds = std::chrono::duration<double>(started_wall_.time_since_epoch()).count();
+    s.process.config_generation = generation_;
+    s.process.reloads_succeeded = reloads_succeeded_;
+    s.process.reloads_failed = reloads_failed_;
+    s.process.last_reload_succeeded = last_reload_succeeded_;
+    s.vrrp = vrrp_->metrics();
+    if (services_) s.ipvs = services_->metrics();
+    s.http = http;
+    return render_metrics(s);
 }
 
 ctl::Reply Daemon::on_request(std::string_view request) {
@@ -184,6 +273,7 @@ std::string Daemon::status_json() const {
 void Daemon::stop() {
     notify_systemd("STOPPING=1");
     if (control_) control_->stop();
+    if (metrics_) metrics_->stop();
     // The sync daemon goes first, so that the instances' stop transitions below do not
     // switch it to backup on the way out.
     sync_.stop();

@@ -12,6 +12,7 @@
 
 #include "ctl/control.hpp"
 #include "daemon/connection_sync.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/service_plane.hpp"
 #include "daemon/vrrp_plane.hpp"
 
@@ -55,6 +56,19 @@ private:
     std::string status_json() const;
     void stop();
 
+    // The metrics endpoint across a reload: the one for the new config is bound before
+    // anything else changes, and takes over only when the whole reload is accepted.
+    struct PendingMetrics {
+        bool changed = false;
+        std::unique_ptr<MetricsServer> next;    // null with changed: stop serving
+        std::optional<config::Endpoint> freed;  // the old endpoint, closed early to rebind
+        HttpMetrics carried;
+    };
+    Result<void> prepare_metrics(const config::Config& config, PendingMetrics& pending);
+    void commit_metrics(PendingMetrics& pending);
+    void roll_back_metrics(PendingMetrics& pending);
+    std::string scrape(const HttpMetrics& http) const;
+
     boost::asio::io_context io_;
     std::string config_path_;
     std::string control_socket_path_;
@@ -62,9 +76,15 @@ private:
     ConnectionSync sync_;  // before vrrp_: the instances' callbacks reach it until the end
     std::unique_ptr<ServicePlane> services_;
     std::unique_ptr<VrrpPlane> vrrp_;
+    std::unique_ptr<MetricsServer> metrics_;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    // For lvsd_start_time_seconds only: the wall clock is never used for timing.
+    const std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
     std::shared_ptr<const config::Config> config_;
     unsigned generation_ = 1;
+    uint64_t reloads_succeeded_ = 0;
+    uint64_t reloads_failed_ = 0;
+    bool last_reload_succeeded_ = true;
     int exit_code_ = 1;
 };
 

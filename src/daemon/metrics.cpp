@@ -9,6 +9,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -408,6 +409,9 @@ std::string http_response(unsigned status, std::string_view content_type, std::s
 
 using namespace asio::experimental::awaitable_operators;
 
+constexpr std::chrono::milliseconds kLinger{1000};
+constexpr std::size_t kLingerBytes = 64 << 10;
+
 struct MetricsServer::Impl {
     Impl(asio::any_io_executor ex, const config::Endpoint& ep, Collect c, MetricsLimits l, HttpMetrics h)
         : acceptor(ex), endpoint(ep), collect(std::move(c)), limits(l), http(std::move(h)) {
@@ -522,8 +526,17 @@ struct MetricsServer::Impl {
             self->reject(HttpReject::WriteTimeout, peer);
             co_return;
         }
+        // Lingering close (RFC 9112 §9.6): closing with unread request bytes would send
+        // a reset that can destroy the response before the client reads it (a 431 is
+        // sent with most of an oversized head unread). So: end our side, then take what
+        // the client still sends until it closes, briefly and boundedly.
         boost::system::error_code ignored;
         socket.shutdown(tcp::socket::shutdown_send, ignored);
+        deadline.expires_after(kLinger);
+        std::string sink;
+        co_await (asio::async_read(socket, asio::dynamic_buffer(sink, kLingerBytes),
+                                   asio::as_tuple(asio::use_awaitable)) ||
+                  deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
     }
 
     void stop() {

@@ -5,6 +5,8 @@
 
 #include "daemon/desired.hpp"
 #include "daemon/json.hpp"
+#include "daemon/metrics.hpp"
+#include "ipvs/client.hpp"
 
 namespace lvsd::daemon {
 
@@ -49,10 +51,21 @@ healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config:
 
 ServicePlane::ServicePlane(boost::asio::any_io_executor executor,
                            std::unique_ptr<ipvs::Backend> backend)
-    : backend_(std::move(backend)),
+    : ServicePlane(std::move(executor), Backends{std::move(backend), nullptr}) {}
+
+ServicePlane::ServicePlane(boost::asio::any_io_executor executor,
+                           std::unique_ptr<ipvs::Client> client)
+    : ServicePlane(std::move(executor), [&] {
+          ipvs::Client* raw = client.get();
+          return Backends{std::move(client), raw};
+      }()) {}
+
+ServicePlane::ServicePlane(boost::asio::any_io_executor executor, Backends backends)
+    : backend_(std::move(backends.first)),
       reconciler_(*backend_),
       monitor_(executor, [this](const healthcheck::HealthEvent& e) { on_health(e); }),
-      periodic_(executor) {}
+      periodic_(executor),
+      stats_(backends.second) {}
 
 ServicePlane::~ServicePlane() = default;
 
@@ -95,6 +108,7 @@ void ServicePlane::reconcile(std::string_view why) {
     auto report = reconciler_.reconcile();
     ++reconciles_;
     if (!report) {
+        ++reconcile_failures_;
         spdlog::error("IPVS reconcile ({}): {}", why, report.error().message);
         return;
     }
@@ -128,7 +142,10 @@ ServicePlane::RealServerView ServicePlane::view(const config::VirtualServer& vs,
     if (rs.check) {
         auto st = monitor_.status(healthcheck::check_key(check_spec(vs, rs, *rs.check)));
         v.healthy = st && st->health == healthcheck::Health::Up;
-        if (st) v.last = st->last;
+        if (st) {
+            v.last = st->last;
+            v.probes = st->probes;
+        }
     }
     return v;
 }
@@ -179,6 +196,68 @@ std::string ServicePlane::status_json() const {
     }
     return fmt::format(R"({{"reconciles":{},"ops_sent":{},"ops_failed":{},"virtual_services":[{}]}})",
                        reconciles_, ops_sent_, ops_failed_, fmt::join(services, ","));
+}
+
+ServicePlaneMetrics ServicePlane::metrics() const {
+    ServicePlaneMetrics m;
+    m.reconciles = reconciles_;
+    m.reconcile_failures = reconcile_failures_;
+    m.ops_sent = ops_sent_;
+    m.ops_failed = ops_failed_;
+    m.probes = monitor_.stats();
+    if (!config_) return m;
+
+    // The kernel's counters are read here, once per scrape, rather than kept from the
+    // reconciler's dump: that dump leaves the counters out (smaller messages, and the
+    // reconciler has no use for them), it runs on every change and every
+    // reconcile_interval whether or not anyone scrapes, and counters read now are what
+    // rate() wants. The cost is one service dump plus one destination dump per
+    // configured service that is in the kernel, on the loop's thread; lvsd's own
+    // services only (the others are someone else's to export).
+    std::map<ipvs::ServiceKey, ipvs::Stats> service_stats;
+    std::string failure;
+    if (!stats_) {
+        failure = "no kernel client";
+    } else if (auto services = stats_->services(); !services) {
+        failure = services.error().message;
+    } else {
+        for (auto& s : *services) service_stats.emplace(s.service.key, s.stats);
+    }
+    for (const auto& vs : config_->virtual_servers) {
+        ServiceMetrics sm;
+        sm.name = config::service_name(vs);
+        const auto key = service_key(vs);
+        sm.in_kernel = reconciler_.kernel().contains(key);
+        std::map<ipvs::DestinationKey, ipvs::DestinationStatus> dests;
+        if (auto it = service_stats.find(key); it != service_stats.end()) {
+            sm.kernel = it->second;
+            if (auto d = stats_->destinations(key); !d) {
+                failure = d.error().message;
+            } else {
+                for (auto& x : *d) dests.emplace(x.destination.key, std::move(x));
+            }
+        }
+        for (const auto& rs : vs.real_servers) {
+            auto v = view(vs, rs);
+            RealServerMetrics r;
+            r.name = format_endpoint(rs.address, rs.port);
+            r.up = v.healthy;
+            r.checked = rs.check.has_value();
+            r.weight = v.weight;
+            r.probes = v.probes;
+            r.last_probe = v.last;
+            if (auto it = dests.find(destination_key(rs)); it != dests.end()) r.kernel = it->second;
+            sm.real_servers.push_back(std::move(r));
+        }
+        m.services.push_back(std::move(sm));
+    }
+    m.stats_read = failure.empty();
+    if (!failure.empty() && !stats_failing_)
+        spdlog::warn("metrics: cannot read the IPVS counters: {}", failure);
+    else if (failure.empty() && stats_failing_)
+        spdlog::info("metrics: IPVS counters readable again");
+    stats_failing_ = !failure.empty();
+    return m;
 }
 
 }  // namespace lvsd::daemon

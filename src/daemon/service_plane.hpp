@@ -15,7 +15,13 @@
 #include "healthcheck/monitor.hpp"
 #include "ipvs/reconcile.hpp"
 
+namespace lvsd::ipvs {
+class Client;
+}
+
 namespace lvsd::daemon {
+
+struct ServicePlaneMetrics;
 
 // The check a real server's config asks for, as the health checker takes it.
 healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config::RealServer& rs,
@@ -24,6 +30,9 @@ healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config:
 class ServicePlane {
 public:
     ServicePlane(boost::asio::any_io_executor executor, std::unique_ptr<ipvs::Backend> backend);
+    // The genetlink client in production: it also reads the kernel's counters for the
+    // metrics endpoint (a Backend only dumps and writes the table).
+    ServicePlane(boost::asio::any_io_executor executor, std::unique_ptr<ipvs::Client> client);
     ~ServicePlane();
 
     // Takes a new configuration (at start and on every accepted reload): checks of
@@ -39,7 +48,15 @@ public:
     std::string status_text() const;
     std::string status_json() const;
 
+    // One scrape of the metrics endpoint: health, kernel weights and reconcile counters
+    // as `lvsctl status` shows them, plus the kernel's traffic counters read now.
+    ServicePlaneMetrics metrics() const;
+
 private:
+    // The backend and, when it is the genetlink client, the same object as the reader
+    // of the kernel's counters.
+    using Backends = std::pair<std::unique_ptr<ipvs::Backend>, ipvs::Client*>;
+    ServicePlane(boost::asio::any_io_executor executor, Backends backends);
     void on_health(const healthcheck::HealthEvent& event);
     void rebuild_desired();
     void arm_periodic();
@@ -49,6 +66,7 @@ private:
         bool healthy = true;  // no check: always
         std::optional<uint32_t> weight;  // unset: not in the kernel table
         std::optional<healthcheck::ProbeResult> last;
+        uint64_t probes = 0;
     };
     RealServerView view(const config::VirtualServer& vs, const config::RealServer& rs) const;
 
@@ -60,6 +78,9 @@ private:
     uint64_t reconciles_ = 0;
     uint64_t ops_sent_ = 0;
     uint64_t ops_failed_ = 0;
+    uint64_t reconcile_failures_ = 0;
+    ipvs::Client* stats_ = nullptr;  // backend_ itself when it is the genetlink client
+    mutable bool stats_failing_ = false;  // to log a failing counter read once, not per scrape
 };
 
 }  // namespace lvsd::daemon

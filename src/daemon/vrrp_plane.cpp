@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/json.hpp"
+#include "daemon/metrics.hpp"
 
 namespace lvsd::daemon {
 
@@ -196,6 +197,26 @@ std::string VrrpPlane::status_json() const {
                 .count()));
     }
     return fmt::format("[{}]", fmt::join(items, ","));
+}
+
+std::vector<VrrpInstanceMetrics> VrrpPlane::metrics() const {
+    std::vector<VrrpInstanceMetrics> out;
+    for (const auto& [name, inst] : instances_) {
+        const auto& c = inst->config();
+        VrrpInstanceMetrics m;
+        m.name = name;
+        m.interface = c.interface;
+        m.virtual_router_id = c.virtual_router_id;
+        m.version = c.version;
+        m.state = inst->state();
+        m.priority = c.priority;
+        // Tracking with weights is refused (engine_problems), so the instance advertises
+        // its configured priority; this is where a tracked weight would show.
+        m.effective_priority = c.priority;
+        m.counters = inst->counters();
+        out.push_back(std::move(m));
+    }
+    return out;
 }
 
 }  // namespace lvsd::daemon

@@ -18,6 +18,8 @@
 
 namespace lvsd::daemon {
 
+struct VrrpInstanceMetrics;
+
 // The instance as the VRRP engine takes it. Pure; errors name the instance, the key and
 // the config line for what the engine does not support yet.
 Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in);
@@ -43,6 +45,8 @@ public:
 
     std::string status_text() const;
     std::string status_json() const;
+    // Every instance's state, priorities and counters for the metrics endpoint.
+    std::vector<VrrpInstanceMetrics> metrics() const;
 
 private:
     using Groups = std::map<std::string, std::vector<std::string>>;  // group -> members
