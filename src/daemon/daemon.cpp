@@ -15,6 +15,7 @@
 #include "config/config.hpp"
 #include "ipvs/client.hpp"
 #include "daemon/json.hpp"
+#include "daemon/ownership_file.hpp"
 #include "daemon/system.hpp"
 
 namespace asio = boost::asio;
@@ -71,6 +72,7 @@ Result<void> Daemon::ensure_service_plane(const config::Config& config) {
     auto client = ipvs::Client::open();
     if (!client) return client.error();
     services_ = std::make_unique<ServicePlane>(io_.get_executor(), std::move(*client));
+    services_->keep_ownership_in(ownership_file_for(control_socket_path_));
     return {};
 }
 

@@ -6,6 +6,7 @@
 #include "daemon/desired.hpp"
 #include "daemon/json.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/ownership_file.hpp"
 #include "ipvs/client.hpp"
 
 namespace lvsd::daemon {
@@ -104,9 +105,26 @@ void ServicePlane::on_health(const healthcheck::HealthEvent& e) {
     reconcile("health change");
 }
 
+void ServicePlane::keep_ownership_in(std::string path) {
+    auto before = read_ownership(path);
+    for (const auto& p : before.problems) spdlog::warn("{} (ignored)", p);
+    if (!before.owned.empty())
+        spdlog::info("IPVS: {} service{} owned by the previous run ({})", before.owned.size(),
+                     before.owned.size() == 1 ? "" : "s", path);
+    reconciler_.adopt(before.owned);
+    ownership_written_ = std::move(before.owned);
+    ownership_path_ = std::move(path);
+}
+
 void ServicePlane::reconcile(std::string_view why) {
     auto report = reconciler_.reconcile();
     ++reconciles_;
+    if (!ownership_path_.empty() && reconciler_.owned() != ownership_written_) {
+        if (auto w = write_ownership(ownership_path_, reconciler_.owned()); !w)
+            spdlog::error("IPVS: cannot keep the owned services: {}", w.error().message);
+        else
+            ownership_written_ = reconciler_.owned();
+    }
     if (!report) {
         ++reconcile_failures_;
         spdlog::error("IPVS reconcile ({}): {}", why, report.error().message);

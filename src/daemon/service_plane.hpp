@@ -41,6 +41,11 @@ public:
     // and then nothing changed.
     Result<void> apply(std::shared_ptr<const config::Config> config);
 
+    // Keeps the set of services lvsd owns in `path` (see ownership_file.hpp): reads
+    // what an earlier run owned, before the first reconcile, and rewrites the file
+    // whenever the set changes.
+    void keep_ownership_in(std::string path);
+
     // Dumps the kernel and applies what differs; logs every operation and error.
     void reconcile(std::string_view why);
 
@@ -75,6 +80,8 @@ private:
     healthcheck::Monitor monitor_;
     boost::asio::steady_timer periodic_;
     std::shared_ptr<const config::Config> config_;
+    std::string ownership_path_;  // empty: not kept
+    std::set<ipvs::ServiceKey> ownership_written_;
     uint64_t reconciles_ = 0;
     uint64_t ops_sent_ = 0;
     uint64_t ops_failed_ = 0;
