@@ -171,22 +171,31 @@ ServicePlane::RealServerView ServicePlane::view(const config::VirtualServer& vs,
 std::string ServicePlane::status_text() const {
     std::string out = fmt::format("IPVS: {} reconciles, {} operations sent, {} failed\n",
                                   reconciles_, ops_sent_, ops_failed_);
-    for (const auto& vs : config_->virtual_servers) {
+    // The kernel's connection counts come from the same read as a metrics scrape.
+    const auto m = metrics();
+    for (size_t i = 0; i < config_->virtual_servers.size(); ++i) {
+        const auto& vs = config_->virtual_servers[i];
         out += fmt::format("{} {} {}{}\n", config::service_name(vs), vs.lb_algo,
                            config::to_string(vs.lb_kind),
                            reconciler_.kernel().contains(service_key(vs))
                                ? ""
                                : "  (not in the kernel table)");
-        for (const auto& rs : vs.real_servers) {
+        for (size_t j = 0; j < vs.real_servers.size(); ++j) {
+            const auto& rs = vs.real_servers[j];
             auto v = view(vs, rs);
+            const auto& kernel = m.services[i].real_servers[j].kernel;
             std::string last;
             if (v.last)
                 last = fmt::format("  last {}: {} in {:.1f} ms", config::check_name(*rs.check),
                                    v.last->reason, v.last->latency.count() / 1000.0);
-            out += fmt::format("  -> {:<24} {:<14} weight {:<5}{}\n",
+            out += fmt::format("  -> {:<24} {:<14} weight {:<5} conns {:<11}{}\n",
                                format_endpoint(rs.address, rs.port),
                                !rs.check ? "up (no check)" : v.healthy ? "up" : "down",
-                               v.weight ? std::to_string(*v.weight) : "-", last);
+                               v.weight ? std::to_string(*v.weight) : "-",
+                               kernel ? fmt::format("{}/{}", kernel->active_connections,
+                                                    kernel->inactive_connections)
+                                      : "-",
+                               last);
         }
     }
     return out;
@@ -194,18 +203,24 @@ std::string ServicePlane::status_text() const {
 
 std::string ServicePlane::status_json() const {
     std::vector<std::string> services;
-    for (const auto& vs : config_->virtual_servers) {
+    const auto m = metrics();
+    for (size_t i = 0; i < config_->virtual_servers.size(); ++i) {
+        const auto& vs = config_->virtual_servers[i];
         std::vector<std::string> reals;
-        for (const auto& rs : vs.real_servers) {
+        for (size_t j = 0; j < vs.real_servers.size(); ++j) {
+            const auto& rs = vs.real_servers[j];
             auto v = view(vs, rs);
+            const auto& kernel = m.services[i].real_servers[j].kernel;
             std::string last = "null";
             if (v.last)
                 last = fmt::format(R"({{"ok":{},"reason":"{}","latency_us":{}}})", v.last->ok,
                                    json_escape(v.last->reason), v.last->latency.count());
             reals.push_back(fmt::format(
-                R"({{"address":"{}","port":{},"healthy":{},"checked":{},"weight":{},"last_probe":{}}})",
+                R"({{"address":"{}","port":{},"healthy":{},"checked":{},"weight":{},"last_probe":{},"active_connections":{},"inactive_connections":{}}})",
                 rs.address.to_string(), rs.port, v.healthy, rs.check.has_value(),
-                v.weight ? std::to_string(*v.weight) : "null", last));
+                v.weight ? std::to_string(*v.weight) : "null", last,
+                kernel ? std::to_string(kernel->active_connections) : "null",
+                kernel ? std::to_string(kernel->inactive_connections) : "null"));
         }
         services.push_back(fmt::format(
             R"({{"service":"{}","scheduler":"{}","in_kernel":{},"real_servers":[{}]}})",

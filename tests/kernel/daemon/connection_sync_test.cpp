@@ -107,6 +107,11 @@ TEST_F(ConnectionSync, FollowsVrrpAndCarriesConnectionsThroughAFailover) {
     ASSERT_TRUE(wait_until([&] { return server.output().find("before") != std::string::npos; }, 10s))
         << server.output() << client.output();
     EXPECT_NE(connections("lb1").find("192.0.2.21:8080"), std::string::npos) << connections("lb1");
+    // lvsctl shows the kernel's count of it.
+    EXPECT_NE(status("lb1").find(R"("active_connections":1,"inactive_connections":0)"), std::string::npos)
+        << status("lb1");
+    EXPECT_NE(lab_.exec("lb1", {kLvsctl, "-s", dir_ + "/lb1.sock", "status"}).output.find("conns 1/0"),
+              std::string::npos);
     // The master's sync daemon sends it to the backup's table.
     ASSERT_TRUE(wait_until([&] {
         auto c = connections("lb2");
