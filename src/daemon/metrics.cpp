@@ -123,9 +123,12 @@ void render_vrrp(Text& t, const std::vector<VrrpInstanceMetrics>& instances) {
              "1 for the state each VRRP instance is in (INIT, BACKUP, MASTER, FAULT), 0 for the others.");
     for (const auto& i : instances)
         for (auto s : kStates) t.sample({{"instance", i.name}, {"state", vrrp::to_string(s)}}, i.state == s);
+    t.family("lvsd_vrrp_state_duration_seconds", "gauge", "How long each VRRP instance has been in its current state.");
+    for (const auto& i : instances) t.sample({{"instance", i.name}}, i.state_seconds);
     t.family("lvsd_vrrp_priority", "gauge", "Configured priority (255: address owner).");
     for (const auto& i : instances) t.sample({{"instance", i.name}}, i.priority);
-    t.family("lvsd_vrrp_effective_priority", "gauge", "Priority the instance advertises with.");
+    t.family("lvsd_vrrp_effective_priority", "gauge",
+             "Priority the instance advertises with now (0 once stopped; tracked weights would show here).");
     for (const auto& i : instances) t.sample({{"instance", i.name}}, i.effective_priority);
 
     struct Counter {

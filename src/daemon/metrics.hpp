@@ -40,6 +40,7 @@ struct VrrpInstanceMetrics {
     vrrp::State state = vrrp::State::Initialize;
     unsigned priority = 0;            // configured
     unsigned effective_priority = 0;  // what the instance advertises with
+    double state_seconds = 0;         // how long it has been in `state` (monotonic clock)
     vrrp::Counters counters;
 };
 

@@ -201,6 +201,7 @@ std::string VrrpPlane::status_json() const {
 
 std::vector<VrrpInstanceMetrics> VrrpPlane::metrics() const {
     std::vector<VrrpInstanceMetrics> out;
+    const auto now = std::chrono::steady_clock::now();
     for (const auto& [name, inst] : instances_) {
         const auto& c = inst->config();
         VrrpInstanceMetrics m;
@@ -210,9 +211,8 @@ std::vector<VrrpInstanceMetrics> VrrpPlane::metrics() const {
         m.version = c.version;
         m.state = inst->state();
         m.priority = c.priority;
-        // Tracking with weights is refused (engine_problems), so the instance advertises
-        // its configured priority; this is where a tracked weight would show.
-        m.effective_priority = c.priority;
+        m.effective_priority = inst->effective_priority();
+        m.state_seconds = std::chrono::duration<double>(now - inst->state_since()).count();
         m.counters = inst->counters();
         out.push_back(std::move(m));
     }

@@ -69,6 +69,7 @@ MetricsSnapshot vrrp_only() {
     vi.state = vrrp::State::Master;
     vi.priority = 150;
     vi.effective_priority = 150;
+    vi.state_seconds = 12.25;
     vi.counters.adverts_sent = 1234;
     vi.counters.adverts_received = 7;
     vi.counters.transitions = 2;
@@ -160,6 +161,7 @@ TEST(MetricsRender, VrrpStateIsOneHotAndCountersArePerInstance) {
     EXPECT_EQ(m.at(R"(lvsd_vrrp_instance_info{instance="VI_1",interface="eth0",vrid="51",version="3"})"), "1");
     EXPECT_EQ(m.at(R"(lvsd_vrrp_priority{instance="VI_1"})"), "150");
     EXPECT_EQ(m.at(R"(lvsd_vrrp_effective_priority{instance="VI_1"})"), "150");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_state_duration_seconds{instance="VI_1"})"), "12.25");
     EXPECT_EQ(m.at(R"(lvsd_vrrp_adverts_sent_total{instance="VI_1"})"), "1234");
     EXPECT_EQ(m.at(R"(lvsd_vrrp_adverts_received_total{instance="VI_1"})"), "7");
     EXPECT_EQ(m.at(R"(lvsd_vrrp_transitions_total{instance="VI_1"})"), "2");
