@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -298,6 +299,8 @@ int main(int argc, char** argv) {
     pid_t child = fork();
     if (child < 0) die(fmt::format("fork: {}", std::strerror(errno)));
     if (child == 0) {
+        // The listeners go with the checker, also when it crashes.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(pipefd[0]);
         serve(o, pipefd[1]);
     }

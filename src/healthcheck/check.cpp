@@ -147,7 +147,9 @@ std::string probe_identity(const CheckSpec& s) {
     if (s.bindto) out += fmt::format(" bindto={}", *s.bindto);
     out += fmt::format(" timeout={}ms", s.connect_timeout.count());
     switch (s.type) {
-        case CheckType::Tcp: break;
+        case CheckType::Tcp:
+            if (s.tcp_method == TcpMethod::Connect) out += " method=connect";
+            break;
         case CheckType::Http: out += fmt::format(" path={:?}", s.path); break;
         case CheckType::Proxy: out += fmt::format(" url={:?}", s.proxy_url); break;
     }

@@ -25,6 +25,12 @@ enum class CheckType : uint8_t {
     Proxy,  // GET absolute-form URI *through* the real server acting as a forward proxy
 };
 
+// How TCP_CHECK tests the port (see detail/syn_prober.hpp for why both prove the same).
+enum class TcpMethod : uint8_t {
+    HalfOpen,  // SYN through a raw socket: SYN-ACK up, RST refused (connect() without CAP_NET_RAW)
+    Connect,   // a full connect(), closed with RST
+};
+
 // How a target is judged before its first verdict.
 enum class InitialState : uint8_t {
     DownUntilFirstSuccess,  // down; the first success alone brings it up (keepalived `alpha`)
@@ -47,6 +53,7 @@ struct CheckSpec {
     uint16_t port = 0;
     std::optional<uint16_t> connect_port;
     std::optional<IpAddress> bindto;  // source address of the probe's socket
+    TcpMethod tcp_method = TcpMethod::HalfOpen;  // TCP_CHECK only (ignored by HTTP checks)
 
     // Bounds the whole probe: connect, request and response (as keepalived does).
     milliseconds connect_timeout{5000};

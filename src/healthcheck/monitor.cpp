@@ -9,6 +9,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "healthcheck/detail/syn_prober.hpp"
+
 namespace lvsd::healthcheck {
 
 namespace asio = boost::asio;
@@ -38,6 +40,7 @@ struct Entry {
 
 struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
     asio::any_io_executor executor;
+    detail::SynProber* half_open = nullptr;  // the io_context's, once a TCP check ran
     Listener listener;
     std::mt19937_64 rng;
     std::map<std::string_view, std::shared_ptr<Entry>> entries;  // keyed by Entry::key
@@ -73,14 +76,29 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
 
     void launch(const std::shared_ptr<Entry>& e) {
         probe_started(e->next_probe);
+        // TCP_CHECK's half-open probe is a plain asynchronous operation: no coroutine
+        // to spawn for the commonest check (it is a third of its CPU at 10,000 checks/s).
+        if (e->spec.type == CheckType::Tcp && e->spec.tcp_method == TcpMethod::HalfOpen) {
+            if (!half_open) half_open = &asio::use_service<detail::SynProber>(asio::query(executor, asio::execution::context));
+            if (half_open->usable(executor, family_of(e->spec.address))) {
+                half_open->async_probe(e->spec, [self = shared_from_this(), e](ProbeResult r) {
+                    self->completed(e, std::move(r));
+                });
+                return;
+            }
+        }
         // The handler owns the entry, whose spec the probe reads until it completes.
         asio::co_spawn(executor, probe(e->spec),
                        [self = shared_from_this(), e](std::exception_ptr p, ProbeResult r) {
-                           --self->stats.in_flight;
-                           if (e->stopped) return;
                            if (p) r = ProbeResult{false, unexpected(p)};
-                           self->schedule(e, self->judge(*e, std::move(r)));
+                           self->completed(e, std::move(r));
                        });
+    }
+
+    void completed(const std::shared_ptr<Entry>& e, ProbeResult&& r) {
+        --stats.in_flight;
+        if (e->stopped) return;
+        schedule(e, judge(*e, std::move(r)));
     }
 
     // Probes report expected failures as values; anything thrown is a bug, but it

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "healthcheck/detail/syn_prober.hpp"
 #include "healthcheck/http.hpp"
 
 // GCC 12 reports Asio's coroutine frame operator new/delete pair as mismatched once
@@ -118,6 +119,11 @@ asio::awaitable<ProbeResult> exchange(tcp::socket& sock, const CheckSpec& spec, 
 
 asio::awaitable<ProbeResult> probe(const CheckSpec& spec) {
     auto ex = co_await asio::this_coro::executor;
+    if (spec.type == CheckType::Tcp && spec.tcp_method == TcpMethod::HalfOpen) {
+        auto& half_open = asio::use_service<detail::SynProber>(asio::query(ex, asio::execution::context));
+        if (half_open.usable(ex, family_of(spec.address)))
+            co_return co_await half_open.async_probe(spec, asio::use_awaitable);
+    }
     const auto start = Clock::now();
     auto finish = [&](ProbeResult r) {
         r.latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);

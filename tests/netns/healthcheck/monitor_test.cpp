@@ -16,8 +16,11 @@ namespace {
 
 const auto kV4 = *parse_address("127.0.0.1");
 
-CheckSpec fast_tcp(uint16_t port) {
+// The connect() method unless asked: these tests count the connections the server
+// accepted, which a half-open probe never makes.
+CheckSpec fast_tcp(uint16_t port, TcpMethod method = TcpMethod::Connect) {
     CheckSpec s;
+    s.tcp_method = method;
     s.address = kV4;
     s.port = port;
     s.connect_timeout = 500ms;
@@ -34,7 +37,11 @@ struct Seen {
 
 }  // namespace
 
-TEST(Monitor, RiseAndFallCountsAreRespectedExactly) {
+class MonitorMethods : public ::testing::TestWithParam<TcpMethod> {};
+
+TEST_P(MonitorMethods, RiseAndFallCountsAreRespectedExactly) {
+    const auto method = GetParam();
+    const char* ok_reason = method == TcpMethod::Connect ? "connected" : "port open (SYN-ACK)";
     asio::io_context io;
     auto srv = std::make_unique<TestServer>(io, tcp::endpoint{kV4, 0}, Behavior::CloseAtOnce);
     const uint16_t port = srv->port();
@@ -44,7 +51,7 @@ TEST(Monitor, RiseAndFallCountsAreRespectedExactly) {
         seen.push_back({e, mon_ptr->status(e.key)->probes});
     });
     mon_ptr = &mon;
-    auto spec = fast_tcp(port);
+    auto spec = fast_tcp(port, method);
     spec.rise = 3;
     spec.fall = 2;
     spec.initial = InitialState::Down;
@@ -54,7 +61,7 @@ TEST(Monitor, RiseAndFallCountsAreRespectedExactly) {
 
     ASSERT_TRUE(run_until(io, [&] { return seen.size() == 1; }));
     EXPECT_EQ(seen[0].probes_at_event, 3u);
-    EXPECT_EQ(fmt::format("{}", seen[0].event), fmt::format("127.0.0.1:{} UP: connected (3/3 successes)", port));
+    EXPECT_EQ(fmt::format("{}", seen[0].event), fmt::format("127.0.0.1:{} UP: {} (3/3 successes)", port, ok_reason));
 
     srv.reset();  // the port now refuses
     ASSERT_TRUE(run_until(io, [&] { return seen.size() == 2; }));
@@ -73,7 +80,15 @@ TEST(Monitor, RiseAndFallCountsAreRespectedExactly) {
     // them a failure: recovery took exactly `rise`.
     EXPECT_GE(seen[2].probes_at_event, down_at + 3);
     EXPECT_EQ(mon.status(*key)->successes, 3u);
+    if (method == TcpMethod::HalfOpen) {
+        EXPECT_EQ(srv->accepted(), 0u);  // no connection, ever
+    }
 }
+
+INSTANTIATE_TEST_SUITE_P(Tcp, MonitorMethods, ::testing::Values(TcpMethod::HalfOpen, TcpMethod::Connect),
+                         [](const auto& info) {
+                             return std::string(info.param == TcpMethod::HalfOpen ? "HalfOpen" : "Connect");
+                         });
 
 TEST(Monitor, IdenticalChecksAreProbedOnceAndShareTheVerdict) {
     asio::io_context io;

@@ -30,9 +30,11 @@ const auto kSrv4 = *parse_address("192.0.2.2");
 const auto kSrv6 = *parse_address("2001:db8::2");
 const auto kOrigin = *parse_address("198.51.100.2");
 
-CheckSpec spec_for(CheckType type, const IpAddress& a, uint16_t port, std::chrono::milliseconds timeout = 2s) {
+CheckSpec spec_for(CheckType type, const IpAddress& a, uint16_t port, std::chrono::milliseconds timeout = 2s,
+                   TcpMethod method = TcpMethod::HalfOpen) {
     CheckSpec s;
     s.type = type;
+    if (type == CheckType::Tcp) s.tcp_method = method;
     s.address = a;
     s.port = port;
     s.connect_timeout = timeout;
@@ -100,12 +102,14 @@ protected:
     }
 
     // A quick TCP check; the origin is reachable from srv only, so it is probed from there.
+    // connect(): the io_context's raw sockets for half-open probes live in cli.
     bool port_open(const IpAddress& a, uint16_t port) {
+        const auto spec = spec_for(CheckType::Tcp, a, port, 500ms, TcpMethod::Connect);
         if (a == kOrigin) {
             InNetns in(lab_.netns_name("srv"));
-            return run_probe(io_, spec_for(CheckType::Tcp, a, port, 500ms)).ok;
+            return run_probe(io_, spec).ok;
         }
-        return run_probe(io_, spec_for(CheckType::Tcp, a, port, 500ms)).ok;
+        return run_probe(io_, spec).ok;
     }
 
     lt::Lab lab_;
@@ -149,7 +153,7 @@ TEST_F(HealthNetns, BlackHoledPortFailsAtTheTimeoutAndNoRouteFailsAtOnce) {
 TEST_F(HealthNetns, AHungPeerFailsAtItsTimeoutWhileOtherChecksGoOnOnTime) {
     auto& silent = serve(kSrv4, 8081, Behavior::Silent);
     serve(kSrv4, 8082, Behavior::Respond, http_response(200));
-    EXPECT_TRUE(run_probe(io_, spec_for(CheckType::Tcp, kSrv4, 8081)).ok);  // it does accept
+    EXPECT_TRUE(run_probe(io_, spec_for(CheckType::Tcp, kSrv4, 8081, 2s, TcpMethod::Connect)).ok);  // it does accept
 
     std::vector<HealthEvent> events;
     Monitor mon(io_.get_executor(), [&](const HealthEvent& e) { events.push_back(e); });
@@ -180,6 +184,7 @@ TEST_F(HealthNetns, AHungPeerFailsAtItsTimeoutWhileOtherChecksGoOnOnTime) {
 TEST_F(HealthNetns, AServerThatAcceptsAndClosesPassesTcpButFailsHttp) {
     serve(kSrv4, 8083, Behavior::CloseAtOnce);
     EXPECT_TRUE(run_probe(io_, spec_for(CheckType::Tcp, kSrv4, 8083)).ok);
+    EXPECT_TRUE(run_probe(io_, spec_for(CheckType::Tcp, kSrv4, 8083, 2s, TcpMethod::Connect)).ok);
     auto r = run_probe(io_, spec_for(CheckType::Http, kSrv4, 8083));
     EXPECT_FALSE(r.ok);
     EXPECT_TRUE(r.reason == "connection closed without a response" ||
@@ -204,10 +209,10 @@ TEST_F(HealthNetns, HttpWrongStatusFailsOverV4AndV6) {
 TEST_F(HealthNetns, BindtoChoosesTheSourceAddress) {
     auto& srv = serve(kSrv4, 8085, Behavior::CloseAtOnce);
     auto& srv6 = serve(kSrv6, 8085, Behavior::CloseAtOnce);
-    auto s = spec_for(CheckType::Tcp, kSrv4, 8085);
+    auto s = spec_for(CheckType::Tcp, kSrv4, 8085, 2s, TcpMethod::Connect);
     s.bindto = parse_address("192.0.2.3");
     EXPECT_TRUE(run_probe(io_, s).ok);
-    auto s6 = spec_for(CheckType::Tcp, kSrv6, 8085);
+    auto s6 = spec_for(CheckType::Tcp, kSrv6, 8085, 2s, TcpMethod::Connect);
     s6.bindto = parse_address("2001:db8::1");
     EXPECT_TRUE(run_probe(io_, s6).ok);
     ASSERT_TRUE(run_until(io_, [&] { return srv.accepted() == 1 && srv6.accepted() == 1; }));

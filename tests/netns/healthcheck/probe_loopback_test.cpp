@@ -15,9 +15,11 @@ namespace {
 const auto kV4 = *parse_address("127.0.0.1");
 const auto kV6 = *parse_address("::1");
 
-CheckSpec spec_for(CheckType type, const IpAddress& a, uint16_t port) {
+CheckSpec spec_for(CheckType type, const IpAddress& a, uint16_t port,
+                   TcpMethod method = TcpMethod::HalfOpen) {
     CheckSpec s;
     s.type = type;
+    if (type == CheckType::Tcp) s.tcp_method = method;
     s.address = a;
     s.port = port;
     s.connect_timeout = 2s;
@@ -26,11 +28,50 @@ CheckSpec spec_for(CheckType type, const IpAddress& a, uint16_t port) {
 
 }  // namespace
 
-TEST(TcpProbe, ConnectsOverV4AndV6) {
+TEST(TcpProbe, HalfOpenSeesTheSynAckOverV4AndV6AndMakesNoConnection) {
     asio::io_context io;
     for (const auto& a : {kV4, kV6}) {
         TestServer srv(io, {a, 0}, Behavior::CloseAtOnce);
         auto r = run_probe(io, spec_for(CheckType::Tcp, a, srv.port()));
+        EXPECT_TRUE(r.ok) << r.reason;
+        EXPECT_EQ(r.reason, "port open (SYN-ACK)");
+        EXPECT_LT(r.latency, 1s);
+        // A connect() probe to the same listener is accepted (the server is alive and
+        // accepting): had the half-open probe completed a handshake, its connection
+        // would have been accepted first.
+        auto c = run_probe(io, spec_for(CheckType::Tcp, a, srv.port(), TcpMethod::Connect));
+        EXPECT_TRUE(c.ok) << c.reason;
+        ASSERT_TRUE(run_until(io, [&] { return srv.accepted() == 1; }));
+        io.poll();
+        EXPECT_EQ(srv.accepted(), 1u);
+    }
+}
+
+// The daemon's io_context returns from run() once everything has stopped: the raw
+// sockets' reads and the deadline timer must not outlive the last probe.
+TEST(TcpProbe, HalfOpenProbesLeaveNoWorkBehind) {
+    asio::io_context io;
+    tcp::acceptor listening(io, tcp::endpoint(kV4, 0));  // no accept pending: no work of its own
+    auto open = spec_for(CheckType::Tcp, kV4, listening.local_endpoint().port());
+    auto refused = spec_for(CheckType::Tcp, kV6, closed_port(io, kV6));
+    for (int i = 0; i < 3; ++i) {
+        std::optional<ProbeResult> a, b;
+        asio::co_spawn(io, probe(open), [&](std::exception_ptr, ProbeResult r) { a = r; });
+        asio::co_spawn(io, probe(refused), [&](std::exception_ptr, ProbeResult r) { b = r; });
+        io.restart();
+        io.run_for(5s);  // returns as soon as there is no work left
+        EXPECT_TRUE(io.stopped());
+        ASSERT_TRUE(a && b);
+        EXPECT_TRUE(a->ok) << a->reason;
+        EXPECT_EQ(b->reason, "connect refused");
+    }
+}
+
+TEST(TcpProbe, ConnectsOverV4AndV6) {
+    asio::io_context io;
+    for (const auto& a : {kV4, kV6}) {
+        TestServer srv(io, {a, 0}, Behavior::CloseAtOnce);
+        auto r = run_probe(io, spec_for(CheckType::Tcp, a, srv.port(), TcpMethod::Connect));
         EXPECT_TRUE(r.ok) << r.reason;
         EXPECT_EQ(r.reason, "connected");
         EXPECT_LT(r.latency, 1s);
@@ -40,31 +81,43 @@ TEST(TcpProbe, ConnectsOverV4AndV6) {
 
 TEST(TcpProbe, RefusedPortFailsAtOnce) {
     asio::io_context io;
-    auto r = run_probe(io, spec_for(CheckType::Tcp, kV4, closed_port(io, kV4)));
-    EXPECT_FALSE(r.ok);
-    EXPECT_EQ(r.reason, "connect refused");
-    EXPECT_LT(r.latency, 1s);
+    for (auto method : {TcpMethod::HalfOpen, TcpMethod::Connect}) {
+        for (const auto& a : {kV4, kV6}) {
+            auto r = run_probe(io, spec_for(CheckType::Tcp, a, closed_port(io, a), method));
+            EXPECT_FALSE(r.ok);
+            EXPECT_EQ(r.reason, "connect refused") << a;
+            EXPECT_LT(r.latency, 1s);
+        }
+    }
 }
 
 TEST(TcpProbe, ConnectPortOverridesThePortAndBindtoSetsTheSource) {
     asio::io_context io;
     TestServer srv(io, {kV4, 0}, Behavior::CloseAtOnce);
-    auto s = spec_for(CheckType::Tcp, kV4, closed_port(io, kV4));
+    auto s = spec_for(CheckType::Tcp, kV4, closed_port(io, kV4), TcpMethod::Connect);
     s.connect_port = srv.port();
     s.bindto = parse_address("127.0.0.2");
     auto r = run_probe(io, s);
     EXPECT_TRUE(r.ok) << r.reason;
     ASSERT_TRUE(run_until(io, [&] { return srv.accepted() == 1; }));
     EXPECT_EQ(srv.peers().at(0).to_string(), "127.0.0.2");
+    // The half-open probe honours connect_port too (the source address is checked on
+    // the wire in the netns tier, where nftables can count it).
+    s.tcp_method = TcpMethod::HalfOpen;
+    r = run_probe(io, s);
+    EXPECT_TRUE(r.ok) << r.reason;
+    EXPECT_EQ(r.reason, "port open (SYN-ACK)");
 }
 
 TEST(TcpProbe, BindtoAnAddressThisHostLacksIsAClearFailure) {
     asio::io_context io;
-    auto s = spec_for(CheckType::Tcp, kV4, 9);
-    s.bindto = parse_address("192.0.2.77");
-    auto r = run_probe(io, s);
-    EXPECT_FALSE(r.ok);
-    EXPECT_EQ(r.reason, "cannot bind to 192.0.2.77: Cannot assign requested address");
+    for (auto method : {TcpMethod::HalfOpen, TcpMethod::Connect}) {
+        auto s = spec_for(CheckType::Tcp, kV4, 9, method);
+        s.bindto = parse_address("192.0.2.77");
+        auto r = run_probe(io, s);
+        EXPECT_FALSE(r.ok);
+        EXPECT_EQ(r.reason, "cannot bind to 192.0.2.77: Cannot assign requested address");
+    }
 }
 
 TEST(HttpProbe, ChecksStatusPathHostAndBody) {
@@ -109,7 +162,7 @@ TEST(HttpProbe, DefaultHostIsTheTargetAndV6IsBracketed) {
 TEST(HttpProbe, AServerThatClosesAtOnceFailsButPassesATcpCheck) {
     asio::io_context io;
     TestServer srv(io, {kV4, 0}, Behavior::CloseAtOnce);
-    EXPECT_TRUE(run_probe(io, spec_for(CheckType::Tcp, kV4, srv.port())).ok);
+    EXPECT_TRUE(run_probe(io, spec_for(CheckType::Tcp, kV4, srv.port(), TcpMethod::Connect)).ok);
     auto r = run_probe(io, spec_for(CheckType::Http, kV4, srv.port()));
     EXPECT_FALSE(r.ok);
     // Depending on whether the close overtakes the request, a FIN or an RST.
@@ -148,8 +201,8 @@ TEST(Probes, DescriptorsAreTheSameBeforeAndAfter10000Probes) {
     TestServer http_srv(io, {kV4, 0}, Behavior::Respond, http_response(200));
     TestServer bad_srv(io, {kV4, 0}, Behavior::Respond, http_response(500));
     const uint16_t refused = closed_port(io, kV4);
-    auto tcp_ok = spec_for(CheckType::Tcp, kV4, tcp_srv.port());
-    auto tcp_refused = spec_for(CheckType::Tcp, kV4, refused);
+    auto tcp_ok = spec_for(CheckType::Tcp, kV4, tcp_srv.port(), TcpMethod::Connect);
+    auto tcp_refused = spec_for(CheckType::Tcp, kV4, refused, TcpMethod::Connect);
     auto http_ok = spec_for(CheckType::Http, kV4, http_srv.port());
     auto http_bad = spec_for(CheckType::Http, kV4, bad_srv.port());
     const CheckSpec* kinds[] = {&tcp_ok, &tcp_refused, &http_ok, &http_bad};

@@ -132,6 +132,7 @@ inline uint16_t closed_port(asio::io_context& io, const asio::ip::address& addr)
 // Runs one probe to completion on `io` and returns its result.
 inline healthcheck::ProbeResult run_probe(asio::io_context& io, const healthcheck::CheckSpec& spec) {
     std::optional<healthcheck::ProbeResult> out;
+    io.restart();  // a previous probe may have left it out of work, hence stopped
     asio::co_spawn(io, healthcheck::probe(spec), [&](std::exception_ptr e, healthcheck::ProbeResult r) {
         if (e) std::rethrow_exception(e);
         out = std::move(r);
