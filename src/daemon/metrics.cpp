@@ -114,7 +114,7 @@ void render_vrrp(Text& t, const std::vector<VrrpInstanceMetrics>& instances) {
     if (instances.empty()) return;
     t.family("lvsd_vrrp_instance_info", "gauge", "Always 1; labels give each VRRP instance's interface, VRID and version.");
     for (const auto& i : instances)
-        t.sample({{"instance", i.name},
+        t.sample({{"vrrp_instance", i.name},
                   {"interface", i.interface},
                   {"vrid", std::to_string(i.virtual_router_id)},
                   {"version", std::to_string(i.version)}},
@@ -122,14 +122,14 @@ void render_vrrp(Text& t, const std::vector<VrrpInstanceMetrics>& instances) {
     t.family("lvsd_vrrp_state", "gauge",
              "1 for the state each VRRP instance is in (INIT, BACKUP, MASTER, FAULT), 0 for the others.");
     for (const auto& i : instances)
-        for (auto s : kStates) t.sample({{"instance", i.name}, {"state", vrrp::to_string(s)}}, i.state == s);
+        for (auto s : kStates) t.sample({{"vrrp_instance", i.name}, {"state", vrrp::to_string(s)}}, i.state == s);
     t.family("lvsd_vrrp_state_duration_seconds", "gauge", "How long each VRRP instance has been in its current state.");
-    for (const auto& i : instances) t.sample({{"instance", i.name}}, i.state_seconds);
+    for (const auto& i : instances) t.sample({{"vrrp_instance", i.name}}, i.state_seconds);
     t.family("lvsd_vrrp_priority", "gauge", "Configured priority (255: address owner).");
-    for (const auto& i : instances) t.sample({{"instance", i.name}}, i.priority);
+    for (const auto& i : instances) t.sample({{"vrrp_instance", i.name}}, i.priority);
     t.family("lvsd_vrrp_effective_priority", "gauge",
              "Priority the instance advertises with now (0 once stopped; tracked weights would show here).");
-    for (const auto& i : instances) t.sample({{"instance", i.name}}, i.effective_priority);
+    for (const auto& i : instances) t.sample({{"vrrp_instance", i.name}}, i.effective_priority);
 
     struct Counter {
         const char* name;
@@ -148,13 +148,13 @@ void render_vrrp(Text& t, const std::vector<VrrpInstanceMetrics>& instances) {
     };
     for (const auto& c : kCounters) {
         t.family(c.name, "counter", c.help);
-        for (const auto& i : instances) t.sample({{"instance", i.name}}, i.counters.*c.field);
+        for (const auto& i : instances) t.sample({{"vrrp_instance", i.name}}, i.counters.*c.field);
     }
     t.family("lvsd_vrrp_packets_dropped_total", "counter",
              "VRRP packets received and dropped, by reason (wrong_vrid is another router on the wire).");
     for (const auto& i : instances)
         for (std::size_t r = 0; r < i.counters.dropped.size(); ++r)
-            t.sample({{"instance", i.name}, {"reason", vrrp::to_string(static_cast<vrrp::DropReason>(r))}},
+            t.sample({{"vrrp_instance", i.name}, {"reason", vrrp::to_string(static_cast<vrrp::DropReason>(r))}},
                      i.counters.dropped[r]);
 }
 

@@ -173,15 +173,15 @@ TEST_F(MetricsEndpoint, VrrpSeriesFollowTheElectionAndParse) {
     std::string m;
     ASSERT_TRUE(wait_until([&] {
         m = scrape("lb1", "127.0.0.1:9100").output;
-        return value(m, R"(lvsd_vrrp_state{instance="VI_1",state="MASTER"})") == "1";
+        return value(m, R"(lvsd_vrrp_state{vrrp_instance="VI_1",state="MASTER"})") == "1";
     }, 10s)) << m << lb1.output();
-    EXPECT_EQ(value(m, R"(lvsd_vrrp_state{instance="VI_1",state="BACKUP"})"), "0") << m;
-    EXPECT_EQ(value(m, R"(lvsd_vrrp_priority{instance="VI_1"})"), "100");
-    EXPECT_EQ(value(m, R"(lvsd_vrrp_effective_priority{instance="VI_1"})"), "100");
-    EXPECT_EQ(value(m, R"(lvsd_vrrp_instance_info{instance="VI_1",interface="eth0",vrid="51",version="3"})"), "1");
-    EXPECT_EQ(value(m, R"(lvsd_vrrp_transitions_total{instance="VI_1"})"), "2");  // INIT->BACKUP->MASTER
+    EXPECT_EQ(value(m, R"(lvsd_vrrp_state{vrrp_instance="VI_1",state="BACKUP"})"), "0") << m;
+    EXPECT_EQ(value(m, R"(lvsd_vrrp_priority{vrrp_instance="VI_1"})"), "100");
+    EXPECT_EQ(value(m, R"(lvsd_vrrp_effective_priority{vrrp_instance="VI_1"})"), "100");
+    EXPECT_EQ(value(m, R"(lvsd_vrrp_instance_info{vrrp_instance="VI_1",interface="eth0",vrid="51",version="3"})"), "1");
+    EXPECT_EQ(value(m, R"(lvsd_vrrp_transitions_total{vrrp_instance="VI_1"})"), "2");  // INIT->BACKUP->MASTER
     EXPECT_EQ(value(m, "lvsd_config_generation"), "1");
-    EXPECT_NE(value(m, R"(lvsd_vrrp_garps_sent_total{instance="VI_1"})"), "0");
+    EXPECT_NE(value(m, R"(lvsd_vrrp_garps_sent_total{vrrp_instance="VI_1"})"), "0");
     EXPECT_EQ(m.find("lvsd_ipvs_"), std::string::npos) << "a VRRP-only config has no IPVS series";
 
     // The whole scrape parses with the reference parser.
@@ -198,11 +198,11 @@ TEST_F(MetricsEndpoint, VrrpSeriesFollowTheElectionAndParse) {
     auto lb2 = lab_.spawn("lb2", {kLvsd, "-f", write("lb2", config("lb2", 200, ""))});
     ASSERT_TRUE(wait_until([&] {
         m = scrape("lb1", "127.0.0.1:9100").output;
-        return value(m, R"(lvsd_vrrp_state{instance="VI_1",state="BACKUP"})") == "1";
+        return value(m, R"(lvsd_vrrp_state{vrrp_instance="VI_1",state="BACKUP"})") == "1";
     }, 10s)) << m << lb1.output() << lb2.output();
-    EXPECT_EQ(value(m, R"(lvsd_vrrp_state{instance="VI_1",state="MASTER"})"), "0") << m;
-    EXPECT_EQ(value(m, R"(lvsd_vrrp_transitions_total{instance="VI_1"})"), "3") << m;
-    EXPECT_NE(value(m, R"(lvsd_vrrp_adverts_received_total{instance="VI_1"})"), "0") << m;
+    EXPECT_EQ(value(m, R"(lvsd_vrrp_state{vrrp_instance="VI_1",state="MASTER"})"), "0") << m;
+    EXPECT_EQ(value(m, R"(lvsd_vrrp_transitions_total{vrrp_instance="VI_1"})"), "3") << m;
+    EXPECT_NE(value(m, R"(lvsd_vrrp_adverts_received_total{vrrp_instance="VI_1"})"), "0") << m;
     EXPECT_NE(value(m, R"(lvsd_metrics_http_responses_total{code="200"})"), "") << m;
 
     // Other paths and methods.

@@ -154,22 +154,22 @@ TEST(MetricsRender, ProcessSeries) {
 
 TEST(MetricsRender, VrrpStateIsOneHotAndCountersArePerInstance) {
     auto m = parse(render_metrics(vrrp_only()));
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_state{instance="VI_1",state="MASTER"})"), "1");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_state{instance="VI_1",state="BACKUP"})"), "0");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_state{instance="VI_1",state="FAULT"})"), "0");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_state{instance="VI_1",state="INIT"})"), "0");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_instance_info{instance="VI_1",interface="eth0",vrid="51",version="3"})"), "1");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_priority{instance="VI_1"})"), "150");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_effective_priority{instance="VI_1"})"), "150");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_state_duration_seconds{instance="VI_1"})"), "12.25");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_adverts_sent_total{instance="VI_1"})"), "1234");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_adverts_received_total{instance="VI_1"})"), "7");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_transitions_total{instance="VI_1"})"), "2");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_garps_sent_total{instance="VI_1"})"), "10");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_advert_send_errors_total{instance="VI_1"})"), "1");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_packets_dropped_total{instance="VI_1",reason="bad_ttl"})"), "4");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_state{vrrp_instance="VI_1",state="MASTER"})"), "1");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_state{vrrp_instance="VI_1",state="BACKUP"})"), "0");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_state{vrrp_instance="VI_1",state="FAULT"})"), "0");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_state{vrrp_instance="VI_1",state="INIT"})"), "0");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_instance_info{vrrp_instance="VI_1",interface="eth0",vrid="51",version="3"})"), "1");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_priority{vrrp_instance="VI_1"})"), "150");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_effective_priority{vrrp_instance="VI_1"})"), "150");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_state_duration_seconds{vrrp_instance="VI_1"})"), "12.25");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_adverts_sent_total{vrrp_instance="VI_1"})"), "1234");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_adverts_received_total{vrrp_instance="VI_1"})"), "7");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_transitions_total{vrrp_instance="VI_1"})"), "2");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_garps_sent_total{vrrp_instance="VI_1"})"), "10");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_advert_send_errors_total{vrrp_instance="VI_1"})"), "1");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_packets_dropped_total{vrrp_instance="VI_1",reason="bad_ttl"})"), "4");
     // Every reason is there from the start, so rate() and alerts work on the first drop.
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_packets_dropped_total{instance="VI_1",reason="bad_checksum"})"), "0");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_packets_dropped_total{vrrp_instance="VI_1",reason="bad_checksum"})"), "0");
     std::size_t reasons = 0;
     for (const auto& [k, v] : m) reasons += k.starts_with("lvsd_vrrp_packets_dropped_total{");
     EXPECT_EQ(reasons, static_cast<std::size_t>(vrrp::DropReason::kCount));
@@ -252,7 +252,7 @@ TEST(MetricsRender, LabelValuesAreEscaped) {
     MetricsSnapshot s = vrrp_only();
     s.vrrp[0].name = "we\"ird\\name\n";
     auto m = parse(render_metrics(s));
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_priority{instance="we\"ird\\name\n"})"), "150");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_priority{vrrp_instance="we\"ird\\name\n"})"), "150");
 }
 
 TEST(MetricsRender, TwoInstancesKeepEachFamilyTogether) {
@@ -261,8 +261,8 @@ TEST(MetricsRender, TwoInstancesKeepEachFamilyTogether) {
     s.vrrp[1].name = "VI_2";
     s.vrrp[1].state = vrrp::State::Backup;
     auto m = parse(render_metrics(s));  // parse() fails on a family split in two
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_state{instance="VI_2",state="BACKUP"})"), "1");
-    EXPECT_EQ(m.at(R"(lvsd_vrrp_state{instance="VI_2",state="MASTER"})"), "0");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_state{vrrp_instance="VI_2",state="BACKUP"})"), "1");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_state{vrrp_instance="VI_2",state="MASTER"})"), "0");
 }
 
 TEST(MetricsHttp, GetAndHeadOfMetrics) {
