@@ -21,6 +21,32 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace lvsd::daemon {
+namespace {
+
+// The blank line that ends a request head: CRLF CRLF, or bare LFs, which RFC 9112 §2.2
+// lets a server accept.
+struct EndOfHead {
+    template <class It>
+    std::pair<It, bool> operator()(It begin, It end) const {
+        for (It i = begin; i != end; ++i) {
+            if (*i != '\n') continue;
+            It j = std::next(i);
+            if (j != end && *j == '\r') ++j;
+            if (j != end && *j == '\n') return {std::next(j), true};
+        }
+        // Resume a few bytes back next time, so that a head trickling in byte by byte
+        // is scanned once, not once per byte.
+        return {end - begin > 3 ? end - 3 : begin, false};
+    }
+};
+
+}  // namespace
+}  // namespace lvsd::daemon
+
+template <>
+struct boost::asio::is_match_condition<lvsd::daemon::EndOfHead> : std::true_type {};
+
+namespace lvsd::daemon {
 
 // ---- Renderer ----------------------------------------------------------------------
 
@@ -482,7 +508,7 @@ struct MetricsServer::Impl {
         // One deadline for the whole head, however it trickles in (slowloris).
         deadline.expires_after(limits.read_timeout);
         auto read = co_await (asio::async_read_until(socket, asio::dynamic_buffer(in, limits.max_request_head),
-                                                     "\r\n\r\n", asio::as_tuple(asio::use_awaitable)) ||
+                                                     EndOfHead{}, asio::as_tuple(asio::use_awaitable)) ||
                               deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
         if (self->stopped) co_return;
         if (read.index() == 1) {

@@ -228,6 +228,17 @@ TEST_F(MetricsEndpoint, HostileClientsAreCutOffAndCounted) {
         ASSERT_TRUE(r) << "the server kept the connection open";
         EXPECT_TRUE(r->starts_with("HTTP/1.1 431 ")) << *r;
     }
+    // Bare LFs instead of CRLFs are tolerated (RFC 9112 §2.2), HEAD has no body.
+    {
+        int fd = connect_in(ns, "192.0.2.2", 9100);
+        ASSERT_GE(fd, 0);
+        send_all(fd, "HEAD /metrics HTTP/1.0\n\n");
+        auto r = read_to_eof(fd, 5s);
+        ::close(fd);
+        ASSERT_TRUE(r);
+        EXPECT_TRUE(r->starts_with("HTTP/1.1 200 OK\r\n")) << *r;
+        EXPECT_TRUE(r->ends_with("Connection: close\r\n\r\n")) << *r;
+    }
     // Garbage (a TLS hello): 400.
     {
         int fd = connect_in(ns, "192.0.2.2", 9100);
