@@ -1,6 +1,8 @@
 #include "daemon/metrics.hpp"
 
 #include <cctype>
+#include <charconv>
+#include <iterator>
 #include <set>
 #include <type_traits>
 
@@ -50,15 +52,23 @@ namespace lvsd::daemon {
 
 // ---- Renderer ----------------------------------------------------------------------
 
-std::string escape_label_value(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
+namespace {
+
+void append_escaped(std::string& out, std::string_view s) {
     for (char c : s) {
         if (c == '\\') out += "\\\\";
         else if (c == '"') out += "\\\"";
         else if (c == '\n') out += "\\n";
         else out += c;
     }
+}
+
+}  // namespace
+
+std::string escape_label_value(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    append_escaped(out, s);
     return out;
 }
 
@@ -86,22 +96,32 @@ public:
         out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape_help(help), name, type);
     }
 
+    // Appends in place: a large table makes tens of thousands of samples per scrape.
     template <class T>
     void sample(Labels labels, T value) {
         out_ += name_;
         if (labels.size() > 0) {
-            out_ += '{';
-            bool first = true;
+            char sep = '{';
             for (const auto& [k, v] : labels) {
-                if (!first) out_ += ',';
-                first = false;
-                out_ += fmt::format("{}=\"{}\"", k, escape_label_value(v));
+                out_ += sep;
+                sep = ',';
+                out_ += k;
+                out_ += "=\"";
+                append_escaped(out_, v);
+                out_ += '"';
             }
             out_ += '}';
         }
         out_ += ' ';
-        if constexpr (std::is_same_v<T, bool>) out_ += value ? '1' : '0';
-        else out_ += fmt::format("{}", value);  // integers exactly; doubles shortest round-trip
+        if constexpr (std::is_same_v<T, bool>) {
+            out_ += value ? '1' : '0';
+        } else if constexpr (std::is_integral_v<T>) {
+            char buf[24];
+            auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+            out_.append(buf, end);
+        } else {
+            fmt::format_to(std::back_inserter(out_), "{}", value);  // shortest round-trip
+        }
         out_ += '\n';
     }
     template <class T>
