@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -222,9 +223,13 @@ bool SynProber::usable(const asio::any_io_executor& executor, Family family) {
     const int one = 1;
     if (family == Family::V4 && ::setsockopt(fd.get(), IPPROTO_IP, IP_HDRINCL, &one, sizeof one) != 0)
         return give_up(fmt::format("IP_HDRINCL: {}", errno_text(errno)));
-    // Room for a burst of replies; the filter keeps everything else out.
-    const int rcvbuf = 1 << 20;
-    (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    // Room for the replies of every probe in flight: a queued reply costs about 1 KB of
+    // buffer, and a reply the queue drops is a probe that times out. rmem_max (208 KB by
+    // default, ~400 replies) would cap SO_RCVBUF; lvsd has CAP_NET_ADMIN for the FORCE
+    // variant. The filter keeps everything else out, so this is only used under a burst.
+    const int rcvbuf = 16 << 20;
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+        (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     for (std::size_t i = 0; i < kInitialPorts; ++i)
         if (!grow_ports(ch)) return give_up(fmt::format("cannot hold a source port: {}", errno_text(errno)));
     error_code ec;
@@ -329,6 +334,12 @@ std::optional<ProbeResult> SynProber::route(const CheckSpec& spec, const RouteKe
         source = asio::ip::address_v6(b);
     }
     routes_[key] = Route{source, now};
+    // Servers that left the configuration leave their routes behind: sweep the stale
+    // ones whenever the cache has doubled (live checks refresh theirs every kRouteTtl).
+    if (routes_.size() >= prune_at_) {
+        std::erase_if(routes_, [&](const auto& kv) { return now - kv.second.checked >= kRouteTtl; });
+        prune_at_ = std::max<std::size_t>(1024, 2 * routes_.size());
+    }
     return std::nullopt;
 }
 

@@ -132,6 +132,7 @@ private:
     std::optional<boost::asio::steady_timer> timer_;
     std::optional<std::chrono::steady_clock::time_point> timer_at_;
     std::unordered_map<RouteKey, Route, RouteHash> routes_;
+    std::size_t prune_at_ = 1024;
     std::mt19937 rng_;  // initial sequence numbers
     uint32_t next_port_ = 0;
 };
