@@ -344,10 +344,18 @@ TEST_F(MetricsEndpoint, ReloadAddsMovesKeepsAndRemovesTheEndpoint) {
     EXPECT_NE(rejected.output.find("Address already in use"), std::string::npos) << rejected.output;
     EXPECT_TRUE(scrape("lb1", "127.0.0.1:9101").ok()) << lb1.output();
 
+    // IPv6.
+    write("lb1", config("lb1", 100, "[::1]:9103"));
+    ASSERT_EQ(lvsctl("lb1", {"reload"}).status, 0) << lb1.output();
+    EXPECT_FALSE(scrape("lb1", "127.0.0.1:9101").ok());
+    m = lab_.exec("lb1", {"curl", "-sS", "-g", "--max-time", "5", "http://[::1]:9103/metrics"});
+    ASSERT_TRUE(m.ok()) << m.output << lb1.output();
+    EXPECT_EQ(value(m.output, R"(lvsd_vrrp_priority{vrrp_instance="VI_1"})"), "100");
+
     // Removed.
     write("lb1", config("lb1", 100, ""));
     ASSERT_EQ(lvsctl("lb1", {"reload"}).status, 0) << lb1.output();
-    EXPECT_FALSE(scrape("lb1", "127.0.0.1:9101").ok());
+    EXPECT_FALSE(lab_.exec("lb1", {"curl", "-sS", "-g", "--max-time", "5", "http://[::1]:9103/metrics"}).ok());
 
     // At start, a port in use is one clear error naming the key's line, and exit 1.
     auto second = lab_.exec("lb1", {kLvsd, "-f", write("lb3", config("lb3", 100, "127.0.0.1:9102"))}, 10s);
