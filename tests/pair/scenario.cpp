@@ -235,8 +235,9 @@ private:
                 if (nl == std::string::npos) break;
                 std::string line = out.substr(log_seen_[i], nl - log_seen_[i]);
                 log_seen_[i] = nl + 1;
-                // "2026-01-01 12:00:00.123 info    message": the date is noise here.
-                static const std::regex stamp("^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d+ ");
+                // "2026-01-01 12:00:00.123 info    message": lvsd's own time stays (the line
+                // is relayed up to a second later), the date goes.
+                static const std::regex stamp("^\\d{4}-\\d\\d-\\d\\d ");
                 say(fmt::format("   lb{}| {}", i + 1, std::regex_replace(line, stamp, "")));
             }
         }
@@ -729,13 +730,13 @@ private:
     }
 
     void finish() {
+        // The client stops first, so that the last step holds every request up to the end.
+        if (client_) client_->stop();
         close_step();
         if (client_) {
-            client_->stop();
             report_.requests = client_->requests();
             const auto bad = client_->unparsed();
             check(bad.empty(), "every request is accounted for (curl wrote one line per transfer)", bad);
-            // The summary counts complete steps only; the last one is closed above.
             for (auto& s : report_.steps) summarize(s, report_.requests);
         }
         if (lab_) {
@@ -800,7 +801,7 @@ std::string summary(const Report& report) {
     }
     s += fmt::format("{:<58} {:>8} {:>6} {:>6}\n", "total", total, ok, failed);
     if (static_cast<std::size_t>(total) != report.requests.size())
-        s += fmt::format("({} requests in all, {} of them before the first step)\n", report.requests.size(),
+        s += fmt::format("({} requests in all, {} of them outside the steps)\n", report.requests.size(),
                          report.requests.size() - static_cast<std::size_t>(total));
     if (!report.measured.empty()) {
         s += "\nmeasured\n";
