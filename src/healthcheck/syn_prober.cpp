@@ -510,6 +510,11 @@ void SynProber::arm_timer(Clock::time_point deadline) {
 }
 
 void SynProber::on_timer() {
+    // Replies the kernel already queued count before any deadline is called: when the
+    // loop runs late (a loaded balancer), a reply that came in time is still waiting to
+    // be read, and a false DOWN would take a healthy server out of the table.
+    for (auto* ch : {v4_.get(), v6_.get()})
+        if (ch->socket && live_ > 0) on_readable(*ch);
     const auto now = Clock::now();
     std::vector<uint32_t> due;
     std::optional<Clock::time_point> next;
