@@ -25,7 +25,10 @@ struct ProbeResult {
 };
 
 // Runs the probe `spec.type` names. `spec` must stay alive until the awaitable
-// completes (co_await the call directly).
+// completes (co_await the call directly). TCP_CHECK goes half-open (a SYN through the
+// io_context's raw socket, see detail/syn_prober.hpp: reasons `port open (SYN-ACK)`,
+// `connect refused`, `connect timeout after Nms`) unless spec.tcp_method is Connect or
+// no raw socket can be had; then it connects (`connected`).
 boost::asio::awaitable<ProbeResult> probe(const CheckSpec& spec);
 
 }  // namespace lvsd::healthcheck
