@@ -79,7 +79,10 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
         // TCP_CHECK's half-open probe is a plain asynchronous operation: no coroutine
         // to spawn for the commonest check (it is a third of its CPU at 10,000 checks/s).
         if (e->spec.type == CheckType::Tcp && e->spec.tcp_method == TcpMethod::HalfOpen) {
-            if (!half_open) half_open = &asio::use_service<detail::SynProber>(asio::query(executor, asio::execution::context));
+            if (!half_open) {
+                half_open = &asio::use_service<detail::SynProber>(asio::query(executor, asio::execution::context));
+                half_open->hold();  // until the Monitor goes
+            }
             if (half_open->usable(executor, family_of(e->spec.address))) {
                 half_open->async_probe(e->spec, [self = shared_from_this(), e](ProbeResult r) {
                     self->completed(e, std::move(r));
@@ -192,6 +195,7 @@ Monitor::~Monitor() {
     impl_->listener = nullptr;  // no report after the owner is gone
     for (auto& [key, e] : impl_->entries) impl_->stop(*e);
     impl_->entries.clear();
+    if (impl_->half_open) impl_->half_open->unhold();
 }
 
 Result<std::string> Monitor::add(const CheckSpec& spec) {

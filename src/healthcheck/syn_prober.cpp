@@ -457,7 +457,7 @@ void SynProber::arm_read(Channel& ch) {
     ch.socket->async_wait(asio::socket_base::wait_read, [this, &ch](const error_code& ec) {
         ch.reading = false;
         if (!ec) on_readable(ch);
-        if (live_ > 0 && ch.socket && !ch.reading) arm_read(ch);
+        if ((live_ > 0 || holds_ > 0) && ch.socket && !ch.reading) arm_read(ch);
     });
 }
 
@@ -564,8 +564,18 @@ void SynProber::release(uint32_t slot) {
         queue.pop_front();
     if (--live_ > 0) return;
     deadlines_.clear();  // only stale entries are left
-    // Idle: nothing of ours may keep the io_context running (the daemon's io_context
-    // returns from run() once every component has stopped).
+    if (holds_ == 0) go_idle();
+}
+
+void SynProber::hold() { ++holds_; }
+
+void SynProber::unhold() {
+    if (holds_ > 0 && --holds_ == 0 && live_ == 0) go_idle();
+}
+
+void SynProber::go_idle() {
+    // Nothing of ours may keep the io_context running (the daemon's io_context returns
+    // from run() once every component has stopped).
     if (timer_at_) {
         timer_at_.reset();
         timer_->cancel();

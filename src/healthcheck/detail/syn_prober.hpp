@@ -72,6 +72,13 @@ public:
             [this](auto handler, const CheckSpec* s) { start(*s, Handler(std::move(handler))); }, token, &spec);
     }
 
+    // A long-lived user (the Monitor) holds the prober between probes: its reads and
+    // deadline timer then stay armed instead of being cancelled and re-armed each time
+    // nothing is in flight (at 10,000 checks/s that is most probes). Without a holder,
+    // nothing of the prober outlives the last probe, so io_context::run() can return.
+    void hold();
+    void unhold();
+
     // Probes in flight (for tests: zero once every handler ran).
     std::size_t in_flight() const;
     // Held source ports of a family (for tests).
@@ -119,6 +126,7 @@ private:
     void on_timer();
     void finish(uint32_t slot, ProbeResult result);
     void release(uint32_t slot);
+    void go_idle();  // cancels the reads and the timer
     void fail_soon(Handler handler, ProbeResult result, std::chrono::steady_clock::time_point started);
 
     std::optional<boost::asio::any_io_executor> executor_;
@@ -126,6 +134,7 @@ private:
     std::vector<Pending> slots_;
     std::vector<uint32_t> free_slots_;
     std::size_t live_ = 0;
+    std::size_t holds_ = 0;
     std::unordered_map<FlowKey, uint32_t, FlowHash> flows_;
     // Deadlines in start order, one queue per timeout value (so each is sorted).
     std::map<std::chrono::milliseconds::rep, std::deque<std::pair<uint32_t, uint32_t>>> deadlines_;

@@ -244,3 +244,22 @@ TEST(Monitor, AShortageOfDescriptorsOnTheBalancerKeepsEveryVerdict) {
     EXPECT_EQ(mon.status(*key)->last->reason, "connected");
     EXPECT_TRUE(events.empty());
 }
+
+// The daemon's io_context returns from run() once every component has stopped: a
+// Monitor's half-open probes keep the raw sockets' reads armed while it lives, and
+// nothing of them once it is gone.
+TEST(Monitor, OnceTheMonitorIsGoneNothingOfItsHalfOpenProbesKeepsTheIoContextBusy) {
+    asio::io_context io;
+    tcp::acceptor listening(io, tcp::endpoint(kV4, 0));  // answers SYNs; no accept pending
+    {
+        Monitor mon(io.get_executor(), nullptr);
+        auto s = fast_tcp(listening.local_endpoint().port(), TcpMethod::HalfOpen);
+        auto key = mon.add(s);
+        ASSERT_TRUE(key);
+        ASSERT_TRUE(run_until(io, [&] { return mon.stats().probes_ok >= 5; }));
+        EXPECT_EQ(mon.status(*key)->last->reason, "port open (SYN-ACK)");
+    }
+    io.restart();
+    io.run_for(3s);  // returns as soon as there is no work left (a probe in flight ends by 500 ms)
+    EXPECT_TRUE(io.stopped());
+}
