@@ -143,7 +143,9 @@ struct VrrpSyncGroup {
 
 using StatusCodes = std::vector<std::pair<uint16_t, uint16_t>>;  // inclusive ranges
 
-struct TcpProbe {};
+struct TcpProbe {
+    bool half_open = true;  // SYN through a raw socket; false: connect() as keepalived
+};
 struct HttpProbe {
     std::string path = "/";
     std::string virtualhost;  // Host header; empty: the connect address

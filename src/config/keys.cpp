@@ -41,7 +41,7 @@ const std::vector<SectionKeys>& sections() {
         {"real_servers",
          {"address", "port", "weight", "lb_kind", "uthreshold", "lthreshold", "inhibit_on_failure", "TCP_CHECK",
           "HTTP_GET", "PROXY_CHECK"}},
-        {"TCP_CHECK", check_keys({})},
+        {"TCP_CHECK", check_keys({"half_open"})},
         {"HTTP_GET", check_keys({"path", "virtualhost", "status_code", "body_contains"})},
         {"PROXY_CHECK", check_keys({"url", "status_code"})},
     };

@@ -986,7 +986,9 @@ std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_
     if (auto v = g.integer("rise", 1, 100)) hc.rise = static_cast<uint32_t>(*v);
 
     if (kind == "TCP_CHECK") {
-        hc.probe = TcpProbe{};
+        TcpProbe p;
+        if (auto v = g.boolean("half_open")) p.half_open = *v;
+        hc.probe = p;
     } else if (kind == "HTTP_GET") {
         HttpProbe p;
         if (auto v = g.string("path")) {

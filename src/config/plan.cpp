@@ -108,7 +108,11 @@ std::string check_text(const RealServer& rs) {
     std::string target = c.connect_ip == rs.address ? fmt::format(":{}", c.connect_port) : format_endpoint(c.connect_ip, c.connect_port);
     std::string what;
     switch (c.probe.index()) {
-        case 0: what = fmt::format("TCP_CHECK connect {}", target); break;
+        case 0:
+            what = fmt::format("TCP_CHECK {} {}",
+                               std::get<TcpProbe>(c.probe).half_open ? "half-open (SYN)" : "connect",
+                               target);
+            break;
         case 1: {
             auto& h = std::get<HttpProbe>(c.probe);
             what = fmt::format("HTTP_GET {}{} -> {}{}", target, h.path, codes_text(h.status_code),

@@ -46,6 +46,9 @@ healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config:
         spec.status_code = ranges(proxy->status_code);
     } else {
         spec.type = healthcheck::CheckType::Tcp;
+        spec.tcp_method = std::get<config::TcpProbe>(hc.probe).half_open
+                              ? healthcheck::TcpMethod::HalfOpen
+                              : healthcheck::TcpMethod::Connect;
     }
     return spec;
 }

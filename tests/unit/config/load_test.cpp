@@ -664,6 +664,16 @@ TEST(Checks, DefaultsComeFromTheRealServerAndTheService) {
     one_problem(service("", "TCP_CHECK = { }; HTTP_GET = { };"), "one health check per real server");
 }
 
+TEST(Checks, TcpCheckIsHalfOpenUnlessTurnedOff) {
+    auto probe = [](std::string_view check) {
+        return std::get<TcpProbe>(valid(service("", check))->virtual_servers[0].real_servers[0].check->probe);
+    };
+    EXPECT_TRUE(probe("TCP_CHECK = { };").half_open);
+    EXPECT_FALSE(probe("TCP_CHECK = { half_open = false; };").half_open);
+    one_problem(service("", "TCP_CHECK = { half_open = \"no\"; };"), "half_open");
+    one_problem(service("", "HTTP_GET = { half_open = false; };"), "half_open");
+}
+
 TEST(Checks, HttpGet) {
     auto c = valid(service("", "HTTP_GET = { path = \"/healthz?full=1\"; virtualhost = \"www.example.org\"; "
                                "status_code = \"200,301-302\"; body_contains = \"OK\"; };"));
@@ -749,7 +759,7 @@ TEST(Plan, ReferenceConfigReadsLikeAnOperatorExpects) {
              "TCP  192.168.100.10:8080 wlc\n",
              "  -> 192.168.100.21:8080          Route   1\n",
              "  -> 192.168.100.22:8080          Route   1\n",
-             "       TCP_CHECK connect :8080 every 5 s, timeout 3 s; down after 3 failures (1 s apart), up after 1 success;",
+             "       TCP_CHECK half-open (SYN) :8080 every 5 s, timeout 3 s; down after 3 failures (1 s apart), up after 1 success;",
          })
         EXPECT_THAT(plan, HasSubstr(line));
     EXPECT_EQ(plan, format_plan(*r.config()));  // pure
