@@ -30,8 +30,8 @@ constexpr const char* kService = "TCP 192.0.2.10:8080";
 constexpr const char* kProxy1 = "192.0.2.21:8080";
 constexpr const char* kProxy2 = "192.0.2.22:8080";
 constexpr const char* kOrigin = "192.0.2.30";
-constexpr long kBigSize = 8L << 20;  // the long download: 8 MiB at 1 MiB/s
-constexpr const char* kRateLimit = "1M";
+constexpr long kBigSize = 8L << 20;  // the long download: 8 MiB at 512 KiB/s (16 s: it must outlast a takeover)
+constexpr const char* kRateLimit = "512K";
 constexpr const char* kRequestRate = "20/s";
 // Slack on top of a configured bound for the emulated VM's scheduling and the 50 ms
 // observation interval. Every measured value is reported next to its bound.
