@@ -40,13 +40,7 @@ const auto kSrv4 = *parse_address("192.0.2.2");
 const auto kSrv6 = *parse_address("2001:db8::2");
 
 CheckSpec half_open(const IpAddress& a, uint16_t port, std::chrono::milliseconds timeout = 2s) {
-    CheckSpec s;
-    s.type = CheckType::Tcp;
-    s.tcp_method = TcpMethod::HalfOpen;
-    s.address = a;
-    s.port = port;
-    s.connect_timeout = timeout;
-    return s;
+    return spec_for(CheckType::Tcp, a, port, timeout, TcpMethod::HalfOpen);
 }
 
 // TCP sockets of the calling thread's network namespace in a given state (hex, as in

@@ -30,17 +30,6 @@ const auto kSrv4 = *parse_address("192.0.2.2");
 const auto kSrv6 = *parse_address("2001:db8::2");
 const auto kOrigin = *parse_address("198.51.100.2");
 
-CheckSpec spec_for(CheckType type, const IpAddress& a, uint16_t port, std::chrono::milliseconds timeout = 2s,
-                   TcpMethod method = TcpMethod::HalfOpen) {
-    CheckSpec s;
-    s.type = type;
-    if (type == CheckType::Tcp) s.tcp_method = method;
-    s.address = a;
-    s.port = port;
-    s.connect_timeout = timeout;
-    return s;
-}
-
 class HealthNetns : public ::testing::Test {
 protected:
     void SetUp() override {

@@ -15,17 +15,6 @@ namespace {
 const auto kV4 = *parse_address("127.0.0.1");
 const auto kV6 = *parse_address("::1");
 
-CheckSpec spec_for(CheckType type, const IpAddress& a, uint16_t port,
-                   TcpMethod method = TcpMethod::HalfOpen) {
-    CheckSpec s;
-    s.type = type;
-    if (type == CheckType::Tcp) s.tcp_method = method;
-    s.address = a;
-    s.port = port;
-    s.connect_timeout = 2s;
-    return s;
-}
-
 }  // namespace
 
 TEST(TcpProbe, HalfOpenSeesTheSynAckOverV4AndV6AndMakesNoConnection) {
@@ -39,7 +28,7 @@ TEST(TcpProbe, HalfOpenSeesTheSynAckOverV4AndV6AndMakesNoConnection) {
         // A connect() probe to the same listener is accepted (the server is alive and
         // accepting): had the half-open probe completed a handshake, its connection
         // would have been accepted first.
-        auto c = run_probe(io, spec_for(CheckType::Tcp, a, srv.port(), TcpMethod::Connect));
+        auto c = run_probe(io, spec_for(CheckType::Tcp, a, srv.port(), 2s, TcpMethod::Connect));
         EXPECT_TRUE(c.ok) << c.reason;
         ASSERT_TRUE(run_until(io, [&] { return srv.accepted() == 1; }));
         io.poll();
@@ -71,7 +60,7 @@ TEST(TcpProbe, ConnectsOverV4AndV6) {
     asio::io_context io;
     for (const auto& a : {kV4, kV6}) {
         TestServer srv(io, {a, 0}, Behavior::CloseAtOnce);
-        auto r = run_probe(io, spec_for(CheckType::Tcp, a, srv.port(), TcpMethod::Connect));
+        auto r = run_probe(io, spec_for(CheckType::Tcp, a, srv.port(), 2s, TcpMethod::Connect));
         EXPECT_TRUE(r.ok) << r.reason;
         EXPECT_EQ(r.reason, "connected");
         EXPECT_LT(r.latency, 1s);
@@ -83,7 +72,7 @@ TEST(TcpProbe, RefusedPortFailsAtOnce) {
     asio::io_context io;
     for (auto method : {TcpMethod::HalfOpen, TcpMethod::Connect}) {
         for (const auto& a : {kV4, kV6}) {
-            auto r = run_probe(io, spec_for(CheckType::Tcp, a, closed_port(io, a), method));
+            auto r = run_probe(io, spec_for(CheckType::Tcp, a, closed_port(io, a), 2s, method));
             EXPECT_FALSE(r.ok);
             EXPECT_EQ(r.reason, "connect refused") << a;
             EXPECT_LT(r.latency, 1s);
@@ -94,7 +83,7 @@ TEST(TcpProbe, RefusedPortFailsAtOnce) {
 TEST(TcpProbe, ConnectPortOverridesThePortAndBindtoSetsTheSource) {
     asio::io_context io;
     TestServer srv(io, {kV4, 0}, Behavior::CloseAtOnce);
-    auto s = spec_for(CheckType::Tcp, kV4, closed_port(io, kV4), TcpMethod::Connect);
+    auto s = spec_for(CheckType::Tcp, kV4, closed_port(io, kV4), 2s, TcpMethod::Connect);
     s.connect_port = srv.port();
     s.bindto = parse_address("127.0.0.2");
     auto r = run_probe(io, s);
@@ -112,7 +101,7 @@ TEST(TcpProbe, ConnectPortOverridesThePortAndBindtoSetsTheSource) {
 TEST(TcpProbe, BindtoAnAddressThisHostLacksIsAClearFailure) {
     asio::io_context io;
     for (auto method : {TcpMethod::HalfOpen, TcpMethod::Connect}) {
-        auto s = spec_for(CheckType::Tcp, kV4, 9, method);
+        auto s = spec_for(CheckType::Tcp, kV4, 9, 2s, method);
         s.bindto = parse_address("192.0.2.77");
         auto r = run_probe(io, s);
         EXPECT_FALSE(r.ok);
@@ -162,7 +151,7 @@ TEST(HttpProbe, DefaultHostIsTheTargetAndV6IsBracketed) {
 TEST(HttpProbe, AServerThatClosesAtOnceFailsButPassesATcpCheck) {
     asio::io_context io;
     TestServer srv(io, {kV4, 0}, Behavior::CloseAtOnce);
-    EXPECT_TRUE(run_probe(io, spec_for(CheckType::Tcp, kV4, srv.port(), TcpMethod::Connect)).ok);
+    EXPECT_TRUE(run_probe(io, spec_for(CheckType::Tcp, kV4, srv.port(), 2s, TcpMethod::Connect)).ok);
     auto r = run_probe(io, spec_for(CheckType::Http, kV4, srv.port()));
     EXPECT_FALSE(r.ok);
     // Depending on whether the close overtakes the request, a FIN or an RST.
@@ -201,8 +190,8 @@ TEST(Probes, DescriptorsAreTheSameBeforeAndAfter10000Probes) {
     TestServer http_srv(io, {kV4, 0}, Behavior::Respond, http_response(200));
     TestServer bad_srv(io, {kV4, 0}, Behavior::Respond, http_response(500));
     const uint16_t refused = closed_port(io, kV4);
-    auto tcp_ok = spec_for(CheckType::Tcp, kV4, tcp_srv.port(), TcpMethod::Connect);
-    auto tcp_refused = spec_for(CheckType::Tcp, kV4, refused, TcpMethod::Connect);
+    auto tcp_ok = spec_for(CheckType::Tcp, kV4, tcp_srv.port(), 2s, TcpMethod::Connect);
+    auto tcp_refused = spec_for(CheckType::Tcp, kV4, refused, 2s, TcpMethod::Connect);
     auto http_ok = spec_for(CheckType::Http, kV4, http_srv.port());
     auto http_bad = spec_for(CheckType::Http, kV4, bad_srv.port());
     const CheckSpec* kinds[] = {&tcp_ok, &tcp_refused, &http_ok, &http_bad};

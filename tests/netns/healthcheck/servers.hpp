@@ -129,6 +129,19 @@ inline uint16_t closed_port(asio::io_context& io, const asio::ip::address& addr)
     return a.local_endpoint().port();
 }
 
+// A check of `type` on a:port with the given timeout; a TCP check probes `method`.
+inline healthcheck::CheckSpec spec_for(healthcheck::CheckType type, const IpAddress& a, uint16_t port,
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(2),
+                                       healthcheck::TcpMethod method = healthcheck::TcpMethod::HalfOpen) {
+    healthcheck::CheckSpec s;
+    s.type = type;
+    if (type == healthcheck::CheckType::Tcp) s.tcp_method = method;
+    s.address = a;
+    s.port = port;
+    s.connect_timeout = timeout;
+    return s;
+}
+
 // Runs one probe to completion on `io` and returns its result.
 inline healthcheck::ProbeResult run_probe(asio::io_context& io, const healthcheck::CheckSpec& spec) {
     std::optional<healthcheck::ProbeResult> out;
