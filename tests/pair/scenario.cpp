@@ -30,8 +30,12 @@ constexpr const char* kService = "TCP 192.0.2.10:8080";
 constexpr const char* kProxy1 = "192.0.2.21:8080";
 constexpr const char* kProxy2 = "192.0.2.22:8080";
 constexpr const char* kOrigin = "192.0.2.30";
-constexpr long kBigSize = 8L << 20;  // the long download: 8 MiB at 512 KiB/s (16 s: it must outlast a takeover)
-constexpr const char* kRateLimit = "512K";
+// The long download must outlast a takeover (about 4 s after it starts) and finish
+// within the 60 s the scenario waits: 32 MiB at 2 MiB/s is 16 s. curl's --limit-rate
+// was seen not to hold in the VM (8 MiB at 512 KiB/s done in under 4 s); then the size
+// alone keeps it running through the takeover.
+constexpr long kBigSize = 32L << 20;
+constexpr const char* kRateLimit = "2M";
 constexpr const char* kRequestRate = "20/s";
 // Slack on top of a configured bound for the emulated VM's scheduling and the 50 ms
 // observation interval. Every measured value is reported next to its bound.
@@ -86,7 +90,8 @@ std::string wall_clock() {
 
 // ipvsadm -Ln without the connection counters, which move with the traffic.
 std::string without_counters(const std::string& table) {
-    return std::regex_replace(table, std::regex("(Route|Masq|Tunnel|Local)( +[0-9]+) +[0-9]+ +[0-9]+"), "$1$2");
+    // ipvsadm pads the counter columns, so the padding after them goes too.
+    return std::regex_replace(table, std::regex("(Route|Masq|Tunnel|Local)( +[0-9]+) +[0-9]+ +[0-9]+ *"), "$1$2");
 }
 
 // The longest time between successful request completions that overlaps [from, to].
@@ -602,17 +607,23 @@ private:
         check(via_lb2.has_value(), "new connections are scheduled by lb2's IPVS",
               fmt::format("lb2 scheduled {} connections since the kill",
                           watcher_->latest().lb[1].conns - conns_before));
-        const Seconds since = rel(t_takeover_);
+        const Seconds gap = gap_once_served_again(t, t_takeover_);
+        measured("longest gap without a successful request around the kill -9", secs(gap));
+        check(gap <= bound, fmt::format("requests succeed again within {} (longest gap)", secs(bound)), secs(gap));
+        check(vrrp_state(1) == "MASTER", "lvsctl status on lb2: MASTER");
+    }
+
+    // The longest time without a successful request since `event`, measured once ten
+    // requests started after `moved` (the VIP's move) have succeeded, plus a second.
+    Seconds gap_once_served_again(Clock::time_point event, Clock::time_point moved) {
+        const Seconds since = rel(moved);
         wait([&] {
             int n = 0;
             for (const auto& r : client_->requests()) n += r.ok && r.start >= since;
             return n >= 10;
         }, 10s);
         pause(1s);
-        const Seconds gap = longest_gap(client_->requests(), rel(t), now());
-        measured("longest gap without a successful request around the kill -9", secs(gap));
-        check(gap <= bound, fmt::format("requests succeed again within {} (longest gap)", secs(bound)), secs(gap));
-        check(vrrp_state(1) == "MASTER", "lvsctl status on lb2: MASTER");
+        return longest_gap(client_->requests(), rel(event), now());
     }
 
     void download_survives() {
@@ -723,14 +734,7 @@ private:
         measured("lb1 and lb2 both holding the VIP during the preemption", secs(overlap));
         check(overlap <= advert_int_ + kSlack, fmt::format("lb2 lets the VIP go within one advert ({})", secs(advert_int_)),
               secs(overlap));
-        const Seconds since = rel(preempted->t);
-        wait([&] {
-            int n = 0;
-            for (const auto& r : client_->requests()) n += r.ok && r.start >= since;
-            return n >= 10;
-        }, 10s);
-        pause(1s);
-        const Seconds gap = longest_gap(client_->requests(), rel(t), now());
+        const Seconds gap = gap_once_served_again(t, preempted->t);
         measured("longest gap without a successful request around the preemption", secs(gap));
         check(gap <= vrrp, fmt::format("requests fail for at most {} (longest gap)", secs(vrrp)),
               fmt::format("{}, {} failed", secs(gap), failures_since(rel(t))));
