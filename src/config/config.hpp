@@ -132,6 +132,8 @@ struct VrrpInstance {
     std::optional<std::string> auth_pass;  // VRRPv2 simple-text authentication
     Notify notify;
     Location where;
+    Location interface_where;       // of the `interface` setting
+    Location unicast_src_ip_where;  // of `unicast_src_ip`, when set
 };
 
 struct VrrpSyncGroup {

@@ -631,8 +631,10 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
         ok = false;
     }
     if (auto v = g.choice("state", {"MASTER", "BACKUP"})) vi.state = *v == "MASTER" ? VrrpState::Master : VrrpState::Backup;
-    if (auto v = g.interface("interface")) vi.interface = *v;
-    else {
+    if (auto v = g.interface("interface")) {
+        vi.interface = *v;
+        vi.interface_where = where(*g.find("interface"));
+    } else {
         if (!g.find("interface")) g.missing("interface");
         ok = false;
     }
@@ -717,7 +719,10 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
         else if (!vips.empty() && family_of(*v) != vi.family)
             g.error(*g.find("unicast_src_ip"), fmt::format("unicast_src_ip {} is {} but the instance's addresses are {}", *v,
                                                            family_name(family_of(*v)), family_name(vi.family)));
-        else vi.unicast_src_ip = *v;
+        else {
+            vi.unicast_src_ip = *v;
+            vi.unicast_src_ip_where = where(*g.find("unicast_src_ip"));
+        }
     }
     for (auto* e : g.elements("unicast_peer")) {
         if (e->getType() != lc::Setting::TypeString) {

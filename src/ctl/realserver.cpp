@@ -6,7 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "vrrp/addresses.hpp"
+#include "host/addresses.hpp"
+#include "host/monitor.hpp"
 
 namespace lvsd::ctl {
 
@@ -21,15 +22,17 @@ Result<void> write_sysctl(const std::string& key, const std::string& value) {
 
 Result<std::string> change(const std::vector<IpAddress>& vips, bool up) {
     if (vips.empty()) return make_error(0, "name at least one --vip ADDRESS");
-    auto lo = vrrp::query_link("lo");
-    if (!lo) return lo.error();
-    vrrp::AddressManager addresses;
+    auto view = host::read_view();
+    if (!view) return view.error();
+    const host::Link* lo = view->link("lo");
+    if (!lo) return make_error(ENODEV, "this host has no loopback interface \"lo\"");
+    host::AddressWriter addresses;
     if (auto r = addresses.open(); !r) return r.error();
     std::string done;
     for (const auto& vip : vips) {
         Prefix host{vip, static_cast<uint8_t>(vip.is_v4() ? 32 : 128)};
-        auto r = up ? addresses.add(lo->ifindex, "lo", host, "")
-                    : addresses.remove(lo->ifindex, "lo", host);
+        auto r = up ? addresses.add(lo->index, "lo", host, "")
+                    : addresses.remove(lo->index, "lo", host);
         if (!r) return r.error();
         done += fmt::format("{} {} {} lo\n", up ? "added" : "removed", host, up ? "to" : "from");
     }

@@ -41,6 +41,22 @@ std::vector<SyncStep> plan_sync(const std::vector<ipvs::SyncDaemon>& running,
 ConnectionSync::ConnectionSync() = default;
 ConnectionSync::~ConnectionSync() = default;
 
+Result<void> ConnectionSync::prepare(const std::optional<config::SyncDaemon>& config) {
+    if (!config) return {};
+    if (::if_nametoindex(config->interface.c_str()) == 0)
+        return make_error(ENODEV, "{}:{}: global_defs.lvs_sync_daemon: no interface \"{}\"",
+                          config->where.file, config->where.line, config->interface);
+    if (!client_) {
+        // Opening the genetlink socket changes nothing; keeping it saves the next one.
+        auto client = ipvs::Client::open();
+        if (!client)
+            return make_error(client.error().code, "{}:{}: global_defs.lvs_sync_daemon: {}",
+                              config->where.file, config->where.line, client.error().message);
+        client_ = std::move(*client);
+    }
+    return {};
+}
+
 Result<void> ConnectionSync::apply(const std::optional<config::SyncDaemon>& config,
                                    vrrp::State state) {
     if (!config) {
@@ -51,16 +67,7 @@ Result<void> ConnectionSync::apply(const std::optional<config::SyncDaemon>& conf
         config_.reset();
         return {};
     }
-    if (::if_nametoindex(config->interface.c_str()) == 0)
-        return make_error(ENODEV, "{}:{}: global_defs.lvs_sync_daemon: no interface \"{}\"",
-                          config->where.file, config->where.line, config->interface);
-    if (!client_) {
-        auto client = ipvs::Client::open();
-        if (!client)
-            return make_error(client.error().code, "{}:{}: global_defs.lvs_sync_daemon: {}",
-                              config->where.file, config->where.line, client.error().message);
-        client_ = std::move(*client);
-    }
+    if (auto r = prepare(config); !r) return r;
     config_ = config;
     return converge(state);
 }

@@ -48,6 +48,9 @@ public:
     ConnectionSync();
     ~ConnectionSync();
 
+    // The checks of apply() that can fail, without changing anything: the interface
+    // exists and IPVS can be reached (FILE:LINE errors). A reload runs this first.
+    Result<void> prepare(const std::optional<config::SyncDaemon>& config);
     // Takes the configuration (start and reload) and the instance's current state.
     // Not configured: stops the daemons lvsd started earlier and leaves any other alone.
     // Fails with FILE:LINE when the interface does not exist or IPVS is missing.

@@ -47,6 +47,19 @@ std::vector<std::string> engine_problems(const config::Config& config) {
     return problems;
 }
 
+std::vector<std::string> run_time_notes(const config::Config& config) {
+    std::vector<std::string> notes;
+    for (const auto& in : config.vrrp_instances) {
+        if (in.unicast_peer.empty()) continue;
+        notes.push_back(fmt::format(
+            "{}:{}: note: vrrp instance \"{}\": that {} unicast peer{} answer{} can only be seen at run time (lvsctl "
+            "status: adverts received); the interface{} checked against the host at start and on every reload",
+            in.where.file, in.where.line, in.name, in.unicast_peer.size(), in.unicast_peer.size() == 1 ? "" : "s",
+            in.unicast_peer.size() == 1 ? "s" : "", in.unicast_src_ip ? " and unicast_src_ip are" : " is"));
+    }
+    return notes;
+}
+
 LoadedConfig load_config(const std::string& path) {
     auto loaded = config::load_file(path);
     LoadedConfig out;
@@ -77,7 +90,12 @@ Result<void> Daemon::ensure_service_plane(const config::Config& config) {
 }
 
 int Daemon::run() {
-    vrrp_ = std::make_unique<VrrpPlane>(io_);
+    // The host first: every reload is checked against it, and the instances follow it.
+    if (auto r = host_.start(); !r) {
+        spdlog::critical("cannot start: {}", r.error().message);
+        return 1;
+    }
+    vrrp_ = std::make_unique<VrrpPlane>(io_, host_);
     vrrp_->on_transition([this](const std::string& instance, vrrp::State state) {
         if (sync_.config() && sync_.config()->instance == instance) sync_.on_state(state);
     });
@@ -153,24 +171,33 @@ ctl::Reply Daemon::reload() {
     return reply;
 }
 
+// A transaction: every step that can fail (metrics bind, VRRP checks against the host
+// and sockets, IPVS availability, connection sync) runs before anything changes; then
+// every engine takes the new config. A failure leaves everything exactly as it was.
 Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) {
-    // The metrics endpoint first: binding is what a valid file can still fail at, and
-    // failing there has changed nothing.
     PendingMetrics metrics;
     if (auto r = prepare_metrics(*config, metrics); !r) return r;
+    const bool new_service_plane = !services_;
     auto failed = [&](Result<void> r) {
         roll_back_metrics(metrics);
+        if (new_service_plane) services_.reset();
         return r;
     };
     if (auto r = ensure_service_plane(*config); !r) return failed(r);
-    if (auto r = vrrp_->apply(*config); !r) return failed(r);
-    if (services_)
-        if (auto r = services_->apply(config); !r) return failed(r);
+    auto vrrp = vrrp_->prepare(*config);
+    if (!vrrp) return failed(vrrp.error());
     const auto& sync = config->global.lvs_sync_daemon;
+    if (auto r = sync_.prepare(sync); !r) return failed(r);
+
+    // Nothing below fails for a reason the checks above could have seen.
+    vrrp_->commit(std::move(*vrrp));
+    if (services_)
+        if (auto r = services_->apply(config); !r)
+            spdlog::error("IPVS: {}", r.error().message);
     if (auto r = sync_.apply(sync, sync ? vrrp_->state(sync->instance).value_or(vrrp::State::Initialize)
                                         : vrrp::State::Initialize);
         !r)
-        return failed(r);
+        spdlog::error("IPVS connection sync: {}", r.error().message);
     commit_metrics(metrics);
     return {};
 }
@@ -280,6 +307,7 @@ void Daemon::stop() {
     // switch it to backup on the way out.
     sync_.stop();
     if (vrrp_) vrrp_->stop();
+    host_.stop();
     // The IPVS table stays as it is: a restart adopts it without dropping a connection,
     // and the standby holds the same table anyway (DESIGN.md). Checks and timers stop.
     services_.reset();

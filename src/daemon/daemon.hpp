@@ -15,6 +15,7 @@
 #include "daemon/metrics.hpp"
 #include "daemon/service_plane.hpp"
 #include "daemon/vrrp_plane.hpp"
+#include "host/monitor.hpp"
 
 namespace lvsd::config {
 struct Config;
@@ -34,6 +35,11 @@ LoadedConfig load_config(const std::string& path);
 // Settings the config module accepts but the VRRP engine or the health checker cannot
 // carry out (yet), as `FILE:LINE: message`.
 std::vector<std::string> engine_problems(const config::Config& config);
+
+// What `lvsd -t` cannot check because it depends on the host at run time (interfaces,
+// addresses, whether unicast peers answer), as `FILE:LINE: note: ...`. Start and every
+// reload check the host; a peer's reachability only shows in the running instance.
+std::vector<std::string> run_time_notes(const config::Config& config);
 
 class Daemon {
 public:
@@ -70,6 +76,7 @@ private:
     std::string scrape(const HttpMetrics& http) const;
 
     boost::asio::io_context io_;
+    host::Monitor host_{io_};  // before the planes: they read it until they are gone
     std::string config_path_;
     std::string control_socket_path_;
     std::unique_ptr<ctl::ControlServer> control_;

@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
     }
     if (options->test_only) {
         fmt::print(stderr, "{}: configuration is valid\n", options->config_path);
+        for (const auto& n : run_time_notes(*loaded.config)) fmt::print(stderr, "{}\n", n);
         return 0;
     }
     if (options->dump_plan) {

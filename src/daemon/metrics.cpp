@@ -191,6 +191,10 @@ void render_vrrp(Text& t, const std::vector<VrrpInstanceMetrics>& instances) {
          &vrrp::Counters::send_errors},
         {"lvsd_vrrp_garps_sent_total", "Gratuitous ARPs and unsolicited neighbour advertisements sent.",
          &vrrp::Counters::garps_sent},
+        {"lvsd_vrrp_vip_repairs_total",
+         "VIP differences made behind lvsd's back and repaired (a VIP removed or relabelled while master, "
+         "a VIP address added while not master).",
+         &vrrp::Counters::vip_repairs},
     };
     for (const auto& c : kCounters) {
         t.family(c.name, "counter", c.help);

@@ -6,6 +6,7 @@
 
 #include "daemon/json.hpp"
 #include "daemon/metrics.hpp"
+#include "vrrp/host_facts.hpp"
 
 namespace lvsd::daemon {
 
@@ -77,59 +78,121 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in) {
     return c;
 }
 
-VrrpPlane::~VrrpPlane() = default;
-
-Result<void> VrrpPlane::apply(const config::Config& config) {
-    std::map<std::string, vrrp::InstanceConfig> configs;
+std::vector<std::string> vrrp_host_problems(const config::Config& config, const host::View& view) {
+    std::vector<std::string> out;
     for (const auto& in : config.vrrp_instances) {
         auto c = instance_config(in);
-        if (!c) return c.error();
-        configs.emplace(in.name, std::move(*c));
-    }
-    Groups groups;
-    // (Sync-group notify commands are refused when the file is loaded: engine_problems.)
-    for (const auto& g : config.vrrp_sync_groups) groups[g.name] = g.group;
-
-    // Sync groups hold their members from before start(): a change to any group, or to
-    // the identity of a grouped instance, restarts VRRP as a whole.
-    if (groups != group_members_) {
-        group_members_ = std::move(groups);
-        return restart_all(config, std::move(configs));
-    }
-    for (auto it = instances_.begin(); it != instances_.end();) {
-        if (configs.contains(it->first)) {
-            ++it;
-            continue;
+        if (!c) continue;  // reported by the settings check
+        for (const auto& p : vrrp::check_host(*c, view)) {
+            const config::Location& at = p.kind == vrrp::HostProblem::Kind::Interface ? in.interface_where
+                                         : p.kind == vrrp::HostProblem::Kind::UnicastSource
+                                             ? in.unicast_src_ip_where
+                                             : in.virtual_ipaddress.at(p.vip).where;
+            out.push_back(fmt::format("{}:{}: {}", at.file, at.line, p.message));
         }
-        spdlog::info("vrrp instance \"{}\": removed from the configuration, stopping", it->first);
-        it->second->stop();
-        it = instances_.erase(it);
     }
-    for (auto& [name, c] : configs) {
-        auto running = instances_.find(name);
-        if (running != instances_.end()) {
-            if (running->second->reconfigure(c)) continue;
-            bool grouped = false;
-            for (const auto& [g, members] : group_members_)
-                grouped = grouped || std::find(members.begin(), members.end(), name) != members.end();
-            if (grouped) return restart_all(config, std::move(configs));
-            spdlog::warn("vrrp instance \"{}\": interface, VRID, version or family changed; "
-                         "restarting the instance", name);
-            running->second->stop();
-            instances_.erase(running);
-        }
-        add(name, c);
-        if (auto r = instances_.at(name)->start(); !r) return r;
-    }
-    return {};
+    return out;
 }
 
-void VrrpPlane::add(const std::string& name, const vrrp::InstanceConfig& c) {
-    auto inst = std::make_unique<vrrp::Instance>(io_, c);
+VrrpPlane::~VrrpPlane() = default;
+
+std::unique_ptr<vrrp::Instance> VrrpPlane::make(const std::string& name, const vrrp::InstanceConfig& c) {
+    auto inst = std::make_unique<vrrp::Instance>(io_, host_, c);
     inst->on_transition([this, name](vrrp::State s) {
         if (on_transition_) on_transition_(name, s);
     });
-    instances_.insert_or_assign(name, std::move(inst));
+    return inst;
+}
+
+Result<std::unique_ptr<VrrpPlane::Prepared>> VrrpPlane::prepare(const config::Config& config) {
+    auto p = std::make_unique<Prepared>();
+    std::vector<std::string> problems;
+    for (const auto& in : config.vrrp_instances) {
+        auto c = instance_config(in);
+        if (!c) problems.push_back(c.error().message);
+        else p->configs.emplace(in.name, std::move(*c));
+    }
+    if (problems.empty()) problems = vrrp_host_problems(config, host_.view());
+    if (!problems.empty()) return make_error(0, "{}", fmt::join(problems, "\n"));
+    // (Sync-group notify commands are refused when the file is loaded: engine_problems.)
+    for (const auto& g : config.vrrp_sync_groups) p->groups[g.name] = g.group;
+    p->group_configs = config.vrrp_sync_groups;
+    // Sync groups hold their members from before start(): a change to any group, or to
+    // the identity of a grouped instance, restarts VRRP as a whole.
+    p->restart_all = p->groups != group_members_;
+    auto grouped = [&](const std::string& name) {
+        for (const auto& [g, members] : p->groups)
+            if (std::find(members.begin(), members.end(), name) != members.end()) return true;
+        return false;
+    };
+    for (const auto& [name, c] : p->configs) {
+        auto running = instances_.find(name);
+        if (running != instances_.end() && !vrrp::reconfigurable(running->second->config(), c) && grouped(name))
+            p->restart_all = true;
+    }
+    for (const auto& [name, c] : p->configs) {
+        auto running = instances_.find(name);
+        const bool keep = !p->restart_all && running != instances_.end() &&
+                          vrrp::reconfigurable(running->second->config(), c);
+        if (keep) continue;
+        auto inst = make(name, c);
+        // Sockets open next to the running instance's: both can exist at once.
+        if (auto r = inst->prepare(); !r) {
+            const auto& in = *std::find_if(config.vrrp_instances.begin(), config.vrrp_instances.end(),
+                                           [&](const config::VrrpInstance& v) { return v.name == name; });
+            return make_error(r.error().code, "{}:{}: {}", in.where.file, in.where.line, r.error().message);
+        }
+        p->fresh.emplace(name, std::move(inst));
+    }
+    return p;
+}
+
+void VrrpPlane::commit(std::unique_ptr<Prepared> p) {
+    if (p->restart_all) {
+        if (!instances_.empty()) spdlog::warn("VRRP sync groups changed: restarting every instance");
+        stop();
+    }
+    for (auto it = instances_.begin(); it != instances_.end();) {
+        if (p->configs.contains(it->first) && !p->fresh.contains(it->first)) {
+            ++it;
+            continue;
+        }
+        if (p->configs.contains(it->first))
+            spdlog::warn("vrrp instance \"{}\": interface, VRID, version or family changed; restarting the instance",
+                         it->first);
+        else
+            spdlog::info("vrrp instance \"{}\": removed from the configuration, stopping", it->first);
+        it->second->stop();
+        it = instances_.erase(it);
+    }
+    for (auto& [name, c] : p->configs)
+        if (!p->fresh.contains(name))
+            if (auto r = instances_.at(name)->reconfigure(c); !r)
+                spdlog::error("vrrp instance \"{}\": {}", name, r.error().message);
+    std::vector<std::string> starting;
+    for (auto& [name, inst] : p->fresh) {
+        starting.push_back(name);
+        instances_.insert_or_assign(name, std::move(inst));
+    }
+    if (p->restart_all) {
+        group_members_ = p->groups;
+        for (const auto& g : p->group_configs) {
+            std::vector<vrrp::Instance*> members;
+            for (const auto& m : g.group) members.push_back(instances_.at(m).get());
+            groups_.push_back(std::make_unique<vrrp::SyncGroup>(g.name, std::move(members)));
+        }
+    }
+    // Prepared, so only what cannot be foreseen fails here (and is logged).
+    for (const auto& name : starting)
+        if (auto r = instances_.at(name)->start(); !r)
+            spdlog::error("vrrp instance \"{}\": cannot start: {}", name, r.error().message);
+}
+
+Result<void> VrrpPlane::apply(const config::Config& config) {
+    auto p = prepare(config);
+    if (!p) return p.error();
+    commit(std::move(*p));
+    return {};
 }
 
 void VrrpPlane::on_transition(std::function<void(const std::string&, vrrp::State)> f) {
@@ -140,21 +203,6 @@ std::optional<vrrp::State> VrrpPlane::state(const std::string& instance) const {
     auto it = instances_.find(instance);
     if (it == instances_.end()) return std::nullopt;
     return it->second->state();
-}
-
-Result<void> VrrpPlane::restart_all(const config::Config& config,
-                                    std::map<std::string, vrrp::InstanceConfig> configs) {
-    if (!instances_.empty()) spdlog::warn("VRRP sync groups changed: restarting every instance");
-    stop();
-    for (auto& [name, c] : configs) add(name, c);
-    for (const auto& g : config.vrrp_sync_groups) {
-        std::vector<vrrp::Instance*> members;
-        for (const auto& m : g.group) members.push_back(instances_.at(m).get());
-        groups_.push_back(std::make_unique<vrrp::SyncGroup>(g.name, std::move(members)));
-    }
-    for (auto& [name, inst] : instances_)
-        if (auto r = inst->start(); !r) return r;
-    return {};
 }
 
 void VrrpPlane::stop() {
@@ -170,11 +218,12 @@ std::string VrrpPlane::status_text() const {
         const auto& c = inst->config();
         const auto& n = inst->counters();
         out += fmt::format("  {:<12} {:<7} since {} ({}) {} VRID {:<3} priority {:<3} effective {:<3} "
-                           "adverts sent {} received {} dropped {} transitions {}\n",
+                           "adverts sent {} received {} dropped {} transitions {} VIP repairs {}{}\n",
                            name, inst->state(), wall_clock(inst->state_since()),
                            age(inst->state_since()), c.interface, c.virtual_router_id, c.priority,
                            inst->effective_priority(), n.adverts_sent, n.adverts_received,
-                           n.drops(), n.transitions);
+                           n.drops(), n.transitions, n.vip_repairs,
+                           inst->fault().empty() ? std::string() : "\n               fault: " + inst->fault());
     }
     return out;
 }
@@ -189,9 +238,10 @@ std::string VrrpPlane::status_json() const {
             if (n.dropped[i] != 0)
                 drops.push_back(fmt::format(R"("{}":{})", static_cast<vrrp::DropReason>(i), n.dropped[i]));
         items.push_back(fmt::format(
-            R"({{"name":"{}","state":"{}","interface":"{}","virtual_router_id":{},"priority":{},"adverts_sent":{},"adverts_received":{},"transitions":{},"dropped":{{{}}},"effective_priority":{},"state_since_s":{}}})",
+            R"({{"name":"{}","state":"{}","interface":"{}","virtual_router_id":{},"priority":{},"adverts_sent":{},"adverts_received":{},"transitions":{},"dropped":{{{}}},"effective_priority":{},"vip_repairs":{},"source":{},"fault":"{}","state_since_s":{}}})",
             json_escape(name), inst->state(), json_escape(c.interface), c.virtual_router_id, c.priority, n.adverts_sent,
-            n.adverts_received, n.transitions, fmt::join(drops, ","), inst->effective_priority(),
+            n.adverts_received, n.transitions, fmt::join(drops, ","), inst->effective_priority(), n.vip_repairs,
+            inst->source() ? fmt::format("\"{}\"", *inst->source()) : std::string("null"), json_escape(inst->fault()),
             std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                              inst->state_since())
                 .count()));

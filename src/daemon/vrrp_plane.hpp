@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "config/config.hpp"
+#include "host/monitor.hpp"
 #include "vrrp/instance.hpp"
 
 namespace lvsd::daemon {
@@ -24,14 +25,35 @@ struct VrrpInstanceMetrics;
 // the config line for what the engine does not support yet.
 Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in);
 
+// Every problem `config`'s instances have with the host as it is now (a missing
+// interface, a VIP's missing interface, a unicast_src_ip that is not on its interface),
+// as `FILE:LINE: message` at the setting that names it. Pure.
+std::vector<std::string> vrrp_host_problems(const config::Config& config, const host::View& view);
+
 class VrrpPlane {
 public:
-    explicit VrrpPlane(boost::asio::io_context& io) : io_(io) {}
+    VrrpPlane(boost::asio::io_context& io, host::Monitor& host) : io_(io), host_(host) {}
     ~VrrpPlane();
 
-    // Starts, reconfigures or stops instances to match `config`. Every instance's
-    // settings are checked first, and a problem there changes nothing; a failure to
-    // start an instance (say, its interface is gone) is returned as it happens.
+    using Groups = std::map<std::string, std::vector<std::string>>;  // group -> members
+    // A reload's VRRP part, checked against the host and with the sockets of every
+    // instance that must (re)start already open, but nothing changed yet.
+    struct Prepared {
+        std::map<std::string, vrrp::InstanceConfig> configs;
+        Groups groups;
+        bool restart_all = false;  // the sync groups changed: every instance starts anew
+        // Instances that start: new ones, and replacements of those whose identity changed.
+        std::map<std::string, std::unique_ptr<vrrp::Instance>> fresh;
+        std::vector<config::VrrpSyncGroup> group_configs;
+    };
+    // Checks `config` (settings, then the host) and prepares what must start. A problem
+    // at any step changes nothing: the running instances go on as they were. The error
+    // is `FILE:LINE: message`, one line per problem.
+    Result<std::unique_ptr<Prepared>> prepare(const config::Config& config);
+    // Carries a prepared change out: stops what leaves, reconfigures what stays, starts
+    // what is new. An instance is stopped only once its replacement has its sockets.
+    void commit(std::unique_ptr<Prepared> prepared);
+    // prepare() then commit().
     Result<void> apply(const config::Config& config);
     // Stops every instance: a master sends priority 0 (RFC 5798 §6.4.3) so that the
     // backup takes over at once, and removes its VIPs.
@@ -49,12 +71,10 @@ public:
     std::vector<VrrpInstanceMetrics> metrics() const;
 
 private:
-    using Groups = std::map<std::string, std::vector<std::string>>;  // group -> members
-    Result<void> restart_all(const config::Config& config,
-                             std::map<std::string, vrrp::InstanceConfig> configs);
-    void add(const std::string& name, const vrrp::InstanceConfig& c);
+    std::unique_ptr<vrrp::Instance> make(const std::string& name, const vrrp::InstanceConfig& c);
 
     boost::asio::io_context& io_;
+    host::Monitor& host_;
     std::map<std::string, std::unique_ptr<vrrp::Instance>> instances_;
     std::vector<std::unique_ptr<vrrp::SyncGroup>> groups_;
     Groups group_members_;

@@ -1,7 +1,11 @@
-// One VRRP instance on the wire: the Asio shell around the pure state machine. It owns
-// the raw socket (IP protocol 112), the instance timer, the VIPs (rtnetlink), gratuitous
-// ARP / unsolicited NA, link tracking and notify scripts; every decision is
-// vrrp::step's. Single-threaded: everything runs on the io_context given to it.
+// One VRRP instance: the thin shell around the pure state machine. It feeds vrrp::step
+// the events (adverts from the transport, its timer, the host's changes) and carries out
+// the actions through its parts: the transport (raw socket, detail/transport.hpp), the
+// VIPs as desired state on the host (detail/vip_keeper.hpp), track_arp_target
+// (detail/arp_tracker.hpp) and notify scripts (detail/notify.hpp). What the host allows
+// (interface, advert source, faults) is host_facts.hpp's pure answer to the host::View,
+// re-read on every change: nothing caches an interface index or an address.
+// Single-threaded: everything runs on the io_context given to it.
 #pragma once
 
 #include <array>
@@ -20,6 +24,10 @@
 
 namespace boost::asio {
 class io_context;
+}
+
+namespace lvsd::host {
+class Monitor;
 }
 
 namespace lvsd::vrrp {
@@ -69,6 +77,10 @@ Result<void> validate(const InstanceConfig& c);
 // The pure state-machine parameters for a config (after validate).
 Params params_of(const InstanceConfig& c, const IpAddress& primary);
 
+// Whether a running instance can take `to` in place (Instance::reconfigure): the same
+// name, interface, VRID, version, family, unicast mode and source, and track_arp on/off.
+bool reconfigurable(const InstanceConfig& from, const InstanceConfig& to);
+
 struct Counters {
     std::array<uint64_t, static_cast<std::size_t>(DropReason::kCount)> dropped{};
     uint64_t adverts_received = 0;  // accepted
@@ -76,6 +88,7 @@ struct Counters {
     uint64_t send_errors = 0;
     uint64_t garps_sent = 0;
     uint64_t transitions = 0;
+    uint64_t vip_repairs = 0;  // VIP differences made behind lvsd's back and repaired
 
     uint64_t drops() const {
         uint64_t n = 0;
@@ -86,13 +99,19 @@ struct Counters {
 
 class Instance {
 public:
-    Instance(boost::asio::io_context& io, InstanceConfig config);
+    // `host` is the process's view of links and addresses; it must outlive the instance.
+    Instance(boost::asio::io_context& io, host::Monitor& host, InstanceConfig config);
     ~Instance();
     Instance(const Instance&) = delete;
     Instance& operator=(const Instance&) = delete;
 
-    // Opens the socket, joins the group, reads link states, removes VIPs left over from
-    // an earlier run and starts the machine. The error says what failed and where.
+    // Checks the config against the host (check_host in host_facts.hpp) and opens the
+    // sockets, changing nothing on the host and sending nothing: a reload prepares every
+    // new instance before it stops an old one. The error says what failed and where.
+    Result<void> prepare();
+    // prepare() when not done yet; then removes VIPs left over from an earlier run,
+    // follows the host view and starts the machine (as backup, or in FAULT when the
+    // host does not allow it to act).
     Result<void> start();
     // Graceful stop (RFC 5798 §6.4.3 Shutdown): a master sends priority 0 and releases
     // its VIPs. Synchronous; afterwards only running notify scripts keep the loop busy.
@@ -101,8 +120,9 @@ public:
     // advert_int, preempt settings, VIPs (a master adds and announces new ones and
     // removes dropped ones; the others stay), unicast peers, tracked interfaces, garp_*,
     // notify_*. Fails, changing nothing, when the instance's identity differs (name,
-    // interface, VRID, version, family, unicast on/off or source, track_arp on/off): the
-    // caller then stops this instance and starts a new one.
+    // interface, VRID, version, family, unicast on/off or source, track_arp on/off; see
+    // reconfigurable()): the caller then stops this instance and starts a new one. A new
+    // VIP's interface must exist (check_host): the caller checks before changing anything.
     Result<void> reconfigure(InstanceConfig next);
 
     State state() const;
@@ -112,6 +132,11 @@ public:
     // engine does not take yet, this is the configured priority.
     uint8_t effective_priority() const;
     const Counters& counters() const;
+    // Why the instance is in FAULT ("" when the host allows it to act; a sync-group
+    // sibling's fault is the sibling's).
+    const std::string& fault() const;
+    // The address adverts go out from now; none when there is no usable one.
+    std::optional<IpAddress> source() const;
     const InstanceConfig& config() const;
     // Called after each transition, with the new state.
     void on_transition(std::function<void(State)> f);

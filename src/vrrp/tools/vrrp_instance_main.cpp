@@ -29,6 +29,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
+#include "host/monitor.hpp"
 #include "vrrp/instance.hpp"
 
 using namespace lvsd;
@@ -139,10 +140,15 @@ int main(int argc, char** argv) {
     const std::string& group = flags.group;
     spdlog::set_pattern("%H:%M:%S.%e %^%l%$ %v");
     boost::asio::io_context io;
+    lvsd::host::Monitor host(io);
+    if (auto r = host.start(); !r) {
+        spdlog::error("{}", r.error().message);
+        return 1;
+    }
     std::vector<std::unique_ptr<Instance>> instances;
     std::vector<Instance*> members;
     for (auto& c : configs) {
-        instances.push_back(std::make_unique<Instance>(io, c));
+        instances.push_back(std::make_unique<Instance>(io, host, c));
         members.push_back(instances.back().get());
         instances.back()->on_transition(
             [name = c.name](State s) { std::cout << "STATE " << name << ' ' << to_string(s) << std::endl; });
@@ -168,6 +174,7 @@ int main(int argc, char** argv) {
         // killed at its timeout.
         usr.cancel();
         hup.cancel();
+        host.stop();
     });
     // SIGHUP: re-read the flags from --reload-args FILE (whitespace-separated) and
     // reconfigure each instance in place; prints `RELOAD ok` or `RELOAD error: ...`.

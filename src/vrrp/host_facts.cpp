@@ -1,0 +1,132 @@
+#include "vrrp/host_facts.hpp"
+
+#include <linux/if_addr.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace lvsd::vrrp {
+namespace {
+
+bool is_vip(const InstanceConfig& c, const IpAddress& a) {
+    return std::any_of(c.virtual_ipaddress.begin(), c.virtual_ipaddress.end(),
+                       [&](const VirtualAddress& v) { return v.prefix.address == a; });
+}
+
+Family family_of_instance(const InstanceConfig& c) { return family_of(c.virtual_ipaddress.front().prefix.address); }
+
+std::optional<IpAddress> advert_source(const InstanceConfig& c, const host::View& view, int ifindex) {
+    const Family fam = family_of_instance(c);
+    const auto addrs = view.addresses_of(ifindex);
+    if (c.unicast_src_ip) {
+        for (const auto& a : addrs)
+            if (a.prefix.address == *c.unicast_src_ip && a.usable()) return a.prefix.address;
+        return std::nullopt;
+    }
+    std::optional<IpAddress> secondary;
+    for (const auto& a : addrs) {
+        if (family_of(a.prefix.address) != fam || !a.usable() || is_vip(c, a.prefix.address)) continue;
+        if (fam == Family::V6) {
+            if (a.prefix.address.to_v6().is_link_local()) return a.prefix.address;
+            continue;
+        }
+        if (!(a.flags & IFA_F_SECONDARY)) return a.prefix.address;
+        if (!secondary) secondary = a.prefix.address;
+    }
+    return secondary;
+}
+
+}  // namespace
+
+const std::string& vip_device(const InstanceConfig& c, const VirtualAddress& v) {
+    return v.dev.empty() ? c.interface : v.dev;
+}
+
+HostFacts host_facts(const InstanceConfig& c, const host::View& view) {
+    HostFacts f;
+    auto fault = [&](std::string why) {
+        if (f.fault.empty()) f.fault = std::move(why);
+    };
+    const host::Link* link = view.link(c.interface);
+    if (!link) {
+        fault(fmt::format("interface {} does not exist", c.interface));
+    } else {
+        f.ifindex = link->index;
+        if (!link->up()) fault(fmt::format("interface {} is down", c.interface));
+    }
+    for (const auto& t : c.track_interface) {
+        const host::Link* l = view.link(t);
+        if (!l) fault(fmt::format("tracked interface {} does not exist", t));
+        else if (!l->up()) fault(fmt::format("tracked interface {} is down", t));
+    }
+    for (const auto& v : c.virtual_ipaddress) {
+        const std::string& dev = vip_device(c, v);
+        if (const host::Link* l = view.link(dev))
+            f.vip_devices[dev] = l->index;
+        else
+            fault(fmt::format("interface {} of VIP {} does not exist", dev, v.prefix));
+    }
+    if (link) {
+        f.source = advert_source(c, view, link->index);
+        if (!f.source && c.unicast_src_ip)
+            fault(fmt::format("unicast_src_ip {} is not a usable address of {}", *c.unicast_src_ip, c.interface));
+        else if (!f.source)
+            fault(fmt::format("interface {} has no usable {} address to send adverts from", c.interface,
+                              family_of_instance(c) == Family::V4 ? "IPv4" : "IPv6 link-local"));
+    }
+    return f;
+}
+
+std::vector<HostProblem> check_host(const InstanceConfig& c, const host::View& view) {
+    std::vector<HostProblem> out;
+    if (!view.link(c.interface)) {
+        out.push_back({HostProblem::Kind::Interface, 0,
+                       fmt::format("vrrp_instance {}: interface {} does not exist", c.name, c.interface)});
+    } else if (c.unicast_src_ip && !host_facts(c, view).source) {
+        out.push_back({HostProblem::Kind::UnicastSource, 0,
+                       fmt::format("vrrp_instance {}: unicast_src_ip {} is not an address of {}", c.name,
+                                   *c.unicast_src_ip, c.interface)});
+    }
+    for (std::size_t i = 0; i < c.virtual_ipaddress.size(); ++i) {
+        const auto& v = c.virtual_ipaddress[i];
+        if (!v.dev.empty() && !view.link(v.dev))
+            out.push_back({HostProblem::Kind::VipDevice, i,
+                           fmt::format("vrrp_instance {}: interface {} of VIP {} does not exist", c.name, v.dev,
+                                       v.prefix)});
+    }
+    return out;
+}
+
+std::vector<VipOp> vip_plan(const InstanceConfig& c, const HostFacts& facts, const host::View& view, bool master) {
+    std::vector<VipOp> ops;
+    if (!master && c.priority == kOwnerPriority) return ops;
+    for (const auto& v : c.virtual_ipaddress) {
+        const std::string& dev = vip_device(c, v);
+        auto it = facts.vip_devices.find(dev);
+        if (it == facts.vip_devices.end()) continue;
+        const int index = it->second;
+        const auto present = view.addresses_of(index);
+        if (!master) {
+            for (const auto& a : present)
+                if (a.prefix.address == v.prefix.address)
+                    ops.push_back({VipOp::Kind::Remove, index, dev, a.prefix, {}, "present while not master"});
+            continue;
+        }
+        auto same = std::find_if(present.begin(), present.end(), [&](const host::Address& a) { return a.prefix == v.prefix; });
+        if (same == present.end()) {
+            ops.push_back({VipOp::Kind::Add, index, dev, v.prefix, v.label, "absent"});
+            continue;
+        }
+        // The kernel labels an IPv4 address with the interface's name when none is given.
+        const std::string& wanted = v.label.empty() ? dev : v.label;
+        if (v.prefix.address.is_v4() && same->label != wanted) {
+            const std::string why = fmt::format("label {}, wanted {}", same->label, wanted);
+            ops.push_back({VipOp::Kind::Remove, index, dev, v.prefix, {}, why});
+            ops.push_back({VipOp::Kind::Add, index, dev, v.prefix, v.label, why});
+        }
+    }
+    return ops;
+}
+
+}  // namespace lvsd::vrrp

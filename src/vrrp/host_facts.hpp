@@ -1,0 +1,69 @@
+// What a VRRP instance can do on the host as it is now, and what it must change there.
+// Pure functions of the instance's config and the host::View (links and addresses), so
+// that every rule about the host is unit-tested with plain values; the Instance only
+// carries the answers out. Interfaces are looked up by name on every call.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/net.hpp"
+#include "common/result.hpp"
+#include "host/view.hpp"
+#include "vrrp/instance.hpp"
+
+namespace lvsd::vrrp {
+
+struct HostFacts {
+    int ifindex = 0;                         // the instance's interface now; 0 when it is gone
+    std::optional<IpAddress> source;         // where adverts go out from; none: cannot send
+    std::map<std::string, int> vip_devices;  // interface of each VIP -> its index (missing: gone)
+    // Why the instance cannot take part now ("" when it can): its interface or a tracked
+    // one is gone or down, a VIP's interface is gone, or there is no source address.
+    // keepalived's FAULT; a master that gets one gives up its VIPs.
+    std::string fault;
+};
+
+// The advert source (RFC 5798 §5.1.1.1 / §5.1.2.1): `unicast_src_ip` when it is a usable
+// address of the interface; else the interface's first primary IPv4 address that is not
+// a VIP, or, for IPv6, its link-local address. Tentative and DAD-failed addresses do not
+// count (they cannot be a source). Then the rest of the facts.
+HostFacts host_facts(const InstanceConfig& c, const host::View& view);
+
+// The checks a reload (and a start) makes before anything changes: the instance's
+// interface and every VIP's interface exist, and unicast_src_ip is an address of the
+// interface. Down links and a missing tracked interface are not problems: they are what
+// FAULT is for. Each message names the instance and what is missing; `kind` and `vip`
+// say which setting it is about (for the caller's FILE:LINE).
+struct HostProblem {
+    enum class Kind : uint8_t { Interface, VipDevice, UnicastSource } kind;
+    std::size_t vip = 0;  // VipDevice: index into virtual_ipaddress
+    std::string message;
+};
+std::vector<HostProblem> check_host(const InstanceConfig& c, const host::View& view);
+
+struct VipOp {
+    enum class Kind : uint8_t { Add, Remove } kind;
+    int ifindex = 0;
+    std::string dev;
+    Prefix prefix;
+    std::string label;  // Add only; empty: none
+    // For the log: "absent", "label eth0:x, wanted eth0:vip", "present while not master".
+    std::string why;
+    friend bool operator==(const VipOp&, const VipOp&) = default;
+};
+
+// The operations that make the host hold the VIPs exactly as wanted: while `master`,
+// every VIP present on its interface with its prefix length and label (a wrong label
+// is removed and added again); otherwise no address equal to a VIP on that interface,
+// whatever its prefix length. VIPs whose interface is gone are skipped (nothing can be
+// done there). An address owner (priority 255) never has its addresses removed: they
+// are the host's own.
+std::vector<VipOp> vip_plan(const InstanceConfig& c, const HostFacts& facts, const host::View& view, bool master);
+
+// The interface a VIP lives on: its `dev`, else the instance's interface.
+const std::string& vip_device(const InstanceConfig& c, const VirtualAddress& v);
+
+}  // namespace lvsd::vrrp
