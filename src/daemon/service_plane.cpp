@@ -219,11 +219,12 @@ std::string ServicePlane::status_json() const {
                 last = fmt::format(R"({{"ok":{},"reason":"{}","latency_us":{}}})", v.last->ok,
                                    json_escape(v.last->reason), v.last->latency.count());
             reals.push_back(fmt::format(
-                R"({{"address":"{}","port":{},"healthy":{},"checked":{},"weight":{},"last_probe":{},"active_connections":{},"inactive_connections":{}}})",
+                R"({{"address":"{}","port":{},"healthy":{},"checked":{},"weight":{},"last_probe":{},"active_connections":{},"inactive_connections":{},"probes":{}}})",
                 rs.address.to_string(), rs.port, v.healthy, rs.check.has_value(),
                 v.weight ? std::to_string(*v.weight) : "null", last,
                 kernel ? std::to_string(kernel->active_connections) : "null",
-                kernel ? std::to_string(kernel->inactive_connections) : "null"));
+                kernel ? std::to_string(kernel->inactive_connections) : "null",
+                rs.check ? std::to_string(v.probes) : "null"));
         }
         services.push_back(fmt::format(
             R"({{"service":"{}","scheduler":"{}","in_kernel":{},"real_servers":[{}]}})",
