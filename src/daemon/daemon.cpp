@@ -162,6 +162,7 @@ Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) 
         roll_back_metrics(metrics);
         return r;
     };
+    if (auto r = check_against_host(*config, is_local_address); !r) return failed(r);
     if (auto r = ensure_service_plane(*config); !r) return failed(r);
     if (auto r = vrrp_->apply(*config); !r) return failed(r);
     if (services_)
