@@ -183,6 +183,7 @@ Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) 
         if (new_service_plane) services_.reset();
         return r;
     };
+    if (auto r = check_against_host(*config, is_local_address); !r) return failed(r);
     if (auto r = ensure_service_plane(*config); !r) return failed(r);
     auto vrrp = vrrp_->prepare(*config);
     if (!vrrp) return failed(vrrp.error());

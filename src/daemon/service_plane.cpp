@@ -53,6 +53,23 @@ healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config:
     return spec;
 }
 
+Result<void> check_against_host(const config::Config& config,
+                                const std::function<bool(const IpAddress&)>& is_local_address) {
+    std::vector<std::string> problems;
+    for (const auto& vs : config.virtual_servers)
+        for (const auto& rs : vs.real_servers) {
+            if (!rs.check || !rs.check->bindto || is_local_address(*rs.check->bindto)) continue;
+            const auto& where = rs.check->where;
+            problems.push_back(fmt::format(
+                "{}:{}: {} of real server {} in {}: bindto {} is not an address of this host (every "
+                "probe would fail and take the real server down)",
+                where.file, where.line, config::check_name(*rs.check), format_endpoint(rs.address, rs.port),
+                config::service_name(vs), *rs.check->bindto));
+        }
+    if (problems.empty()) return {};
+    return make_error(EADDRNOTAVAIL, "{}", fmt::join(problems, "; "));
+}
+
 ServicePlane::ServicePlane(boost::asio::any_io_executor executor,
                            std::unique_ptr<ipvs::Backend> backend)
     : ServicePlane(std::move(executor), Backends{std::move(backend), nullptr}) {}
@@ -219,11 +236,12 @@ std::string ServicePlane::status_json() const {
                 last = fmt::format(R"({{"ok":{},"reason":"{}","latency_us":{}}})", v.last->ok,
                                    json_escape(v.last->reason), v.last->latency.count());
             reals.push_back(fmt::format(
-                R"({{"address":"{}","port":{},"healthy":{},"checked":{},"weight":{},"last_probe":{},"active_connections":{},"inactive_connections":{}}})",
+                R"({{"address":"{}","port":{},"healthy":{},"checked":{},"weight":{},"last_probe":{},"active_connections":{},"inactive_connections":{},"probes":{}}})",
                 rs.address.to_string(), rs.port, v.healthy, rs.check.has_value(),
                 v.weight ? std::to_string(*v.weight) : "null", last,
                 kernel ? std::to_string(kernel->active_connections) : "null",
-                kernel ? std::to_string(kernel->inactive_connections) : "null"));
+                kernel ? std::to_string(kernel->inactive_connections) : "null",
+                rs.check ? std::to_string(v.probes) : "null"));
         }
         services.push_back(fmt::format(
             R"({{"service":"{}","scheduler":"{}","in_kernel":{},"real_servers":[{}]}})",

@@ -4,7 +4,9 @@
 // so the same code drives the genetlink Client in production and a fake in tests.
 #pragma once
 
+#include <cerrno>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,6 +28,15 @@ struct ServicePlaneMetrics;
 // The check a real server's config asks for, as the health checker takes it.
 healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config::RealServer& rs,
                                   const config::HealthCheck& hc);
+
+// The service half of a reload's host check (validate, check against the host, apply):
+// what a valid file can still get wrong about this machine. A health check whose
+// `bindto` is not an address of this host (`is_local_address` false) is refused: every
+// probe of it would fail and take its real server down, an outage caused by a typo.
+// The error names each such check as `FILE:LINE: message` (the check's group), joined
+// by "; " so that the log keeps one line per verdict.
+Result<void> check_against_host(const config::Config& config,
+                                const std::function<bool(const IpAddress&)>& is_local_address);
 
 class ServicePlane {
 public:

@@ -145,6 +145,11 @@ Result<void> validate(const CheckSpec& s) {
 std::string probe_identity(const CheckSpec& s) {
     std::string out = fmt::format("{} {}", s.type, format_endpoint(s.address, s.effective_port()));
     if (s.bindto) out += fmt::format(" bindto={}", *s.bindto);
+    return out;
+}
+
+std::string check_key(const CheckSpec& s) {
+    std::string out = probe_identity(s);
     out += fmt::format(" timeout={}ms", s.connect_timeout.count());
     switch (s.type) {
         case CheckType::Tcp:
@@ -158,13 +163,9 @@ std::string probe_identity(const CheckSpec& s) {
         out += " status=" + status_codes_text(s.status_code);
         if (!s.body_contains.empty()) out += fmt::format(" body={:?}", s.body_contains);
     }
+    out += fmt::format(" rise={} fall={} initial={} delay_loop={}ms delay_before_retry={}ms", s.rise, s.fall,
+                       initial_name(s.initial), s.delay_loop.count(), s.delay_before_retry.count());
     return out;
-}
-
-std::string check_key(const CheckSpec& s) {
-    return fmt::format("{} rise={} fall={} initial={} delay_loop={}ms delay_before_retry={}ms",
-                       probe_identity(s), s.rise, s.fall, initial_name(s.initial),
-                       s.delay_loop.count(), s.delay_before_retry.count());
 }
 
 }  // namespace lvsd::healthcheck

@@ -48,19 +48,24 @@ struct StatusRange {
 struct CheckSpec {
     CheckType type = CheckType::Tcp;
 
+    // The probe identity (probe_identity): the type above, the target and the source.
     // The real server. The probe goes to connect_port when set, else to `port`.
     IpAddress address;
     uint16_t port = 0;
     std::optional<uint16_t> connect_port;
     std::optional<IpAddress> bindto;  // source address of the probe's socket
+
+    // Everything below is a setting: a reload that changes only settings keeps the
+    // check's verdict and history.
+
     TcpMethod tcp_method = TcpMethod::HalfOpen;  // TCP_CHECK only (ignored by HTTP checks)
 
     // Bounds the whole probe: connect, request and response (as keepalived does).
     milliseconds connect_timeout{5000};
 
     // Verdict rules (the judge).
-    unsigned rise = 1;
-    unsigned fall = 1;  // keepalived's `retry`
+    unsigned rise = 1;  // consecutive successes that bring a down target up
+    unsigned fall = 1;  // consecutive failures that take an up target down (keepalived's retry + 1)
     InitialState initial = InitialState::DownUntilFirstSuccess;
     milliseconds delay_loop{60000};
     // After a failure that has not (yet) taken an up target down, the next probe comes
@@ -86,11 +91,20 @@ struct CheckSpec {
 Result<void> validate(const CheckSpec& spec);
 
 // Identity used to deduplicate checks: two specs with the same key are the same check,
-// probed once and judged once. It covers everything that can change a verdict.
+// probed once and judged once. It is the probe identity plus every setting (everything
+// but `warmup` and the real server's own `port` when connect_port is set), so two real
+// servers that share a target but differ in a setting are two checks.
 std::string check_key(const CheckSpec& spec);
 
-// The probe alone (without the verdict rules): two keys with the same probe identity
-// probe the same thing, so a reload that only changes rise/fall keeps the health.
+// What a check probes: its kind and target (type, address, effective port, bindto).
+// Everything else is a setting: connect_timeout, tcp_method, path, virtualhost,
+// status_code, body_contains, proxy_url, rise, fall, initial, delay_loop,
+// delay_before_retry. A reload that changes only settings keeps the check's verdict and
+// history (Monitor::update); one that changes the probe identity makes a new check,
+// which starts as `initial` says. tcp_method is a setting because both methods prove the
+// same thing about the target (a listening socket with room in its accept queue, see
+// detail/syn_prober.hpp), and the prober already falls back from one to the other on its
+// own when it has no raw socket.
 std::string probe_identity(const CheckSpec& spec);
 
 // `200-299` or `200` or `200,301-302`.

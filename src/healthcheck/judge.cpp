@@ -17,6 +17,23 @@ HealthTracker::HealthTracker(JudgeRules rules, std::optional<Health> inherited)
       judged_(inherited.has_value()),
       first_success_decides_(!inherited && rules.initial == InitialState::DownUntilFirstSuccess) {}
 
+void HealthTracker::set_rules(const JudgeRules& rules) {
+    rules_ = rules;
+    if (!judged_) {
+        health_ = rules.initial == InitialState::Up ? Health::Up : Health::Down;
+        first_success_decides_ = rules.initial == InitialState::DownUntilFirstSuccess;
+    } else {
+        // Only a target that has never succeeded can still be waiting for its first success.
+        first_success_decides_ = first_success_decides_ && rules.initial == InitialState::DownUntilFirstSuccess;
+    }
+}
+
+Clock::time_point HealthTracker::next_probe_after(Clock::time_point at) const {
+    // As observe(): a failure that has not (yet) taken an up target down is retried soon.
+    const bool suspect = health_ == Health::Up && failures_ > 0;
+    return at + (suspect ? rules_.delay_before_retry : rules_.delay_loop);
+}
+
 HealthTracker::Step HealthTracker::observe(bool ok, std::string_view reason, Clock::time_point now) {
     constexpr auto kMax = std::numeric_limits<unsigned>::max();
     Step step;

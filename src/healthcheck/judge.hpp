@@ -37,8 +37,9 @@ struct Transition {
 
 class HealthTracker {
 public:
-    // `inherited`: the health carried over from a check this one replaces (a reload
-    // that changed only the rules); it overrides rules.initial.
+    // `inherited`: a verdict already known for the target (it overrides rules.initial,
+    // and counts as judged). A reload that changes only a running check's settings
+    // keeps the tracker itself and calls set_rules().
     explicit HealthTracker(JudgeRules rules, std::optional<Health> inherited = std::nullopt);
 
     struct Step {
@@ -50,6 +51,20 @@ public:
     // of the next probe: delay_before_retry after a failure that has not (yet) taken
     // an up target down, delay_loop otherwise.
     Step observe(bool ok, std::string_view reason, Clock::time_point now);
+
+    // New rules for a running check (a reload that changed only its settings). The
+    // verdict and the consecutive counts stay: a reload brings evidence of nothing, so it
+    // never changes a verdict by itself. The next result is judged by the new rules with
+    // the counts it continues: an up target with 2 failures and `fall` lowered from 5 to
+    // 2 goes down at the next failure (due after delay_before_retry), one with `fall`
+    // raised from 2 to 5 needs 3 more. Before the first result (nothing judged yet) the
+    // new rules' initial state applies as if the check had started with them.
+    void set_rules(const JudgeRules& rules);
+
+    // When the next probe is due after a (judged) result at `at`, by the current rules:
+    // what observe() returned then, had these been the rules. Used to reschedule a check
+    // whose delay_loop or delay_before_retry changed.
+    Clock::time_point next_probe_after(Clock::time_point at) const;
 
     Health health() const { return health_; }
     // False until the first probe result (the initial state still stands).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 #include <string_view>
 
 #include <boost/asio/co_spawn.hpp>
@@ -21,17 +22,21 @@ namespace {
 // coroutine exists only while a probe is in flight (10,000 idle checks are ~10 MB
 // less than with a coroutine per check waiting on its timer).
 struct Entry {
-    Entry(const asio::any_io_executor& ex, std::string k, CheckSpec s, std::optional<Health> inherited)
-        : key(std::move(k)), spec(std::move(s)), tracker(judge_rules(spec), inherited), timer(ex) {}
+    Entry(const asio::any_io_executor& ex, std::string k, std::shared_ptr<const CheckSpec> s, HealthTracker t)
+        : key(std::move(k)), spec(std::move(s)), tracker(std::move(t)), timer(ex) {}
 
     std::string key;
-    CheckSpec spec;
+    // Replaced whole when a reload changes the check's settings: a probe in flight keeps
+    // the spec it started with, alive through its completion handler.
+    std::shared_ptr<const CheckSpec> spec;
     HealthTracker tracker;
     unsigned users = 1;
     uint64_t probes = 0;
     std::optional<ProbeResult> last;
     Clock::time_point last_probe{};
     Clock::time_point next_probe{};
+    uint64_t schedule_generation = 0;  // a timer handler of an older schedule does nothing
+    bool in_flight = false;
     bool stopped = false;
     asio::steady_timer timer;
 };
@@ -49,7 +54,7 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
     uint64_t shortage_since_warning = 0;
 
     void start(const std::shared_ptr<Entry>& e) {
-        const auto spread = e->spec.warmup.value_or(e->spec.delay_loop);
+        const auto spread = e->spec->warmup.value_or(e->spec->delay_loop);
         Clock::duration offset{};
         if (spread.count() > 0) {
             const auto span = std::chrono::duration_cast<Clock::duration>(spread).count();
@@ -68,31 +73,61 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
 
     void schedule(const std::shared_ptr<Entry>& e, Clock::time_point at) {
         e->next_probe = at;
+        // expires_at() cancels the wait it replaces, unless that wait has already
+        // completed and its handler is queued: the generation makes that one a no-op.
+        const auto generation = ++e->schedule_generation;
         e->timer.expires_at(at);
-        e->timer.async_wait([self = shared_from_this(), e](const boost::system::error_code& ec) {
-            if (!ec && !e->stopped) self->launch(e);
+        e->timer.async_wait([self = shared_from_this(), e, generation](const boost::system::error_code& ec) {
+            if (!ec && !e->stopped && generation == e->schedule_generation) self->launch(e);
         });
     }
 
+    // The check's settings changed (Monitor::update): the next probe is due by the new
+    // delay_loop / delay_before_retry counted from the last result, not after whatever
+    // the old ones left pending. A probe in flight finishes as it started (its spec is its
+    // own) and its completion schedules the next one by the new rules.
+    void reschedule(const std::shared_ptr<Entry>& e) {
+        if (e->in_flight || e->stopped) return;
+        const auto now = Clock::now();
+        if (!e->last) {
+            // Still waiting for the first probe, spread over the old interval: restart the
+            // spread when the new interval is shorter than what is left.
+            const auto spread = e->spec->warmup.value_or(e->spec->delay_loop);
+            if (e->next_probe > now + spread) start(e);
+            return;
+        }
+        const auto due = e->last->inconclusive ? e->last_probe + retry_after_shortage(*e->spec)
+                                               : e->tracker.next_probe_after(e->last_probe);
+        schedule(e, std::max(due, now));
+    }
+
+    static Clock::duration retry_after_shortage(const CheckSpec& spec) {
+        return std::max<Clock::duration>(spec.delay_before_retry, std::chrono::milliseconds(100));
+    }
+
     void launch(const std::shared_ptr<Entry>& e) {
+        e->in_flight = true;
         probe_started(e->next_probe);
         // TCP_CHECK's half-open probe is a plain asynchronous operation: no coroutine
         // to spawn for the commonest check (it is a third of its CPU at 10,000 checks/s).
-        if (e->spec.type == CheckType::Tcp && e->spec.tcp_method == TcpMethod::HalfOpen) {
+        const auto& spec = e->spec;
+        if (spec->type == CheckType::Tcp && spec->tcp_method == TcpMethod::HalfOpen) {
             if (!half_open) {
                 half_open = &asio::use_service<detail::SynProber>(asio::query(executor, asio::execution::context));
                 half_open->hold();  // until the Monitor goes
             }
-            if (half_open->usable(executor, family_of(e->spec.address))) {
-                half_open->async_probe(e->spec, [self = shared_from_this(), e](ProbeResult r) {
+            if (half_open->usable(executor, family_of(spec->address))) {
+                // The prober takes what it needs from the spec before this returns.
+                half_open->async_probe(*spec, [self = shared_from_this(), e](ProbeResult r) {
                     self->completed(e, std::move(r));
                 });
                 return;
             }
         }
-        // The handler owns the entry, whose spec the probe reads until it completes.
-        asio::co_spawn(executor, probe(e->spec),
-                       [self = shared_from_this(), e](std::exception_ptr p, ProbeResult r) {
+        // The handler owns the spec the probe reads until it completes (the entry may get
+        // a new one meanwhile).
+        asio::co_spawn(executor, probe(*spec),
+                       [self = shared_from_this(), e, spec](std::exception_ptr p, ProbeResult r) {
                            if (p) r = ProbeResult{false, unexpected(p)};
                            self->completed(e, std::move(r));
                        });
@@ -100,6 +135,7 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
 
     void completed(const std::shared_ptr<Entry>& e, ProbeResult&& r) {
         --stats.in_flight;
+        e->in_flight = false;
         if (e->stopped) return;
         schedule(e, judge(*e, std::move(r)));
     }
@@ -125,7 +161,7 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
             warn_shortage(r.reason, now);
             e.last = std::move(r);
             e.last_probe = now;
-            return now + std::max<Clock::duration>(e.spec.delay_before_retry, std::chrono::milliseconds(100));
+            return now + retry_after_shortage(*e.spec);
         }
         ++(r.ok ? stats.probes_ok : stats.probes_failed);
         auto step = e.tracker.observe(r.ok, r.reason, now);
@@ -135,7 +171,7 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
         if (step.transition && listener) {
             // A copy: the listener may update() or even destroy the Monitor.
             auto l = listener;
-            l(HealthEvent{e.key, e.spec, std::move(*step.transition)});
+            l(HealthEvent{e.key, *e.spec, std::move(*step.transition)});
         }
         return step.next_probe;
     }
@@ -166,7 +202,7 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
 
     TargetStatus status_of(const Entry& e) const {
         return TargetStatus{e.key,
-                            e.spec,
+                            *e.spec,
                             e.tracker.health(),
                             e.tracker.judged(),
                             e.tracker.successes(),
@@ -177,9 +213,40 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
                             e.last_probe};
     }
 
-    std::shared_ptr<Entry> make_entry(std::string key, const CheckSpec& spec, std::optional<Health> inherited) {
-        auto e = std::make_shared<Entry>(executor, std::move(key), spec, inherited);
+    std::shared_ptr<Entry> make_entry(std::string key, const CheckSpec& spec) {
+        auto e = std::make_shared<Entry>(executor, std::move(key), std::make_shared<const CheckSpec>(spec),
+                                         HealthTracker(judge_rules(spec)));
         entries.emplace(e->key, e);
+        return e;
+    }
+
+    // A reload changed only `e`'s settings: the same entry (verdict, counts, probe count,
+    // last result) goes on under its new key with the new spec and rules.
+    void take_over(const std::shared_ptr<Entry>& e, std::string key, const CheckSpec& spec) {
+        entries.erase(e->key);  // keyed by a view of e->key: out before it changes
+        e->key = std::move(key);
+        e->spec = std::make_shared<const CheckSpec>(spec);
+        e->tracker.set_rules(judge_rules(spec));
+        entries.emplace(e->key, e);
+        reschedule(e);
+    }
+
+    // A new check that probes what `donor` probes, with other settings: it starts with a
+    // copy of the donor's verdict and history rather than from `initial`.
+    std::shared_ptr<Entry> fork(const Entry& donor, std::string key, const CheckSpec& spec) {
+        auto tracker = donor.tracker;
+        tracker.set_rules(judge_rules(spec));
+        auto e = std::make_shared<Entry>(executor, std::move(key), std::make_shared<const CheckSpec>(spec),
+                                         std::move(tracker));
+        e->probes = donor.probes;
+        e->last = donor.last;
+        e->last_probe = donor.last_probe;
+        entries.emplace(e->key, e);
+        if (e->last) {
+            reschedule(e);
+        } else {
+            start(e);
+        }
         return e;
     }
 };
@@ -205,7 +272,7 @@ Result<std::string> Monitor::add(const CheckSpec& spec) {
         ++it->second->users;
         return key;
     }
-    auto e = impl_->make_entry(std::move(key), spec, std::nullopt);
+    auto e = impl_->make_entry(std::move(key), spec);
     impl_->start(e);
     return e->key;
 }
@@ -228,33 +295,64 @@ Result<void> Monitor::update(const std::vector<CheckSpec>& specs) {
         ++it->second.second;
     }
 
-    // Checks that go away, indexed by what they probe, so that a replacement with
-    // new rules inherits the health instead of starting over.
-    std::map<std::string, std::shared_ptr<Entry>> leaving;
-    for (auto it = impl_->entries.begin(); it != impl_->entries.end();) {
-        if (wanted.count(it->first)) {
-            ++it;
-            continue;
-        }
-        impl_->stop(*it->second);
-        leaving.emplace(probe_identity(it->second->spec), it->second);
-        it = impl_->entries.erase(it);
+    // Every running check by what it probes (in key order within one identity), and
+    // which of them are going away.
+    std::map<std::string, std::vector<std::shared_ptr<Entry>>> by_identity;
+    std::set<const Entry*> leaving;
+    for (const auto& [key, e] : impl_->entries) {
+        by_identity[probe_identity(*e->spec)].push_back(e);
+        if (!wanted.count(key)) leaving.insert(e.get());
     }
 
     for (auto& [key, want] : wanted) {
         auto& [spec, users] = want;
         if (auto it = impl_->entries.find(key); it != impl_->entries.end()) {
-            it->second->users = users;
-            it->second->spec.warmup = spec->warmup;
+            auto& e = it->second;
+            e->users = users;
+            if (e->spec->warmup != spec->warmup) {
+                auto copy = std::make_shared<CheckSpec>(*e->spec);
+                copy->warmup = spec->warmup;
+                e->spec = std::move(copy);
+            }
             continue;
         }
-        std::optional<Health> inherited;
-        if (auto old = leaving.find(probe_identity(*spec));
-            old != leaving.end() && old->second->tracker.judged())
-            inherited = old->second->tracker.health();
-        auto e = impl_->make_entry(key, *spec, inherited);
+        // A new key. When a check that goes away probes the same target, only settings
+        // changed: that very check goes on under the new key. When several new keys
+        // claim one identity, the first (in key order) takes over the first leaving
+        // check, the next the next one; a key left without one starts with a copy of the
+        // state of the most recently probed check of that identity (leaving or staying:
+        // a real server whose settings now differ from the others' that share its check
+        // keeps its verdict too). Only a new target starts from `initial`.
+        std::shared_ptr<Entry> e;
+        if (auto same = by_identity.find(probe_identity(*spec)); same != by_identity.end()) {
+            auto& candidates = same->second;
+            for (const auto& c : candidates)
+                if (leaving.erase(c.get())) {
+                    e = c;
+                    impl_->take_over(e, key, *spec);
+                    break;
+                }
+            if (!e) {
+                const Entry* donor = nullptr;
+                for (const auto& c : candidates)
+                    if (c->tracker.judged() && (!donor || c->last_probe > donor->last_probe)) donor = c.get();
+                if (donor) e = impl_->fork(*donor, key, *spec);
+            }
+        }
+        if (!e) {
+            e = impl_->make_entry(key, *spec);
+            impl_->start(e);
+        }
         e->users = users;
-        impl_->start(e);
+    }
+
+    for (auto it = impl_->entries.begin(); it != impl_->entries.end();) {
+        if (!leaving.count(it->second.get())) {
+            ++it;
+            continue;
+        }
+        impl_->stop(*it->second);
+        it = impl_->entries.erase(it);
     }
     return {};
 }

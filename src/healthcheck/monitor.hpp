@@ -7,7 +7,8 @@
 //       spdlog::info("{} {}", label_of(e.key), e);  // "... 192.0.2.21:8080 DOWN: connect refused (3/3 failures)"
 //       desired.set_health(e.key, e.transition.to);
 //   });
-//   mon.update(specs_from(config));   // at start and on every SIGHUP: unchanged checks keep state
+//   mon.update(specs_from(config));   // at start and on every SIGHUP: a check whose target
+//                                     // is unchanged keeps its verdict and history
 //   mon.status(key)->health;          // the current verdict (also before any transition)
 //   mon.snapshot();                   // for lvsctl status
 #pragma once
@@ -30,8 +31,9 @@
 
 namespace lvsd::healthcheck {
 
-// A verdict change of one check. `key` is check_key(spec); every real server whose
-// spec has that key shares it.
+// A verdict change of one check. `key` is check_key(spec) (the check's current spec:
+// settings changed by a reload included); every real server whose spec has that key
+// shares it.
 struct HealthEvent {
     std::string key;
     CheckSpec spec;
@@ -47,9 +49,11 @@ struct TargetStatus {
     unsigned successes = 0;      // consecutive
     unsigned failures = 0;       // consecutive
     unsigned users = 0;          // how many add() calls share this check
-    uint64_t probes = 0;
-    std::optional<ProbeResult> last;
-    Clock::time_point last_probe{};
+    uint64_t probes = 0;         // judged probe results (inconclusive ones not counted)
+    std::optional<ProbeResult> last;  // the last result, inconclusive or not
+    Clock::time_point last_probe{};   // when `last` came in (steady clock)
+    // successes, failures, probes, last and last_probe all survive a reload that changes
+    // only the check's settings (see Monitor::update).
 };
 
 struct MonitorStats {
@@ -85,10 +89,21 @@ public:
     // Drops one user of the check; the last one stops it (a probe in flight still
     // runs to its deadline, its result unreported). False for an unknown key.
     bool remove(const std::string& key);
-    // Hitless reload: makes the running set exactly `specs` (duplicates are users of
-    // one check). Unchanged checks keep their state and schedule; a check whose
-    // rules changed but probes the same thing keeps its health. All specs are
-    // validated first: on any error nothing changes.
+    // Hitless reload: makes the running set exactly `specs` (specs with the same
+    // check_key are users of one check). All specs are validated first: on any error
+    // nothing changes. Then:
+    // - an unchanged check keeps its state and schedule;
+    // - a check whose settings changed but whose probe_identity did not (see check.hpp)
+    //   is the same check under its new key: verdict, consecutive counts, probe count and
+    //   last result go on, and the new rules judge the next result (HealthTracker::
+    //   set_rules). Its next probe is due by the new delay_loop / delay_before_retry
+    //   counted from its last result (at once if that is past); a probe in flight
+    //   finishes with the settings it started with;
+    // - when several new keys share one probe identity, each takes over one going-away
+    //   check of that identity (in key order), and a key left without one starts with a
+    //   copy of the state of the most recently probed check of that identity, going away
+    //   or staying;
+    // - only a check with a new probe identity starts afresh, as its `initial` says.
     Result<void> update(const std::vector<CheckSpec>& specs);
 
     std::optional<TargetStatus> status(const std::string& key) const;

@@ -2,6 +2,10 @@
 // dedupe of identical checks, hitless update, removal, and spread of the start times.
 #include <sys/resource.h>
 
+#include <functional>
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "healthcheck/monitor.hpp"
@@ -262,4 +266,182 @@ TEST(Monitor, OnceTheMonitorIsGoneNothingOfItsHalfOpenProbesKeepsTheIoContextBus
     io.restart();
     io.run_for(3s);  // returns as soon as there is no work left (a probe in flight ends by 500 ms)
     EXPECT_TRUE(io.stopped());
+}
+
+// Issue #11: a reload that changes only a check's settings keeps the same check going:
+// verdict, consecutive counts, probe count and last result, under the new key; a dead
+// server never comes back up for it.
+TEST(Monitor, ASettingsChangeKeepsTheVerdictAndTheHistory) {
+    asio::io_context io;
+    std::vector<HealthEvent> events;
+    Monitor mon(io.get_executor(), [&](const HealthEvent& e) { events.push_back(e); });
+    auto s = fast_tcp(closed_port(io, kV4));
+    s.initial = InitialState::Up;  // keepalived without alpha: a new check would start up
+    s.fall = 2;
+    ASSERT_TRUE(mon.update({s}));
+    ASSERT_TRUE(run_until(io, [&] { return events.size() == 1; }));
+    ASSERT_EQ(events[0].transition.to, Health::Down);
+    io.run_for(100ms);
+
+    const std::vector<std::pair<const char*, std::function<void(CheckSpec&)>>> changes = {
+        {"connect_timeout", [](CheckSpec& x) { x.connect_timeout = 700ms; }},
+        {"delay_loop", [](CheckSpec& x) { x.delay_loop = 30ms; }},
+        {"delay_before_retry", [](CheckSpec& x) { x.delay_before_retry = 15ms; }},
+        {"rise and fall", [](CheckSpec& x) { x.rise = 3; x.fall = 4; }},
+        {"tcp_method", [](CheckSpec& x) { x.tcp_method = TcpMethod::HalfOpen; }},
+        {"initial", [](CheckSpec& x) { x.initial = InitialState::DownUntilFirstSuccess; }},
+    };
+    for (const auto& [what, change] : changes) {
+        SCOPED_TRACE(what);
+        const auto before = mon.status(check_key(s));
+        ASSERT_TRUE(before);
+        auto next = s;
+        change(next);
+        ASSERT_NE(check_key(next), check_key(s));
+        ASSERT_TRUE(mon.update({next}));
+        EXPECT_FALSE(mon.status(check_key(s)));
+        auto now = mon.status(check_key(next));
+        ASSERT_TRUE(now);
+        EXPECT_EQ(now->health, Health::Down);
+        EXPECT_TRUE(now->judged);
+        EXPECT_EQ(now->probes, before->probes);
+        EXPECT_EQ(now->failures, before->failures);
+        EXPECT_EQ(now->last_probe, before->last_probe);
+        EXPECT_EQ(now->spec, next);
+        EXPECT_EQ(mon.size(), 1u);
+        // It goes on probing, with no UP ever.
+        ASSERT_TRUE(run_until(io, [&] { return mon.status(check_key(next))->probes >= before->probes + 2; }));
+        EXPECT_EQ(events.size(), 1u);
+        s = next;
+    }
+}
+
+// A check that goes to a new target is a new check: it starts as `initial` says.
+TEST(Monitor, ANewTargetStartsAfreshAsInitialSays) {
+    asio::io_context io;
+    std::vector<HealthEvent> events;
+    Monitor mon(io.get_executor(), [&](const HealthEvent& e) { events.push_back(e); });
+    auto s = fast_tcp(closed_port(io, kV4));
+    s.initial = InitialState::Up;
+    ASSERT_TRUE(mon.update({s}));
+    ASSERT_TRUE(run_until(io, [&] { return events.size() == 1; }));
+
+    // Loopback refuses on every 127/8 address: another address is another dead target.
+    auto alpha = s;
+    alpha.address = *parse_address("127.0.0.2");
+    alpha.initial = InitialState::DownUntilFirstSuccess;
+    ASSERT_TRUE(mon.update({alpha}));
+    auto st = mon.status(check_key(alpha));
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->health, Health::Down);
+    EXPECT_FALSE(st->judged);
+    EXPECT_EQ(st->probes, 0u);
+
+    auto no_alpha = alpha;
+    no_alpha.address = *parse_address("127.0.0.3");
+    no_alpha.initial = InitialState::Up;
+    ASSERT_TRUE(mon.update({no_alpha}));
+    st = mon.status(check_key(no_alpha));
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->health, Health::Up);  // up until `fall` failures, as keepalived without alpha
+    EXPECT_EQ(st->probes, 0u);
+}
+
+// A shorter delay_loop applies at once, not after the old one runs out.
+TEST(Monitor, ANewDelayLoopDoesNotWaitForTheOldOne) {
+    asio::io_context io;
+    TestServer srv(io, {kV4, 0}, Behavior::CloseAtOnce);
+    Monitor mon(io.get_executor(), nullptr);
+    auto s = fast_tcp(srv.port());
+    s.delay_loop = 60s;
+    ASSERT_TRUE(mon.update({s}));
+    ASSERT_TRUE(run_until(io, [&] { return mon.status(check_key(s))->probes == 1; }));
+    io.run_for(50ms);
+    EXPECT_EQ(mon.status(check_key(s))->probes, 1u);  // the next one is a minute away
+
+    auto fast = s;
+    fast.delay_loop = 20ms;
+    ASSERT_TRUE(mon.update({fast}));
+    ASSERT_TRUE(run_until(io, [&] { return mon.status(check_key(fast))->probes >= 5; }, 1s));
+
+    // And a longer one counts from the last probe, not from the reload.
+    auto slow = fast;
+    slow.delay_loop = 400ms;
+    ASSERT_TRUE(mon.update({slow}));
+    const auto at = mon.status(check_key(slow))->probes;
+    io.run_for(200ms);
+    EXPECT_LE(mon.status(check_key(slow))->probes, at + 1);  // at most one in flight then
+    ASSERT_TRUE(run_until(io, [&] { return mon.status(check_key(slow))->probes >= at + 2; }, 2s));
+}
+
+// A probe in flight when the settings change finishes with the settings it started with;
+// the next one uses the new ones.
+TEST(Monitor, AProbeInFlightFinishesWithItsOwnSettings) {
+    asio::io_context io;
+    TestServer silent(io, {kV4, 0}, Behavior::Silent);
+    Monitor mon(io.get_executor(), nullptr);
+    auto s = fast_tcp(silent.port());
+    s.type = CheckType::Http;
+    s.connect_timeout = 300ms;
+    s.delay_loop = 50ms;
+    ASSERT_TRUE(mon.update({s}));
+    ASSERT_TRUE(run_until(io, [&] { return mon.stats().in_flight == 1 && silent.accepted() == 1; }));
+
+    auto longer = s;
+    longer.connect_timeout = 600ms;
+    longer.path = "/other";
+    ASSERT_TRUE(mon.update({longer}));
+    ASSERT_TRUE(run_until(io, [&] { return mon.status(check_key(longer))->last.has_value(); }, 2s));
+    EXPECT_EQ(mon.status(check_key(longer))->last->reason, "no response within 300ms");
+    ASSERT_TRUE(run_until(io, [&] { return mon.status(check_key(longer))->probes >= 2; }, 3s));
+    EXPECT_EQ(mon.status(check_key(longer))->last->reason, "no response within 600ms");
+    silent.drop_connections();
+}
+
+// Several new keys for one old target: one takes the check over, the others start with
+// its verdict and history; a real server that leaves a shared check for its own settings
+// keeps its verdict too.
+TEST(Monitor, SeveralNewKeysForOneTargetAllKeepItsVerdict) {
+    asio::io_context io;
+    std::vector<HealthEvent> events;
+    Monitor mon(io.get_executor(), [&](const HealthEvent& e) { events.push_back(e); });
+    auto s = fast_tcp(closed_port(io, kV4));
+    s.initial = InitialState::Up;
+    ASSERT_TRUE(mon.update({s, s}));  // two real servers, one check
+    ASSERT_TRUE(run_until(io, [&] { return events.size() == 1; }));
+    const auto before = *mon.status(check_key(s));
+    EXPECT_EQ(before.users, 2u);
+
+    // Both real servers change, to different settings: two checks now, both down.
+    auto a = s, b = s;
+    a.connect_timeout = 600ms;
+    b.connect_timeout = 700ms;
+    ASSERT_TRUE(mon.update({a, b}));
+    EXPECT_EQ(mon.size(), 2u);
+    for (const auto* x : {&a, &b}) {
+        auto st = mon.status(check_key(*x));
+        ASSERT_TRUE(st);
+        EXPECT_EQ(st->health, Health::Down);
+        EXPECT_EQ(st->users, 1u);
+        EXPECT_GE(st->probes, before.probes);
+        EXPECT_EQ(st->failures, before.failures);
+    }
+
+    // One real server keeps `a`, a new one joins with `c` for the same target: it starts
+    // down as well (from `a`, which stays), not up as its `initial` says.
+    auto c = s;
+    c.fall = 7;
+    ASSERT_TRUE(mon.update({a, c}));
+    EXPECT_EQ(mon.size(), 2u);
+    EXPECT_FALSE(mon.status(check_key(b)));  // taken over by c
+    EXPECT_EQ(mon.status(check_key(c))->health, Health::Down);
+    auto d = s;
+    d.fall = 9;
+    ASSERT_TRUE(mon.update({a, c, d}));
+    EXPECT_EQ(mon.size(), 3u);
+    EXPECT_EQ(mon.status(check_key(d))->health, Health::Down);
+    EXPECT_TRUE(mon.status(check_key(d))->judged);
+    io.run_for(200ms);
+    EXPECT_EQ(events.size(), 1u);  // never UP
+    for (const auto& st : mon.snapshot()) EXPECT_EQ(st.health, Health::Down) << st.key;
 }

@@ -1,6 +1,10 @@
 // CheckSpec validation, keys and small parsers.
 #include "healthcheck/check.hpp"
 
+#include <functional>
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 using namespace lvsd;
@@ -117,7 +121,74 @@ TEST(CheckKey, SameProbeAndRulesMeansSameKey) {
     h2.path = "/other";
     EXPECT_NE(check_key(h), check_key(h2));
     EXPECT_NE(check_key(a), check_key(h));
-    EXPECT_EQ(probe_identity(a), "TCP_CHECK 192.0.2.21:8080 timeout=5000ms");
+    EXPECT_EQ(probe_identity(a), "TCP_CHECK 192.0.2.21:8080");
+}
+
+// Issue #11: a reload that changes only a setting must keep the check (its verdict and
+// history); only the target and the probe kind make a check another one.
+TEST(CheckKey, EverySettingChangesTheKeyButNotTheProbeIdentity) {
+    const auto base = [] {
+        auto h = tcp();
+        h.type = CheckType::Http;
+        return h;
+    };
+    const std::vector<std::pair<const char*, std::function<void(CheckSpec&)>>> settings = {
+        {"connect_timeout", [](CheckSpec& s) { s.connect_timeout = 1500ms; }},
+        {"delay_loop", [](CheckSpec& s) { s.delay_loop = 2s; }},
+        {"delay_before_retry", [](CheckSpec& s) { s.delay_before_retry = 3s; }},
+        {"rise", [](CheckSpec& s) { s.rise = 4; }},
+        {"fall", [](CheckSpec& s) { s.fall = 5; }},
+        {"initial", [](CheckSpec& s) { s.initial = InitialState::Up; }},
+        {"path", [](CheckSpec& s) { s.path = "/health"; }},
+        {"status_code", [](CheckSpec& s) { s.status_code = {{200, 200}}; }},
+        {"virtualhost", [](CheckSpec& s) { s.virtualhost = "www.example"; }},
+        {"body_contains", [](CheckSpec& s) { s.body_contains = "ok"; }},
+    };
+    for (const auto& [name, change] : settings) {
+        SCOPED_TRACE(name);
+        auto s = base();
+        change(s);
+        EXPECT_NE(check_key(s), check_key(base()));
+        EXPECT_EQ(probe_identity(s), probe_identity(base()));
+    }
+    // The TCP method and the proxy URL, on their own check types.
+    auto half = tcp(), full = tcp();
+    full.tcp_method = TcpMethod::Connect;
+    EXPECT_NE(check_key(half), check_key(full));
+    EXPECT_EQ(probe_identity(half), probe_identity(full));
+    auto p1 = tcp(), p2 = tcp();
+    p1.type = p2.type = CheckType::Proxy;
+    p1.proxy_url = "http://198.51.100.2/a";
+    p2.proxy_url = "http://198.51.100.2/b";
+    EXPECT_NE(check_key(p1), check_key(p2));
+    EXPECT_EQ(probe_identity(p1), probe_identity(p2));
+}
+
+TEST(CheckKey, TheTargetAndTheProbeKindAreTheIdentity) {
+    const auto a = tcp();
+    const std::vector<std::pair<const char*, std::function<void(CheckSpec&)>>> targets = {
+        {"type", [](CheckSpec& s) { s.type = CheckType::Http; }},
+        {"address", [](CheckSpec& s) { s.address = *parse_address("192.0.2.22"); }},
+        {"port", [](CheckSpec& s) { s.port = 8081; }},
+        {"connect_port", [](CheckSpec& s) { s.connect_port = 9000; }},
+        {"bindto", [](CheckSpec& s) { s.bindto = parse_address("192.0.2.1"); }},
+    };
+    for (const auto& [name, change] : targets) {
+        SCOPED_TRACE(name);
+        auto s = a;
+        change(s);
+        EXPECT_NE(probe_identity(s), probe_identity(a));
+        EXPECT_NE(check_key(s), check_key(a));
+    }
+    // The effective port is what counts, however it is written.
+    auto b = tcp("192.0.2.21", 80);
+    b.connect_port = 8080;
+    EXPECT_EQ(probe_identity(b), probe_identity(a));
+    EXPECT_EQ(probe_identity(a),
+              "TCP_CHECK 192.0.2.21:8080");
+    auto v6 = tcp("2001:db8::21");
+    v6.bindto = parse_address("2001:db8::1");
+    EXPECT_EQ(probe_identity(v6), "TCP_CHECK [2001:db8::21]:8080 bindto=2001:db8::1");
 }
 
 TEST(StatusCodes, ParsesCodesAndRanges) {

@@ -126,3 +126,71 @@ TEST(Judge, RulesComeFromTheSpec) {
     EXPECT_EQ(r.delay_before_retry, 3s);
     EXPECT_EQ(r.initial, InitialState::Up);
 }
+
+// Issue #11: a reload that changes only the rules keeps the tracker: verdict and counts.
+TEST(Judge, NewRulesKeepTheVerdictAndTheCounts) {
+    HealthTracker t(rules(1, 5, InitialState::Up));
+    t.observe(false, "refused", t0);
+    t.observe(false, "refused", t0 + 1s);
+    ASSERT_EQ(t.health(), Health::Up);
+    ASSERT_EQ(t.failures(), 2u);
+
+    // fall lowered to 2 under 2 failures already seen: no verdict without a probe ...
+    t.set_rules(rules(1, 2, InitialState::Up));
+    EXPECT_EQ(t.health(), Health::Up);
+    EXPECT_EQ(t.failures(), 2u);
+    EXPECT_TRUE(t.judged());
+    EXPECT_EQ(t.rules().fall, 2u);
+    // ... the next failure decides, counted on from the old ones.
+    auto s = t.observe(false, "refused", t0 + 2s);
+    ASSERT_TRUE(s.transition);
+    EXPECT_EQ(fmt::format("{}", *s.transition), "DOWN: refused (3/2 failures)");
+
+    // rise raised under successes already seen: the missing ones are still needed.
+    HealthTracker r(rules(2, 1, InitialState::Down));
+    EXPECT_FALSE(r.observe(true, "ok", t0).transition);
+    r.set_rules(rules(3, 1, InitialState::Down));
+    EXPECT_EQ(r.successes(), 1u);
+    EXPECT_FALSE(r.observe(true, "ok", t0).transition);
+    EXPECT_TRUE(r.observe(true, "ok", t0).transition);
+}
+
+TEST(Judge, ADownTargetStaysDownWhenTheRulesChange) {
+    HealthTracker t(rules(1, 1, InitialState::Up));
+    ASSERT_TRUE(t.observe(false, "connect timeout after 500ms", t0).transition);
+    for (auto initial : {InitialState::Up, InitialState::Down, InitialState::DownUntilFirstSuccess}) {
+        t.set_rules(rules(1, 3, initial));
+        EXPECT_EQ(t.health(), Health::Down);
+        EXPECT_FALSE(t.observe(false, "connect timeout after 800ms", t0).transition);
+    }
+    // And a down target with alpha that has never succeeded keeps its first-success rule.
+    HealthTracker a(rules(3, 1));
+    a.observe(false, "refused", t0);
+    a.set_rules(rules(4, 1));
+    EXPECT_TRUE(a.observe(true, "ok", t0).transition);
+}
+
+TEST(Judge, BeforeTheFirstResultTheNewInitialStateApplies) {
+    HealthTracker t(rules(2, 2, InitialState::Up));
+    t.set_rules(rules(2, 2, InitialState::DownUntilFirstSuccess));
+    EXPECT_FALSE(t.judged());
+    EXPECT_EQ(t.health(), Health::Down);
+    EXPECT_TRUE(t.observe(true, "ok", t0).transition);  // the first success alone
+    HealthTracker d(rules(2, 2, InitialState::Down));
+    d.set_rules(rules(2, 2, InitialState::Up));
+    EXPECT_EQ(d.health(), Health::Up);
+}
+
+TEST(Judge, TheNextProbeFollowsTheCurrentRules) {
+    HealthTracker t(rules(1, 3, InitialState::Up));
+    t.observe(true, "ok", t0);
+    EXPECT_EQ(t.next_probe_after(t0), t0 + 10s);
+    t.set_rules(JudgeRules{1, 3, InitialState::Up, 4s, 500ms});
+    EXPECT_EQ(t.next_probe_after(t0), t0 + 4s);
+    // A suspected failure (up, not yet `fall`) is retried after delay_before_retry.
+    auto s = t.observe(false, "refused", t0 + 4s);
+    EXPECT_EQ(s.next_probe, t0 + 4s + 500ms);
+    EXPECT_EQ(t.next_probe_after(t0 + 4s), s.next_probe);
+    t.set_rules(JudgeRules{1, 3, InitialState::Up, 4s, 200ms});
+    EXPECT_EQ(t.next_probe_after(t0 + 4s), t0 + 4s + 200ms);
+}
