@@ -167,9 +167,42 @@ public:
         if (!f || !*f) return source_;
         return resolve_include(include_dir_, f);
     }
-    Location where(const lc::Setting& s) const { return Location{file_of(s), static_cast<int>(s.getSourceLine())}; }
+    Location where(const lc::Setting& s) const {
+        Location at{file_of(s), static_cast<int>(s.getSourceLine())};
+        // libconfig stamps a setting with the line of the token after it: for the last
+        // string of an array or list that is the closing bracket, often a line further
+        // down. Point at the line that has the string itself.
+        if (s.getType() == lc::Setting::TypeString && !s.isRoot() &&
+            (s.getParent().isArray() || s.getParent().isList()))
+            at.line = line_with(at, fmt::format("\"{}\"", s.c_str()));
+        return at;
+    }
     void error(const Location& at, std::string message) { diagnostics_.push_back({at.file, at.line, std::move(message)}); }
     void error(const lc::Setting& at, std::string message) { error(where(at), std::move(message)); }
+
+    // The text of a file as it was read (so that line_with() need not read it again, and
+    // works for load_string).
+    void know_text(const std::string& file, std::string_view text) {
+        auto& lines = file_lines_[file];
+        lines.clear();
+        while (!text.empty()) {
+            const auto nl = text.find('\n');
+            lines.emplace_back(text.substr(0, nl));
+            text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        }
+    }
+
+    // The nearest line at or above `at` (at most 5 up) that contains `needle`; else at.line.
+    int line_with(const Location& at, const std::string& needle) const {
+        auto& lines = file_lines_[at.file];
+        if (lines.empty()) {
+            std::ifstream in(at.file);
+            for (std::string l; std::getline(in, l);) lines.push_back(std::move(l));
+        }
+        for (int n = at.line; n >= 1 && n > at.line - 6; --n)
+            if (static_cast<std::size_t>(n) <= lines.size() && lines[n - 1].find(needle) != std::string::npos) return n;
+        return at.line;
+    }
 
     // The integer literal on this line was already reported as too wide.
     // (Matched by the value libconfig read, so that a good number on the same line is still checked.)
@@ -199,6 +232,7 @@ private:
     void check_virtual_servers(Config& c);
 
     std::string source_;
+    mutable std::map<std::string, std::vector<std::string>> file_lines_;  // for line_with()
     std::string include_dir_;
     std::set<WideAt> wide_lines_;
     std::vector<Diagnostic> diagnostics_;
@@ -1395,6 +1429,7 @@ LoadResult load_text(std::string_view text, const std::string& name, const std::
         return LoadResult(std::vector<Diagnostic>{{name, 0, "cannot read an @include file"}});
     }
     Loader loader(name, include_dir, std::move(wide_lines));
+    loader.know_text(name, text);
     auto result = finish(loader, cfg);
     if (early.empty()) return result;
     early.insert(early.end(), result.diagnostics().begin(), result.diagnostics().end());

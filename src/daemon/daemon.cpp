@@ -183,7 +183,14 @@ Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) 
         if (new_service_plane) services_.reset();
         return r;
     };
-    if (auto r = check_against_host(*config, is_local_address); !r) return failed(r);
+    // A VIP of this config counts as ours: the backup holds it only once it is master.
+    auto is_ours = [&](const IpAddress& a) {
+        for (const auto& in : config->vrrp_instances)
+            for (const auto& v : in.virtual_ipaddress)
+                if (v.prefix.address == a) return true;
+        return host_.view().is_local(a);
+    };
+    if (auto r = check_against_host(*config, is_ours); !r) return failed(r);
     if (auto r = ensure_service_plane(*config); !r) return failed(r);
     auto vrrp = vrrp_->prepare(*config);
     if (!vrrp) return failed(vrrp.error());

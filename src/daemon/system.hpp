@@ -11,10 +11,6 @@ namespace lvsd::daemon {
 // CAP_NET_ADMIN and CAP_NET_RAW in the effective set (systemd's AmbientCapabilities).
 bool has_network_privileges();
 
-// True when `address` is configured on one of this host's interfaces (in this network
-// namespace), as getifaddrs(3) lists them now, whatever the interface's state. IPv6
-// addresses are compared without their scope. False also when the list cannot be read.
-bool is_local_address(const IpAddress& address);
 
 // sd_notify(3) when built with libsystemd and NOTIFY_SOCKET is set; a no-op otherwise.
 void notify_systemd(std::string_view state);

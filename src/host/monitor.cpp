@@ -22,7 +22,6 @@ namespace lvsd::host {
 namespace {
 
 constexpr std::size_t kReceiveBuffer = 64 * 1024;
-constexpr int kSocketBuffer = 4 * 1024 * 1024;  // room for a burst (a VM tool re-creating 100s of links)
 constexpr int kDumpAttempts = 5;
 
 struct NlSocket {
@@ -100,8 +99,9 @@ struct Monitor::Impl {
     std::shared_ptr<bool> alive = std::make_shared<bool>(true);
     std::vector<std::byte> buf = std::vector<std::byte>(kReceiveBuffer);
     bool dumped = false;
+    int receive_buffer;
 
-    explicit Impl(boost::asio::io_context& io) : fd(io) {}
+    Impl(boost::asio::io_context& io, int rcvbuf) : fd(io), receive_buffer(rcvbuf) {}
     ~Impl() {
         *alive = false;
         if (fd.is_open()) {
@@ -172,7 +172,8 @@ struct Monitor::Impl {
     }
 };
 
-Monitor::Monitor(boost::asio::io_context& io) : impl_(std::make_unique<Impl>(io)) {}
+Monitor::Monitor(boost::asio::io_context& io, int receive_buffer)
+    : impl_(std::make_unique<Impl>(io, receive_buffer)) {}
 Monitor::~Monitor() = default;
 
 Result<void> Monitor::start() {
@@ -186,10 +187,11 @@ Result<void> Monitor::start() {
     if (int err = nl_socket_add_memberships(i.sock.p, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, 0);
         err < 0)
         return make_error(-err, "host view: join the link and address groups: {}", nl_geterror(err));
-    // Best effort: without the privilege for more, the default buffer and ENOBUFS resyncs.
-    if (::setsockopt(nl_socket_get_fd(i.sock.p), SOL_SOCKET, SO_RCVBUFFORCE, &kSocketBuffer, sizeof kSocketBuffer) <
-        0)
-        nl_socket_set_buffer_size(i.sock.p, kSocketBuffer, 0);
+    // Room for a burst (a tool re-creating hundreds of links). Best effort: without the
+    // privilege to force it, the capped size, and ENOBUFS resyncs when that overflows.
+    const int rcvbuf = i.receive_buffer;
+    if (::setsockopt(nl_socket_get_fd(i.sock.p), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+        nl_socket_set_buffer_size(i.sock.p, rcvbuf, 0);
     nl_socket_set_nonblocking(i.sock.p);
     // Subscribed before the dump, so nothing that happens during it is missed.
     if (auto r = i.full_dump(); !r) return r.error();

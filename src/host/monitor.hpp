@@ -44,7 +44,9 @@ public:
         uint64_t id_ = 0;
     };
 
-    explicit Monitor(boost::asio::io_context& io);
+    // `receive_buffer`: bytes the kernel may queue for us before it drops notifications
+    // and reports ENOBUFS (then the view is read again in full); tests make it small.
+    explicit Monitor(boost::asio::io_context& io, int receive_buffer = 4 * 1024 * 1024);
     ~Monitor();
     Monitor(const Monitor&) = delete;
     Monitor& operator=(const Monitor&) = delete;

@@ -30,7 +30,8 @@ void VipKeeper::reconcile(const InstanceConfig& c, const HostFacts& facts, const
                           bool own) {
     const auto ops = vip_plan(c, facts, view, master);
     if (own) {
-        settled_ = false;
+        // Settled at once when there is nothing to change; else once the view shows it.
+        settled_ = ops.empty();
     } else if (ops.empty()) {
         settled_ = true;
         return;
@@ -48,11 +49,12 @@ void VipKeeper::reconcile(const InstanceConfig& c, const HostFacts& facts, const
 }
 
 void VipKeeper::clear_leftovers(const InstanceConfig& c, const HostFacts& facts, const host::View& view) {
-    for (const auto& op : vip_plan(c, facts, view, false)) {
+    const auto ops = vip_plan(c, facts, view, false);
+    for (const auto& op : ops) {
         spdlog::info("{}: removing VIP {} from {}, left by an earlier run", owner_, op.prefix, op.dev);
         carry_out(op, false);
     }
-    settled_ = false;
+    settled_ = ops.empty();
 }
 
 Announcer* VipKeeper::announcer(const std::string& dev, int ifindex, bool v4) {
