@@ -108,7 +108,7 @@ TEST(HostMonitor, FollowsLinksAndAddressesOfBothFamilies) {
     lab.ip("h", "link del eth7");
     ASSERT_TRUE(run_until(io, [&] { return v.link("eth7") == nullptr; }));
     EXPECT_TRUE(v.addresses_of(first_index).empty());
-    lab.ip("h", "link add eth0 type dummy");
+    lab.ip("h", "link add eth0 type veth peer name p0");
     ASSERT_TRUE(run_until(io, [&] { return v.link("eth0") != nullptr; }));
     EXPECT_NE(v.link("eth0")->index, first_index);
 
@@ -124,8 +124,9 @@ TEST(HostMonitor, FollowsLinksAndAddressesOfBothFamilies) {
 TEST(HostMonitor, LostNotificationsAreRecoveredByAFullRead) {
     Lab lab;
     lab.netns("h");
-    lab.ip("h", "link add dum0 type dummy");
+    lab.ip("h", "link add dum0 type veth peer name dum1");
     lab.ip("h", "link set dum0 up");
+    lab.ip("h", "link set dum1 up");
     InNamespace inside(lab.netns_name("h"));
     boost::asio::io_context io;
     // The smallest buffer the kernel allows: a burst overflows it.
@@ -143,5 +144,7 @@ TEST(HostMonitor, LostNotificationsAreRecoveredByAFullRead) {
     auto fresh = host::read_view();
     ASSERT_TRUE(fresh);
     ASSERT_TRUE(run_until(io, [&] { return *fresh == v; }));
-    EXPECT_EQ(v.addresses_of(v.link("dum0")->index).size(), 400u);
+    std::size_t v4 = 0;
+    for (const auto& a : v.addresses_of(v.link("dum0")->index)) v4 += a.prefix.address.is_v4();
+    EXPECT_EQ(v4, 400u);
 }
