@@ -13,6 +13,14 @@ VipKeeper::~VipKeeper() { *alive_ = false; }
 
 Result<void> VipKeeper::open() { return writer_.open(); }
 
+void VipKeeper::warn_limited(const std::string& message) {
+    // A socket error repeats with every announcement: one line per 10 s is enough.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - error_logged_ < 10s) return;
+    error_logged_ = now;
+    spdlog::warn("{}: {}", owner_, message);
+}
+
 void VipKeeper::carry_out(const VipOp& op, bool repair) {
     auto r = op.kind == VipOp::Kind::Add ? writer_.add(op.ifindex, op.dev, op.prefix, op.label)
                                          : writer_.remove(op.ifindex, op.dev, op.prefix);
@@ -64,11 +72,7 @@ Announcer* VipKeeper::announcer(const std::string& dev, int ifindex, bool v4) {
         // to the old one.
         auto a = std::make_unique<Announcer>();
         if (auto r = a->open(ifindex, dev, v4, !v4); !r) {
-            const auto now = std::chrono::steady_clock::now();
-            if (now - error_logged_ > 10s) {
-                error_logged_ = now;
-                spdlog::warn("{}: {}", owner_, r.error().message);
-            }
+            warn_limited(r.error().message);
             announcers_.erase(dev);
             return nullptr;
         }
@@ -95,11 +99,16 @@ void VipKeeper::announce(const InstanceConfig& c, const HostFacts& facts, TimePo
     refresh_ = c.garp_master_refresh;
     // The first announcement goes out now, not after a trip through the loop: until it
     // does, the segment still sends to the old master.
-    while (!plan_.empty() && plan_.front() <= now) {
+    run_due(now);
+}
+
+void VipKeeper::run_due(TimePoint due) {
+    // Everything due goes out in one go (garp_interval 0 means back to back).
+    while (!plan_.empty() && plan_.front() <= due) {
         plan_.pop_front();
         announce_all();
     }
-    if (plan_.empty() && refresh_ > 0ms) plan_.push_back(now + refresh_);
+    if (plan_.empty() && refresh_ > 0ms) plan_.push_back(due + refresh_);
     next_round();
 }
 
@@ -113,14 +122,7 @@ void VipKeeper::next_round() {
     timer_.expires_at(plan_.front());
     timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
         if (!*alive || ec || plan_.empty()) return;
-        const TimePoint due = plan_.front();
-        // Everything due now goes out in one go (garp_interval 0 means back to back).
-        while (!plan_.empty() && plan_.front() <= due) {
-            plan_.pop_front();
-            announce_all();
-        }
-        if (plan_.empty() && refresh_ > 0ms) plan_.push_back(due + refresh_);
-        next_round();
+        run_due(plan_.front());
     });
 }
 
@@ -129,11 +131,7 @@ void VipKeeper::announce_all() {
         auto* a = announcer(t.dev, t.ifindex, t.address.is_v4());
         if (!a) continue;
         if (auto r = a->announce(t.address); !r) {
-            const auto now = std::chrono::steady_clock::now();
-            if (now - error_logged_ > 10s) {
-                error_logged_ = now;
-                spdlog::warn("{}: {}", owner_, r.error().message);
-            }
+            warn_limited(r.error().message);
         } else {
             ++garps_sent_;
         }

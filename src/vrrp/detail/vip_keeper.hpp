@@ -55,6 +55,8 @@ private:
     void carry_out(const VipOp& op, bool repair);
     void announce_all();
     void next_round();
+    void run_due(TimePoint due);
+    void warn_limited(const std::string& message);
     Announcer* announcer(const std::string& dev, int ifindex, bool v4);
 
     std::string owner_;
