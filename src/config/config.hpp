@@ -105,6 +105,32 @@ struct TrackArpTarget {
     std::vector<IpAddress> targets;
     Duration interval = std::chrono::seconds(1);
     uint32_t fall = 3;
+    int weight = 0;  // 0: no target answering = FAULT; otherwise added to the priority then
+    Location where;
+};
+
+// keepalived's vrrp_script: a command run every `interval`; its exit status (0: success)
+// judged with rise/fall moves the priority of the instances that track it by `weight`
+// (positive: added while it succeeds; negative: added while it fails; 0: FAULT while it
+// fails).
+struct VrrpScript {
+    std::string name;
+    Command script;  // argv; {"/bin/sh", "-c", text} when the text needs a shell
+    std::string text;  // as written, for logs and --plan
+    Duration interval = std::chrono::seconds(1);
+    Duration timeout{0};  // 0: the interval (keepalived's default)
+    int weight = 0;       // -253..253
+    uint32_t rise = 1;
+    uint32_t fall = 1;
+    std::string user;   // run as this user (empty: root)
+    std::string group;  // and group (empty: the user's)
+    bool init_fail = false;  // failed until its first success (else succeeded until it fails)
+    Location where;
+};
+
+struct TrackScript {
+    std::string name;           // a vrrp_scripts name
+    std::optional<int> weight;  // overrides the script's weight for this instance
     Location where;
 };
 
@@ -123,6 +149,7 @@ struct VrrpInstance {
     std::vector<IpAddress> unicast_peer;  // empty: multicast to 224.0.0.18 / ff02::12
     std::vector<VirtualAddress> virtual_ipaddress;  // at least one
     std::vector<TrackInterface> track_interface;
+    std::vector<TrackScript> track_script;
     std::optional<TrackArpTarget> track_arp_target;
     Duration garp_master_delay = std::chrono::seconds(5);
     uint32_t garp_master_repeat = 5;
@@ -216,6 +243,7 @@ std::string service_name(const VirtualServer&);
 struct Config {
     std::string source;  // the file name (or the name given to load_string)
     Global global;
+    std::vector<VrrpScript> vrrp_scripts;
     std::vector<VrrpInstance> vrrp_instances;
     std::vector<VrrpSyncGroup> vrrp_sync_groups;
     std::vector<VirtualServer> virtual_servers;

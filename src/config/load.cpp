@@ -3,7 +3,10 @@
 // The reader walks the whole tree even after errors, so one run reports every problem;
 // a value that failed its own check is left out of the cross-checks that depend on it
 // (one root cause, one message). libconfig stays inside this file.
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -20,6 +23,7 @@
 #include <tuple>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <libconfig.h++>
 
 #include "config/config.hpp"
@@ -147,6 +151,9 @@ public:
     // The elements of an array or list; wrong type reported.
     std::vector<const lc::Setting*> elements(std::string_view key);
     std::optional<Command> command(std::string_view key);
+    // A tracked script's command: like command(), but a bare program name is looked up
+    // in the system directories, and text with shell syntax runs under /bin/sh -c.
+    std::optional<Command> script(std::string_view key);
 
     bool wrong_type(const lc::Setting& s, std::string_view key, std::string_view expected);
 
@@ -219,6 +226,7 @@ public:
 private:
     void read_global(const lc::Setting& s, Config& c);
     std::optional<VrrpInstance> read_instance(const lc::Setting& s, std::size_t index);
+    std::optional<VrrpScript> read_script(const lc::Setting& s, std::size_t index);
     void read_vip(Group& g, const lc::Setting& e, VrrpInstance& vi, std::vector<VirtualAddress>& out);
     void read_notify(Group& g, Notify& n);
     std::optional<VrrpSyncGroup> read_sync_group(const lc::Setting& s, std::size_t index);
@@ -228,6 +236,7 @@ private:
                                           const VirtualServer& vs, const std::string& rs_context);
     std::optional<StatusCodes> read_status_codes(Group& g);
     void check_instances(Config& c);
+    void check_scripts(Config& c);
     void check_sync_groups(Config& c);
     void check_virtual_servers(Config& c);
 
@@ -392,6 +401,60 @@ std::vector<const lc::Setting*> Group::elements(std::string_view key) {
     return out;
 }
 
+namespace {
+
+// Why lvsd must not run `path` as root, or nothing. keepalived's enable_script_security
+// rules, always on: the file and every directory on its path are writable only by root
+// (a directory writable by others counts only without its sticky bit, as /tmp has).
+std::optional<std::string> unsafe_to_run(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return fmt::format("'{}': {}", path, std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) return fmt::format("'{}' is a directory, not an executable file", path);
+    if (!S_ISREG(st.st_mode)) return fmt::format("'{}' is not a regular file", path);
+    if ((st.st_mode & 0111) == 0) return fmt::format("'{}' is not executable (mode {:04o})", path, st.st_mode & 07777);
+    if (st.st_mode & 0022)
+        return fmt::format("'{}' is writable by group or others (mode {:04o}) but would run as root", path,
+                           st.st_mode & 07777);
+    if (st.st_uid != 0 && (st.st_mode & 0200))
+        return fmt::format("'{}' is owned and writable by uid {} but would run as root", path, st.st_uid);
+    for (std::string dir = path.substr(0, path.rfind('/')); !dir.empty(); dir = dir.substr(0, dir.rfind('/'))) {
+        struct stat d {};
+        if (::stat(dir.c_str(), &d) != 0) break;
+        const bool others_write = (d.st_mode & 0022) && !(d.st_mode & S_ISVTX);
+        if (others_write || (d.st_uid != 0 && (d.st_mode & 0200) && !(d.st_mode & S_ISVTX)))
+            return fmt::format("'{}' is in '{}', which a user other than root can write to (mode {:04o}, uid {}): "
+                               "the script could be replaced",
+                               path, dir, d.st_mode & 07777, d.st_uid);
+    }
+    return std::nullopt;
+}
+
+// A bare program name as keepalived finds it: in the usual system directories.
+std::optional<std::string> find_program(const std::string& name) {
+    for (const char* dir : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+        const std::string path = fmt::format("{}/{}", dir, name);
+        if (::access(path.c_str(), X_OK) == 0) return path;
+    }
+    return std::nullopt;
+}
+
+// Shell syntax outside quotes: then the text is run by /bin/sh -c as written.
+bool needs_shell(std::string_view text) {
+    char quote = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char ch = text[i];
+        if (quote) {
+            if (ch == quote) quote = 0;
+            continue;
+        }
+        if (ch == '"' || ch == '\'') quote = ch;
+        else if (std::string_view("|&;<>$`*?()~#\n").find(ch) != std::string_view::npos) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
 std::optional<Command> Group::command(std::string_view key) {
     auto v = string(key);
     if (!v) return std::nullopt;
@@ -410,31 +473,116 @@ std::optional<Command> Group::command(std::string_view key) {
         error(at, fmt::format("{}: '{}' is not an absolute path (lvsd runs notify commands without a shell or PATH)", key, exe));
         return std::nullopt;
     }
-    struct stat st {};
-    if (::stat(exe.c_str(), &st) != 0) {
-        error(at, fmt::format("{}: '{}': {}", key, exe, std::strerror(errno)));
-        return std::nullopt;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        error(at, fmt::format("{}: '{}' is a directory, not an executable file", key, exe));
-        return std::nullopt;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        error(at, fmt::format("{}: '{}' is not a regular file", key, exe));
-        return std::nullopt;
-    }
-    if ((st.st_mode & 0111) == 0) {
-        error(at, fmt::format("{}: '{}' is not executable (mode {:04o})", key, exe, st.st_mode & 07777));
-        return std::nullopt;
-    }
-    // lvsd runs it as root: a script others can rewrite is a way to root (keepalived's
-    // enable_script_security refuses it too).
-    if (st.st_mode & 0022) {
-        error(at, fmt::format("{}: '{}' is writable by group or others (mode {:04o}) but would run as root", key, exe,
-                              st.st_mode & 07777));
+    if (auto why = unsafe_to_run(exe)) {
+        error(at, fmt::format("{}: {}", key, *why));
         return std::nullopt;
     }
     return Command{std::move(*argv), loader_.where(at)};
+}
+
+std::optional<Command> Group::script(std::string_view key) {
+    auto v = string(key);
+    if (!v) return std::nullopt;
+    const lc::Setting& at = *find(key);
+    if (v->find_first_not_of(" \t") == std::string::npos) {
+        error(at, fmt::format("{} is empty", key));
+        return std::nullopt;
+    }
+    std::vector<std::string> argv;
+    if (needs_shell(*v)) {
+        argv = {"/bin/sh", "-c", *v};
+    } else {
+        auto words = detail::split_command(*v);
+        if (!words) {
+            error(at, fmt::format("{}: unterminated quote in: {}", key, *v));
+            return std::nullopt;
+        }
+        argv = std::move(*words);
+        if (argv.front().front() != '/') {
+            auto found = find_program(argv.front());
+            if (!found) {
+                error(at, fmt::format("{}: '{}' is not in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin "
+                                      "or /bin; give its absolute path",
+                                      key, argv.front()));
+                return std::nullopt;
+            }
+            argv.front() = *found;
+        }
+    }
+    if (auto why = unsafe_to_run(argv.front())) {
+        error(at, fmt::format("{}: {}", key, *why));
+        return std::nullopt;
+    }
+    return Command{std::move(argv), loader_.where(at)};
+}
+
+std::optional<VrrpScript> Loader::read_script(const lc::Setting& s, std::size_t index) {
+    VrrpScript vs;
+    vs.where = where(s);
+    std::string context = fmt::format("vrrp_scripts[{}]", index);
+    if (s.exists("name") && s["name"].getType() == lc::Setting::TypeString && *s["name"].c_str())
+        context = fmt::format("vrrp script \"{}\"", s["name"].c_str());
+    Group g(*this, s, context, detail::keys_of("vrrp_scripts"));
+    bool ok = true;
+    if (auto v = g.string("name")) {
+        if (v->empty() || v->size() > 64 ||
+            std::any_of(v->begin(), v->end(), [](char ch) { return !std::isgraph(static_cast<unsigned char>(ch)); })) {
+            g.error(*g.find("name"), fmt::format("name = \"{}\" must be 1-64 printable characters without blanks", *v));
+            ok = false;
+        } else {
+            vs.name = *v;
+        }
+    } else {
+        if (!g.find("name")) g.missing("name");
+        ok = false;
+    }
+    if (auto c = g.script("script")) {
+        vs.text = g.string("script").value_or("");
+        vs.script = std::move(*c);
+    } else {
+        if (!g.find("script")) g.missing("script");
+        ok = false;
+    }
+    if (auto v = g.seconds("interval", 10ms, 3600s)) vs.interval = *v;
+    if (auto v = g.seconds("timeout", 10ms, 3600s)) vs.timeout = *v;
+    if (auto v = g.integer("weight", -253, 253)) vs.weight = static_cast<int>(*v);
+    if (auto v = g.integer("rise", 1, 1000)) vs.rise = static_cast<uint32_t>(*v);
+    if (auto v = g.integer("fall", 1, 1000)) vs.fall = static_cast<uint32_t>(*v);
+    if (auto v = g.boolean("init_fail")) vs.init_fail = *v;
+    if (auto v = g.string("user")) {
+        // keepalived's "user USER [GROUP]".
+        auto words = detail::split_command(*v).value_or(std::vector<std::string>{});
+        if (words.empty() || words.size() > 2) {
+            g.error(*g.find("user"), fmt::format("user = \"{}\": give a user name and optionally a group", *v));
+        } else if (!::getpwnam(words[0].c_str())) {
+            g.error(*g.find("user"), fmt::format("user: no user \"{}\" on this host", words[0]));
+        } else if (words.size() == 2 && !::getgrnam(words[1].c_str())) {
+            g.error(*g.find("user"), fmt::format("user: no group \"{}\" on this host", words[1]));
+        } else {
+            vs.user = words[0];
+            if (words.size() == 2) vs.group = words[1];
+        }
+    }
+    if (!ok) return std::nullopt;
+    return vs;
+}
+
+void Loader::check_scripts(Config& c) {
+    for (std::size_t i = 0; i < c.vrrp_scripts.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (c.vrrp_scripts[i].name == c.vrrp_scripts[j].name)
+                error(c.vrrp_scripts[i].where, fmt::format("vrrp script \"{}\" is defined twice (first at line {})",
+                                                           c.vrrp_scripts[i].name, c.vrrp_scripts[j].where.line));
+    for (const auto& vi : c.vrrp_instances)
+        for (const auto& t : vi.track_script)
+            if (std::none_of(c.vrrp_scripts.begin(), c.vrrp_scripts.end(),
+                             [&](const VrrpScript& v) { return v.name == t.name; })) {
+                std::vector<std::string> names;
+                for (const auto& v : c.vrrp_scripts) names.push_back(v.name);
+                error(t.where, fmt::format("vrrp instance \"{}\": track_script \"{}\" is not in vrrp_scripts{}", vi.name,
+                                           t.name, names.empty() ? std::string()
+                                                                 : fmt::format(" (known: {})", fmt::join(names, ", "))));
+            }
 }
 
 // ---------------------------------------------------------------------------------
@@ -466,11 +614,13 @@ std::shared_ptr<Config> Loader::load(const lc::Setting& root) {
             if (auto v = read(e, static_cast<std::size_t>(i))) out.push_back(std::move(*v));
         }
     };
+    list_of_groups("vrrp_scripts", [&](const lc::Setting& e, std::size_t i) { return read_script(e, i); }, c->vrrp_scripts);
     list_of_groups("vrrp_instances", [&](const lc::Setting& e, std::size_t i) { return read_instance(e, i); }, c->vrrp_instances);
     list_of_groups("vrrp_sync_groups", [&](const lc::Setting& e, std::size_t i) { return read_sync_group(e, i); }, c->vrrp_sync_groups);
     list_of_groups("virtual_servers", [&](const lc::Setting& e, std::size_t i) { return read_virtual_server(e, i); }, c->virtual_servers);
 
     check_instances(*c);
+    check_scripts(*c);
     check_sync_groups(*c);
     check_virtual_servers(*c);
 
@@ -807,6 +957,27 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
         else
             vi.track_interface.push_back(std::move(t));
     }
+    for (auto* e : g.elements("track_script")) {
+        TrackScript t;
+        t.where = where(*e);
+        if (e->getType() == lc::Setting::TypeString) {
+            t.name = e->c_str();
+        } else if (e->isGroup()) {
+            Group tg(*this, *e, context + " track_script", detail::keys_of("track_script"));
+            if (auto n = tg.string("name")) t.name = *n;
+            else if (!tg.find("name")) tg.missing("name");
+            if (auto w = tg.integer("weight", -253, 253)) t.weight = static_cast<int>(*w);
+            if (t.name.empty()) continue;
+        } else {
+            g.error(*e, fmt::format("track_script entries must be vrrp_scripts names or groups "
+                                    "{{ name = ...; weight = ...; }}, not {}", type_name(e->getType())));
+            continue;
+        }
+        if (std::any_of(vi.track_script.begin(), vi.track_script.end(), [&](auto& x) { return x.name == t.name; }))
+            g.error(*e, fmt::format("track_script \"{}\" is listed twice", t.name));
+        else
+            vi.track_script.push_back(std::move(t));
+    }
     if (auto* ta = g.find("track_arp_target")) {
         if (!ta->isGroup()) {
             g.wrong_type(*ta, "track_arp_target", "a group { targets = [ ... ]; fall = ...; }");
@@ -827,6 +998,7 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
             else if (t.targets.empty() && tg.find("targets")->getLength() == 0) tg.error(*tg.find("targets"), "targets is empty");
             if (auto v = tg.seconds("interval", 100ms, 3600s)) t.interval = *v;
             if (auto v = tg.integer("fall", 1, 255)) t.fall = static_cast<uint32_t>(*v);
+            if (auto v = tg.integer("weight", -253, 253)) t.weight = static_cast<int>(*v);
             if (!t.targets.empty()) vi.track_arp_target = std::move(t);
         }
     }

@@ -25,7 +25,7 @@ namespace lvsd::daemon {
 std::vector<std::string> engine_problems(const config::Config& config) {
     std::vector<std::string> problems;
     for (const auto& in : config.vrrp_instances)
-        if (auto c = instance_config(in); !c) problems.push_back(c.error().message);
+        if (auto c = instance_config(in, config.vrrp_scripts); !c) problems.push_back(c.error().message);
     for (const auto& g : config.vrrp_sync_groups)
         if (g.notify.master || g.notify.backup || g.notify.fault || g.notify.stop || g.notify.any)
             problems.push_back(fmt::format(

@@ -174,8 +174,15 @@ void render_vrrp(Text& t, const std::vector<VrrpInstanceMetrics>& instances) {
     t.family("lvsd_vrrp_priority", "gauge", "Configured priority (255: address owner).");
     for (const auto& i : instances) t.sample({{"vrrp_instance", i.name}}, i.priority);
     t.family("lvsd_vrrp_effective_priority", "gauge",
-             "Priority the instance advertises with now (0 once stopped; tracked weights would show here).");
+             "Priority the instance advertises with now: the configured one moved by its trackers (0 once stopped).");
     for (const auto& i : instances) t.sample({{"vrrp_instance", i.name}}, i.effective_priority);
+    t.family("lvsd_vrrp_tracker_priority_delta", "gauge",
+             "What each tracker (track_interface, track_script, track_arp_target) adds to the priority now.");
+    for (const auto& i : instances)
+        for (const auto& c : i.trackers) t.sample({{"vrrp_instance", i.name}, {"tracker", c.what}}, c.delta);
+    t.family("lvsd_vrrp_tracker_fault", "gauge", "1 while a weight-0 tracker fails and holds the instance in FAULT.");
+    for (const auto& i : instances)
+        for (const auto& c : i.trackers) t.sample({{"vrrp_instance", i.name}, {"tracker", c.what}}, c.fault ? 1 : 0);
 
     struct Counter {
         const char* name;

@@ -42,6 +42,8 @@ struct VrrpInstanceMetrics {
     unsigned effective_priority = 0;  // what the instance advertises with
     double state_seconds = 0;         // how long it has been in `state` (monotonic clock)
     vrrp::Counters counters;
+    std::vector<vrrp::Contribution> trackers;  // each tracker's part in the effective priority
+    bool fault = false;                       // the instance cannot act now (`lvsctl status` says why)
 };
 
 struct RealServerMetrics {

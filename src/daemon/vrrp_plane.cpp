@@ -1,5 +1,7 @@
 #include "daemon/vrrp_plane.hpp"
 
+#include <pwd.h>
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -39,7 +41,28 @@ Error unsupported(const config::VrrpInstance& in, const config::Location& where,
 
 }  // namespace
 
-Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in) {
+vrrp::ScriptConfig script_config(const config::VrrpScript& s) {
+    vrrp::ScriptConfig c;
+    c.name = s.name;
+    c.argv = s.script.argv;
+    if (!s.user.empty()) {
+        // util-linux's setpriv drops to the user (and its groups) right before exec.
+        std::vector<std::string> prefix = {"/usr/bin/setpriv", "--reuid=" + s.user,
+                                           "--regid=" + (s.group.empty() ? s.user : s.group), "--init-groups", "--"};
+        if (s.group.empty())
+            if (const passwd* pw = ::getpwnam(s.user.c_str())) prefix[2] = fmt::format("--regid={}", pw->pw_gid);
+        c.argv.insert(c.argv.begin(), prefix.begin(), prefix.end());
+    }
+    c.interval = std::chrono::duration_cast<std::chrono::milliseconds>(s.interval);
+    c.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(s.timeout.count() ? s.timeout : s.interval);
+    c.rise = s.rise;
+    c.fall = s.fall;
+    c.init_fail = s.init_fail;
+    return c;
+}
+
+Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
+                                             const std::vector<config::VrrpScript>& scripts) {
     vrrp::InstanceConfig c;
     c.name = in.name;
     c.interface = in.interface;
@@ -52,14 +75,16 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in) {
     c.unicast_src_ip = in.unicast_src_ip;
     c.unicast_peer = in.unicast_peer;
     for (const auto& v : in.virtual_ipaddress) c.virtual_ipaddress.push_back({v.prefix, v.dev, v.label});
-    for (const auto& t : in.track_interface) {
-        if (t.weight != 0) return unsupported(in, t.where, "track_interface with a weight");
-        c.track_interface.push_back(t.name);
+    for (const auto& t : in.track_interface) c.track_interface.push_back({t.name, t.weight});
+    for (const auto& t : in.track_script) {
+        auto s = std::find_if(scripts.begin(), scripts.end(), [&](const config::VrrpScript& v) { return v.name == t.name; });
+        c.track_script.push_back({t.name, t.weight.value_or(s == scripts.end() ? 0 : s->weight)});
     }
     if (in.track_arp_target) {
         c.track_arp_target = in.track_arp_target->targets;
         c.track_arp_interval = in.track_arp_target->interval;
         c.track_arp_fall = in.track_arp_target->fall;
+        c.track_arp_weight = in.track_arp_target->weight;
     }
     c.garp_master_repeat = in.garp_master_repeat;
     c.garp_interval = in.garp_interval;
@@ -81,7 +106,7 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in) {
 std::vector<std::string> vrrp_host_problems(const config::Config& config, const host::View& view) {
     std::vector<std::string> out;
     for (const auto& in : config.vrrp_instances) {
-        auto c = instance_config(in);
+        auto c = instance_config(in, config.vrrp_scripts);
         if (!c) continue;  // reported by the settings check
         for (const auto& p : vrrp::check_host(*c, view)) {
             const config::Location& at = p.kind == vrrp::HostProblem::Kind::Interface ? in.interface_where
@@ -92,6 +117,12 @@ std::vector<std::string> vrrp_host_problems(const config::Config& config, const 
         }
     }
     return out;
+}
+
+VrrpPlane::VrrpPlane(boost::asio::io_context& io, host::Monitor& host) : io_(io), host_(host), scripts_(io) {
+    scripts_.on_change([this](const std::string& name, bool ok) {
+        for (auto& [n, inst] : instances_) inst->script_result(name, ok);
+    });
 }
 
 VrrpPlane::~VrrpPlane() = default;
@@ -108,7 +139,7 @@ Result<std::unique_ptr<VrrpPlane::Prepared>> VrrpPlane::prepare(const config::Co
     auto p = std::make_unique<Prepared>();
     std::vector<std::string> problems;
     for (const auto& in : config.vrrp_instances) {
-        auto c = instance_config(in);
+        auto c = instance_config(in, config.vrrp_scripts);
         if (!c) problems.push_back(c.error().message);
         else p->configs.emplace(in.name, std::move(*c));
     }
@@ -117,6 +148,7 @@ Result<std::unique_ptr<VrrpPlane::Prepared>> VrrpPlane::prepare(const config::Co
     // (Sync-group notify commands are refused when the file is loaded: engine_problems.)
     for (const auto& g : config.vrrp_sync_groups) p->groups[g.name] = g.group;
     p->group_configs = config.vrrp_sync_groups;
+    for (const auto& sc : config.vrrp_scripts) p->scripts.push_back(script_config(sc));
     // Sync groups hold their members from before start(): a change to any group, or to
     // the identity of a grouped instance, restarts VRRP as a whole.
     p->restart_all = p->groups != group_members_;
@@ -150,8 +182,9 @@ Result<std::unique_ptr<VrrpPlane::Prepared>> VrrpPlane::prepare(const config::Co
 void VrrpPlane::commit(std::unique_ptr<Prepared> p) {
     if (p->restart_all) {
         if (!instances_.empty()) spdlog::warn("VRRP sync groups changed: restarting every instance");
-        stop();
+        stop_instances();
     }
+    scripts_.apply(p->scripts);
     for (auto it = instances_.begin(); it != instances_.end();) {
         if (p->configs.contains(it->first) && !p->fresh.contains(it->first)) {
             ++it;
@@ -182,6 +215,10 @@ void VrrpPlane::commit(std::unique_ptr<Prepared> p) {
             groups_.push_back(std::make_unique<vrrp::SyncGroup>(g.name, std::move(members)));
         }
     }
+    // Every instance learns the verdicts known now (a reload may have added a tracker).
+    for (auto& [name, inst] : instances_)
+        for (const auto& t : inst->config().track_script)
+            if (auto ok = scripts_.ok(t.name)) inst->script_result(t.name, *ok);
     // Prepared, so only what cannot be foreseen fails here (and is logged).
     for (const auto& name : starting)
         if (auto r = instances_.at(name)->start(); !r)
@@ -206,6 +243,11 @@ std::optional<vrrp::State> VrrpPlane::state(const std::string& instance) const {
 }
 
 void VrrpPlane::stop() {
+    scripts_.stop();
+    stop_instances();
+}
+
+void VrrpPlane::stop_instances() {
     for (auto& [name, inst] : instances_) inst->stop();
     groups_.clear();
     instances_.clear();
@@ -224,8 +266,25 @@ std::string VrrpPlane::status_text() const {
                            inst->effective_priority(), n.adverts_sent, n.adverts_received,
                            n.drops(), n.transitions, n.vip_repairs,
                            inst->fault().empty() ? std::string() : "\n               fault: " + inst->fault());
+        for (const auto& t : inst->contributions())
+            out += fmt::format("               tracker {:<28} {:+d}{}\n", t.what, t.delta, t.fault ? "  FAULT" : "");
     }
     return out;
+}
+
+std::vector<std::string> VrrpPlane::tracker_items(const vrrp::Instance& inst) const {
+    std::vector<std::string> items;
+    for (const auto& c : inst.contributions()) {
+        // Scripts carry their runner's counters too.
+        std::string extra;
+        if (c.what.rfind("script ", 0) == 0)
+            if (auto st = scripts_.status(c.what.substr(7)))
+                extra = fmt::format(R"(,"runs":{},"failures":{},"last":"{}")", st->runs, st->failures,
+                                    json_escape(st->last));
+        items.push_back(fmt::format(R"({{"tracker":"{}","delta":{},"fault":{}{}}})", json_escape(c.what), c.delta,
+                                    c.fault, extra));
+    }
+    return items;
 }
 
 std::string VrrpPlane::status_json() const {
@@ -238,10 +297,11 @@ std::string VrrpPlane::status_json() const {
             if (n.dropped[i] != 0)
                 drops.push_back(fmt::format(R"("{}":{})", static_cast<vrrp::DropReason>(i), n.dropped[i]));
         items.push_back(fmt::format(
-            R"({{"name":"{}","state":"{}","interface":"{}","virtual_router_id":{},"priority":{},"adverts_sent":{},"adverts_received":{},"transitions":{},"dropped":{{{}}},"effective_priority":{},"vip_repairs":{},"source":{},"fault":"{}","state_since_s":{}}})",
+            R"({{"name":"{}","state":"{}","interface":"{}","virtual_router_id":{},"priority":{},"adverts_sent":{},"adverts_received":{},"transitions":{},"dropped":{{{}}},"effective_priority":{},"vip_repairs":{},"source":{},"fault":"{}","trackers":[{}],"state_since_s":{}}})",
             json_escape(name), inst->state(), json_escape(c.interface), c.virtual_router_id, c.priority, n.adverts_sent,
             n.adverts_received, n.transitions, fmt::join(drops, ","), inst->effective_priority(), n.vip_repairs,
             inst->source() ? fmt::format("\"{}\"", *inst->source()) : std::string("null"), json_escape(inst->fault()),
+            fmt::join(tracker_items(*inst), ","),
             std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                              inst->state_since())
                 .count()));
@@ -264,6 +324,8 @@ std::vector<VrrpInstanceMetrics> VrrpPlane::metrics() const {
         m.effective_priority = inst->effective_priority();
         m.state_seconds = std::chrono::duration<double>(now - inst->state_since()).count();
         m.counters = inst->counters();
+        m.trackers = inst->contributions();
+        m.fault = !inst->fault().empty();
         out.push_back(std::move(m));
     }
     return out;

@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "host/monitor.hpp"
 #include "vrrp/instance.hpp"
+#include "vrrp/tracked_scripts.hpp"
 
 namespace lvsd::daemon {
 
@@ -23,7 +24,14 @@ struct VrrpInstanceMetrics;
 
 // The instance as the VRRP engine takes it. Pure; errors name the instance, the key and
 // the config line for what the engine does not support yet.
-Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in);
+// `scripts` are the config's vrrp_scripts: a track_script without a weight of its own
+// takes its script's.
+Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
+                                             const std::vector<config::VrrpScript>& scripts = {});
+
+// The runner's view of a vrrp_scripts entry: the argv (run through setpriv as `user`),
+// the timeout (the interval when not set, as keepalived).
+vrrp::ScriptConfig script_config(const config::VrrpScript& s);
 
 // Every problem `config`'s instances have with the host as it is now (a missing
 // interface, a VIP's missing interface, a unicast_src_ip that is not on its interface),
@@ -32,7 +40,7 @@ std::vector<std::string> vrrp_host_problems(const config::Config& config, const 
 
 class VrrpPlane {
 public:
-    VrrpPlane(boost::asio::io_context& io, host::Monitor& host) : io_(io), host_(host) {}
+    VrrpPlane(boost::asio::io_context& io, host::Monitor& host);
     ~VrrpPlane();
 
     using Groups = std::map<std::string, std::vector<std::string>>;  // group -> members
@@ -45,6 +53,7 @@ public:
         // Instances that start: new ones, and replacements of those whose identity changed.
         std::map<std::string, std::unique_ptr<vrrp::Instance>> fresh;
         std::vector<config::VrrpSyncGroup> group_configs;
+        std::vector<vrrp::ScriptConfig> scripts;
     };
     // Checks `config` (settings, then the host) and prepares what must start. A problem
     // at any step changes nothing: the running instances go on as they were. The error
@@ -71,10 +80,13 @@ public:
     std::vector<VrrpInstanceMetrics> metrics() const;
 
 private:
+    void stop_instances();
+    std::vector<std::string> tracker_items(const vrrp::Instance& inst) const;
     std::unique_ptr<vrrp::Instance> make(const std::string& name, const vrrp::InstanceConfig& c);
 
     boost::asio::io_context& io_;
     host::Monitor& host_;
+    vrrp::TrackedScripts scripts_;
     std::map<std::string, std::unique_ptr<vrrp::Instance>> instances_;
     std::vector<std::unique_ptr<vrrp::SyncGroup>> groups_;
     Groups group_members_;

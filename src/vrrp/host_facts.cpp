@@ -55,11 +55,6 @@ HostFacts host_facts(const InstanceConfig& c, const host::View& view) {
         f.ifindex = link->index;
         if (!link->up()) fault(fmt::format("interface {} is down", c.interface));
     }
-    for (const auto& t : c.track_interface) {
-        const host::Link* l = view.link(t);
-        if (!l) fault(fmt::format("tracked interface {} does not exist", t));
-        else if (!l->up()) fault(fmt::format("tracked interface {} is down", t));
-    }
     for (const auto& v : c.virtual_ipaddress) {
         const std::string& dev = vip_device(c, v);
         if (const host::Link* l = view.link(dev))

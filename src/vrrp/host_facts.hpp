@@ -20,8 +20,9 @@ struct HostFacts {
     int ifindex = 0;                         // the instance's interface now; 0 when it is gone
     std::optional<IpAddress> source;         // where adverts go out from; none: cannot send
     std::map<std::string, int> vip_devices;  // interface of each VIP -> its index (missing: gone)
-    // Why the instance cannot take part now ("" when it can): its interface or a tracked
-    // one is gone or down, a VIP's interface is gone, or there is no source address.
+    // Why the instance cannot take part now ("" when it can): its interface is gone or
+    // down, a VIP's interface is gone, or there is no source address. (Tracked interfaces
+    // are trackers: priority.hpp.)
     // keepalived's FAULT; a master that gets one gives up its VIPs.
     std::string fault;
 };

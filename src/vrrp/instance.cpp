@@ -1,6 +1,7 @@
 #include "vrrp/instance.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -60,6 +61,8 @@ struct Instance::Impl {
     Family family = Family::V4;
     bool unicast = false;
     HostFacts facts;  // as of the last host change
+    EffectivePriority effective;  // as of the last tracker change
+    std::map<std::string, bool> scripts;  // tracked script -> succeeds
     Expectation expect;
 
     detail::Transport transport;
@@ -104,7 +107,7 @@ struct Instance::Impl {
         if (auto r = transport.open(cfg.interface, facts.ifindex, family, unicast); !r) return r;
         if (!cfg.track_arp_target.empty()) {
             arp = std::make_unique<detail::ArpTracker>(io, owner, cfg.track_arp_target, cfg.track_arp_interval,
-                                                       cfg.track_arp_fall, [this](bool) { update_health(); });
+                                                       cfg.track_arp_fall, [this](bool) { trackers_changed(); });
             if (auto r = arp->open(cfg.interface, facts.ifindex); !r) return r;
             arp->set_source(facts.source);
         }
@@ -112,8 +115,29 @@ struct Instance::Impl {
         return {};
     }
 
+    // Every tracker as it is now, in config order.
+    std::vector<Tracker> trackers(const host::View& view) const {
+        std::vector<Tracker> out;
+        for (const auto& t : cfg.track_interface) {
+            const host::Link* l = view.link(t.name);
+            out.push_back({Tracker::Kind::Interface, t.name, t.weight, l && l->up(),
+                           l ? "is down" : "does not exist", std::nullopt});
+        }
+        for (const auto& t : cfg.track_script) {
+            auto it = scripts.find(t.name);
+            out.push_back({Tracker::Kind::Script, t.name, t.weight, it == scripts.end() || it->second, "failed",
+                           std::nullopt});
+        }
+        if (arp)
+            out.push_back({Tracker::Kind::ArpTarget, "targets", cfg.track_arp_weight, arp->ok(),
+                           fmt::format("silent for {} intervals", cfg.track_arp_fall), std::nullopt});
+        return out;
+    }
+
     void learn_source() {
+        effective = vrrp::effective_priority(cfg.priority, trackers(host.view()));
         params = params_of(cfg, facts.source.value_or(IpAddress{}));
+        params.priority = effective.priority;
         expect = Expectation{cfg.version,
                              cfg.virtual_router_id,
                              family,
@@ -131,8 +155,8 @@ struct Instance::Impl {
         // backup, so they go (RFC 5798 §6.4.1 only adds them on becoming master).
         vips.clear_leftovers(cfg, facts, host.view());
         watching = host.subscribe([this](const host::View& v) { on_host(v); });
-        healthy = facts.fault.empty() && (!arp || arp->ok());
-        if (!facts.fault.empty()) spdlog::warn("{}: {}: FAULT", owner, facts.fault);
+        healthy = facts.fault.empty() && effective.fault.empty();
+        if (!healthy) spdlog::warn("{}: {}: FAULT", owner, fault_reason());
         started = true;
         last_rx = Clock::now();
         spdlog::info("{}: VRID {} v{} on {} from {}, priority {}, advert_int {} ms, {}", owner, cfg.virtual_router_id,
@@ -223,18 +247,35 @@ struct Instance::Impl {
                          next.source ? next.source->to_string() : std::string("none"));
         if (next.fault != facts.fault && !next.fault.empty()) spdlog::warn("{}: {}: FAULT", owner, next.fault);
         facts = std::move(next);
-        learn_source();
         if (arp) arp->set_source(facts.source);
-        update_health();
+        trackers_changed();
         vips.reconcile(cfg, facts, view, snap.state == State::Master, false);
         counters.vip_repairs = vips.repairs();
     }
 
-    // One verdict over the host facts and the ARP targets; the machine hears only its
+    const std::string& fault_reason() const { return facts.fault.empty() ? effective.fault : facts.fault; }
+
+    // A tracker changed: the priority is computed again, and FAULT follows the verdict.
+    void trackers_changed() {
+        if (!started) return;
+        const uint8_t before = params.priority;
+        const std::string fault_before = effective.fault;
+        learn_source();
+        if (params.priority != before) {
+            spdlog::info("{}: effective priority {} -> {}", owner, before, params.priority);
+            // A master tells its peers at once rather than at its next advert.
+            if (snap.state == State::Master) send_advert(params.priority);
+        }
+        if (!effective.fault.empty() && effective.fault != fault_before)
+            spdlog::warn("{}: {}: FAULT", owner, effective.fault);
+        update_health();
+    }
+
+    // One verdict over the host facts and the trackers; the machine hears only its
     // changes.
     void update_health() {
         if (!started) return;
-        const bool now_ok = facts.fault.empty() && (!arp || arp->ok());
+        const bool now_ok = facts.fault.empty() && effective.fault.empty();
         if (now_ok == healthy) return;
         healthy = now_ok;
         if (now_ok) spdlog::info("{}: the host allows it to act again", owner);
@@ -433,7 +474,18 @@ void Instance::stop() { impl_->stop(); }
 Result<void> Instance::reconfigure(InstanceConfig next) { return impl_->reconfigure(std::move(next)); }
 State Instance::state() const { return impl_->snap.state; }
 const Counters& Instance::counters() const { return impl_->counters; }
-const std::string& Instance::fault() const { return impl_->facts.fault; }
+const std::string& Instance::fault() const { return impl_->fault_reason(); }
+const std::vector<Contribution>& Instance::contributions() const { return impl_->effective.contributions; }
+void Instance::script_result(const std::string& name, bool ok) {
+    auto& i = *impl_;
+    if (std::none_of(i.cfg.track_script.begin(), i.cfg.track_script.end(),
+                     [&](const TrackedScript& t) { return t.name == name; }))
+        return;
+    auto [it, fresh] = i.scripts.try_emplace(name, ok);
+    if (!fresh && it->second == ok) return;
+    it->second = ok;
+    i.trackers_changed();
+}
 std::optional<IpAddress> Instance::source() const { return impl_->facts.source; }
 std::chrono::steady_clock::time_point Instance::state_since() const { return impl_->state_since; }
 uint8_t Instance::effective_priority() const { return impl_->started ? impl_->params.priority : uint8_t{0}; }

@@ -20,6 +20,7 @@
 #include "common/net.hpp"
 #include "common/result.hpp"
 #include "vrrp/codec.hpp"
+#include "vrrp/priority.hpp"
 #include "vrrp/state_machine.hpp"
 
 namespace boost::asio {
@@ -39,6 +40,18 @@ struct VirtualAddress {
     std::string label;  // IPv4 only, at most 15 bytes (IFNAMSIZ - 1)
 };
 
+// A tracked interface or script and its weight (priority.hpp says what a weight does).
+struct TrackedInterface {
+    std::string name;
+    int weight = 0;  // 0: down or gone = FAULT
+    friend bool operator==(const TrackedInterface&, const TrackedInterface&) = default;
+};
+struct TrackedScript {
+    std::string name;  // a TrackedScripts name; the daemon reports its verdicts
+    int weight = 0;    // 0: failing = FAULT
+    friend bool operator==(const TrackedScript&, const TrackedScript&) = default;
+};
+
 // One vrrp_instance. Field names are keepalived's configuration keys; the config
 // module maps its structs onto this one.
 struct InstanceConfig {
@@ -53,12 +66,14 @@ struct InstanceConfig {
     std::optional<IpAddress> unicast_src_ip;    // with unicast_peer: unicast mode
     std::vector<IpAddress> unicast_peer;
     std::vector<VirtualAddress> virtual_ipaddress;
-    std::vector<std::string> track_interface;   // any down -> Fault (the own interface always counts)
+    std::vector<TrackedInterface> track_interface;  // the own interface always counts (down = Fault)
+    std::vector<TrackedScript> track_script;
     // Gateway tracking by ARP (IPv4 instances): none of these answering an ARP request
     // for track_arp_fall intervals in a row -> Fault (a switch that fails, link still up).
     std::vector<IpAddress> track_arp_target;
     std::chrono::milliseconds track_arp_interval{1000};
     unsigned track_arp_fall = 3;
+    int track_arp_weight = 0;                   // 0: no answer = Fault; else added then
     unsigned garp_master_repeat = 5;            // GARP/NA per address on becoming master
     std::chrono::milliseconds garp_interval{0}; // between those repeats
     std::chrono::milliseconds garp_master_delay{5000};   // second round after this (0: none)
@@ -128,9 +143,14 @@ public:
     State state() const;
     // When the instance entered its current state (for `lvsctl status`'s "master since").
     std::chrono::steady_clock::time_point state_since() const;
-    // The priority it advertises now (0 once stopped). Without track weights, which the
-    // engine does not take yet, this is the configured priority.
+    // The priority it advertises now (0 once stopped): the configured one moved by the
+    // trackers (priority.hpp).
     uint8_t effective_priority() const;
+    // Each tracker's part in it, in the order of the config (interfaces, scripts, ARP).
+    const std::vector<Contribution>& contributions() const;
+    // A tracked script's verdict (from the daemon's TrackedScripts). Unknown names are
+    // ignored; a script not reported yet counts as succeeding.
+    void script_result(const std::string& name, bool ok);
     const Counters& counters() const;
     // Why the instance is in FAULT ("" when the host allows it to act; a sync-group
     // sibling's fault is the sibling's).

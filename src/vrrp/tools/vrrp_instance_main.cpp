@@ -105,7 +105,7 @@ Flags parse_flags(const std::vector<std::string>& args) {
         else if (f == "--unicast-src-ip") c.unicast_src_ip = address(f, val());
         else if (f == "--unicast-peer") c.unicast_peer.push_back(address(f, val()));
         else if (f == "--auth-pass") c.auth_pass = val();
-        else if (f == "--track-interface") c.track_interface.push_back(val());
+        else if (f == "--track-interface") c.track_interface.push_back({val(), 0});
         else if (f == "--track-arp-target") c.track_arp_target.push_back(address(f, val()));
         else if (f == "--track-arp-interval-ms") c.track_arp_interval = std::chrono::milliseconds(number(f, val()));
         else if (f == "--track-arp-fall") c.track_arp_fall = static_cast<unsigned>(number(f, val()));

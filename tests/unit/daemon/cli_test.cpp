@@ -98,13 +98,13 @@ TEST(LvsdCheck, WhatTheEnginesCannotDoIsRefusedByTheCheckToo) {
     auto path = write_temp(R"(vrrp_instances = ( {
     name = "VI_1"; interface = "eth0"; virtual_router_id = 51;
     virtual_ipaddress = [ "192.0.2.10/24" ];
-    track_interface = ( { interface = "eth1"; weight = -20; } );
+    garp_master_refresh_repeat = 2;
 } );
 )");
     auto r = run("-t -f " + path);
     ::unlink(path.c_str());
     EXPECT_EQ(r.status, 1) << r.output;
-    EXPECT_NE(r.output.find(path + ":4: vrrp instance \"VI_1\": track_interface with a weight is not supported"),
+    EXPECT_NE(r.output.find(path + ":1: vrrp instance \"VI_1\": garp_master_refresh_repeat other than 1 is not supported"),
               std::string::npos)
         << r.output;
 }

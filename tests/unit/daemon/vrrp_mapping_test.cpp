@@ -41,7 +41,7 @@ TEST(VrrpMapping, KeepalivedKeysReachTheEngine) {
     EXPECT_EQ(m->virtual_ipaddress[0].prefix, *parse_prefix("192.0.2.10/24"));
     EXPECT_EQ(m->virtual_ipaddress[0].dev, "eth1");
     EXPECT_EQ(m->virtual_ipaddress[0].label, "eth1:vip");
-    EXPECT_EQ(m->track_interface, std::vector<std::string>{"eth2"});
+    EXPECT_EQ(m->track_interface, (std::vector<vrrp::TrackedInterface>{{"eth2", 0}}));
     EXPECT_EQ(m->track_arp_fall, 4u);
     EXPECT_EQ(m->track_arp_interval, std::chrono::milliseconds(500));
     EXPECT_EQ(m->garp_master_repeat, 3u);
@@ -65,11 +65,11 @@ TEST(VrrpMapping, V2PasswordAndNotifyArgv) {
 TEST(VrrpMapping, WhatTheEngineLacksIsAClearErrorWithTheLine) {
     auto c = parse(R"(virtual_router_id = 7;
         virtual_ipaddress = [ "192.0.2.10/24" ];
-        track_interface = ( { interface = "eth2"; weight = -20; } );)");
+        garp_master_refresh_repeat = 3;)");
     auto m = instance_config(c->vrrp_instances.at(0));
     ASSERT_FALSE(m.ok());
     EXPECT_NE(m.error().message.find("test.conf:"), std::string::npos) << m.error().message;
-    EXPECT_NE(m.error().message.find("track_interface with a weight is not supported"),
+    EXPECT_NE(m.error().message.find("garp_master_refresh_repeat other than 1 is not supported"),
               std::string::npos)
         << m.error().message;
 }

@@ -69,9 +69,9 @@ TEST(HostFacts, EachReasonForFault) {
               "interface eth0 is down");
     EXPECT_EQ(host_facts(c, host_with({Link{2, "eth0", kUp}}, {addr(2, "192.0.2.10", 24)})).fault,
               "interface eth0 has no usable IPv4 address to send adverts from");
-    c.track_interface = {"bond0"};
-    EXPECT_EQ(host_facts(c, host_with({Link{2, "eth0", kUp}}, {addr(2, "192.0.2.2", 24)})).fault,
-              "tracked interface bond0 does not exist");
+    // A tracked interface is a tracker (priority.hpp), not a host fact.
+    c.track_interface = {{"bond0", 0}};
+    EXPECT_EQ(host_facts(c, host_with({Link{2, "eth0", kUp}}, {addr(2, "192.0.2.2", 24)})).fault, "");
     c.track_interface.clear();
     c.virtual_ipaddress.push_back({{ip("192.0.2.11"), 24}, "eth9", ""});
     EXPECT_EQ(host_facts(c, host_with({Link{2, "eth0", kUp}}, {addr(2, "192.0.2.2", 24)})).fault,
