@@ -110,7 +110,9 @@ struct VrrpConf {
     std::vector<std::string> vips = {"192.0.2.10/24"};
     std::string unicast_src;   // "" = multicast
     std::string unicast_peer;
-    std::string global_extra;  // whole lines added inside global_defs
+    std::string global_extra;    // whole lines added inside global_defs
+    std::string top_extra;       // whole lines at the top level (vrrp_scripts, ...)
+    std::string instance_extra;  // whole lines added inside the instance (track_script, ...)
 };
 
 class PairTest : public ::testing::Test {
@@ -160,6 +162,7 @@ protected:
 
     std::string render(const std::string& node, const VrrpConf& c) const {
         std::string s = "global_defs = {\n    control_socket = \"" + sock(node) + "\";\n" + c.global_extra + "};\n";
+        s += c.top_extra;
         s += "vrrp_instances = ( {\n    name = \"VI_1\";\n    interface = \"" + c.interface + "\";\n";
         s += "    virtual_router_id = 51;\n    priority = " + std::to_string(c.priority) + ";\n";
         s += "    version = 3;\n    advert_int = 0.1;\n";
@@ -170,7 +173,7 @@ protected:
         s += "    virtual_ipaddress = [\n";
         for (std::size_t i = 0; i < c.vips.size(); ++i)
             s += "        \"" + c.vips[i] + "\"" + (i + 1 < c.vips.size() ? "," : "") + "\n";
-        s += "    ];\n} );\n";
+        s += "    ];\n" + c.instance_extra + "} );\n";
         return s;
     }
     std::string write(const std::string& node, const std::string& text) const {
