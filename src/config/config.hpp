@@ -167,6 +167,7 @@ struct VrrpSyncGroup {
     std::string name;
     std::vector<std::string> group;  // instance names, each known and in one group only
     Notify notify;
+    std::vector<TrackScript> track_script;  // tracked by every member (keepalived)
     Location where;
 };
 

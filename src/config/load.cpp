@@ -230,6 +230,7 @@ private:
     void read_vip(Group& g, const lc::Setting& e, VrrpInstance& vi, std::vector<VirtualAddress>& out);
     void read_notify(Group& g, Notify& n);
     std::optional<VrrpSyncGroup> read_sync_group(const lc::Setting& s, std::size_t index);
+    void read_track_script(Group& g, const std::string& context, std::vector<TrackScript>& out);
     std::optional<VirtualServer> read_virtual_server(const lc::Setting& s, std::size_t index);
     std::optional<RealServer> read_real_server(const lc::Setting& s, const VirtualServer& vs, const std::string& vs_name);
     std::optional<HealthCheck> read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
@@ -573,16 +574,19 @@ void Loader::check_scripts(Config& c) {
             if (c.vrrp_scripts[i].name == c.vrrp_scripts[j].name)
                 error(c.vrrp_scripts[i].where, fmt::format("vrrp script \"{}\" is defined twice (first at line {})",
                                                            c.vrrp_scripts[i].name, c.vrrp_scripts[j].where.line));
-    for (const auto& vi : c.vrrp_instances)
-        for (const auto& t : vi.track_script)
+    auto check = [&](const std::string& who, const std::vector<TrackScript>& tracked) {
+        for (const auto& t : tracked)
             if (std::none_of(c.vrrp_scripts.begin(), c.vrrp_scripts.end(),
                              [&](const VrrpScript& v) { return v.name == t.name; })) {
                 std::vector<std::string> names;
                 for (const auto& v : c.vrrp_scripts) names.push_back(v.name);
-                error(t.where, fmt::format("vrrp instance \"{}\": track_script \"{}\" is not in vrrp_scripts{}", vi.name,
-                                           t.name, names.empty() ? std::string()
-                                                                 : fmt::format(" (known: {})", fmt::join(names, ", "))));
+                error(t.where, fmt::format("{}: track_script \"{}\" is not in vrrp_scripts{}", who, t.name,
+                                           names.empty() ? std::string()
+                                                         : fmt::format(" (known: {})", fmt::join(names, ", "))));
             }
+    };
+    for (const auto& vi : c.vrrp_instances) check(fmt::format("vrrp instance \"{}\"", vi.name), vi.track_script);
+    for (const auto& sg : c.vrrp_sync_groups) check(fmt::format("vrrp sync group \"{}\"", sg.name), sg.track_script);
 }
 
 // ---------------------------------------------------------------------------------
@@ -957,27 +961,7 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
         else
             vi.track_interface.push_back(std::move(t));
     }
-    for (auto* e : g.elements("track_script")) {
-        TrackScript t;
-        t.where = where(*e);
-        if (e->getType() == lc::Setting::TypeString) {
-            t.name = e->c_str();
-        } else if (e->isGroup()) {
-            Group tg(*this, *e, context + " track_script", detail::keys_of("track_script"));
-            if (auto n = tg.string("name")) t.name = *n;
-            else if (!tg.find("name")) tg.missing("name");
-            if (auto w = tg.integer("weight", -253, 253)) t.weight = static_cast<int>(*w);
-            if (t.name.empty()) continue;
-        } else {
-            g.error(*e, fmt::format("track_script entries must be vrrp_scripts names or groups "
-                                    "{{ name = ...; weight = ...; }}, not {}", type_name(e->getType())));
-            continue;
-        }
-        if (std::any_of(vi.track_script.begin(), vi.track_script.end(), [&](auto& x) { return x.name == t.name; }))
-            g.error(*e, fmt::format("track_script \"{}\" is listed twice", t.name));
-        else
-            vi.track_script.push_back(std::move(t));
-    }
+    read_track_script(g, context, vi.track_script);
     if (auto* ta = g.find("track_arp_target")) {
         if (!ta->isGroup()) {
             g.wrong_type(*ta, "track_arp_target", "a group { targets = [ ... ]; fall = ...; }");
@@ -1044,6 +1028,30 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
     return vi;
 }
 
+void Loader::read_track_script(Group& g, const std::string& context, std::vector<TrackScript>& out) {
+    for (auto* e : g.elements("track_script")) {
+        TrackScript t;
+        t.where = where(*e);
+        if (e->getType() == lc::Setting::TypeString) {
+            t.name = e->c_str();
+        } else if (e->isGroup()) {
+            Group tg(*this, *e, context + " track_script", detail::keys_of("track_script"));
+            if (auto n = tg.string("name")) t.name = *n;
+            else if (!tg.find("name")) tg.missing("name");
+            if (auto w = tg.integer("weight", -253, 253)) t.weight = static_cast<int>(*w);
+            if (t.name.empty()) continue;
+        } else {
+            g.error(*e, fmt::format("track_script entries must be vrrp_scripts names or groups "
+                                    "{{ name = ...; weight = ...; }}, not {}", type_name(e->getType())));
+            continue;
+        }
+        if (std::any_of(out.begin(), out.end(), [&](auto& x) { return x.name == t.name; }))
+            g.error(*e, fmt::format("track_script \"{}\" is listed twice", t.name));
+        else
+            out.push_back(std::move(t));
+    }
+}
+
 std::optional<VrrpSyncGroup> Loader::read_sync_group(const lc::Setting& s, std::size_t index) {
     VrrpSyncGroup sg;
     sg.where = where(s);
@@ -1067,6 +1075,7 @@ std::optional<VrrpSyncGroup> Loader::read_sync_group(const lc::Setting& s, std::
     if (!g.find("group")) g.missing("group", "(the instances that change state together)");
     else if (g.find("group")->getLength() == 0) g.error(*g.find("group"), "group is empty");
     read_notify(g, sg.notify);
+    read_track_script(g, context, sg.track_script);
     if (sg.name.empty()) return std::nullopt;
     return sg;
 }

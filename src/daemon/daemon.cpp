@@ -26,12 +26,6 @@ std::vector<std::string> engine_problems(const config::Config& config) {
     std::vector<std::string> problems;
     for (const auto& in : config.vrrp_instances)
         if (auto c = instance_config(in, config.vrrp_scripts); !c) problems.push_back(c.error().message);
-    for (const auto& g : config.vrrp_sync_groups)
-        if (g.notify.master || g.notify.backup || g.notify.fault || g.notify.stop || g.notify.any)
-            problems.push_back(fmt::format(
-                "{}:{}: vrrp sync group \"{}\": notify commands on sync groups are not supported "
-                "yet (set them on the instances)",
-                g.where.file, g.where.line, g.name));
     for (const auto& vs : config.virtual_servers)
         for (const auto& rs : vs.real_servers)
             if (rs.check) {

@@ -33,12 +33,6 @@ std::string age(std::chrono::steady_clock::time_point t) {
     return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
 }
 
-Error unsupported(const config::VrrpInstance& in, const config::Location& where,
-                  std::string_view what) {
-    return make_error(0, "{}:{}: vrrp instance \"{}\": {} is not supported by the VRRP engine yet",
-                      where.file, where.line, in.name, what);
-}
-
 }  // namespace
 
 vrrp::ScriptConfig script_config(const config::VrrpScript& s) {
@@ -90,8 +84,7 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
     c.garp_interval = in.garp_interval;
     c.garp_master_delay = in.garp_master_delay;
     c.garp_master_refresh = in.garp_master_refresh;
-    if (in.garp_master_refresh_repeat != 1)
-        return unsupported(in, in.where, "garp_master_refresh_repeat other than 1");
+    c.garp_master_refresh_repeat = in.garp_master_refresh_repeat;
     c.auth_pass = in.auth_pass.value_or("");
     c.notify_master = argv_of(in.notify.master);
     c.notify_backup = argv_of(in.notify.backup);
@@ -143,6 +136,18 @@ Result<std::unique_ptr<VrrpPlane::Prepared>> VrrpPlane::prepare(const config::Co
         if (!c) problems.push_back(c.error().message);
         else p->configs.emplace(in.name, std::move(*c));
     }
+    // A sync group's track_script is tracked by each of its members (keepalived).
+    for (const auto& g : config.vrrp_sync_groups)
+        for (const auto& member : g.group)
+            if (auto it = p->configs.find(member); it != p->configs.end())
+                for (const auto& t : g.track_script) {
+                    auto& mine = it->second.track_script;
+                    if (std::any_of(mine.begin(), mine.end(), [&](const auto& x) { return x.name == t.name; }))
+                        continue;
+                    auto s = std::find_if(config.vrrp_scripts.begin(), config.vrrp_scripts.end(),
+                                          [&](const config::VrrpScript& v) { return v.name == t.name; });
+                    mine.push_back({t.name, t.weight.value_or(s == config.vrrp_scripts.end() ? 0 : s->weight)});
+                }
     if (problems.empty()) problems = vrrp_host_problems(config, host_.view());
     if (!problems.empty()) return make_error(0, "{}", fmt::join(problems, "\n"));
     // (Sync-group notify commands are refused when the file is loaded: engine_problems.)
@@ -212,7 +217,9 @@ void VrrpPlane::commit(std::unique_ptr<Prepared> p) {
         for (const auto& g : p->group_configs) {
             std::vector<vrrp::Instance*> members;
             for (const auto& m : g.group) members.push_back(instances_.at(m).get());
-            groups_.push_back(std::make_unique<vrrp::SyncGroup>(g.name, std::move(members)));
+            vrrp::GroupNotify n{argv_of(g.notify.master), argv_of(g.notify.backup), argv_of(g.notify.fault),
+                                argv_of(g.notify.stop), argv_of(g.notify.any)};
+            groups_.push_back(std::make_unique<vrrp::SyncGroup>(g.name, std::move(members), std::move(n)));
         }
     }
     // Every instance learns the verdicts known now (a reload may have added a tracker).

@@ -447,8 +447,8 @@ struct Instance::Impl {
     }
 };
 
-SyncGroup::SyncGroup(std::string name, std::vector<Instance*> members)
-    : name_(std::move(name)), members_(std::move(members)) {
+SyncGroup::SyncGroup(std::string name, std::vector<Instance*> members, GroupNotify notify)
+    : name_(std::move(name)), members_(std::move(members)), notify_(std::move(notify)) {
     for (std::size_t i = 0; i < members_.size(); ++i) members_[i]->impl_->on_group_change = [this, i] { follow(i); };
 }
 
@@ -462,6 +462,23 @@ void SyncGroup::follow(std::size_t changed) {
         spdlog::info("VRRP sync group {}: {} follows {} into {}", name_, impl.cfg.name,
                      members_[changed]->impl_->cfg.name, members_[changed]->impl_->snap.state);
         impl.dispatch(ev);
+    }
+    // The group's notify runs once all members agree (a member's own notify runs per
+    // member as always).
+    const State s = members_.front()->impl_->snap.state;
+    for (auto* m : members_)
+        if (m->impl_->snap.state != s) return;
+    if (announced_ == s) return;
+    announced_ = s;
+    const std::vector<std::string>* specific = s == State::Master   ? &notify_.master
+                                               : s == State::Backup ? &notify_.backup
+                                               : s == State::Fault  ? &notify_.fault
+                                                                    : &notify_.stop;
+    for (const std::vector<std::string>* argv : {specific, static_cast<const std::vector<std::string>*>(&notify_.any)}) {
+        if (argv->empty()) continue;
+        auto args = *argv;
+        args.insert(args.end(), {"GROUP", name_, std::string(notify_word(s))});
+        detail::run_script(members_.front()->impl_->io, std::move(args), notify_.timeout);
     }
 }
 

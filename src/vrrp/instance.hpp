@@ -77,7 +77,8 @@ struct InstanceConfig {
     unsigned garp_master_repeat = 5;            // GARP/NA per address on becoming master
     std::chrono::milliseconds garp_interval{0}; // between those repeats
     std::chrono::milliseconds garp_master_delay{5000};   // second round after this (0: none)
-    std::chrono::milliseconds garp_master_refresh{0};    // then one every this (0: never)
+    std::chrono::milliseconds garp_master_refresh{0};    // then a burst every this (0: never)
+    unsigned garp_master_refresh_repeat = 1;             // packets per address in that burst
     std::string auth_pass;                      // v2 only: auth_type PASS, at most 8 bytes
     // Each an argv (program and arguments, no shell). lvsd appends the instance name,
     // the state (MASTER, BACKUP, FAULT, STOP) and the priority, as keepalived's `notify`.
@@ -170,9 +171,17 @@ private:
 // keepalived's vrrp_sync_group: the members change state together (all master, all
 // backup, or all in fault), by the rule in sync_group.hpp. The members must outlive the
 // group and be started after it is made.
+// The group's own notify commands (keepalived's sync-group notify_*): run when every
+// member has reached the same state, with `GROUP <name> <MASTER|BACKUP|FAULT|STOP>`
+// appended.
+struct GroupNotify {
+    std::vector<std::string> master, backup, fault, stop, any;
+    std::chrono::milliseconds timeout{10000};
+};
+
 class SyncGroup {
 public:
-    SyncGroup(std::string name, std::vector<Instance*> members);
+    SyncGroup(std::string name, std::vector<Instance*> members, GroupNotify notify = {});
     const std::string& name() const { return name_; }
 
 private:
@@ -180,6 +189,8 @@ private:
 
     std::string name_;
     std::vector<Instance*> members_;
+    GroupNotify notify_;
+    std::optional<State> announced_;  // the state the group's notify last ran for
 };
 
 }  // namespace lvsd::vrrp

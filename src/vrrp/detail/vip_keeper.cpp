@@ -97,6 +97,8 @@ void VipKeeper::announce(const InstanceConfig& c, const HostFacts& facts, TimePo
         for (unsigned k = 0; k < c.garp_master_repeat; ++k) plan_.push_back(base + k * c.garp_interval);
     }
     refresh_ = c.garp_master_refresh;
+    refresh_repeat_ = std::max(1u, c.garp_master_refresh_repeat);
+    gap_ = c.garp_interval;
     // The first announcement goes out now, not after a trip through the loop: until it
     // does, the segment still sends to the old master.
     run_due(now);
@@ -108,7 +110,9 @@ void VipKeeper::run_due(TimePoint due) {
         plan_.pop_front();
         announce_all();
     }
-    if (plan_.empty() && refresh_ > 0ms) plan_.push_back(due + refresh_);
+    // Then a refresh burst of garp_master_refresh_repeat every garp_master_refresh.
+    if (plan_.empty() && refresh_ > 0ms)
+        for (unsigned k = 0; k < refresh_repeat_; ++k) plan_.push_back(due + refresh_ + k * gap_);
     next_round();
 }
 

@@ -78,6 +78,8 @@ private:
     std::deque<TimePoint> plan_;
     TimePoint started_{};
     std::chrono::milliseconds refresh_{0};
+    unsigned refresh_repeat_ = 1;
+    std::chrono::milliseconds gap_{0};
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

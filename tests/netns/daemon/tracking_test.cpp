@@ -155,3 +155,43 @@ TEST_F(Tracking, TrackInterfaceWeightsMoveThePriority) {
     ASSERT_TRUE(wait_until([&] { return has_vip("a") && !has_vip("b"); }, 5s)) << status("a");
     EXPECT_EQ(counter("a", "effective_priority"), 150);
 }
+
+TEST_F(Tracking, SyncGroupNotifyRunsOnceAllMembersAgreeAndItsTrackScriptReachesEveryMember) {
+    const std::string check = make_check("a");
+    const std::string notify = dir_ + "/group-notify";
+    const std::string out = dir_ + "/group-notify.out";
+    std::ofstream(notify) << "#!/bin/sh\necho \"$@\" >> " << out << "\n";
+    ::chmod(notify.c_str(), 0755);
+    const std::string text = "global_defs = { control_socket = \"" + sock("a") + "\"; };\n" +
+                             "vrrp_scripts = ( { name = \"chk\"; script = \"" + check +
+                             "\"; interval = 0.1; weight = 0; } );\n"
+                             "vrrp_instances = (\n"
+                             "  { name = \"VI_1\"; interface = \"eth0\"; virtual_router_id = 51; priority = 150;\n"
+                             "    version = 3; advert_int = 0.1; virtual_ipaddress = [ \"192.0.2.10/24\" ]; },\n"
+                             "  { name = \"VI_2\"; interface = \"eth0\"; virtual_router_id = 52; priority = 150;\n"
+                             "    version = 3; advert_int = 0.1; virtual_ipaddress = [ \"192.0.2.11/24\" ]; } );\n"
+                             "vrrp_sync_groups = ( { name = \"G\"; group = [ \"VI_1\", \"VI_2\" ];\n"
+                             "    track_script = [ \"chk\" ];\n"
+                             "    notify_master = \"" + notify + " master\";\n"
+                             "    notify_fault = \"" + notify + " fault\"; } );\n";
+    write("a", text);
+    a_ = lab_.spawn("a", {kLvsd, "-f", conf_path("a")});
+    auto lines = [&] {
+        std::ifstream in(out);
+        std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        return all;
+    };
+    ASSERT_TRUE(wait_until([&] { return lines().find("master GROUP G MASTER") != std::string::npos; }, 10s))
+        << lines() << a_.output();
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(count(lines(), "GROUP G MASTER"), 1u) << lines();
+    // The group's script fails: every member goes to FAULT (weight 0), the group's
+    // notify_fault runs once.
+    fail("a");
+    ASSERT_TRUE(wait_until([&] { return lines().find("fault GROUP G FAULT") != std::string::npos; }, 10s))
+        << lines() << status("a");
+    const auto s = status("a");
+    EXPECT_EQ(field(instance_object(s, "VI_1"), "state"), "FAULT") << s;
+    EXPECT_EQ(field(instance_object(s, "VI_2"), "state"), "FAULT") << s;
+    EXPECT_EQ(count(lines(), "GROUP G FAULT"), 1u) << lines();
+}

@@ -95,16 +95,17 @@ TEST(LvsdCheck, BadArgumentsAreUsageErrors) {
 }
 
 TEST(LvsdCheck, WhatTheEnginesCannotDoIsRefusedByTheCheckToo) {
-    auto path = write_temp(R"(vrrp_instances = ( {
-    name = "VI_1"; interface = "eth0"; virtual_router_id = 51;
-    virtual_ipaddress = [ "192.0.2.10/24" ];
-    garp_master_refresh_repeat = 2;
+    auto path = write_temp(R"(virtual_servers = ( {
+    address = "192.0.2.10"; port = 8080;
+    real_servers = ( { address = "192.0.2.21";
+        TCP_CHECK = { bind_port = 4000; };
+    } );
 } );
 )");
     auto r = run("-t -f " + path);
     ::unlink(path.c_str());
     EXPECT_EQ(r.status, 1) << r.output;
-    EXPECT_NE(r.output.find(path + ":1: vrrp instance \"VI_1\": garp_master_refresh_repeat other than 1 is not supported"),
+    EXPECT_NE(r.output.find(path + ":4: TCP_CHECK: bind_port is not supported by the health checker yet"),
               std::string::npos)
         << r.output;
 }

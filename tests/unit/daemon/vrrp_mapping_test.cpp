@@ -62,14 +62,25 @@ TEST(VrrpMapping, V2PasswordAndNotifyArgv) {
     EXPECT_TRUE(m->notify_backup.empty());
 }
 
-TEST(VrrpMapping, WhatTheEngineLacksIsAClearErrorWithTheLine) {
-    auto c = parse(R"(virtual_router_id = 7;
+TEST(VrrpMapping, TrackersAndGarpRefreshBurstsReachTheEngine) {
+    auto r = config::load_string(R"(vrrp_scripts = ( { name = "chk"; script = "/bin/true"; weight = -30; },
+                   { name = "chk2"; script = "/bin/true"; weight = 5; } );
+vrrp_instances = ( { name = "VI_1"; interface = "eth0";
+        virtual_router_id = 7;
         virtual_ipaddress = [ "192.0.2.10/24" ];
-        garp_master_refresh_repeat = 3;)");
-    auto m = instance_config(c->vrrp_instances.at(0));
-    ASSERT_FALSE(m.ok());
-    EXPECT_NE(m.error().message.find("test.conf:"), std::string::npos) << m.error().message;
-    EXPECT_NE(m.error().message.find("garp_master_refresh_repeat other than 1 is not supported"),
-              std::string::npos)
-        << m.error().message;
+        track_interface = ( { interface = "eth2"; weight = -20; } );
+        track_script = ( "chk", { name = "chk2"; weight = 7; } );
+        track_arp_target = { targets = [ "192.0.2.1" ]; weight = -10; };
+        garp_master_refresh = 60; garp_master_refresh_repeat = 3; } );
+)", "test.conf");
+    ASSERT_TRUE(r.ok()) << config::to_string(r.diagnostics().front());
+    auto m = instance_config(r.config()->vrrp_instances.at(0), r.config()->vrrp_scripts);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    EXPECT_EQ(m->track_interface, (std::vector<vrrp::TrackedInterface>{{"eth2", -20}}));
+    EXPECT_EQ(m->track_script, (std::vector<vrrp::TrackedScript>{{"chk", -30}, {"chk2", 7}}));
+    EXPECT_EQ(m->track_arp_weight, -10);
+    EXPECT_EQ(m->garp_master_refresh_repeat, 3u);
+    auto s = script_config(r.config()->vrrp_scripts.at(0));
+    EXPECT_EQ(s.argv, (std::vector<std::string>{"/bin/true"}));
+    EXPECT_EQ(s.timeout, std::chrono::milliseconds(1000));  // the interval, as keepalived
 }
