@@ -128,6 +128,23 @@ struct VrrpScript {
     Location where;
 };
 
+// keepalived's vrrp_track_file: a file holding a number; a tracking instance adds
+// number × weight to its priority (weight 0: FAULT while the number is not 0).
+struct VrrpTrackFile {
+    std::string name;
+    std::string file;  // absolute path
+    int weight = 1;    // -254..254, keepalived's default 1
+    std::optional<long> init_file;  // written when the file is missing at start
+    bool init_overwrite = false;    // written at start even when it exists
+    Location where;
+};
+
+struct TrackFile {
+    std::string name;           // a vrrp_track_files name
+    std::optional<int> weight;  // overrides the file's weight
+    Location where;
+};
+
 struct TrackScript {
     std::string name;           // a vrrp_scripts name
     std::optional<int> weight;  // overrides the script's weight for this instance
@@ -150,6 +167,7 @@ struct VrrpInstance {
     std::vector<VirtualAddress> virtual_ipaddress;  // at least one
     std::vector<TrackInterface> track_interface;
     std::vector<TrackScript> track_script;
+    std::vector<TrackFile> track_file;
     std::optional<TrackArpTarget> track_arp_target;
     Duration garp_master_delay = std::chrono::seconds(5);
     uint32_t garp_master_repeat = 5;
@@ -245,6 +263,7 @@ struct Config {
     std::string source;  // the file name (or the name given to load_string)
     Global global;
     std::vector<VrrpScript> vrrp_scripts;
+    std::vector<VrrpTrackFile> vrrp_track_files;
     std::vector<VrrpInstance> vrrp_instances;
     std::vector<VrrpSyncGroup> vrrp_sync_groups;
     std::vector<VirtualServer> virtual_servers;

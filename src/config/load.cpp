@@ -227,6 +227,7 @@ private:
     void read_global(const lc::Setting& s, Config& c);
     std::optional<VrrpInstance> read_instance(const lc::Setting& s, std::size_t index);
     std::optional<VrrpScript> read_script(const lc::Setting& s, std::size_t index);
+    std::optional<VrrpTrackFile> read_track_file(const lc::Setting& s, std::size_t index);
     void read_vip(Group& g, const lc::Setting& e, VrrpInstance& vi, std::vector<VirtualAddress>& out);
     void read_notify(Group& g, Notify& n);
     std::optional<VrrpSyncGroup> read_sync_group(const lc::Setting& s, std::size_t index);
@@ -568,7 +569,36 @@ std::optional<VrrpScript> Loader::read_script(const lc::Setting& s, std::size_t 
     return vs;
 }
 
+std::optional<VrrpTrackFile> Loader::read_track_file(const lc::Setting& s, std::size_t index) {
+    VrrpTrackFile tf;
+    tf.where = where(s);
+    std::string context = fmt::format("vrrp_track_files[{}]", index);
+    if (s.exists("name") && s["name"].getType() == lc::Setting::TypeString && *s["name"].c_str())
+        context = fmt::format("vrrp track file \"{}\"", s["name"].c_str());
+    Group g(*this, s, context, detail::keys_of("vrrp_track_files"));
+    if (auto v = g.string("name")) tf.name = *v;
+    else if (!g.find("name")) g.missing("name");
+    if (auto v = g.string("file")) {
+        if (v->empty() || v->front() != '/') g.error(*g.find("file"), fmt::format("file \"{}\" must be an absolute path", *v));
+        else tf.file = *v;
+    } else if (!g.find("file")) {
+        g.missing("file");
+    }
+    if (auto v = g.integer("weight", -254, 254)) tf.weight = static_cast<int>(*v);
+    if (auto v = g.integer("init_file", -2147483647, 2147483647)) tf.init_file = *v;
+    if (auto v = g.boolean("init_overwrite")) tf.init_overwrite = *v;
+    if (tf.init_overwrite && !tf.init_file) g.error(*g.find("init_overwrite"), "init_overwrite needs init_file");
+    if (tf.name.empty() || tf.file.empty()) return std::nullopt;
+    return tf;
+}
+
 void Loader::check_scripts(Config& c) {
+    for (const auto& vi : c.vrrp_instances)
+        for (const auto& t : vi.track_file)
+            if (std::none_of(c.vrrp_track_files.begin(), c.vrrp_track_files.end(),
+                             [&](const VrrpTrackFile& f) { return f.name == t.name; }))
+                error(t.where, fmt::format("vrrp instance \"{}\": track_file \"{}\" is not in vrrp_track_files", vi.name,
+                                           t.name));
     for (std::size_t i = 0; i < c.vrrp_scripts.size(); ++i)
         for (std::size_t j = 0; j < i; ++j)
             if (c.vrrp_scripts[i].name == c.vrrp_scripts[j].name)
@@ -619,6 +649,7 @@ std::shared_ptr<Config> Loader::load(const lc::Setting& root) {
         }
     };
     list_of_groups("vrrp_scripts", [&](const lc::Setting& e, std::size_t i) { return read_script(e, i); }, c->vrrp_scripts);
+    list_of_groups("vrrp_track_files", [&](const lc::Setting& e, std::size_t i) { return read_track_file(e, i); }, c->vrrp_track_files);
     list_of_groups("vrrp_instances", [&](const lc::Setting& e, std::size_t i) { return read_instance(e, i); }, c->vrrp_instances);
     list_of_groups("vrrp_sync_groups", [&](const lc::Setting& e, std::size_t i) { return read_sync_group(e, i); }, c->vrrp_sync_groups);
     list_of_groups("virtual_servers", [&](const lc::Setting& e, std::size_t i) { return read_virtual_server(e, i); }, c->virtual_servers);
@@ -962,6 +993,27 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
             vi.track_interface.push_back(std::move(t));
     }
     read_track_script(g, context, vi.track_script);
+    for (auto* e : g.elements("track_file")) {
+        TrackFile t;
+        t.where = where(*e);
+        if (e->getType() == lc::Setting::TypeString) {
+            t.name = e->c_str();
+        } else if (e->isGroup()) {
+            Group tg(*this, *e, context + " track_file", detail::keys_of("track_file"));
+            if (auto n = tg.string("name")) t.name = *n;
+            else if (!tg.find("name")) tg.missing("name");
+            if (auto w = tg.integer("weight", -254, 254)) t.weight = static_cast<int>(*w);
+            if (t.name.empty()) continue;
+        } else {
+            g.error(*e, fmt::format("track_file entries must be vrrp_track_files names or groups "
+                                    "{{ name = ...; weight = ...; }}, not {}", type_name(e->getType())));
+            continue;
+        }
+        if (std::any_of(vi.track_file.begin(), vi.track_file.end(), [&](auto& x) { return x.name == t.name; }))
+            g.error(*e, fmt::format("track_file \"{}\" is listed twice", t.name));
+        else
+            vi.track_file.push_back(std::move(t));
+    }
     if (auto* ta = g.find("track_arp_target")) {
         if (!ta->isGroup()) {
             g.wrong_type(*ta, "track_arp_target", "a group { targets = [ ... ]; fall = ...; }");

@@ -1,6 +1,7 @@
 #include "daemon/vrrp_plane.hpp"
 
 #include <pwd.h>
+#include <unistd.h>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -56,7 +57,8 @@ vrrp::ScriptConfig script_config(const config::VrrpScript& s) {
 }
 
 Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
-                                             const std::vector<config::VrrpScript>& scripts) {
+                                             const std::vector<config::VrrpScript>& scripts,
+                                             const std::vector<config::VrrpTrackFile>& files) {
     vrrp::InstanceConfig c;
     c.name = in.name;
     c.interface = in.interface;
@@ -73,6 +75,10 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
     for (const auto& t : in.track_script) {
         auto s = std::find_if(scripts.begin(), scripts.end(), [&](const config::VrrpScript& v) { return v.name == t.name; });
         c.track_script.push_back({t.name, t.weight.value_or(s == scripts.end() ? 0 : s->weight)});
+    }
+    for (const auto& t : in.track_file) {
+        auto f = std::find_if(files.begin(), files.end(), [&](const config::VrrpTrackFile& v) { return v.name == t.name; });
+        c.track_file.push_back({t.name, t.weight.value_or(f == files.end() ? 1 : f->weight)});
     }
     if (in.track_arp_target) {
         c.track_arp_target = in.track_arp_target->targets;
@@ -99,7 +105,7 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
 std::vector<std::string> vrrp_host_problems(const config::Config& config, const host::View& view) {
     std::vector<std::string> out;
     for (const auto& in : config.vrrp_instances) {
-        auto c = instance_config(in, config.vrrp_scripts);
+        auto c = instance_config(in, config.vrrp_scripts, config.vrrp_track_files);
         if (!c) continue;  // reported by the settings check
         for (const auto& p : vrrp::check_host(*c, view)) {
             const config::Location& at = p.kind == vrrp::HostProblem::Kind::Interface ? in.interface_where
@@ -109,12 +115,23 @@ std::vector<std::string> vrrp_host_problems(const config::Config& config, const 
             out.push_back(fmt::format("{}:{}: {}", at.file, at.line, p.message));
         }
     }
+    // A track file's directory is watched (inotify): it must exist; the file need not.
+    for (const auto& f : config.vrrp_track_files) {
+        const std::string dir = f.file.substr(0, std::max<std::size_t>(1, f.file.rfind('/')));
+        if (::access(dir.c_str(), F_OK) != 0)
+            out.push_back(fmt::format("{}:{}: vrrp track file \"{}\": directory {} of {} does not exist", f.where.file,
+                                      f.where.line, f.name, dir, f.file));
+    }
     return out;
 }
 
-VrrpPlane::VrrpPlane(boost::asio::io_context& io, host::Monitor& host) : io_(io), host_(host), scripts_(io) {
+VrrpPlane::VrrpPlane(boost::asio::io_context& io, host::Monitor& host)
+    : io_(io), host_(host), scripts_(io), files_(io) {
     scripts_.on_change([this](const std::string& name, bool ok) {
         for (auto& [n, inst] : instances_) inst->script_result(name, ok);
+    });
+    files_.on_change([this](const std::string& name, long value) {
+        for (auto& [n, inst] : instances_) inst->file_value(name, value);
     });
 }
 
@@ -132,7 +149,7 @@ Result<std::unique_ptr<VrrpPlane::Prepared>> VrrpPlane::prepare(const config::Co
     auto p = std::make_unique<Prepared>();
     std::vector<std::string> problems;
     for (const auto& in : config.vrrp_instances) {
-        auto c = instance_config(in, config.vrrp_scripts);
+        auto c = instance_config(in, config.vrrp_scripts, config.vrrp_track_files);
         if (!c) problems.push_back(c.error().message);
         else p->configs.emplace(in.name, std::move(*c));
     }
@@ -154,6 +171,8 @@ Result<std::unique_ptr<VrrpPlane::Prepared>> VrrpPlane::prepare(const config::Co
     for (const auto& g : config.vrrp_sync_groups) p->groups[g.name] = g.group;
     p->group_configs = config.vrrp_sync_groups;
     for (const auto& sc : config.vrrp_scripts) p->scripts.push_back(script_config(sc));
+    for (const auto& f : config.vrrp_track_files)
+        p->files.push_back({f.name, f.file, f.init_file, f.init_overwrite});
     // Sync groups hold their members from before start(): a change to any group, or to
     // the identity of a grouped instance, restarts VRRP as a whole.
     p->restart_all = p->groups != group_members_;
@@ -190,6 +209,7 @@ void VrrpPlane::commit(std::unique_ptr<Prepared> p) {
         stop_instances();
     }
     scripts_.apply(p->scripts);
+    if (auto r = files_.apply(p->files); !r) spdlog::error("{}", r.error().message);
     for (auto it = instances_.begin(); it != instances_.end();) {
         if (p->configs.contains(it->first) && !p->fresh.contains(it->first)) {
             ++it;
@@ -226,6 +246,9 @@ void VrrpPlane::commit(std::unique_ptr<Prepared> p) {
     for (auto& [name, inst] : instances_)
         for (const auto& t : inst->config().track_script)
             if (auto ok = scripts_.ok(t.name)) inst->script_result(t.name, *ok);
+    for (auto& [name, inst] : instances_)
+        for (const auto& t : inst->config().track_file)
+            if (auto v = files_.value(t.name)) inst->file_value(t.name, *v);
     // Prepared, so only what cannot be foreseen fails here (and is logged).
     for (const auto& name : starting)
         if (auto r = instances_.at(name)->start(); !r)
@@ -251,6 +274,7 @@ std::optional<vrrp::State> VrrpPlane::state(const std::string& instance) const {
 
 void VrrpPlane::stop() {
     scripts_.stop();
+    files_.stop();
     stop_instances();
 }
 

@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "host/monitor.hpp"
 #include "vrrp/instance.hpp"
+#include "vrrp/tracked_files.hpp"
 #include "vrrp/tracked_scripts.hpp"
 
 namespace lvsd::daemon {
@@ -27,7 +28,8 @@ struct VrrpInstanceMetrics;
 // `scripts` are the config's vrrp_scripts: a track_script without a weight of its own
 // takes its script's.
 Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
-                                             const std::vector<config::VrrpScript>& scripts = {});
+                                             const std::vector<config::VrrpScript>& scripts = {},
+                                             const std::vector<config::VrrpTrackFile>& files = {});
 
 // The runner's view of a vrrp_scripts entry: the argv (run through setpriv as `user`),
 // the timeout (the interval when not set, as keepalived).
@@ -54,6 +56,7 @@ public:
         std::map<std::string, std::unique_ptr<vrrp::Instance>> fresh;
         std::vector<config::VrrpSyncGroup> group_configs;
         std::vector<vrrp::ScriptConfig> scripts;
+        std::vector<vrrp::TrackFileConfig> files;
     };
     // Checks `config` (settings, then the host) and prepares what must start. A problem
     // at any step changes nothing: the running instances go on as they were. The error
@@ -87,6 +90,7 @@ private:
     boost::asio::io_context& io_;
     host::Monitor& host_;
     vrrp::TrackedScripts scripts_;
+    vrrp::TrackedFiles files_;
     std::map<std::string, std::unique_ptr<vrrp::Instance>> instances_;
     std::vector<std::unique_ptr<vrrp::SyncGroup>> groups_;
     Groups group_members_;

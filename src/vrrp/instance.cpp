@@ -63,6 +63,7 @@ struct Instance::Impl {
     HostFacts facts;  // as of the last host change
     EffectivePriority effective;  // as of the last tracker change
     std::map<std::string, bool> scripts;  // tracked script -> succeeds
+    std::map<std::string, long> files;    // tracked file -> its value
     Expectation expect;
 
     detail::Transport transport;
@@ -127,6 +128,10 @@ struct Instance::Impl {
             auto it = scripts.find(t.name);
             out.push_back({Tracker::Kind::Script, t.name, t.weight, it == scripts.end() || it->second, "failed",
                            std::nullopt});
+        }
+        for (const auto& t : cfg.track_file) {
+            auto it = files.find(t.name);
+            out.push_back({Tracker::Kind::File, t.name, t.weight, true, "", it == files.end() ? 0L : it->second});
         }
         if (arp)
             out.push_back({Tracker::Kind::ArpTarget, "targets", cfg.track_arp_weight, arp->ok(),
@@ -504,6 +509,17 @@ void Instance::script_result(const std::string& name, bool ok) {
     i.trackers_changed();
 }
 std::optional<IpAddress> Instance::source() const { return impl_->facts.source; }
+void Instance::file_value(const std::string& name, long value) {
+    auto& i = *impl_;
+    if (std::none_of(i.cfg.track_file.begin(), i.cfg.track_file.end(),
+                     [&](const TrackedFile& t) { return t.name == name; }))
+        return;
+    auto [it, fresh] = i.files.try_emplace(name, value);
+    if (!fresh && it->second == value) return;
+    it->second = value;
+    i.trackers_changed();
+}
+
 std::chrono::steady_clock::time_point Instance::state_since() const { return impl_->state_since; }
 uint8_t Instance::effective_priority() const { return impl_->started ? impl_->params.priority : uint8_t{0}; }
 const InstanceConfig& Instance::config() const { return impl_->cfg; }

@@ -52,6 +52,12 @@ struct TrackedScript {
     friend bool operator==(const TrackedScript&, const TrackedScript&) = default;
 };
 
+struct TrackedFile {
+    std::string name;  // a TrackedFiles name; the daemon reports its values
+    int weight = 1;    // the value is multiplied by it; 0: a value other than 0 = FAULT
+    friend bool operator==(const TrackedFile&, const TrackedFile&) = default;
+};
+
 // One vrrp_instance. Field names are keepalived's configuration keys; the config
 // module maps its structs onto this one.
 struct InstanceConfig {
@@ -68,6 +74,7 @@ struct InstanceConfig {
     std::vector<VirtualAddress> virtual_ipaddress;
     std::vector<TrackedInterface> track_interface;  // the own interface always counts (down = Fault)
     std::vector<TrackedScript> track_script;
+    std::vector<TrackedFile> track_file;
     // Gateway tracking by ARP (IPv4 instances): none of these answering an ARP request
     // for track_arp_fall intervals in a row -> Fault (a switch that fails, link still up).
     std::vector<IpAddress> track_arp_target;
@@ -152,6 +159,8 @@ public:
     // A tracked script's verdict (from the daemon's TrackedScripts). Unknown names are
     // ignored; a script not reported yet counts as succeeding.
     void script_result(const std::string& name, bool ok);
+    // A tracked file's value (from the daemon's TrackedFiles); not reported yet: 0.
+    void file_value(const std::string& name, long value);
     const Counters& counters() const;
     // Why the instance is in FAULT ("" when the host allows it to act; a sync-group
     // sibling's fault is the sibling's).

@@ -195,3 +195,26 @@ TEST_F(Tracking, SyncGroupNotifyRunsOnceAllMembersAgreeAndItsTrackScriptReachesE
     EXPECT_EQ(field(instance_object(s, "VI_2"), "state"), "FAULT") << s;
     EXPECT_EQ(count(lines(), "GROUP G FAULT"), 1u) << lines();
 }
+
+TEST_F(Tracking, ATrackFileMovesThePriorityByItsValueTimesItsWeight) {
+    const std::string file = dir_ + "/weight";
+    VrrpConf a = conf_a();
+    a.top_extra = "vrrp_track_files = ( { name = \"w\"; file = \"" + file + "\"; weight = -2; init_file = 0; } );\n";
+    a.instance_extra = "    track_file = [ \"w\" ];\n";
+    ASSERT_NO_FATAL_FAILURE(start_pair(a, conf_b()));
+    EXPECT_EQ(counter("a", "effective_priority"), 150);
+    // Written elsewhere and renamed into place, as careful writers do.
+    auto put = [&](const std::string& v) {
+        std::ofstream(file + ".tmp") << v << "\n";
+        ::rename((file + ".tmp").c_str(), file.c_str());
+    };
+    put("30");  // 150 - 60 = 90 < 100
+    ASSERT_TRUE(wait_until([&] { return has_vip("b") && !has_vip("a"); }, 5s)) << status("a");
+    EXPECT_EQ(counter("a", "effective_priority"), 90);
+    EXPECT_THAT(status("a"), HasSubstr(R"("tracker":"file w","delta":-60)"));
+    std::ofstream(file) << "5\n";  // written in place: 150 - 10 = 140
+    ASSERT_TRUE(wait_until([&] { return has_vip("a") && !has_vip("b"); }, 5s)) << status("a");
+    EXPECT_EQ(counter("a", "effective_priority"), 140);
+    ::unlink(file.c_str());  // gone: 0
+    ASSERT_TRUE(wait_until([&] { return counter("a", "effective_priority") == 150; }, 5s)) << status("a");
+}

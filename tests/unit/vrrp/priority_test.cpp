@@ -69,3 +69,17 @@ TEST(ScriptVerdict, InitFailStartsFailedUntilRiseSuccesses) {
     EXPECT_TRUE(v.observe(true));
     EXPECT_TRUE(v.ok());
 }
+
+#include "vrrp/tracked_files.hpp"
+
+TEST(TrackFile, ANumberWithBlanksElseZero) {
+    EXPECT_EQ(parse_track_file("42\n").value, 42);
+    EXPECT_EQ(parse_track_file("  -7 \r\n").value, -7);
+    EXPECT_EQ(parse_track_file("+3").value, 3);
+    EXPECT_TRUE(parse_track_file("0").ok);
+    for (const char* bad : {"", "\n", "12abc", "abc", "1 2", "--1", "99999999999999999999999"}) {
+        auto v = parse_track_file(bad);
+        EXPECT_EQ(v.value, 0) << bad;
+        EXPECT_FALSE(v.ok) << bad;
+    }
+}
