@@ -145,6 +145,27 @@ struct TrackFile {
     Location where;
 };
 
+// keepalived's vrrp_track_process: while quorum..quorum_max processes match, the process
+// is up (weights as for scripts: positive added while up, negative while down, 0 = FAULT
+// while down).
+struct VrrpTrackProcess {
+    std::string name;
+    std::string process;            // the name (comm or argv[0]'s base name; with a '/', argv[0])
+    std::vector<std::string> args;  // parameters after it, for param_match
+    std::string param_match;        // "" (none), "exact", "initial", "partial"
+    int weight = 0;
+    uint32_t quorum = 1;
+    std::optional<uint32_t> quorum_max;
+    Duration delay{0};
+    Location where;
+};
+
+struct TrackProcess {
+    std::string name;
+    std::optional<int> weight;
+    Location where;
+};
+
 struct TrackScript {
     std::string name;           // a vrrp_scripts name
     std::optional<int> weight;  // overrides the script's weight for this instance
@@ -168,6 +189,7 @@ struct VrrpInstance {
     std::vector<TrackInterface> track_interface;
     std::vector<TrackScript> track_script;
     std::vector<TrackFile> track_file;
+    std::vector<TrackProcess> track_process;
     std::optional<TrackArpTarget> track_arp_target;
     Duration garp_master_delay = std::chrono::seconds(5);
     uint32_t garp_master_repeat = 5;
@@ -264,6 +286,7 @@ struct Config {
     Global global;
     std::vector<VrrpScript> vrrp_scripts;
     std::vector<VrrpTrackFile> vrrp_track_files;
+    std::vector<VrrpTrackProcess> vrrp_track_processes;
     std::vector<VrrpInstance> vrrp_instances;
     std::vector<VrrpSyncGroup> vrrp_sync_groups;
     std::vector<VirtualServer> virtual_servers;

@@ -20,7 +20,10 @@ std::vector<std::string_view> check_keys(std::vector<std::string_view> extra) {
 const std::vector<SectionKeys>& sections() {
     static const std::vector<SectionKeys> all = {
         {"configuration",
-         {"global_defs", "vrrp_scripts", "vrrp_track_files", "vrrp_instances", "vrrp_sync_groups", "virtual_servers"}},
+         {"global_defs", "vrrp_scripts", "vrrp_track_files", "vrrp_track_processes", "vrrp_instances",
+          "vrrp_sync_groups", "virtual_servers"}},
+        {"vrrp_track_processes", {"name", "process", "param_match", "weight", "quorum", "quorum_max", "delay"}},
+        {"track_process", {"name", "weight"}},
         {"vrrp_track_files", {"name", "file", "weight", "init_file", "init_overwrite"}},
         {"track_file", {"name", "weight"}},
         {"vrrp_scripts", {"name", "script", "interval", "timeout", "weight", "rise", "fall", "user", "init_fail"}},
@@ -30,6 +33,7 @@ const std::vector<SectionKeys>& sections() {
         {"vrrp_instances",
          {"name", "state", "interface", "virtual_router_id", "priority", "advert_int", "version", "nopreempt",
           "preempt_delay", "unicast_src_ip", "unicast_peer", "virtual_ipaddress", "track_interface", "track_script", "track_file",
+          "track_process",
           "track_arp_target",
           "garp_master_delay", "garp_master_repeat", "garp_interval", "garp_master_refresh", "garp_master_refresh_repeat",
           "authentication", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"}},

@@ -228,6 +228,7 @@ private:
     std::optional<VrrpInstance> read_instance(const lc::Setting& s, std::size_t index);
     std::optional<VrrpScript> read_script(const lc::Setting& s, std::size_t index);
     std::optional<VrrpTrackFile> read_track_file(const lc::Setting& s, std::size_t index);
+    std::optional<VrrpTrackProcess> read_track_process(const lc::Setting& s, std::size_t index);
     void read_vip(Group& g, const lc::Setting& e, VrrpInstance& vi, std::vector<VirtualAddress>& out);
     void read_notify(Group& g, Notify& n);
     std::optional<VrrpSyncGroup> read_sync_group(const lc::Setting& s, std::size_t index);
@@ -592,7 +593,47 @@ std::optional<VrrpTrackFile> Loader::read_track_file(const lc::Setting& s, std::
     return tf;
 }
 
+std::optional<VrrpTrackProcess> Loader::read_track_process(const lc::Setting& s, std::size_t index) {
+    VrrpTrackProcess tp;
+    tp.where = where(s);
+    std::string context = fmt::format("vrrp_track_processes[{}]", index);
+    if (s.exists("name") && s["name"].getType() == lc::Setting::TypeString && *s["name"].c_str())
+        context = fmt::format("vrrp track process \"{}\"", s["name"].c_str());
+    Group g(*this, s, context, detail::keys_of("vrrp_track_processes"));
+    if (auto v = g.string("name")) tp.name = *v;
+    else if (!g.find("name")) g.missing("name");
+    if (auto v = g.string("process")) {
+        auto words = detail::split_command(*v);
+        if (!words || words->empty()) {
+            g.error(*g.find("process"), fmt::format("process = \"{}\": give a process name and optionally its parameters", *v));
+        } else {
+            tp.process = words->front();
+            tp.args.assign(words->begin() + 1, words->end());
+        }
+    } else if (!g.find("process")) {
+        g.missing("process");
+    }
+    if (auto v = g.choice("param_match", {"exact", "initial", "partial"})) tp.param_match = *v;
+    else if (!tp.args.empty()) tp.param_match = "exact";  // keepalived's default with parameters
+    if (!tp.param_match.empty() && tp.args.empty() && g.find("param_match"))
+        g.error(*g.find("param_match"), "param_match needs parameters after the process name");
+    if (auto v = g.integer("weight", -254, 254)) tp.weight = static_cast<int>(*v);
+    if (auto v = g.integer("quorum", 1, 65535)) tp.quorum = static_cast<uint32_t>(*v);
+    if (auto v = g.integer("quorum_max", 1, 65535)) tp.quorum_max = static_cast<uint32_t>(*v);
+    if (tp.quorum_max && *tp.quorum_max < tp.quorum)
+        g.error(*g.find("quorum_max"), fmt::format("quorum_max {} is below quorum {}", *tp.quorum_max, tp.quorum));
+    if (auto v = g.seconds("delay", 0ms, 3600s)) tp.delay = *v;
+    if (tp.name.empty() || tp.process.empty()) return std::nullopt;
+    return tp;
+}
+
 void Loader::check_scripts(Config& c) {
+    for (const auto& vi : c.vrrp_instances)
+        for (const auto& t : vi.track_process)
+            if (std::none_of(c.vrrp_track_processes.begin(), c.vrrp_track_processes.end(),
+                             [&](const VrrpTrackProcess& f) { return f.name == t.name; }))
+                error(t.where, fmt::format("vrrp instance \"{}\": track_process \"{}\" is not in vrrp_track_processes",
+                                           vi.name, t.name));
     for (const auto& vi : c.vrrp_instances)
         for (const auto& t : vi.track_file)
             if (std::none_of(c.vrrp_track_files.begin(), c.vrrp_track_files.end(),
@@ -650,6 +691,7 @@ std::shared_ptr<Config> Loader::load(const lc::Setting& root) {
     };
     list_of_groups("vrrp_scripts", [&](const lc::Setting& e, std::size_t i) { return read_script(e, i); }, c->vrrp_scripts);
     list_of_groups("vrrp_track_files", [&](const lc::Setting& e, std::size_t i) { return read_track_file(e, i); }, c->vrrp_track_files);
+    list_of_groups("vrrp_track_processes", [&](const lc::Setting& e, std::size_t i) { return read_track_process(e, i); }, c->vrrp_track_processes);
     list_of_groups("vrrp_instances", [&](const lc::Setting& e, std::size_t i) { return read_instance(e, i); }, c->vrrp_instances);
     list_of_groups("vrrp_sync_groups", [&](const lc::Setting& e, std::size_t i) { return read_sync_group(e, i); }, c->vrrp_sync_groups);
     list_of_groups("virtual_servers", [&](const lc::Setting& e, std::size_t i) { return read_virtual_server(e, i); }, c->virtual_servers);
@@ -993,6 +1035,27 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
             vi.track_interface.push_back(std::move(t));
     }
     read_track_script(g, context, vi.track_script);
+    for (auto* e : g.elements("track_process")) {
+        TrackProcess t;
+        t.where = where(*e);
+        if (e->getType() == lc::Setting::TypeString) {
+            t.name = e->c_str();
+        } else if (e->isGroup()) {
+            Group tg(*this, *e, context + " track_process", detail::keys_of("track_process"));
+            if (auto n = tg.string("name")) t.name = *n;
+            else if (!tg.find("name")) tg.missing("name");
+            if (auto w = tg.integer("weight", -254, 254)) t.weight = static_cast<int>(*w);
+            if (t.name.empty()) continue;
+        } else {
+            g.error(*e, fmt::format("track_process entries must be vrrp_track_processes names or groups "
+                                    "{{ name = ...; weight = ...; }}, not {}", type_name(e->getType())));
+            continue;
+        }
+        if (std::any_of(vi.track_process.begin(), vi.track_process.end(), [&](auto& x) { return x.name == t.name; }))
+            g.error(*e, fmt::format("track_process \"{}\" is listed twice", t.name));
+        else
+            vi.track_process.push_back(std::move(t));
+    }
     for (auto* e : g.elements("track_file")) {
         TrackFile t;
         t.where = where(*e);

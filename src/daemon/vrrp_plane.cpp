@@ -58,7 +58,8 @@ vrrp::ScriptConfig script_config(const config::VrrpScript& s) {
 
 Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
                                              const std::vector<config::VrrpScript>& scripts,
-                                             const std::vector<config::VrrpTrackFile>& files) {
+                                             const std::vector<config::VrrpTrackFile>& files,
+                                             const std::vector<config::VrrpTrackProcess>& processes) {
     vrrp::InstanceConfig c;
     c.name = in.name;
     c.interface = in.interface;
@@ -79,6 +80,11 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
     for (const auto& t : in.track_file) {
         auto f = std::find_if(files.begin(), files.end(), [&](const config::VrrpTrackFile& v) { return v.name == t.name; });
         c.track_file.push_back({t.name, t.weight.value_or(f == files.end() ? 1 : f->weight)});
+    }
+    for (const auto& t : in.track_process) {
+        auto p = std::find_if(processes.begin(), processes.end(),
+                              [&](const config::VrrpTrackProcess& v) { return v.name == t.name; });
+        c.track_process.push_back({t.name, t.weight.value_or(p == processes.end() ? 0 : p->weight)});
     }
     if (in.track_arp_target) {
         c.track_arp_target = in.track_arp_target->targets;
@@ -105,7 +111,7 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
 std::vector<std::string> vrrp_host_problems(const config::Config& config, const host::View& view) {
     std::vector<std::string> out;
     for (const auto& in : config.vrrp_instances) {
-        auto c = instance_config(in, config.vrrp_scripts, config.vrrp_track_files);
+        auto c = instance_config(in, config.vrrp_scripts, config.vrrp_track_files, config.vrrp_track_processes);
         if (!c) continue;  // reported by the settings check
         for (const auto& p : vrrp::check_host(*c, view)) {
             const config::Location& at = p.kind == vrrp::HostProblem::Kind::Interface ? in.interface_where
@@ -126,7 +132,10 @@ std::vector<std::string> vrrp_host_problems(const config::Config& config, const 
 }
 
 VrrpPlane::VrrpPlane(boost::asio::io_context& io, host::Monitor& host)
-    : io_(io), host_(host), scripts_(io), files_(io) {
+    : io_(io), host_(host), scripts_(io), files_(io), processes_(io) {
+    processes_.on_change([this](const std::string& name, bool ok) {
+        for (auto& [n, inst] : instances_) inst->process_result(name, ok);
+    });
     scripts_.on_change([this](const std::string& name, bool ok) {
         for (auto& [n, inst] : instances_) inst->script_result(name, ok);
     });
@@ -149,7 +158,7 @@ Result<std::unique_ptr<VrrpPlane::Prepared>> VrrpPlane::prepare(const config::Co
     auto p = std::make_unique<Prepared>();
     std::vector<std::string> problems;
     for (const auto& in : config.vrrp_instances) {
-        auto c = instance_config(in, config.vrrp_scripts, config.vrrp_track_files);
+        auto c = instance_config(in, config.vrrp_scripts, config.vrrp_track_files, config.vrrp_track_processes);
         if (!c) problems.push_back(c.error().message);
         else p->configs.emplace(in.name, std::move(*c));
     }
@@ -173,6 +182,20 @@ Result<std::unique_ptr<VrrpPlane::Prepared>> VrrpPlane::prepare(const config::Co
     for (const auto& sc : config.vrrp_scripts) p->scripts.push_back(script_config(sc));
     for (const auto& f : config.vrrp_track_files)
         p->files.push_back({f.name, f.file, f.init_file, f.init_overwrite});
+    for (const auto& tp : config.vrrp_track_processes) {
+        vrrp::TrackProcessConfig c;
+        c.name = tp.name;
+        c.pattern.name = tp.process;
+        c.pattern.args = tp.args;
+        c.pattern.match = tp.param_match == "exact"     ? vrrp::ParamMatch::Exact
+                          : tp.param_match == "initial" ? vrrp::ParamMatch::Initial
+                          : tp.param_match == "partial" ? vrrp::ParamMatch::Partial
+                                                        : vrrp::ParamMatch::None;
+        c.quorum = tp.quorum;
+        c.quorum_max = tp.quorum_max;
+        c.delay = std::chrono::duration_cast<std::chrono::milliseconds>(tp.delay);
+        p->processes.push_back(std::move(c));
+    }
     // Sync groups hold their members from before start(): a change to any group, or to
     // the identity of a grouped instance, restarts VRRP as a whole.
     p->restart_all = p->groups != group_members_;
@@ -210,6 +233,7 @@ void VrrpPlane::commit(std::unique_ptr<Prepared> p) {
     }
     scripts_.apply(p->scripts);
     if (auto r = files_.apply(p->files); !r) spdlog::error("{}", r.error().message);
+    processes_.apply(p->processes);
     for (auto it = instances_.begin(); it != instances_.end();) {
         if (p->configs.contains(it->first) && !p->fresh.contains(it->first)) {
             ++it;
@@ -249,6 +273,9 @@ void VrrpPlane::commit(std::unique_ptr<Prepared> p) {
     for (auto& [name, inst] : instances_)
         for (const auto& t : inst->config().track_file)
             if (auto v = files_.value(t.name)) inst->file_value(t.name, *v);
+    for (auto& [name, inst] : instances_)
+        for (const auto& t : inst->config().track_process)
+            if (auto ok = processes_.ok(t.name)) inst->process_result(t.name, *ok);
     // Prepared, so only what cannot be foreseen fails here (and is logged).
     for (const auto& name : starting)
         if (auto r = instances_.at(name)->start(); !r)
@@ -275,6 +302,7 @@ std::optional<vrrp::State> VrrpPlane::state(const std::string& instance) const {
 void VrrpPlane::stop() {
     scripts_.stop();
     files_.stop();
+    processes_.stop();
     stop_instances();
 }
 

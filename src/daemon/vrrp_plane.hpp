@@ -17,6 +17,7 @@
 #include "host/monitor.hpp"
 #include "vrrp/instance.hpp"
 #include "vrrp/tracked_files.hpp"
+#include "vrrp/tracked_processes.hpp"
 #include "vrrp/tracked_scripts.hpp"
 
 namespace lvsd::daemon {
@@ -29,7 +30,8 @@ struct VrrpInstanceMetrics;
 // takes its script's.
 Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
                                              const std::vector<config::VrrpScript>& scripts = {},
-                                             const std::vector<config::VrrpTrackFile>& files = {});
+                                             const std::vector<config::VrrpTrackFile>& files = {},
+                                             const std::vector<config::VrrpTrackProcess>& processes = {});
 
 // The runner's view of a vrrp_scripts entry: the argv (run through setpriv as `user`),
 // the timeout (the interval when not set, as keepalived).
@@ -57,6 +59,7 @@ public:
         std::vector<config::VrrpSyncGroup> group_configs;
         std::vector<vrrp::ScriptConfig> scripts;
         std::vector<vrrp::TrackFileConfig> files;
+        std::vector<vrrp::TrackProcessConfig> processes;
     };
     // Checks `config` (settings, then the host) and prepares what must start. A problem
     // at any step changes nothing: the running instances go on as they were. The error
@@ -91,6 +94,7 @@ private:
     host::Monitor& host_;
     vrrp::TrackedScripts scripts_;
     vrrp::TrackedFiles files_;
+    vrrp::TrackedProcesses processes_;
     std::map<std::string, std::unique_ptr<vrrp::Instance>> instances_;
     std::vector<std::unique_ptr<vrrp::SyncGroup>> groups_;
     Groups group_members_;

@@ -64,6 +64,7 @@ struct Instance::Impl {
     EffectivePriority effective;  // as of the last tracker change
     std::map<std::string, bool> scripts;  // tracked script -> succeeds
     std::map<std::string, long> files;    // tracked file -> its value
+    std::map<std::string, bool> processes;  // tracked process -> within its quorum
     Expectation expect;
 
     detail::Transport transport;
@@ -128,6 +129,11 @@ struct Instance::Impl {
             auto it = scripts.find(t.name);
             out.push_back({Tracker::Kind::Script, t.name, t.weight, it == scripts.end() || it->second, "failed",
                            std::nullopt});
+        }
+        for (const auto& t : cfg.track_process) {
+            auto it = processes.find(t.name);
+            out.push_back({Tracker::Kind::Process, t.name, t.weight, it == processes.end() || it->second,
+                           "is out of quorum", std::nullopt});
         }
         for (const auto& t : cfg.track_file) {
             auto it = files.find(t.name);
@@ -509,6 +515,17 @@ void Instance::script_result(const std::string& name, bool ok) {
     i.trackers_changed();
 }
 std::optional<IpAddress> Instance::source() const { return impl_->facts.source; }
+void Instance::process_result(const std::string& name, bool ok) {
+    auto& i = *impl_;
+    if (std::none_of(i.cfg.track_process.begin(), i.cfg.track_process.end(),
+                     [&](const TrackedScript& t) { return t.name == name; }))
+        return;
+    auto [it, fresh] = i.processes.try_emplace(name, ok);
+    if (!fresh && it->second == ok) return;
+    it->second = ok;
+    i.trackers_changed();
+}
+
 void Instance::file_value(const std::string& name, long value) {
     auto& i = *impl_;
     if (std::none_of(i.cfg.track_file.begin(), i.cfg.track_file.end(),

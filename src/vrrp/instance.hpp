@@ -75,6 +75,7 @@ struct InstanceConfig {
     std::vector<TrackedInterface> track_interface;  // the own interface always counts (down = Fault)
     std::vector<TrackedScript> track_script;
     std::vector<TrackedFile> track_file;
+    std::vector<TrackedScript> track_process;  // by vrrp_track_processes name; weights as scripts
     // Gateway tracking by ARP (IPv4 instances): none of these answering an ARP request
     // for track_arp_fall intervals in a row -> Fault (a switch that fails, link still up).
     std::vector<IpAddress> track_arp_target;
@@ -161,6 +162,8 @@ public:
     void script_result(const std::string& name, bool ok);
     // A tracked file's value (from the daemon's TrackedFiles); not reported yet: 0.
     void file_value(const std::string& name, long value);
+    // A tracked process's verdict (within its quorum), from the daemon's TrackedProcesses.
+    void process_result(const std::string& name, bool ok);
     const Counters& counters() const;
     // Why the instance is in FAULT ("" when the host allows it to act; a sync-group
     // sibling's fault is the sibling's).

@@ -12,6 +12,7 @@ std::string_view to_string(Tracker::Kind kind) {
         case Tracker::Kind::Script: return "script";
         case Tracker::Kind::ArpTarget: return "arp";
         case Tracker::Kind::File: return "file";
+        case Tracker::Kind::Process: return "process";
     }
     return "tracker";
 }

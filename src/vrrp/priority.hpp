@@ -15,7 +15,7 @@
 namespace lvsd::vrrp {
 
 struct Tracker {
-    enum class Kind : uint8_t { Interface, Script, ArpTarget, File } kind = Kind::Script;
+    enum class Kind : uint8_t { Interface, Script, ArpTarget, File, Process } kind = Kind::Script;
     std::string name;
     int weight = 0;  // -253..253 (File: a multiplier, -254..254)
     bool ok = true;  // the interface is up, the script succeeds, a target answers

@@ -2,7 +2,9 @@
 // the master that starts failing moves the VIP by its weight and back when it recovers;
 // weight 0 means FAULT; a hanging script is killed at its timeout with its children; a
 // script others can rewrite is refused; track_interface weights move the priority.
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
@@ -217,4 +219,31 @@ TEST_F(Tracking, ATrackFileMovesThePriorityByItsValueTimesItsWeight) {
     EXPECT_EQ(counter("a", "effective_priority"), 140);
     ::unlink(file.c_str());  // gone: 0
     ASSERT_TRUE(wait_until([&] { return counter("a", "effective_priority") == 150; }, 5s)) << status("a");
+}
+
+TEST_F(Tracking, ATrackedProcessMovesThePriorityAsItComesAndGoes) {
+    // A process with a name of its own: `sleep` run under another name.
+    const std::string name = "lvtp" + std::to_string(::getpid() % 100000);
+    const std::string exe = dir_ + "/" + name;
+    ASSERT_EQ(::symlink("/bin/sleep", exe.c_str()), 0);
+    VrrpConf a = conf_a();
+    a.top_extra = "vrrp_track_processes = ( { name = \"p\"; process = \"" + name + "\"; weight = -60; } );\n";
+    a.instance_extra = "    track_process = [ \"p\" ];\n";
+    write("a", render("a", a));
+    write("b", render("b", conf_b()));
+    a_ = lab_.spawn("a", {kLvsd, "-f", conf_path("a")});
+    b_ = lab_.spawn("b", {kLvsd, "-f", conf_path("b")});
+    // No such process: 150 - 60 = 90 < 100, b is master.
+    ASSERT_TRUE(wait_until([&] { return has_vip("b") && counter("a", "effective_priority") == 90; }, 10s))
+        << status("a") << a_.output();
+    auto proc = lab_.spawn("a", {exe, "600"});
+    auto t0 = Clock::now();
+    ASSERT_TRUE(wait_until([&] { return has_vip("a") && !has_vip("b"); }, 5s)) << status("a");
+    measure("process_started_to_vip_on_a_ms", ms_since(t0));  // within one /proc walk (1 s) + an election
+    EXPECT_EQ(counter("a", "effective_priority"), 150);
+    t0 = Clock::now();
+    ::kill(proc.pid(), SIGKILL);
+    ASSERT_TRUE(wait_until([&] { return counter("a", "effective_priority") == 90; }, 5s)) << status("a");
+    measure("process_killed_to_priority_drop_ms", ms_since(t0));  // the pidfd: at once
+    ASSERT_TRUE(wait_until([&] { return has_vip("b") && !has_vip("a"); }, 5s)) << status("a");
 }

@@ -83,3 +83,24 @@ TEST(TrackFile, ANumberWithBlanksElseZero) {
         EXPECT_FALSE(v.ok) << bad;
     }
 }
+
+#include "vrrp/tracked_processes.hpp"
+
+TEST(TrackProcess, NameByCommOrArgv0AndParametersByMatchKind) {
+    ProcessPattern p{"haproxy", {}, ParamMatch::None};
+    EXPECT_TRUE(process_matches(p, "haproxy", {"/usr/sbin/haproxy", "-f", "/etc/h.cfg"}));
+    EXPECT_TRUE(process_matches(p, "other-comm", {"/usr/sbin/haproxy"}));
+    EXPECT_FALSE(process_matches(p, "nginx", {"/usr/sbin/nginx"}));
+    // comm holds at most 15 bytes.
+    EXPECT_TRUE(process_matches({"a-very-long-process-name", {}, ParamMatch::None}, "a-very-long-pro", {"x"}));
+    // With a '/', the exact argv[0].
+    EXPECT_TRUE(process_matches({"/usr/sbin/haproxy", {}, ParamMatch::None}, "haproxy", {"/usr/sbin/haproxy"}));
+    EXPECT_FALSE(process_matches({"/usr/sbin/haproxy", {}, ParamMatch::None}, "haproxy", {"/opt/haproxy"}));
+    const std::vector<std::string> argv{"/usr/sbin/haproxy", "-f", "/etc/h.cfg", "-p", "/run/h.pid"};
+    EXPECT_TRUE(process_matches({"haproxy", {"-f", "/etc/h.cfg", "-p", "/run/h.pid"}, ParamMatch::Exact}, "haproxy", argv));
+    EXPECT_FALSE(process_matches({"haproxy", {"-f", "/etc/h.cfg"}, ParamMatch::Exact}, "haproxy", argv));
+    EXPECT_TRUE(process_matches({"haproxy", {"-f", "/etc/h.cfg"}, ParamMatch::Initial}, "haproxy", argv));
+    EXPECT_FALSE(process_matches({"haproxy", {"-p"}, ParamMatch::Initial}, "haproxy", argv));
+    EXPECT_TRUE(process_matches({"haproxy", {"-p", "/run/h.pid"}, ParamMatch::Partial}, "haproxy", argv));
+    EXPECT_FALSE(process_matches({"haproxy", {"-p", "/etc/h.cfg"}, ParamMatch::Partial}, "haproxy", argv));
+}
