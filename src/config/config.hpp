@@ -75,6 +75,20 @@ struct SyncDaemon {  // global_defs.lvs_sync_daemon: IPVS connection sync
     Location where;
 };
 
+// keepalived's global VRRP defaults: they apply to every instance (and script) that does
+// not set the key itself.
+struct VrrpDefaults {
+    std::optional<uint8_t> version;                      // vrrp_version (IPv4 instances)
+    std::optional<Duration> garp_interval;               // vrrp_garp_interval (IPv4 instances)
+    std::optional<Duration> gna_interval;                // vrrp_gna_interval (IPv6 instances)
+    std::optional<Duration> garp_master_delay;           // vrrp_garp_master_delay
+    std::optional<uint32_t> garp_master_repeat;          // vrrp_garp_master_repeat
+    std::optional<Duration> garp_master_refresh;         // vrrp_garp_master_refresh
+    std::optional<uint32_t> garp_master_refresh_repeat;  // vrrp_garp_master_refresh_repeat
+    std::string script_user;                             // script_user: vrrp_scripts' default user
+    std::string script_group;
+};
+
 struct Global {
     std::string router_id;  // empty: the host name
     LogLevel log_level = LogLevel::Info;
@@ -83,6 +97,7 @@ struct Global {
     std::optional<Endpoint> metrics_listen;
     Location metrics_listen_where;  // the key's line, for errors binding it
     std::optional<SyncDaemon> lvs_sync_daemon;
+    VrrpDefaults vrrp;
     Location where;
 };
 

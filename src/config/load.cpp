@@ -244,6 +244,8 @@ private:
     void check_virtual_servers(Config& c);
 
     std::string source_;
+    const Global* global_ = &kNoGlobal;  // global_defs, once read (defaults for the sections)
+    static inline const Global kNoGlobal{};
     mutable std::map<std::string, std::vector<std::string>> file_lines_;  // for line_with()
     std::string include_dir_;
     std::set<WideAt> wide_lines_;
@@ -566,6 +568,10 @@ std::optional<VrrpScript> Loader::read_script(const lc::Setting& s, std::size_t 
             if (words.size() == 2) vs.group = words[1];
         }
     }
+    if (vs.user.empty() && !global_->vrrp.script_user.empty()) {
+        vs.user = global_->vrrp.script_user;
+        vs.group = global_->vrrp.script_group;
+    }
     if (!ok) return std::nullopt;
     return vs;
 }
@@ -668,6 +674,7 @@ std::shared_ptr<Config> Loader::load(const lc::Setting& root) {
     Group top(*this, root, "configuration", detail::keys_of("configuration"));
 
     c->global.where = Location{source_, 1};
+    global_ = &c->global;
     if (auto* g = top.find("global_defs")) {
         if (g->isGroup()) read_global(*g, *c);
         else top.wrong_type(*g, "global_defs", "a group { ... }");
@@ -739,6 +746,31 @@ void Loader::read_global(const lc::Setting& s, Config& c) {
         else gl.control_socket = *v;
     }
     if (auto v = g.seconds("reconcile_interval", 1s, 3600s)) gl.reconcile_interval = *v;
+    // keepalived's global VRRP defaults (the instances read them below).
+    auto& d = gl.vrrp;
+    if (auto v = g.integer("vrrp_version", 2, 3)) d.version = static_cast<uint8_t>(*v);
+    if (auto v = g.seconds("vrrp_garp_interval", 0ms, 10s)) d.garp_interval = *v;
+    if (auto v = g.seconds("vrrp_gna_interval", 0ms, 10s)) d.gna_interval = *v;
+    if (auto v = g.seconds("vrrp_garp_master_delay", 0ms, 3600s)) d.garp_master_delay = *v;
+    if (auto v = g.integer("vrrp_garp_master_repeat", 1, 255)) d.garp_master_repeat = static_cast<uint32_t>(*v);
+    if (auto v = g.seconds("vrrp_garp_master_refresh", 0ms, 86400s)) d.garp_master_refresh = *v;
+    if (auto v = g.integer("vrrp_garp_master_refresh_repeat", 1, 255))
+        d.garp_master_refresh_repeat = static_cast<uint32_t>(*v);
+    if (auto v = g.string("script_user")) {
+        auto words = detail::split_command(*v).value_or(std::vector<std::string>{});
+        if (words.empty() || words.size() > 2 || !::getpwnam(words[0].c_str()) ||
+            (words.size() == 2 && !::getgrnam(words[1].c_str())))
+            g.error(*g.find("script_user"),
+                    fmt::format("script_user = \"{}\": give an existing user and optionally an existing group", *v));
+        else {
+            d.script_user = words[0];
+            if (words.size() == 2) d.script_group = words[1];
+        }
+    }
+    // lvsd always applies keepalived's script security rules.
+    if (auto v = g.boolean("enable_script_security"); v && !*v)
+        g.error(*g.find("enable_script_security"),
+                "enable_script_security = false: lvsd always refuses scripts that a user other than root can change");
     if (auto v = g.string("metrics_listen")) {
         // "192.0.2.1:9100" or "[2001:db8::1]:9100"
         std::optional<Endpoint> ep;
@@ -949,7 +981,7 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
         if (vi.version == 2 && vi.family == Family::V6 && !vips.empty())
             g.error(*g.find("version"), "version = 2 cannot carry IPv6 addresses (VRRPv2, RFC 3768, is IPv4 only); use version = 3");
     } else {
-        vi.version = vi.family == Family::V6 ? 3 : 2;
+        vi.version = vi.family == Family::V6 ? 3 : global_->vrrp.version.value_or(2);
     }
 
     if (auto v = g.number("advert_int")) {
@@ -1102,7 +1134,15 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
         }
     }
 
-    // Gratuitous ARP / unsolicited NA after takeover (keepalived's names and defaults).
+    // Gratuitous ARP / unsolicited NA after takeover (keepalived's names and defaults;
+    // global_defs' vrrp_garp_* / vrrp_gna_interval first).
+    const auto& dflt = global_->vrrp;
+    if (dflt.garp_master_delay) vi.garp_master_delay = *dflt.garp_master_delay;
+    if (dflt.garp_master_repeat) vi.garp_master_repeat = *dflt.garp_master_repeat;
+    if (vi.family == Family::V6 ? dflt.gna_interval.has_value() : dflt.garp_interval.has_value())
+        vi.garp_interval = vi.family == Family::V6 ? *dflt.gna_interval : *dflt.garp_interval;
+    if (dflt.garp_master_refresh) vi.garp_master_refresh = *dflt.garp_master_refresh;
+    if (dflt.garp_master_refresh_repeat) vi.garp_master_refresh_repeat = *dflt.garp_master_refresh_repeat;
     if (auto v = g.seconds("garp_master_delay", 0ms, 3600s)) vi.garp_master_delay = *v;
     if (auto v = g.integer("garp_master_repeat", 1, 255)) vi.garp_master_repeat = static_cast<uint32_t>(*v);
     if (auto v = g.seconds("garp_interval", 0ms, 10s)) vi.garp_interval = *v;

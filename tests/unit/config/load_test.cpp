@@ -860,3 +860,36 @@ TEST(Robustness, EveryValueReplacedByHostileOnes) {
 }
 
 }  // namespace
+
+TEST(GlobalVrrpDefaults, ApplyWhereAnInstanceOrScriptDoesNotSetTheKey) {
+    auto r = lvsd::config::load_string(R"(global_defs = { vrrp_version = 3; vrrp_garp_interval = 0.1;
+    vrrp_gna_interval = 0.2; vrrp_garp_master_delay = 1; vrrp_garp_master_repeat = 2;
+    vrrp_garp_master_refresh = 30; vrrp_garp_master_refresh_repeat = 4; script_user = "nobody";
+    enable_script_security = true; };
+vrrp_scripts = ( { name = "a"; script = "/bin/true"; }, { name = "b"; script = "/bin/true"; user = "root"; } );
+vrrp_instances = (
+  { name = "V4"; interface = "eth0"; virtual_router_id = 1; advert_int = 0.5; virtual_ipaddress = [ "192.0.2.10/24" ]; },
+  { name = "V6"; interface = "eth0"; virtual_router_id = 2; virtual_ipaddress = [ "2001:db8::10/64" ]; },
+  { name = "Own"; interface = "eth0"; virtual_router_id = 3; version = 2; garp_interval = 1; garp_master_repeat = 9;
+    virtual_ipaddress = [ "192.0.2.11/24" ]; } );
+)", "t.conf");
+    ASSERT_TRUE(r.ok()) << lvsd::config::to_string(r.diagnostics().front());
+    const auto& v = r.config()->vrrp_instances;
+    using std::chrono::milliseconds;
+    EXPECT_EQ(v[0].version, 3);
+    EXPECT_EQ(v[0].garp_interval, milliseconds(100));
+    EXPECT_EQ(v[0].garp_master_delay, milliseconds(1000));
+    EXPECT_EQ(v[0].garp_master_repeat, 2u);
+    EXPECT_EQ(v[0].garp_master_refresh, milliseconds(30000));
+    EXPECT_EQ(v[0].garp_master_refresh_repeat, 4u);
+    EXPECT_EQ(v[1].garp_interval, milliseconds(200));  // IPv6: vrrp_gna_interval
+    EXPECT_EQ(v[2].version, 2);                        // its own settings win
+    EXPECT_EQ(v[2].garp_interval, milliseconds(1000));
+    EXPECT_EQ(v[2].garp_master_repeat, 9u);
+    EXPECT_EQ(r.config()->vrrp_scripts[0].user, "nobody");
+    EXPECT_EQ(r.config()->vrrp_scripts[1].user, "root");
+
+    auto off = lvsd::config::load_string("global_defs = { enable_script_security = false; };\n", "t.conf");
+    ASSERT_FALSE(off.ok());
+    EXPECT_NE(lvsd::config::to_string(off.diagnostics().front()).find("t.conf:1: "), std::string::npos);
+}
