@@ -9,7 +9,7 @@
 
 #include "host/monitor.hpp"
 #include "vrrp/detail/arp_tracker.hpp"
-#include "vrrp/detail/notify.hpp"
+#include "common/command.hpp"
 #include "vrrp/detail/transport.hpp"
 #include "vrrp/detail/vip_keeper.hpp"
 #include "vrrp/host_facts.hpp"
@@ -401,7 +401,7 @@ struct Instance::Impl {
             if (argv->empty()) continue;
             auto args = *argv;
             args.insert(args.end(), {"INSTANCE", cfg.name, std::string(notify_word(s)), std::to_string(cfg.priority)});
-            detail::run_script(io, std::move(args), cfg.notify_timeout);
+            run_command(io.get_executor(), std::move(args), cfg.notify_timeout);
         }
     }
 };

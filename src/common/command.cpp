@@ -1,4 +1,4 @@
-#include "vrrp/detail/notify.hpp"
+#include "common/command.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -18,7 +18,7 @@
 
 extern char** environ;
 
-namespace lvsd::vrrp::detail {
+namespace lvsd {
 namespace {
 
 struct Child : std::enable_shared_from_this<Child> {
@@ -28,7 +28,7 @@ struct Child : std::enable_shared_from_this<Child> {
     std::string what;
     bool timed_out = false;
 
-    Child(boost::asio::io_context& io, int fd, pid_t p, std::string w)
+    Child(const boost::asio::any_io_executor& io, int fd, pid_t p, std::string w)
         : pidfd(io, fd), timer(io), pid(p), what(std::move(w)) {}
 
     void watch(std::chrono::milliseconds timeout) {
@@ -44,19 +44,19 @@ struct Child : std::enable_shared_from_this<Child> {
                              ::waitpid(self->pid, &status, 0);
                              self->timer.cancel();
                              if (self->timed_out)
-                                 spdlog::warn("notify script {} killed after its timeout", self->what);
+                                 spdlog::warn("command {} killed after its timeout", self->what);
                              else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-                                 spdlog::warn("notify script {} exited with status {}", self->what,
+                                 spdlog::warn("command {} exited with status {}", self->what,
                                               WEXITSTATUS(status));
                              else if (WIFSIGNALED(status))
-                                 spdlog::warn("notify script {} died of signal {}", self->what, WTERMSIG(status));
+                                 spdlog::warn("command {} died of signal {}", self->what, WTERMSIG(status));
                          });
     }
 };
 
 }  // namespace
 
-void run_script(boost::asio::io_context& io, std::vector<std::string> argv, std::chrono::milliseconds timeout) {
+void run_command(boost::asio::any_io_executor io, std::vector<std::string> argv, std::chrono::milliseconds timeout) {
     if (argv.empty()) return;
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
@@ -69,14 +69,14 @@ void run_script(boost::asio::io_context& io, std::vector<std::string> argv, std:
     int rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
-        spdlog::error("notify script {}: cannot start: {}", what, std::strerror(rc));
+        spdlog::error("command {}: cannot start: {}", what, std::strerror(rc));
         return;
     }
     int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     if (fd < 0) {
         // Without a pidfd we cannot wait asynchronously; reap in the background via a
         // detached waiter is not possible either, so wait here (the script started).
-        spdlog::warn("notify script {}: pidfd_open: {}; waiting for it synchronously", what, std::strerror(errno));
+        spdlog::warn("command {}: pidfd_open: {}; waiting for it synchronously", what, std::strerror(errno));
         int status = 0;
         ::waitpid(pid, &status, 0);
         return;
@@ -84,4 +84,4 @@ void run_script(boost::asio::io_context& io, std::vector<std::string> argv, std:
     std::make_shared<Child>(io, fd, pid, std::move(what))->watch(timeout);
 }
 
-}  // namespace lvsd::vrrp::detail
+}  // namespace lvsd
