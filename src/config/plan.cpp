@@ -240,9 +240,10 @@ std::string format_plan(const Config& c) {
         }
         if (vs.real_servers.empty()) out += "  (no real servers)\n";
         if (vs.quorum != 1 || vs.hysteresis != 0)
-            out += fmt::format("  quorum {}: down when the up real servers' weights sum below {}, up again at {}\n",
+            out += fmt::format("  quorum {}: down when the up real servers' weights sum below {}, up again at {}{}\n",
                                vs.quorum, vs.quorum > vs.hysteresis ? vs.quorum - vs.hysteresis : 1,
-                               uint64_t{vs.quorum} + vs.hysteresis);
+                               uint64_t{vs.quorum} + vs.hysteresis,
+                               vs.group.empty() ? "" : fmt::format(" (one quorum for group {})", vs.group));
         if (vs.quorum_up) out += fmt::format("  quorum_up: {}\n", command_text(*vs.quorum_up));
         if (vs.quorum_down) out += fmt::format("  quorum_down: {}\n", command_text(*vs.quorum_down));
         if (vs.sorry_server)

@@ -212,7 +212,7 @@ TEST(VirtualServerGroups, PlanNamesTheGroup) {
     EXPECT_THAT(plan, HasSubstr("IPVS: 5 virtual services"));
     EXPECT_THAT(plan, HasSubstr("TCP  192.0.2.21:8080 wlc  (group WEB)"));
     EXPECT_THAT(plan, HasSubstr("FWM  7 wlc  (group WEB)"));
-    EXPECT_THAT(plan, HasSubstr("quorum 4: down when the up real servers' weights sum below 3, up again at 5"));
+    EXPECT_THAT(plan, HasSubstr("quorum 4: down when the up real servers' weights sum below 3, up again at 5 (one quorum for group WEB)"));
 }
 
 TEST(Quorum, DefaultsAndRanges) {
