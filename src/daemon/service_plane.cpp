@@ -118,10 +118,12 @@ Result<void> ServicePlane::apply(std::shared_ptr<const config::Config> config) {
 void ServicePlane::rebuild_desired() {
     reconciler_.set_desired(desired_table(
         *config_, [this](const auto& vs, const auto& rs) { return view(vs, rs).healthy; },
-        [this](const config::VirtualServer& vs) {
-            auto it = quorum_.find(config::pool_name(vs));
-            return it == quorum_.end() || it->second == Quorum::Up;
-        }));
+        [this](const config::VirtualServer& vs) { return has_quorum(vs); }));
+}
+
+bool ServicePlane::has_quorum(const config::VirtualServer& vs) const {
+    auto it = quorum_.find(config::pool_name(vs));
+    return it == quorum_.end() || it->second == Quorum::Up;
 }
 
 void ServicePlane::update_quorum() {
@@ -241,8 +243,10 @@ std::string ServicePlane::status_text() const {
     const auto m = metrics();
     for (size_t i = 0; i < config_->virtual_servers.size(); ++i) {
         const auto& vs = config_->virtual_servers[i];
-        out += fmt::format("{} {} {}{}\n", config::service_name(vs), vs.lb_algo,
+        out += fmt::format("{} {} {}{}{}{}\n", config::service_name(vs), vs.lb_algo,
                            config::to_string(vs.lb_kind),
+                           vs.group.empty() ? "" : fmt::format("  (group {})", vs.group),
+                           has_quorum(vs) ? "" : vs.sorry_server ? "  quorum down: sorry server" : "  quorum down",
                            reconciler_.kernel().contains(service_key(vs))
                                ? ""
                                : "  (not in the kernel table)");
@@ -290,9 +294,11 @@ std::string ServicePlane::status_json() const {
                 rs.check ? std::to_string(v.probes) : "null"));
         }
         services.push_back(fmt::format(
-            R"({{"service":"{}","scheduler":"{}","in_kernel":{},"real_servers":[{}]}})",
+            R"({{"service":"{}","scheduler":"{}","in_kernel":{},"group":{},"quorum":{},"real_servers":[{}]}})",
             json_escape(config::service_name(vs)), vs.lb_algo,
-            reconciler_.kernel().contains(service_key(vs)), fmt::join(reals, ",")));
+            reconciler_.kernel().contains(service_key(vs)),
+            vs.group.empty() ? "null" : fmt::format("\"{}\"", json_escape(vs.group)), has_quorum(vs),
+            fmt::join(reals, ",")));
     }
     return fmt::format(R"({{"reconciles":{},"ops_sent":{},"ops_failed":{},"virtual_services":[{}]}})",
                        reconciles_, ops_sent_, ops_failed_, fmt::join(services, ","));

@@ -80,6 +80,7 @@ private:
     // Re-evaluates every virtual server's quorum (one per pool_name: a group's services
     // share one) and runs quorum_up / quorum_down on each transition.
     void update_quorum();
+    bool has_quorum(const config::VirtualServer& vs) const;  // as of the last update_quorum()
     void arm_periodic();
     // One real server as the checker and the kernel table (as of the last reconcile)
     // see it; the desired table and both status views read it.

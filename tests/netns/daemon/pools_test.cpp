@@ -191,6 +191,12 @@ TEST_F(Pools, NotifyAndQuorumCommandsRunAtTheirTransitions) {
     ASSERT_TRUE(run_until(io, {"rs1 down", "rs2 down", "quorum down"})) << ::testing::PrintToString(events());
     EXPECT_EQ(destinations(kernel, "192.0.2.10"), sorry);
     EXPECT_EQ(destinations(kernel, "192.0.2.11"), sorry);
+    EXPECT_NE(plane.status_json().find(R"("service":"TCP 192.0.2.11:80","scheduler":"wlc","in_kernel":true,"group":"WEB","quorum":false)"),
+              std::string::npos)
+        << plane.status_json();
+    EXPECT_NE(plane.status_text().find("TCP 192.0.2.10:80 wlc NAT  (group WEB)  quorum down: sorry server\n"),
+              std::string::npos)
+        << plane.status_text();
 
     // One back: 2 is below 3 + 1, the quorum stays down and the sorry server stays.
     l1.reopen();
@@ -205,4 +211,7 @@ TEST_F(Pools, NotifyAndQuorumCommandsRunAtTheirTransitions) {
         << ::testing::PrintToString(events());
     EXPECT_EQ(destinations(kernel, "192.0.2.10"), both);
     EXPECT_EQ(destinations(kernel, "192.0.2.11"), both);
+    EXPECT_NE(plane.status_json().find(R"("group":"WEB","quorum":true)"), std::string::npos) << plane.status_json();
+    EXPECT_NE(plane.status_text().find("TCP 192.0.2.10:80 wlc NAT  (group WEB)\n"), std::string::npos)
+        << plane.status_text();
 }
