@@ -186,6 +186,14 @@ TEST_F(Pools, NotifyAndQuorumCommandsRunAtTheirTransitions) {
     EXPECT_EQ(events(), std::vector<std::string>{"rs1 down"});
     EXPECT_EQ(destinations(kernel, "192.0.2.10"), std::vector<std::string>{rs2});
 
+    // A reload keeps the quorum's state: judged afresh, 2 < 3 would be down at once.
+    auto again = config::load_string(config_text(l1.port(), l2.port()), "pools.conf");
+    ASSERT_TRUE(again.ok());
+    ASSERT_TRUE(plane.apply(again.config()));
+    run_for(io, 300ms);
+    EXPECT_EQ(events(), std::vector<std::string>{"rs1 down"});
+    EXPECT_EQ(destinations(kernel, "192.0.2.10"), std::vector<std::string>{rs2});
+
     // Both gone: quorum lost, once for the group; the sorry server replaces them in both services.
     l2.close();
     ASSERT_TRUE(run_until(io, {"rs1 down", "rs2 down", "quorum down"})) << ::testing::PrintToString(events());
