@@ -27,7 +27,7 @@ struct Child : std::enable_shared_from_this<Child> {
     std::function<void(const ProcessResult&)> done;
     bool timed_out = false;
 
-    Child(boost::asio::io_context& io, int fd, pid_t p, std::function<void(const ProcessResult&)> d)
+    Child(const boost::asio::any_io_executor& io, int fd, pid_t p, std::function<void(const ProcessResult&)> d)
         : pidfd(io, fd), timer(io), pid(p), done(std::move(d)) {}
 
     void watch(std::chrono::milliseconds timeout) {
@@ -62,7 +62,7 @@ std::string describe(const ProcessResult& r) {
     return fmt::format("exited with status {}", r.exit_code);
 }
 
-void run_process(boost::asio::io_context& io, const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+void run_process(boost::asio::any_io_executor io, const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                  std::function<void(const ProcessResult&)> done) {
     auto fail = [&](std::string why) {
         ProcessResult r;

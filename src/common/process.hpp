@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/any_io_executor.hpp>
 
 namespace lvsd {
 
@@ -31,7 +31,7 @@ std::string describe(const ProcessResult& r);
 // Starts `argv` (argv[0] an absolute path) and calls `done` on the io_context's thread
 // when it has ended, been killed at `timeout`, or could not be started. `done` may be
 // empty. The io_context must outlive the process.
-void run_process(boost::asio::io_context& io, const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+void run_process(boost::asio::any_io_executor io, const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                  std::function<void(const ProcessResult&)> done);
 
 }  // namespace lvsd

@@ -270,6 +270,9 @@ struct RealServer {
     uint32_t lthreshold = 0;
     bool inhibit_on_failure = false;  // default: the virtual server's
     std::optional<HealthCheck> check;  // none: always up
+    // keepalived's notify_up / notify_down: run as written (nothing appended) when the
+    // check's verdict on this real server changes.
+    std::optional<Command> notify_up, notify_down;
     Location where;
 };
 
@@ -291,10 +294,40 @@ struct VirtualServer {
     bool alpha = false;  // real servers start down until their check succeeds
     std::optional<Endpoint> sorry_server;
     std::vector<RealServer> real_servers;
+    // keepalived's quorum: the service is up while the weights of its up real servers sum
+    // to at least `quorum`; it goes down below quorum - hysteresis and comes back at
+    // quorum + hysteresis. quorum_up / quorum_down run as written on those transitions;
+    // while down, a sorry_server replaces every real server.
+    uint32_t quorum = 1;
+    uint32_t hysteresis = 0;
+    std::optional<Command> quorum_up, quorum_down;
+    // Non-empty: this service is one entry of the virtual_server_group of that name; the
+    // loader made one VirtualServer per entry, each with the same settings and real
+    // servers (and one quorum for them all, see pool_name()).
+    std::string group;
     Location where;
 };
 // How ipvsadm names the service: "TCP 192.0.2.1:80", "UDP [2001:db8::1]:53", "FWM 7".
 std::string service_name(const VirtualServer&);
+// The virtual server as written: `group "NAME"` for the services of a group (they share
+// one quorum and one set of real-server notifications), else service_name().
+std::string pool_name(const VirtualServer&);
+
+// One IPVS service of a virtual_server_group, as expanded from its entries
+// ("192.0.2.10-20 80" gives eleven, "fwmark 7" one).
+struct GroupMember {
+    uint32_t fwmark = 0;  // non-zero: a firewall-mark service
+    Family family = Family::V4;
+    IpAddress address;
+    uint16_t port = 0;
+    Location where;  // of the entry
+};
+
+struct VirtualServerGroup {
+    std::string name;
+    std::vector<GroupMember> members;  // in the order written, at least one
+    Location where;
+};
 
 struct Config {
     std::string source;  // the file name (or the name given to load_string)
@@ -304,6 +337,8 @@ struct Config {
     std::vector<VrrpTrackProcess> vrrp_track_processes;
     std::vector<VrrpInstance> vrrp_instances;
     std::vector<VrrpSyncGroup> vrrp_sync_groups;
+    std::vector<VirtualServerGroup> virtual_server_groups;
+    // A virtual server naming a group appears once per member of the group.
     std::vector<VirtualServer> virtual_servers;
 };
 

@@ -46,6 +46,7 @@ const std::map<std::string_view, std::string_view> kKeepalivedHints = {
     {"vrrp_instance", "lvsd takes a list: vrrp_instances = ( { name = \"VI_1\"; ... } );"},
     {"vrrp_sync_group", "lvsd takes a list: vrrp_sync_groups = ( { name = \"G1\"; group = [ ... ]; } );"},
     {"virtual_server", "lvsd takes a list: virtual_servers = ( { address = ...; port = ...; ... } );"},
+    {"virtual_server_group", "lvsd takes a list: virtual_server_groups = ( { name = \"G\"; entries = [ \"192.0.2.10-20 80\", \"fwmark 7\" ]; } );"},
     {"real_server", "lvsd takes a list: real_servers = ( { address = ...; port = ...; } );"},
     {"lvs_sched", "lvsd calls the scheduler 'lb_algo'"},
     {"lvs_method", "lvsd calls the forwarding method 'lb_kind'"},
@@ -233,7 +234,9 @@ private:
     void read_notify(Group& g, Notify& n);
     std::optional<VrrpSyncGroup> read_sync_group(const lc::Setting& s, std::size_t index);
     void read_track_script(Group& g, const std::string& context, std::vector<TrackScript>& out);
+    std::optional<VirtualServerGroup> read_server_group(const lc::Setting& s, std::size_t index);
     std::optional<VirtualServer> read_virtual_server(const lc::Setting& s, std::size_t index);
+    void expand_groups(Config& c);
     std::optional<RealServer> read_real_server(const lc::Setting& s, const VirtualServer& vs, const std::string& vs_name);
     std::optional<HealthCheck> read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
                                           const VirtualServer& vs, const std::string& rs_context);
@@ -254,6 +257,11 @@ private:
     bool syncid_from_instance_ = false;
     bool vs_port_known_ = true;    // false while reading a virtual server whose port is wrong
     bool vs_family_known_ = true;  // false while reading a virtual server whose address is wrong
+    bool vs_ports_vary_ = false;   // true while reading a group's virtual server whose entries differ in port
+    const std::vector<VirtualServerGroup>* groups_ = nullptr;  // read before the virtual servers
+    std::set<std::string> group_names_;  // as written, also of groups with errors
+    // Members of a group written "fwmark N" without a family: the virtual server decides.
+    std::map<std::string, std::set<std::size_t>> mark_family_open_;
 };
 
 Group::Group(Loader& loader, const lc::Setting& s, std::string context, const std::vector<std::string_view>& keys)
@@ -701,7 +709,10 @@ std::shared_ptr<Config> Loader::load(const lc::Setting& root) {
     list_of_groups("vrrp_track_processes", [&](const lc::Setting& e, std::size_t i) { return read_track_process(e, i); }, c->vrrp_track_processes);
     list_of_groups("vrrp_instances", [&](const lc::Setting& e, std::size_t i) { return read_instance(e, i); }, c->vrrp_instances);
     list_of_groups("vrrp_sync_groups", [&](const lc::Setting& e, std::size_t i) { return read_sync_group(e, i); }, c->vrrp_sync_groups);
+    list_of_groups("virtual_server_groups", [&](const lc::Setting& e, std::size_t i) { return read_server_group(e, i); }, c->virtual_server_groups);
+    groups_ = &c->virtual_server_groups;
     list_of_groups("virtual_servers", [&](const lc::Setting& e, std::size_t i) { return read_virtual_server(e, i); }, c->virtual_servers);
+    expand_groups(*c);
 
     check_instances(*c);
     check_scripts(*c);
@@ -1433,11 +1444,12 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
         identity_ok = false;
     }
     if (auto v = parse_forwarding(g)) rs.lb_kind = *v;
-    if (auto v = g.integer("port", vs.fwmark ? 0 : 1, 65535)) rs.port = static_cast<uint16_t>(*v);
+    const bool any_port = vs.fwmark || vs_ports_vary_;
+    if (auto v = g.integer("port", any_port ? 0 : 1, 65535)) rs.port = static_cast<uint16_t>(*v);
     else if (!g.find("port")) rs.port = vs.port;
     else identity_ok = false;
     // DR and TUN deliver the packet unchanged: the real server sees the service's port.
-    if (!vs.fwmark && identity_ok && rs.lb_kind != Forwarding::Nat && g.find("port") && rs.port != vs.port && vs.port != 0)
+    if (!any_port && identity_ok && rs.lb_kind != Forwarding::Nat && g.find("port") && rs.port != vs.port && vs.port != 0)
         g.error(*g.find("port"), fmt::format("port {} differs from the service's port {}, but {} cannot change the destination "
                                              "port (only NAT can)", rs.port, vs.port, to_string(rs.lb_kind)));
     if (auto v = g.integer("weight", 0, 65535)) rs.weight = static_cast<uint32_t>(*v);
@@ -1448,6 +1460,8 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
     else if (!rs.uthreshold && rs.lthreshold)
         g.error(*g.find("lthreshold"), "lthreshold needs uthreshold (IPVS only lowers a server's load back below it)");
     if (auto v = g.boolean("inhibit_on_failure")) rs.inhibit_on_failure = *v;
+    rs.notify_up = g.command("notify_up");
+    rs.notify_down = g.command("notify_down");
     if (vs_family_known_ && g.find("address") && !rs.address.is_unspecified() && family_of(rs.address) != vs.family &&
         rs.lb_kind != Forwarding::Tunnel)
         g.error(*g.find("address"), fmt::format("address {} is {} but the service is {}; only TUN forwards across families",
@@ -1483,7 +1497,9 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
         if (!s.exists(k) || (s[k].getType() != lc::Setting::TypeInt && s[k].getType() != lc::Setting::TypeInt64)) return std::nullopt;
         return s[k].getType() == lc::Setting::TypeInt ? static_cast<int>(s[k]) : static_cast<long long>(s[k]);
     };
-    if (auto mark = peek_int("fwmark"); mark && *mark > 0) {
+    if (s.exists("group") && s["group"].getType() == lc::Setting::TypeString) {
+        context = fmt::format("virtual server group \"{}\"", s["group"].c_str());
+    } else if (auto mark = peek_int("fwmark"); mark && *mark > 0) {
         context = fmt::format("virtual server FWM {}", *mark);
     } else if (s.exists("address") && s["address"].getType() == lc::Setting::TypeString) {
         if (auto a = parse_address(s["address"].c_str())) {
@@ -1500,8 +1516,70 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
     bool port_ok = true;
     bool family_ok = true;
 
-    const bool by_mark = g.find("fwmark") != nullptr;
-    if (by_mark) {
+    const bool by_group = g.find("group") != nullptr;
+    const bool by_mark = !by_group && g.find("fwmark") != nullptr;
+    if (by_group) {
+        for (auto k : {"address", "port", "fwmark"})
+            if (g.find(k))
+                g.error(*g.find(k), fmt::format("{} does not apply to a virtual server with a group (the group's entries are "
+                                                "its services)", k));
+        const VirtualServerGroup* group = nullptr;
+        if (auto v = g.string("group")) {
+            auto it = std::find_if(groups_->begin(), groups_->end(), [&](auto& x) { return x.name == *v; });
+            if (it != groups_->end()) {
+                group = &*it;
+                vs.group = *v;
+            } else if (!group_names_.count(*v)) {  // a broken group was reported already
+                std::vector<std::string_view> names;
+                for (auto& x : *groups_) names.push_back(x.name);
+                std::string msg = fmt::format("group \"{}\" is not a virtual_server_group", *v);
+                if (auto near = detail::nearest(*v, names)) msg += fmt::format("; did you mean '{}'?", *near);
+                g.error(*g.find("group"), msg);
+            }
+        }
+        if (!group) identity_ok = port_ok = family_ok = false;
+        if (auto v = g.choice("protocol", {"TCP", "UDP", "SCTP"}))
+            vs.protocol = *v == "TCP" ? Protocol::Tcp : *v == "UDP" ? Protocol::Udp : Protocol::Sctp;
+        else if (g.find("protocol")) identity_ok = false;
+        // The settings below are checked against one member standing for all: the first
+        // address entry (the family and, when all agree, the port) or else the first mark.
+        if (group) {
+            const GroupMember* addr = nullptr;
+            bool ports_agree = true;
+            for (auto& m : group->members)
+                if (!m.fwmark) {
+                    if (!addr) addr = &m;
+                    else if (m.port != addr->port) ports_agree = false;
+                }
+            const bool open = mark_family_open_.count(group->name) > 0;
+            if (auto v = g.choice("ip_family", {"inet", "inet6"})) {
+                vs.family = *v == "inet" ? Family::V4 : Family::V6;
+                if (!open)
+                    g.error(*g.find("ip_family"), "ip_family only applies to a group's fwmark entries written without "
+                                                  "inet or inet6; this group's entries give the family");
+            } else if (addr) {
+                vs.family = addr->family;
+            } else {
+                vs.family = group->members.front().family;
+                if (open) {  // as for a fwmark service: the real servers' family
+                    const lc::Setting* rsl = g.find("real_servers");
+                    if (rsl && rsl->isList() && rsl->getLength() > 0) {
+                        const lc::Setting& r0 = (*rsl)[0];
+                        if (r0.isGroup() && r0.exists("address") && r0["address"].getType() == lc::Setting::TypeString)
+                            if (auto a = parse_address(r0["address"].c_str())) vs.family = family_of(*a);
+                    }
+                }
+            }
+            if (addr) {
+                vs.address = addr->address;
+                vs.port = ports_agree ? addr->port : 0;
+                vs_ports_vary_ = !ports_agree || addr->port == 0 ||
+                                 std::any_of(group->members.begin(), group->members.end(), [](auto& m) { return m.fwmark != 0; });
+            } else {
+                vs.fwmark = group->members.front().fwmark;
+            }
+        }
+    } else if (by_mark) {
         if (auto v = g.integer("fwmark", 1, kU32Max)) vs.fwmark = static_cast<uint32_t>(*v);
         else identity_ok = false;
         for (auto k : {"address", "port", "protocol"})
@@ -1565,11 +1643,11 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
         }
     }
     vs.ops = g.boolean("ops").value_or(false);
-    if (vs.ops && !by_mark && vs.protocol != Protocol::Udp)
+    if (vs.ops && !by_mark && !vs.fwmark && vs.protocol != Protocol::Udp)
         g.error(*g.find("ops"), "ops (one-packet scheduling) applies to UDP services only");
     if (vs.ops && vs.persistence_timeout)
         g.error(*g.find("ops"), "ops cannot be combined with persistence_timeout: every packet is scheduled on its own");
-    if (!by_mark && port_ok && vs.port == 0 && !vs.persistence_timeout)
+    if (!by_mark && !by_group && port_ok && vs.port == 0 && !vs.persistence_timeout)
         g.error(*g.find("port"), "port 0 (all ports) needs persistence_timeout, as in IPVS");
     vs.sh_port = g.boolean("sh-port").value_or(false);
     vs.sh_fallback = g.boolean("sh-fallback").value_or(false);
@@ -1581,6 +1659,10 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
     if (auto v = g.seconds("delay_loop", 100ms, 86400s)) vs.delay_loop = *v;
     vs.inhibit_on_failure = g.boolean("inhibit_on_failure").value_or(false);
     vs.alpha = g.boolean("alpha").value_or(false);
+    if (auto v = g.integer("quorum", 1, kU32Max)) vs.quorum = static_cast<uint32_t>(*v);
+    if (auto v = g.integer("hysteresis", 0, kU32Max)) vs.hysteresis = static_cast<uint32_t>(*v);
+    vs.quorum_up = g.command("quorum_up");
+    vs.quorum_down = g.command("quorum_down");
 
     if (auto* ss = g.find("sorry_server")) {
         if (!ss->isGroup()) {
@@ -1628,8 +1710,104 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
                 break;
             }
     vs_port_known_ = vs_family_known_ = true;
+    vs_ports_vary_ = false;
     if (!identity_ok) return std::nullopt;
     return vs;
+}
+
+std::optional<VirtualServerGroup> Loader::read_server_group(const lc::Setting& s, std::size_t index) {
+    VirtualServerGroup vg;
+    vg.where = where(s);
+    std::string context = fmt::format("virtual_server_groups[{}]", index);
+    if (s.exists("name") && s["name"].getType() == lc::Setting::TypeString)
+        context = fmt::format("virtual server group \"{}\"", s["name"].c_str());
+    Group g(*this, s, context, detail::keys_of("virtual_server_groups"));
+    const std::size_t errors_before = diagnostics_.size();
+    if (auto v = g.string("name")) {
+        if (v->empty()) g.error(*g.find("name"), "name is empty");
+        else group_names_.insert(vg.name = *v);
+    } else if (!g.find("name")) {
+        g.missing("name");
+    }
+    if (!g.find("entries")) g.missing("entries", "(\"ADDRESS PORT\", \"FIRST-LAST PORT\" or \"fwmark N\")");
+    else if (g.find("entries")->isAggregate() && g.find("entries")->getLength() == 0)
+        g.error(*g.find("entries"), "entries is empty");
+    std::optional<Family> family;  // of the first entry that has one
+    int family_line = 0;
+    std::set<std::size_t> open;
+    auto member_name = [](const GroupMember& m) {
+        return m.fwmark ? fmt::format("fwmark {}", m.fwmark) : format_endpoint(m.address, m.port);
+    };
+    for (const lc::Setting* e : g.elements("entries")) {
+        if (e->getType() != lc::Setting::TypeString) {
+            g.wrong_type(*e, "an entry", "a string such as \"192.0.2.10 80\", \"192.0.2.10-20 80\" or \"fwmark 7\"");
+            continue;
+        }
+        auto parsed = detail::parse_group_entry(e->c_str());
+        if (auto* why = std::get_if<std::string>(&parsed)) {
+            g.error(*e, fmt::format("entry \"{}\": {}", e->c_str(), *why));
+            continue;
+        }
+        const auto& entry = std::get<detail::GroupEntry>(parsed);
+        const Location at = where(*e);
+        std::vector<GroupMember> members;
+        if (entry.fwmark) members.push_back({entry.fwmark, entry.family.value_or(Family::V4), {}, 0, at});
+        for (auto& a : entry.addresses) members.push_back({0, family_of(a), a, entry.port, at});
+        const bool known = !entry.fwmark || entry.family;
+        if (known) {
+            if (family && members.front().family != *family) {
+                g.error(*e, fmt::format("entry \"{}\" is {} but the group's entries are {} (line {}); one family per group",
+                                        e->c_str(), family_name(members.front().family), family_name(*family), family_line));
+                continue;
+            }
+            if (!family) family = members.front().family, family_line = at.line;
+        }
+        for (auto& m : members) {
+            auto dup = std::find_if(vg.members.begin(), vg.members.end(), [&](const GroupMember& o) {
+                return m.fwmark ? o.fwmark == m.fwmark : (!o.fwmark && o.address == m.address && o.port == m.port);
+            });
+            if (dup != vg.members.end()) {
+                g.error(*e, fmt::format("entry \"{}\": {} is already in the group (line {})", e->c_str(), member_name(m),
+                                        dup->where.line));
+                break;
+            }
+            if (!known) open.insert(vg.members.size());
+            vg.members.push_back(m);
+        }
+    }
+    // A mark without a family takes the family of the group's addresses when it has any.
+    for (auto i : open)
+        if (family) vg.members[i].family = *family;
+    if (!family && !open.empty()) mark_family_open_[vg.name] = open;
+    if (diagnostics_.size() != errors_before || vg.name.empty()) return std::nullopt;
+    return vg;
+}
+
+void Loader::expand_groups(Config& c) {
+    std::vector<VirtualServer> out;
+    for (auto& vs : c.virtual_servers) {
+        if (vs.group.empty()) {
+            out.push_back(std::move(vs));
+            continue;
+        }
+        const auto& group = *std::find_if(c.virtual_server_groups.begin(), c.virtual_server_groups.end(),
+                                          [&](auto& x) { return x.name == vs.group; });
+        const auto open = mark_family_open_.find(group.name);
+        for (std::size_t i = 0; i < group.members.size(); ++i) {
+            const GroupMember& m = group.members[i];
+            VirtualServer e = vs;
+            e.fwmark = m.fwmark;
+            e.address = m.fwmark ? IpAddress{} : m.address;
+            e.port = m.port;
+            e.family = open != mark_family_open_.end() && open->second.count(i) ? vs.family : m.family;
+            if (!m.fwmark && m.port == 0 && !vs.persistence_timeout)
+                error(m.where, fmt::format("virtual server group \"{}\": {} (port 0, all ports) needs persistence_timeout in "
+                                           "the virtual server at line {}, as in IPVS", group.name, format_endpoint(m.address, 0),
+                                           vs.where.line));
+            out.push_back(std::move(e));
+        }
+    }
+    c.virtual_servers = std::move(out);
 }
 
 void Loader::check_instances(Config& c) {

@@ -48,6 +48,11 @@ std::string_view check_name(const HealthCheck& c) {
     }
 }
 
+std::string pool_name(const VirtualServer& vs) {
+    if (!vs.group.empty()) return fmt::format("group \"{}\"", vs.group);
+    return service_name(vs);
+}
+
 std::string service_name(const VirtualServer& vs) {
     if (vs.fwmark) return fmt::format("FWM {}{}", vs.fwmark, vs.family == Family::V6 ? " IPv6" : "");
     return fmt::format("{} {}", to_string(vs.protocol), format_endpoint(vs.address, vs.port));
@@ -220,7 +225,8 @@ std::string format_plan(const Config& c) {
         if (!sched_flags.empty()) flags += fmt::format(" ({})", sched_flags);
         std::string head = vs.fwmark ? fmt::format("FWM  {}{}", vs.fwmark, vs.family == Family::V6 ? " IPv6" : "")
                                      : fmt::format("{:<4} {}", to_string(vs.protocol), format_endpoint(vs.address, vs.port));
-        out += fmt::format("{} {}{}\n", head, vs.lb_algo, flags);
+        out += fmt::format("{} {}{}{}\n", head, vs.lb_algo, flags,
+                           vs.group.empty() ? "" : fmt::format("  (group {})", vs.group));
         for (const RealServer& rs : vs.real_servers) {
             std::string weight = vs.alpha && rs.check ? fmt::format("{}*", rs.weight) : std::to_string(rs.weight);
             out += fmt::format("  -> {:<28} {:<7} {}\n", format_endpoint(rs.address, rs.port), ipvsadm_forward(rs.lb_kind), weight);
@@ -229,10 +235,19 @@ std::string format_plan(const Config& c) {
             if (rs.uthreshold)
                 out += fmt::format("       new connections stop above {} connections, resume below {}\n", rs.uthreshold,
                                    rs.lthreshold ? rs.lthreshold : rs.uthreshold * 3 / 4);
+            if (rs.notify_up) out += fmt::format("       notify_up: {}\n", command_text(*rs.notify_up));
+            if (rs.notify_down) out += fmt::format("       notify_down: {}\n", command_text(*rs.notify_down));
         }
         if (vs.real_servers.empty()) out += "  (no real servers)\n";
+        if (vs.quorum != 1 || vs.hysteresis != 0)
+            out += fmt::format("  quorum {}: down when the up real servers' weights sum below {}, up again at {}{}\n",
+                               vs.quorum, vs.quorum > vs.hysteresis ? vs.quorum - vs.hysteresis : 1,
+                               uint64_t{vs.quorum} + vs.hysteresis,
+                               vs.group.empty() ? "" : fmt::format(" (one quorum for group {})", vs.group));
+        if (vs.quorum_up) out += fmt::format("  quorum_up: {}\n", command_text(*vs.quorum_up));
+        if (vs.quorum_down) out += fmt::format("  quorum_down: {}\n", command_text(*vs.quorum_down));
         if (vs.sorry_server)
-            out += fmt::format("  sorry server {} while no real server is up\n",
+            out += fmt::format("  sorry server {} replaces the real servers while the quorum is down\n",
                                format_endpoint(vs.sorry_server->address, vs.sorry_server->port));
         if (vs.alpha) out += "  alpha: real servers with a check start down (* above) until it succeeds\n";
     }

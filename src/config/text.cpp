@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <array>
+#include <charconv>
 #include <cstdint>
+
+#include <fmt/format.h>
 
 namespace lvsd::config::detail {
 
@@ -164,6 +168,91 @@ std::vector<WideInteger> find_wide_integers(std::string_view text) {
         }
     }
     return found;
+}
+
+}  // namespace lvsd::config::detail
+
+namespace lvsd::config::detail {
+
+namespace {
+
+std::vector<std::string_view> words_of(std::string_view text) {
+    std::vector<std::string_view> out;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+        std::size_t j = i;
+        while (j < text.size() && text[j] != ' ' && text[j] != '\t') ++j;
+        if (j > i) out.push_back(text.substr(i, j - i));
+        i = j;
+    }
+    return out;
+}
+
+template <class T>
+std::optional<T> number_of(std::string_view w, int base = 10) {
+    T v{};
+    auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v, base);
+    if (ec != std::errc{} || end != w.data() + w.size() || w.empty()) return std::nullopt;
+    return v;
+}
+
+}  // namespace
+
+std::variant<GroupEntry, std::string> parse_group_entry(std::string_view text) {
+    const auto w = words_of(text);
+    if (w.empty()) return std::string("an empty entry; write \"ADDRESS PORT\", \"FIRST-LAST PORT\" or \"fwmark N\"");
+    GroupEntry e;
+    if (w[0] == "fwmark") {
+        if (w.size() < 2 || w.size() > 3) return std::string("write \"fwmark N\" or \"fwmark N inet|inet6\"");
+        auto mark = number_of<uint32_t>(w[1]);
+        if (!mark || *mark == 0) return fmt::format("fwmark '{}' is not a number in 1..4294967295", w[1]);
+        e.fwmark = *mark;
+        if (w.size() == 3) {
+            if (w[2] == "inet") e.family = Family::V4;
+            else if (w[2] == "inet6") e.family = Family::V6;
+            else return fmt::format("'{}' is not inet or inet6", w[2]);
+        }
+        return e;
+    }
+    if (w.size() != 2) return fmt::format("\"{}\" is not \"ADDRESS PORT\", \"FIRST-LAST PORT\" or \"fwmark N\"", text);
+    auto port = number_of<uint16_t>(w[1]);
+    if (!port) return fmt::format("port '{}' is not a number in 0..65535", w[1]);
+    e.port = *port;
+    const auto dash = w[0].find('-');
+    auto first = parse_address(w[0].substr(0, dash));
+    if (!first) return fmt::format("'{}' is not an IPv4 or IPv6 address", w[0].substr(0, dash));
+    if (first->is_unspecified() || first->is_multicast())
+        return fmt::format("{} must be a unicast address", *first);
+    if (dash == std::string_view::npos) {
+        e.addresses.push_back(*first);
+        return e;
+    }
+    // The range replaces the last part of the address (keepalived's "192.0.2.10-20").
+    const std::string_view last_text = w[0].substr(dash + 1);
+    const bool v4 = first->is_v4();
+    auto last = number_of<uint32_t>(last_text, v4 ? 10 : 16);
+    if (!last || *last > (v4 ? 255u : 0xffffu))
+        return fmt::format("range end '{}' is not the last part of an {} address ({})", last_text, v4 ? "IPv4" : "IPv6",
+                           v4 ? "0..255" : "hexadecimal 0..ffff");
+    auto bytes16 = v4 ? std::array<unsigned char, 16>{} : first->to_v6().to_bytes();
+    auto bytes4 = v4 ? first->to_v4().to_bytes() : std::array<unsigned char, 4>{};
+    const uint32_t start = v4 ? bytes4[3] : (uint32_t{bytes16[14]} << 8 | bytes16[15]);
+    if (*last < start)
+        return fmt::format("range {} ends below its start", w[0]);
+    if (*last - start + 1 > kMaxGroupRange)
+        return fmt::format("range {} has {} addresses, more than {}", w[0], *last - start + 1, kMaxGroupRange);
+    for (uint32_t n = start; n <= *last; ++n) {
+        if (v4) {
+            bytes4[3] = static_cast<unsigned char>(n);
+            e.addresses.emplace_back(boost::asio::ip::address_v4(bytes4));
+        } else {
+            bytes16[14] = static_cast<unsigned char>(n >> 8);
+            bytes16[15] = static_cast<unsigned char>(n & 0xff);
+            e.addresses.emplace_back(boost::asio::ip::address_v6(bytes16));
+        }
+    }
+    return e;
 }
 
 }  // namespace lvsd::config::detail

@@ -50,6 +50,21 @@ ipvs::Destination destination_of(const config::RealServer& rs, uint32_t weight) 
 
 }  // namespace
 
+Quorum quorum_state(uint64_t weight_up, uint32_t quorum, uint32_t hysteresis, std::optional<Quorum> previous) {
+    const uint64_t q = quorum, h = hysteresis;
+    if (!previous) return weight_up > 0 && weight_up >= q ? Quorum::Up : Quorum::Down;
+    if (*previous == Quorum::Up)
+        return weight_up == 0 || weight_up + h < q ? Quorum::Down : Quorum::Up;  // below q - h, without underflow
+    return weight_up > 0 && weight_up >= q + h ? Quorum::Up : Quorum::Down;
+}
+
+uint64_t weight_up(const config::VirtualServer& vs, const HealthLookup& is_up) {
+    uint64_t sum = 0;
+    for (const auto& rs : vs.real_servers)
+        if (!rs.check || is_up(vs, rs)) sum += rs.weight;
+    return sum;
+}
+
 ipvs::ServiceKey service_key(const config::VirtualServer& vs) {
     if (vs.fwmark != 0) return ipvs::ServiceKey::mark(vs.fwmark, vs.family);
     return ipvs::ServiceKey::endpoint(to_ipvs(vs.protocol), vs.address, vs.port);
@@ -59,21 +74,21 @@ ipvs::DestinationKey destination_key(const config::RealServer& rs) {
     return ipvs::DestinationKey{rs.address, rs.port};
 }
 
-ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_up) {
+ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_up,
+                          const QuorumLookup& has_quorum) {
     ipvs::Table table;
     for (const auto& vs : config.virtual_servers) {
+        const bool quorum =
+            has_quorum ? has_quorum(vs)
+                       : quorum_state(weight_up(vs, is_up), vs.quorum, vs.hysteresis, std::nullopt) == Quorum::Up;
+        const bool sorry = !quorum && vs.sorry_server;
         std::vector<ipvs::Destination> destinations;
-        bool any_up = false;
         for (const auto& rs : vs.real_servers) {
-            const bool up = !rs.check || is_up(vs, rs);
-            if (up) {
-                any_up = true;
-                destinations.push_back(destination_of(rs, rs.weight));
-            } else if (rs.inhibit_on_failure) {
-                destinations.push_back(destination_of(rs, 0));
-            }
+            const bool up = !sorry && (!rs.check || is_up(vs, rs));
+            if (up) destinations.push_back(destination_of(rs, rs.weight));
+            else if (rs.inhibit_on_failure) destinations.push_back(destination_of(rs, 0));
         }
-        if (!any_up && vs.sorry_server) {
+        if (sorry) {
             ipvs::Destination sorry;
             sorry.key = {vs.sorry_server->address, vs.sorry_server->port};
             sorry.forwarding = to_ipvs(vs.lb_kind);

@@ -2,7 +2,9 @@
 // ipvs::desired(Config, health) -> diff -> ops). Pure: the reconciler does the writing.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "config/config.hpp"
 #include "ipvs/ipvs.hpp"
@@ -14,13 +16,30 @@ namespace lvsd::daemon {
 using HealthLookup =
     std::function<bool(const config::VirtualServer&, const config::RealServer&)>;
 
+// keepalived's quorum with hysteresis, pure. A service that was up goes down when the
+// weights of its up real servers sum to 0 or below quorum - hysteresis; one that was down
+// comes back when they reach quorum + hysteresis; in between it keeps its state. With no
+// previous state (a new service) it is up at `quorum` or more, without the hysteresis band.
+enum class Quorum : uint8_t { Up, Down };
+Quorum quorum_state(uint64_t weight_up, uint32_t quorum, uint32_t hysteresis, std::optional<Quorum> previous);
+
+// The sum of the weights of the real servers of `vs` that are up.
+uint64_t weight_up(const config::VirtualServer& vs, const HealthLookup& is_up);
+
+// Whether a virtual server has its quorum now. Empty: decided by quorum_state() with no
+// previous state.
+using QuorumLookup = std::function<bool(const config::VirtualServer&)>;
+
 ipvs::ServiceKey service_key(const config::VirtualServer& vs);
 ipvs::DestinationKey destination_key(const config::RealServer& rs);
 
 // The table for `config`: every virtual service with its real servers that are up.
 // A down real server is left out, or kept with weight 0 under inhibit_on_failure so that
-// its established connections finish. While no real server of a service is up, the
-// sorry_server (if any) stands in with weight 1, and leaves again when one recovers.
-ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_up);
+// its established connections finish. While the service's quorum is down, its
+// sorry_server (if any) replaces every real server (keepalived: "all real servers will
+// be brought down ... and be replaced with the sorry server"), with weight 1, and leaves
+// again when the quorum is back.
+ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_up,
+                          const QuorumLookup& has_quorum = {});
 
 }  // namespace lvsd::daemon

@@ -1,8 +1,11 @@
 #include "daemon/service_plane.hpp"
 
+#include <set>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/command.hpp"
 #include "daemon/desired.hpp"
 #include "daemon/json.hpp"
 #include "daemon/metrics.hpp"
@@ -12,6 +15,9 @@
 namespace lvsd::daemon {
 
 namespace {
+
+// As for VRRP notify scripts: a command still running after this is killed.
+constexpr std::chrono::milliseconds kCommandTimeout{10000};
 
 std::vector<healthcheck::StatusRange> ranges(const config::StatusCodes& codes) {
     std::vector<healthcheck::StatusRange> out;
@@ -56,15 +62,17 @@ healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config:
 Result<void> check_against_host(const config::Config& config,
                                 const std::function<bool(const IpAddress&)>& is_local_address) {
     std::vector<std::string> problems;
+    std::set<std::pair<std::string, int>> reported;  // a group's services share their checks
     for (const auto& vs : config.virtual_servers)
         for (const auto& rs : vs.real_servers) {
             if (!rs.check || !rs.check->bindto || is_local_address(*rs.check->bindto)) continue;
             const auto& where = rs.check->where;
+            if (!reported.emplace(where.file, where.line).second) continue;
             problems.push_back(fmt::format(
                 "{}:{}: {} of real server {} in {}: bindto {} is not an address of this host (every "
                 "probe would fail and take the real server down)",
                 where.file, where.line, config::check_name(*rs.check), format_endpoint(rs.address, rs.port),
-                config::service_name(vs), *rs.check->bindto));
+                config::pool_name(vs), *rs.check->bindto));
         }
     if (problems.empty()) return {};
     return make_error(EADDRNOTAVAIL, "{}", fmt::join(problems, "; "));
@@ -82,7 +90,8 @@ ServicePlane::ServicePlane(boost::asio::any_io_executor executor,
       }()) {}
 
 ServicePlane::ServicePlane(boost::asio::any_io_executor executor, Backends backends)
-    : backend_(std::move(backends.first)),
+    : executor_(executor),
+      backend_(std::move(backends.first)),
       reconciler_(*backend_),
       monitor_(executor, [this](const healthcheck::HealthEvent& e) { on_health(e); }),
       periodic_(executor),
@@ -99,6 +108,7 @@ Result<void> ServicePlane::apply(std::shared_ptr<const config::Config> config) {
         }
     if (auto r = monitor_.update(specs); !r) return r;
     config_ = std::move(config);
+    update_quorum();
     rebuild_desired();
     reconcile("configuration applied");
     arm_periodic();
@@ -107,20 +117,58 @@ Result<void> ServicePlane::apply(std::shared_ptr<const config::Config> config) {
 
 void ServicePlane::rebuild_desired() {
     reconciler_.set_desired(desired_table(
-        *config_, [this](const auto& vs, const auto& rs) { return view(vs, rs).healthy; }));
+        *config_, [this](const auto& vs, const auto& rs) { return view(vs, rs).healthy; },
+        [this](const config::VirtualServer& vs) { return has_quorum(vs); }));
+}
+
+bool ServicePlane::has_quorum(const config::VirtualServer& vs) const {
+    auto it = quorum_.find(config::pool_name(vs));
+    return it == quorum_.end() || it->second == Quorum::Up;
+}
+
+void ServicePlane::update_quorum() {
+    std::map<std::string, Quorum> next;
+    const auto healthy = [this](const auto& vs, const auto& rs) { return view(vs, rs).healthy; };
+    for (const auto& vs : config_->virtual_servers) {
+        auto pool = config::pool_name(vs);
+        if (next.contains(pool)) continue;
+        std::optional<Quorum> before;
+        if (auto it = quorum_.find(pool); it != quorum_.end()) before = it->second;
+        const uint64_t sum = weight_up(vs, healthy);
+        const Quorum now = quorum_state(sum, vs.quorum, vs.hysteresis, before);
+        next.emplace(pool, now);
+        // A new service starts in its state without a transition (nothing to run).
+        if (!before || *before == now) continue;
+        if (now == Quorum::Down)
+            spdlog::warn("virtual server {}: quorum lost: the up real servers weigh {}, below {} - {}{}", pool, sum,
+                         vs.quorum, vs.hysteresis, vs.sorry_server ? "; the sorry server takes over" : "");
+        else
+            spdlog::info("virtual server {}: quorum gained: the up real servers weigh {}, at least {} + {}", pool, sum,
+                         vs.quorum, vs.hysteresis);
+        const auto& command = now == Quorum::Up ? vs.quorum_up : vs.quorum_down;
+        if (command) run_command(executor_, command->argv, kCommandTimeout);
+    }
+    quorum_ = std::move(next);
 }
 
 void ServicePlane::on_health(const healthcheck::HealthEvent& e) {
     // One line per transition; the real servers sharing this check are named once each.
+    const bool up = e.transition.to == healthcheck::Health::Up;
     std::vector<std::string> users;
+    std::vector<const config::Command*> commands;
+    std::set<std::pair<std::string, std::string>> notified;  // a group's services share one notification
     for (const auto& vs : config_->virtual_servers)
         for (const auto& rs : vs.real_servers)
-            if (rs.check && healthcheck::check_key(check_spec(vs, rs, *rs.check)) == e.key)
-                users.push_back(fmt::format("{} -> {}", config::service_name(vs),
-                                            format_endpoint(rs.address, rs.port)));
-    spdlog::log(e.transition.to == healthcheck::Health::Up ? spdlog::level::info
-                                                           : spdlog::level::warn,
-                "real server {} ({})", e, fmt::join(users, ", "));
+            if (rs.check && healthcheck::check_key(check_spec(vs, rs, *rs.check)) == e.key) {
+                const auto endpoint = format_endpoint(rs.address, rs.port);
+                users.push_back(fmt::format("{} -> {}", config::service_name(vs), endpoint));
+                const auto& command = up ? rs.notify_up : rs.notify_down;
+                if (command && notified.emplace(config::pool_name(vs), endpoint).second)
+                    commands.push_back(&*command);
+            }
+    spdlog::log(up ? spdlog::level::info : spdlog::level::warn, "real server {} ({})", e, fmt::join(users, ", "));
+    for (const auto* command : commands) run_command(executor_, command->argv, kCommandTimeout);
+    update_quorum();
     rebuild_desired();
     reconcile("health change");
 }
@@ -195,8 +243,10 @@ std::string ServicePlane::status_text() const {
     const auto m = metrics();
     for (size_t i = 0; i < config_->virtual_servers.size(); ++i) {
         const auto& vs = config_->virtual_servers[i];
-        out += fmt::format("{} {} {}{}\n", config::service_name(vs), vs.lb_algo,
+        out += fmt::format("{} {} {}{}{}{}\n", config::service_name(vs), vs.lb_algo,
                            config::to_string(vs.lb_kind),
+                           vs.group.empty() ? "" : fmt::format("  (group {})", vs.group),
+                           has_quorum(vs) ? "" : vs.sorry_server ? "  quorum down: sorry server" : "  quorum down",
                            reconciler_.kernel().contains(service_key(vs))
                                ? ""
                                : "  (not in the kernel table)");
@@ -244,9 +294,11 @@ std::string ServicePlane::status_json() const {
                 rs.check ? std::to_string(v.probes) : "null"));
         }
         services.push_back(fmt::format(
-            R"({{"service":"{}","scheduler":"{}","in_kernel":{},"real_servers":[{}]}})",
+            R"({{"service":"{}","scheduler":"{}","in_kernel":{},"group":{},"quorum":{},"real_servers":[{}]}})",
             json_escape(config::service_name(vs)), vs.lb_algo,
-            reconciler_.kernel().contains(service_key(vs)), fmt::join(reals, ",")));
+            reconciler_.kernel().contains(service_key(vs)),
+            vs.group.empty() ? "null" : fmt::format("\"{}\"", json_escape(vs.group)), has_quorum(vs),
+            fmt::join(reals, ",")));
     }
     return fmt::format(R"({{"reconciles":{},"ops_sent":{},"ops_failed":{},"virtual_services":[{}]}})",
                        reconciles_, ops_sent_, ops_failed_, fmt::join(services, ","));

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/config.hpp"
+#include "daemon/desired.hpp"
 #include "healthcheck/monitor.hpp"
 #include "ipvs/reconcile.hpp"
 
@@ -75,6 +77,10 @@ private:
     ServicePlane(boost::asio::any_io_executor executor, Backends backends);
     void on_health(const healthcheck::HealthEvent& event);
     void rebuild_desired();
+    // Re-evaluates every virtual server's quorum (one per pool_name: a group's services
+    // share one) and runs quorum_up / quorum_down on each transition.
+    void update_quorum();
+    bool has_quorum(const config::VirtualServer& vs) const;  // as of the last update_quorum()
     void arm_periodic();
     // One real server as the checker and the kernel table (as of the last reconcile)
     // see it; the desired table and both status views read it.
@@ -86,11 +92,13 @@ private:
     };
     RealServerView view(const config::VirtualServer& vs, const config::RealServer& rs) const;
 
+    boost::asio::any_io_executor executor_;  // for notify commands
     std::unique_ptr<ipvs::Backend> backend_;
     ipvs::Reconciler reconciler_;
     healthcheck::Monitor monitor_;
     boost::asio::steady_timer periodic_;
     std::shared_ptr<const config::Config> config_;
+    std::map<std::string, Quorum> quorum_;  // by config::pool_name, kept across reloads
     std::string ownership_path_;  // empty: not kept
     std::set<ipvs::ServiceKey> ownership_written_;
     uint64_t reconciles_ = 0;

@@ -10,7 +10,7 @@
 
 #include "host/monitor.hpp"
 #include "vrrp/detail/arp_tracker.hpp"
-#include "vrrp/detail/notify.hpp"
+#include "common/command.hpp"
 #include "vrrp/detail/transport.hpp"
 #include "vrrp/detail/vip_keeper.hpp"
 #include "vrrp/host_facts.hpp"
@@ -453,7 +453,7 @@ struct Instance::Impl {
             if (argv->empty()) continue;
             auto args = *argv;
             args.insert(args.end(), {"INSTANCE", cfg.name, std::string(notify_word(s)), std::to_string(cfg.priority)});
-            detail::run_script(io, std::move(args), cfg.notify_timeout);
+            run_command(io.get_executor(), std::move(args), cfg.notify_timeout);
         }
     }
 };
@@ -489,7 +489,7 @@ void SyncGroup::follow(std::size_t changed) {
         if (argv->empty()) continue;
         auto args = *argv;
         args.insert(args.end(), {"GROUP", name_, std::string(notify_word(s))});
-        detail::run_script(members_.front()->impl_->io, std::move(args), notify_.timeout);
+        run_command(members_.front()->impl_->io.get_executor(), std::move(args), notify_.timeout);
     }
 }
 

@@ -2,7 +2,7 @@
 // the events (adverts from the transport, its timer, the host's changes) and carries out
 // the actions through its parts: the transport (raw socket, detail/transport.hpp), the
 // VIPs as desired state on the host (detail/vip_keeper.hpp), track_arp_target
-// (detail/arp_tracker.hpp) and notify scripts (detail/notify.hpp). What the host allows
+// (detail/arp_tracker.hpp) and notify scripts (common/command.hpp). What the host allows
 // (interface, advert source, faults) is host_facts.hpp's pure answer to the host::View,
 // re-read on every change: nothing caches an interface index or an address.
 // Single-threaded: everything runs on the io_context given to it.

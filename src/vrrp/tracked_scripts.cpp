@@ -43,7 +43,7 @@ struct TrackedScripts::Impl : std::enable_shared_from_this<Impl> {
         // skipped, and its timeout ends it.
         if (r->running) return;
         r->running = true;
-        run_process(io, r->config.argv, r->config.timeout, [self = shared_from_this(), r](const ProcessResult& p) {
+        run_process(io.get_executor(), r->config.argv, r->config.timeout, [self = shared_from_this(), r](const ProcessResult& p) {
             r->running = false;
             if (r->stopped) return;
             ++r->status.runs;

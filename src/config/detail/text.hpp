@@ -6,7 +6,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
+
+#include "common/net.hpp"
 
 namespace lvsd::config::detail {
 
@@ -31,5 +34,19 @@ struct WideInteger {
     int32_t wrapped = 0;  // what libconfig reads instead (saturated to 64 bits, then the low 32)
 };
 std::vector<WideInteger> find_wide_integers(std::string_view text);
+
+// One entry of a virtual_server_group as keepalived writes it: "ADDRESS PORT",
+// "FIRST-LAST PORT" (LAST is the last part of the address: decimal for IPv4,
+// "192.0.2.10-20"; hexadecimal for IPv6, "2001:db8::a-f"; both ends included) or
+// "fwmark N [inet|inet6]". At most kMaxGroupRange addresses per entry.
+struct GroupEntry {
+    uint32_t fwmark = 0;
+    std::optional<Family> family;  // fwmark entries: when written
+    std::vector<IpAddress> addresses;
+    uint16_t port = 0;
+};
+inline constexpr std::size_t kMaxGroupRange = 256;
+// The entry, or why it is wrong (a message without location).
+std::variant<GroupEntry, std::string> parse_group_entry(std::string_view text);
 
 }  // namespace lvsd::config::detail

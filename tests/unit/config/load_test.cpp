@@ -779,7 +779,7 @@ TEST(Plan, Vrrpv3UnicastFwmarkAndFlags) {
     EXPECT_THAT(plan, HasSubstr("FWM  7 mh persistent 300 mask /24 (mh-port)\n"));
     EXPECT_THAT(plan, HasSubstr("  -> 192.0.2.21:80                Masq    3*\n"));
     EXPECT_THAT(plan, HasSubstr("HTTP_GET :80/ok -> 200-299 every 60 s"));
-    EXPECT_THAT(plan, HasSubstr("sorry server 192.0.2.99:80 while no real server is up"));
+    EXPECT_THAT(plan, HasSubstr("sorry server 192.0.2.99:80 replaces the real servers while the quorum is down"));
     auto t = format_plan(*valid(service("", "uthreshold = 1000;")));
     EXPECT_THAT(t, HasSubstr("new connections stop above 1000 connections, resume below 750\n"));  // IPVS: 3/4 by default
     auto g = format_plan(*valid(instance("garp_master_refresh = 60; track_arp_target = { targets = [ \"192.0.2.1\" ]; };")));
