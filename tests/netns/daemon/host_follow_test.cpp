@@ -204,16 +204,16 @@ TEST_F(HostFollow, VipLabelChangedIsRepaired) {
     const long ta = counter("a", "transitions");
     const auto logs = count(a_.output(), kBehind);
 
-    // Delete and re-add with another label in one `ip` process (microseconds apart); should
-    // lvsd's repair of the deletion win the race, the add fails and is tried again.
+    // Delete and re-add with another label while lvsd is held still (SIGSTOP, a few ms:
+    // far less than b's Master_Down_Interval), so that its repair of the deletion, which
+    // takes a tenth of a millisecond, cannot come between the two: it then sees both
+    // changes at once, as a label change.
     const std::string batch = dir_ + "/relabel.batch";
     std::ofstream(batch) << "addr del 192.0.2.10/24 dev eth0\naddr add 192.0.2.10/24 dev eth0 label eth0:other\n";
-    Clock::time_point t0;
-    bool relabelled = false;
-    for (int attempt = 0; attempt < 5 && !relabelled; ++attempt) {
-        t0 = Clock::now();
-        relabelled = run({"ip", "-n", lab_.netns_name("a"), "-batch", batch}).ok();
-    }
+    ASSERT_EQ(::kill(a_.pid(), SIGSTOP), 0);
+    const bool relabelled = run({"ip", "-n", lab_.netns_name("a"), "-batch", batch}).ok();
+    const Clock::time_point t0 = Clock::now();
+    ASSERT_EQ(::kill(a_.pid(), SIGCONT), 0);
     ASSERT_TRUE(relabelled) << addrs("a");
     const bool fixed = wait_until([&] { return vip_line("a").find(" eth0:vip") != std::string::npos; }, 3s, 5ms);
     const long gap = ms_since(t0);
