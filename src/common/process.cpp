@@ -34,6 +34,13 @@ struct Child : std::enable_shared_from_this<Child> {
         timer.expires_after(timeout);
         timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
             if (ec) return;
+            // On a busy loop the timeout can be handled after the exit it raced: a child
+            // that has already exited (its pidfd handler just has not run yet) did not
+            // time out. WNOWAIT leaves it for that handler to reap.
+            siginfo_t info{};
+            if (::waitid(P_PID, static_cast<id_t>(self->pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                info.si_pid == self->pid)
+                return;
             self->timed_out = true;
             // The group: a shell's children (sleep, curl) die with it.
             ::kill(-self->pid, SIGKILL);
