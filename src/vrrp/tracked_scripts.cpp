@@ -69,6 +69,12 @@ TrackedScripts::~TrackedScripts() { stop(); }
 void TrackedScripts::apply(const std::vector<ScriptConfig>& scripts) {
     auto& runners = impl_->runners;
     std::map<std::string, std::shared_ptr<Impl::Runner>> next;
+    // New scripts start spread over their interval rather than all at once: a thousand
+    // spawns in one burst keep the loop busy long enough to make the next tick find
+    // runs not yet reaped (and skip them). The first one starts now.
+    std::size_t fresh = 0, fresh_total = 0;
+    for (const auto& c : scripts)
+        if (auto it = runners.find(c.name); it == runners.end() || it->second->config.argv != c.argv) ++fresh_total;
     for (const auto& c : scripts) {
         auto it = runners.find(c.name);
         if (it != runners.end() && it->second->config.argv == c.argv) {
@@ -81,8 +87,8 @@ void TrackedScripts::apply(const std::vector<ScriptConfig>& scripts) {
             continue;
         }
         auto r = std::make_shared<Impl::Runner>(impl_->io, c);
-        // The first run now: a VRRP instance should not wait a whole interval to learn it.
-        impl_->schedule(r, std::chrono::steady_clock::now());
+        const auto phase = c.interval * static_cast<long>(fresh++) / static_cast<long>(fresh_total);
+        impl_->schedule(r, std::chrono::steady_clock::now() + phase);
         next.emplace(c.name, r);
     }
     for (auto& [name, r] : runners)
