@@ -162,8 +162,25 @@ struct ProxyProbe {
     StatusCodes status_code{{200, 299}};
 };
 
+// Whom a MISC_CHECK script runs as (keepalived's `user USERNAME [GROUPNAME]`).
+struct ScriptUser {
+    std::string name;  // as written: "nobody" or "nobody nogroup"
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    friend bool operator==(const ScriptUser&, const ScriptUser&) = default;
+};
+// keepalived's MISC_CHECK: runs a command; exit 0 up, 1 down; with misc_dynamic 2..255
+// is up with weight (status - 2), without it any non-zero status is down. Its timeout
+// (misc_timeout) is HealthCheck::connect_timeout.
+struct MiscProbe {
+    std::vector<std::string> argv;  // `/bin/sh -c TEXT` when the text needs a shell
+    std::string text;               // misc_path as written
+    bool dynamic = false;           // misc_dynamic
+    std::optional<ScriptUser> user;  // none: root (lvsd's own user)
+};
+
 struct HealthCheck {
-    std::variant<TcpProbe, HttpProbe, ProxyProbe> probe;
+    std::variant<TcpProbe, HttpProbe, ProxyProbe, MiscProbe> probe;
     IpAddress connect_ip;       // default: the real server's address
     uint16_t connect_port = 0;  // default: the real server's port
     std::optional<IpAddress> bindto;
@@ -176,7 +193,8 @@ struct HealthCheck {
     bool initially_up = true;  // false when the service sets `alpha`
     Location where;
 };
-std::string_view check_name(const HealthCheck&);  // "TCP_CHECK", "HTTP_GET", "PROXY_CHECK"
+// "TCP_CHECK", "HTTP_GET", "PROXY_CHECK", "MISC_CHECK"
+std::string_view check_name(const HealthCheck&);
 
 struct RealServer {
     IpAddress address;
@@ -186,7 +204,9 @@ struct RealServer {
     uint32_t uthreshold = 0;                         // 0: no limit
     uint32_t lthreshold = 0;
     bool inhibit_on_failure = false;  // default: the virtual server's
-    std::optional<HealthCheck> check;  // none: always up
+    // None: always up. Several: up only while every one is up (keepalived's several
+    // *_CHECK blocks in one real_server); a dynamic MISC_CHECK weight applies then.
+    std::vector<HealthCheck> checks;
     Location where;
 };
 

@@ -40,10 +40,14 @@ const std::vector<SectionKeys>& sections() {
         {"sorry_server", {"address", "port"}},
         {"real_servers",
          {"address", "port", "weight", "lb_kind", "uthreshold", "lthreshold", "inhibit_on_failure", "TCP_CHECK",
-          "HTTP_GET", "PROXY_CHECK"}},
+          "HTTP_GET", "PROXY_CHECK", "MISC_CHECK"}},
         {"TCP_CHECK", check_keys({"half_open"})},
         {"HTTP_GET", check_keys({"path", "virtualhost", "status_code", "body_contains"})},
         {"PROXY_CHECK", check_keys({"url", "status_code"})},
+        // A command has no target: no connect_*, bind*; misc_timeout is its timeout.
+        {"MISC_CHECK",
+         {"misc_path", "misc_timeout", "misc_dynamic", "user", "delay_loop", "delay_before_retry", "retry", "rise",
+          "fall"}},
     };
     return all;
 }

@@ -3,6 +3,8 @@
 // The reader walks the whole tree even after errors, so one run reports every problem;
 // a value that failed its own check is left out of the cross-checks that depend on it
 // (one root cause, one message). libconfig stays inside this file.
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -46,13 +48,12 @@ const std::map<std::string_view, std::string_view> kKeepalivedHints = {
     {"lvs_sched", "lvsd calls the scheduler 'lb_algo'"},
     {"lvs_method", "lvsd calls the forwarding method 'lb_kind'"},
     {"nb_get_retry", "use 'retry' (or 'fall')"},
-    {"MISC_CHECK", "lvsd has no MISC_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
-    {"SSL_GET", "lvsd has no SSL_GET; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
-    {"SMTP_CHECK", "lvsd has no SMTP_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
-    {"DNS_CHECK", "lvsd has no DNS_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
-    {"UDP_CHECK", "lvsd has no UDP_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
-    {"BFD_CHECK", "lvsd has no BFD_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
-    {"FILE_CHECK", "lvsd has no FILE_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
+    {"SSL_GET", "lvsd has no SSL_GET; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
+    {"SMTP_CHECK", "lvsd has no SMTP_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
+    {"DNS_CHECK", "lvsd has no DNS_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
+    {"UDP_CHECK", "lvsd has no UDP_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
+    {"BFD_CHECK", "lvsd has no BFD_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
+    {"FILE_CHECK", "lvsd has no FILE_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
     {"url", "HTTP_GET takes path, status_code, virtualhost and body_contains directly"},
 };
 
@@ -227,6 +228,7 @@ private:
     std::optional<HealthCheck> read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
                                           const VirtualServer& vs, const std::string& rs_context);
     std::optional<StatusCodes> read_status_codes(Group& g);
+    std::optional<MiscProbe> read_misc(Group& g);
     void check_instances(Config& c);
     void check_sync_groups(Config& c);
     void check_virtual_servers(Config& c);
@@ -985,6 +987,102 @@ std::variant<std::string, std::string> parse_proxy_url(std::string_view url) {
     return R(std::in_place_index<0>, std::string(authority));
 }
 
+// Why lvsd refuses to run `path` as `uid` (keepalived's enable_script_security, which
+// lvsd always applies): the file or a directory above it can be rewritten by someone
+// other than root and `uid` (an owner may chmod at will; group and others by mode bits,
+// except in a sticky directory such as /tmp, where only a file's owner can replace it).
+std::optional<std::string> script_problem(const std::string& path, uint32_t uid) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return fmt::format("'{}': {}", path, std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) return fmt::format("'{}' is a directory, not an executable file", path);
+    if (!S_ISREG(st.st_mode)) return fmt::format("'{}' is not a regular file", path);
+    if ((st.st_mode & 0111) == 0) return fmt::format("'{}' is not executable (mode {:04o})", path, st.st_mode & 07777);
+    const char* as = uid == 0 ? "root" : "its user";
+    std::string at = path;
+    bool file = true;
+    while (true) {
+        struct stat a {};
+        if (::stat(at.c_str(), &a) != 0) return fmt::format("'{}': {}", at, std::strerror(errno));
+        if (a.st_uid != 0 && a.st_uid != uid)
+            return fmt::format("{} '{}' is owned by uid {}, who could rewrite what lvsd runs as {}",
+                               file ? "the script" : "the directory", at, a.st_uid, as);
+        const bool sticky_dir = !file && (a.st_mode & S_ISVTX);
+        if ((a.st_mode & 0022) && !sticky_dir)
+            return fmt::format("{} '{}' is writable by group or others (mode {:04o}) but would run as {}",
+                               file ? "the script" : "the directory", at, a.st_mode & 07777, as);
+        if (at == "/") break;
+        const auto slash = at.rfind('/');
+        at = slash == 0 ? "/" : at.substr(0, slash);
+        file = false;
+    }
+    return std::nullopt;
+}
+
+std::optional<MiscProbe> Loader::read_misc(Group& g) {
+    MiscProbe p;
+    bool ok = true;
+    if (auto v = g.boolean("misc_dynamic")) p.dynamic = *v;
+    if (auto v = g.string("user")) {
+        const lc::Setting& at = *g.find("user");
+        auto words = detail::split_command(*v).value_or(std::vector<std::string>{});
+        const struct passwd* pw = words.empty() || words.size() > 2 ? nullptr : ::getpwnam(words[0].c_str());
+        if (words.empty() || words.size() > 2) {
+            g.error(at, fmt::format("user = \"{}\" must be \"USER\" or \"USER GROUP\"", *v));
+            ok = false;
+        } else if (!pw) {
+            g.error(at, fmt::format("user \"{}\" is not known on this host", words[0]));
+            ok = false;
+        } else {
+            ScriptUser u{*v, pw->pw_uid, pw->pw_gid};
+            if (words.size() == 2) {
+                if (const struct group* gr = ::getgrnam(words[1].c_str())) u.gid = gr->gr_gid;
+                else g.error(at, fmt::format("group \"{}\" is not known on this host", words[1])), ok = false;
+            }
+            p.user = u;
+        }
+    } else if (g.find("user")) {
+        ok = false;
+    }
+    auto text = g.string("misc_path");
+    if (!text) {
+        if (!g.find("misc_path")) g.missing("misc_path", "(the command to run)");
+        return std::nullopt;
+    }
+    const lc::Setting& at = *g.find("misc_path");
+    p.text = *text;
+    auto words = detail::split_command(*text);
+    if (!words) {
+        g.error(at, fmt::format("misc_path: unterminated quote in: {}", *text));
+        return std::nullopt;
+    }
+    if (words->empty()) {
+        g.error(at, "misc_path is empty; give the command to run");
+        return std::nullopt;
+    }
+    // A shell only when the text needs one (a pipe, a redirection, a variable...).
+    const bool shell = detail::needs_shell(*text);
+    p.argv = shell ? std::vector<std::string>{"/bin/sh", "-c", *text} : *words;
+    const std::string& exe = words->front();
+    if (!shell && exe.front() != '/') {
+        g.error(at, fmt::format("misc_path: '{}' is not an absolute path (lvsd runs it without a shell or PATH)", exe));
+        return std::nullopt;
+    }
+    const uint32_t uid = p.user ? p.user->uid : 0;
+    for (const std::string& file : shell ? std::vector<std::string>{"/bin/sh"} : std::vector<std::string>{exe})
+        if (auto why = script_problem(file, uid)) {
+            g.error(at, fmt::format("misc_path: {}", *why));
+            return std::nullopt;
+        }
+    // A script run through the shell is checked too when the text starts with its path.
+    if (shell && exe.front() == '/' && exe.find_first_of("|&;<>()$`*?[{") == std::string::npos)
+        if (auto why = script_problem(exe, uid)) {
+            g.error(at, fmt::format("misc_path: {}", *why));
+            return std::nullopt;
+        }
+    if (!ok) return std::nullopt;
+    return p;
+}
+
 std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
                                               const VirtualServer& vs, const std::string& rs_context) {
     Group g(*this, s, fmt::format("{} of {}", kind, rs_context), detail::keys_of(kind));
@@ -994,25 +1092,29 @@ std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_
     hc.connect_ip = rs.address;
     hc.delay_loop = vs.delay_loop;
     hc.initially_up = !vs.alpha;
-    if (auto v = g.address("connect_ip")) {
+    const bool network = kind != "MISC_CHECK";  // MISC_CHECK has no target of its own
+    if (!network) {
+        hc.connect_port = rs.port;
+    } else if (auto v = g.address("connect_ip")) {
         if (v->is_unspecified() || v->is_multicast()) g.error(*g.find("connect_ip"), fmt::format("connect_ip {} must be a unicast address", *v));
         else hc.connect_ip = *v;
     }
-    if (auto v = g.integer("connect_port", 1, 65535)) {
+    if (!network) {
+    } else if (auto v = g.integer("connect_port", 1, 65535)) {
         hc.connect_port = static_cast<uint16_t>(*v);
     } else if (!g.find("connect_port")) {
         hc.connect_port = rs.port;
         if (rs.port == 0 && vs_port_known_)
             g.error("the real server has no port (fwmark or all-ports service), so the check needs connect_port");
     }
-    if (auto v = g.address("bindto")) {
+    if (auto v = network ? g.address("bindto") : std::nullopt) {
         if (family_of(*v) != family_of(hc.connect_ip))
             g.error(*g.find("bindto"), fmt::format("bindto {} is {} but the check connects to {} ({})", *v,
                                                    family_name(family_of(*v)), hc.connect_ip, family_name(family_of(hc.connect_ip))));
         else hc.bindto = *v;
     }
-    if (auto v = g.integer("bind_port", 1, 65535)) hc.bind_port = static_cast<uint16_t>(*v);
-    if (auto v = g.seconds("connect_timeout", 1ms, 3600s)) hc.connect_timeout = *v;
+    if (auto v = network ? g.integer("bind_port", 1, 65535) : std::nullopt) hc.bind_port = static_cast<uint16_t>(*v);
+    if (auto v = network ? g.seconds("connect_timeout", 1ms, 3600s) : std::nullopt) hc.connect_timeout = *v;
     if (auto v = g.seconds("delay_loop", 100ms, 86400s)) hc.delay_loop = *v;
     if (auto v = g.seconds("delay_before_retry", 0ms, 3600s)) hc.delay_before_retry = *v;
     // keepalived's retry counts the attempts *after* the first failure.
@@ -1043,6 +1145,11 @@ std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_
         if (auto v = read_status_codes(g)) p.status_code = *v;
         if (auto v = g.string("body_contains")) p.body_contains = *v;
         hc.probe = std::move(p);
+    } else if (kind == "MISC_CHECK") {
+        // keepalived: misc_timeout defaults to the check's delay_loop.
+        hc.connect_timeout = hc.delay_loop;
+        if (auto v = g.seconds("misc_timeout", 1ms, 3600s)) hc.connect_timeout = *v;
+        if (auto p = read_misc(g)) hc.probe = std::move(*p);
     } else {
         ProxyProbe p;
         if (auto v = g.string("url")) {
@@ -1117,23 +1224,31 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
         g.error(*g.find("address"), fmt::format("address {} is {} but the service is {}; only TUN forwards across families",
                                                 rs.address, family_name(family_of(rs.address)), family_name(vs.family)));
 
-    const lc::Setting* first_check = nullptr;
-    for (std::string_view kind : {"TCP_CHECK", "HTTP_GET", "PROXY_CHECK"}) {
+    // Each kind takes one group, or a list of groups for several checks of that kind
+    // (libconfig has no repeated keys); every check must be up for the server to be.
+    for (std::string_view kind : {"TCP_CHECK", "HTTP_GET", "PROXY_CHECK", "MISC_CHECK"}) {
         const lc::Setting* c = g.find(kind);
         if (!c) continue;
-        if (first_check) {
-            g.error(*c, fmt::format("{} (line {}) and {}: one health check per real server", first_check->getName(),
-                                    first_check->getSourceLine(), kind));
+        std::vector<std::pair<const lc::Setting*, std::string>> groups;
+        if (c->isGroup()) {
+            groups.emplace_back(c, context);
+        } else if (c->isList()) {
+            if (c->getLength() == 0) g.error(*c, fmt::format("{} is an empty list; remove it or give at least one {{ ... }}", kind));
+            for (int i = 0; i < c->getLength(); ++i) {
+                if (!(*c)[i].isGroup()) {
+                    g.wrong_type((*c)[i], fmt::format("{}[{}]", kind, i), "a group { ... }");
+                    continue;
+                }
+                groups.emplace_back(&(*c)[i], fmt::format("{} (check {} of {})", context, i + 1, c->getLength()));
+            }
+        } else {
+            g.wrong_type(*c, kind, "a group { ... } or a list of groups ( { ... }, { ... } )");
             continue;
         }
-        first_check = c;
-        if (!c->isGroup()) {
-            g.wrong_type(*c, kind, "a group { ... }");
-            continue;
-        }
-        if (diagnostics_.size() == errors_before) rs.check = read_check(*c, kind, rs, vs, context);
-        else read_check(*c, kind, rs, vs, context);
+        for (const auto& [setting, where] : groups)
+            if (auto hc = read_check(*setting, kind, rs, vs, where)) rs.checks.push_back(std::move(*hc));
     }
+    if (diagnostics_.size() != errors_before) rs.checks.clear();
     if (!identity_ok) return std::nullopt;
     return rs;
 }

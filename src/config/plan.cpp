@@ -44,7 +44,8 @@ std::string_view check_name(const HealthCheck& c) {
     switch (c.probe.index()) {
         case 0: return "TCP_CHECK";
         case 1: return "HTTP_GET";
-        default: return "PROXY_CHECK";
+        case 2: return "PROXY_CHECK";
+        default: return "MISC_CHECK";
     }
 }
 
@@ -102,9 +103,7 @@ void notify_lines(std::string& out, const Notify& n, std::string_view indent) {
         if (*cmd) out += fmt::format("{}{}: {}\n", indent, name, command_text(**cmd));
 }
 
-std::string check_text(const RealServer& rs) {
-    if (!rs.check) return "no health check: always up";
-    const HealthCheck& c = *rs.check;
+std::string check_text(const RealServer& rs, const HealthCheck& c) {
     std::string target = c.connect_ip == rs.address ? fmt::format(":{}", c.connect_port) : format_endpoint(c.connect_ip, c.connect_port);
     std::string what;
     switch (c.probe.index()) {
@@ -120,16 +119,36 @@ std::string check_text(const RealServer& rs) {
             if (!h.virtualhost.empty()) what += fmt::format(" (Host: {})", h.virtualhost);
             break;
         }
-        default: {
+        case 2: {
             auto& p = std::get<ProxyProbe>(c.probe);
             what = fmt::format("PROXY_CHECK via {} GET {} -> {}", target, p.url, codes_text(p.status_code));
+            break;
+        }
+        default: {
+            auto& m = std::get<MiscProbe>(c.probe);
+            what = fmt::format("MISC_CHECK {}{}{}{}", m.argv.front() == "/bin/sh" && m.argv.size() == 3 && m.argv[2] == m.text ? "sh -c " : "",
+                               m.text, m.user ? fmt::format(" as {}", m.user->name) : "",
+                               m.dynamic ? " (misc_dynamic: exit 2-255 sets the weight to status - 2)" : "");
+            return fmt::format("{} every {}, timeout {}; down after {} ({} apart), up after {}", what,
+                               secs(c.delay_loop), secs(c.connect_timeout), plural(c.fall, "failure", "failures"),
+                               secs(c.delay_before_retry), plural(c.rise, "success", "successes"));
         }
     }
     std::string from = c.bindto ? fmt::format(" from {}", c.bind_port ? format_endpoint(*c.bindto, *c.bind_port) : c.bindto->to_string()) : "";
-    return fmt::format("{}{} every {}, timeout {}; down after {} ({} apart), up after {}; {}", what, from,
+    return fmt::format("{}{} every {}, timeout {}; down after {} ({} apart), up after {}", what, from,
                        secs(c.delay_loop), secs(c.connect_timeout), plural(c.fall, "failure", "failures"),
-                       secs(c.delay_before_retry), plural(c.rise, "success", "successes"),
-                       rs.inhibit_on_failure ? "weight 0 while down" : "out of the table while down");
+                       secs(c.delay_before_retry), plural(c.rise, "success", "successes"));
+}
+
+// One line per check; with several, the server is up only while all are.
+std::vector<std::string> check_lines(const RealServer& rs) {
+    if (rs.checks.empty()) return {"no health check: always up"};
+    std::vector<std::string> out;
+    for (const auto& c : rs.checks) out.push_back(check_text(rs, c));
+    const char* down = rs.inhibit_on_failure ? "weight 0 while down" : "out of the table while down";
+    if (rs.checks.size() == 1) out.back() += fmt::format("; {}", down);
+    else out.push_back(fmt::format("up while all {} checks are up; {}", rs.checks.size(), down));
+    return out;
 }
 
 // RFC 5798 §6.1 (v3) and RFC 3768 §6.1 (v2): Master_Down_Interval = 3 x advert + skew.
@@ -222,9 +241,9 @@ std::string format_plan(const Config& c) {
                                      : fmt::format("{:<4} {}", to_string(vs.protocol), format_endpoint(vs.address, vs.port));
         out += fmt::format("{} {}{}\n", head, vs.lb_algo, flags);
         for (const RealServer& rs : vs.real_servers) {
-            std::string weight = vs.alpha && rs.check ? fmt::format("{}*", rs.weight) : std::to_string(rs.weight);
+            std::string weight = vs.alpha && !rs.checks.empty() ? fmt::format("{}*", rs.weight) : std::to_string(rs.weight);
             out += fmt::format("  -> {:<28} {:<7} {}\n", format_endpoint(rs.address, rs.port), ipvsadm_forward(rs.lb_kind), weight);
-            out += fmt::format("       {}\n", check_text(rs));
+            for (const auto& line : check_lines(rs)) out += fmt::format("       {}\n", line);
             // IPVS: overloaded above uthreshold; cleared below lthreshold, or 3/4 of uthreshold when 0.
             if (rs.uthreshold)
                 out += fmt::format("       new connections stop above {} connections, resume below {}\n", rs.uthreshold,

@@ -50,6 +50,15 @@ ipvs::Destination destination_of(const config::RealServer& rs, uint32_t weight) 
 
 }  // namespace
 
+CombinedHealth combine_checks(const std::vector<CheckState>& checks) {
+    CombinedHealth out;
+    for (const auto& c : checks) {
+        out.up = out.up && c.up;
+        if (c.dynamic_weight && (!out.weight || *c.dynamic_weight < *out.weight)) out.weight = c.dynamic_weight;
+    }
+    return out;
+}
+
 ipvs::ServiceKey service_key(const config::VirtualServer& vs) {
     if (vs.fwmark != 0) return ipvs::ServiceKey::mark(vs.fwmark, vs.family);
     return ipvs::ServiceKey::endpoint(to_ipvs(vs.protocol), vs.address, vs.port);
@@ -59,16 +68,19 @@ ipvs::DestinationKey destination_key(const config::RealServer& rs) {
     return ipvs::DestinationKey{rs.address, rs.port};
 }
 
-ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_up) {
+ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_up,
+                          const WeightLookup& dynamic_weight) {
     ipvs::Table table;
     for (const auto& vs : config.virtual_servers) {
         std::vector<ipvs::Destination> destinations;
         bool any_up = false;
         for (const auto& rs : vs.real_servers) {
-            const bool up = !rs.check || is_up(vs, rs);
+            const bool up = rs.checks.empty() || is_up(vs, rs);
             if (up) {
                 any_up = true;
-                destinations.push_back(destination_of(rs, rs.weight));
+                std::optional<uint32_t> w;
+                if (!rs.checks.empty() && dynamic_weight) w = dynamic_weight(vs, rs);
+                destinations.push_back(destination_of(rs, w.value_or(rs.weight)));
             } else if (rs.inhibit_on_failure) {
                 destinations.push_back(destination_of(rs, 0));
             }

@@ -1,5 +1,7 @@
 #include "daemon/service_plane.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -44,6 +46,11 @@ healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config:
         spec.type = healthcheck::CheckType::Proxy;
         spec.proxy_url = proxy->url;
         spec.status_code = ranges(proxy->status_code);
+    } else if (const auto* misc = std::get_if<config::MiscProbe>(&hc.probe)) {
+        spec.type = healthcheck::CheckType::Misc;
+        spec.misc_argv = misc->argv;
+        spec.misc_dynamic = misc->dynamic;
+        if (misc->user) spec.misc_user = RunAs{misc->user->uid, misc->user->gid};
     } else {
         spec.type = healthcheck::CheckType::Tcp;
         spec.tcp_method = std::get<config::TcpProbe>(hc.probe).half_open
@@ -57,15 +64,16 @@ Result<void> check_against_host(const config::Config& config,
                                 const std::function<bool(const IpAddress&)>& is_local_address) {
     std::vector<std::string> problems;
     for (const auto& vs : config.virtual_servers)
-        for (const auto& rs : vs.real_servers) {
-            if (!rs.check || !rs.check->bindto || is_local_address(*rs.check->bindto)) continue;
-            const auto& where = rs.check->where;
-            problems.push_back(fmt::format(
-                "{}:{}: {} of real server {} in {}: bindto {} is not an address of this host (every "
-                "probe would fail and take the real server down)",
-                where.file, where.line, config::check_name(*rs.check), format_endpoint(rs.address, rs.port),
-                config::service_name(vs), *rs.check->bindto));
-        }
+        for (const auto& rs : vs.real_servers)
+            for (const auto& hc : rs.checks) {
+                if (!hc.bindto || is_local_address(*hc.bindto)) continue;
+                const auto& where = hc.where;
+                problems.push_back(fmt::format(
+                    "{}:{}: {} of real server {} in {}: bindto {} is not an address of this host (every "
+                    "probe would fail and take the real server down)",
+                    where.file, where.line, config::check_name(hc), format_endpoint(rs.address, rs.port),
+                    config::service_name(vs), *hc.bindto));
+            }
     if (problems.empty()) return {};
     return make_error(EADDRNOTAVAIL, "{}", fmt::join(problems, "; "));
 }
@@ -93,10 +101,8 @@ ServicePlane::~ServicePlane() = default;
 Result<void> ServicePlane::apply(std::shared_ptr<const config::Config> config) {
     std::vector<healthcheck::CheckSpec> specs;
     for (const auto& vs : config->virtual_servers)
-        for (const auto& rs : vs.real_servers) {
-            if (!rs.check) continue;
-            specs.push_back(check_spec(vs, rs, *rs.check));
-        }
+        for (const auto& rs : vs.real_servers)
+            for (const auto& hc : rs.checks) specs.push_back(check_spec(vs, rs, hc));
     if (auto r = monitor_.update(specs); !r) return r;
     config_ = std::move(config);
     rebuild_desired();
@@ -107,7 +113,8 @@ Result<void> ServicePlane::apply(std::shared_ptr<const config::Config> config) {
 
 void ServicePlane::rebuild_desired() {
     reconciler_.set_desired(desired_table(
-        *config_, [this](const auto& vs, const auto& rs) { return view(vs, rs).healthy; }));
+        *config_, [this](const auto& vs, const auto& rs) { return view(vs, rs).healthy; },
+        [this](const auto& vs, const auto& rs) { return view(vs, rs).dynamic_weight; }));
 }
 
 void ServicePlane::on_health(const healthcheck::HealthEvent& e) {
@@ -115,12 +122,15 @@ void ServicePlane::on_health(const healthcheck::HealthEvent& e) {
     std::vector<std::string> users;
     for (const auto& vs : config_->virtual_servers)
         for (const auto& rs : vs.real_servers)
-            if (rs.check && healthcheck::check_key(check_spec(vs, rs, *rs.check)) == e.key)
+            if (std::any_of(rs.checks.begin(), rs.checks.end(), [&](const auto& hc) {
+                    return healthcheck::check_key(check_spec(vs, rs, hc)) == e.key;
+                }))
                 users.push_back(fmt::format("{} -> {}", config::service_name(vs),
                                             format_endpoint(rs.address, rs.port)));
     spdlog::log(e.transition.to == healthcheck::Health::Up ? spdlog::level::info
                                                            : spdlog::level::warn,
-                "real server {} ({})", e, fmt::join(users, ", "));
+                "real server {} {}({})", e, e.spec.type == healthcheck::CheckType::Misc ? "[MISC_CHECK] " : "",
+                fmt::join(users, ", "));
     rebuild_desired();
     reconcile("health change");
 }
@@ -177,14 +187,24 @@ ServicePlane::RealServerView ServicePlane::view(const config::VirtualServer& vs,
         if (auto d = service->second.destinations.find(destination_key(rs));
             d != service->second.destinations.end())
             v.weight = d->second.weight;
-    if (rs.check) {
-        auto st = monitor_.status(healthcheck::check_key(check_spec(vs, rs, *rs.check)));
-        v.healthy = st && st->health == healthcheck::Health::Up;
-        if (st) {
-            v.last = st->last;
-            v.probes = st->probes;
-        }
+    // Up only while every check is up (keepalived: all of a real server's checkers).
+    std::optional<healthcheck::ProbeResult> first_last, failing_last;
+    std::string first_check, failing_check;
+    std::vector<CheckState> states;
+    for (const auto& hc : rs.checks) {
+        auto st = monitor_.status(healthcheck::check_key(check_spec(vs, rs, hc)));
+        const bool up = st && st->health == healthcheck::Health::Up;
+        states.push_back({up, st ? st->dynamic_weight : std::nullopt});
+        if (!st) continue;
+        v.probes += st->probes;
+        if (st->last && !first_last) first_last = st->last, first_check = config::check_name(hc);
+        if (st->last && !up && !failing_last) failing_last = st->last, failing_check = config::check_name(hc);
     }
+    const auto combined = combine_checks(states);
+    v.healthy = combined.up;
+    v.dynamic_weight = combined.weight;
+    v.last = failing_last ? failing_last : first_last;
+    v.last_check = failing_last ? failing_check : first_check;
     return v;
 }
 
@@ -206,11 +226,11 @@ std::string ServicePlane::status_text() const {
             const auto& kernel = m.services[i].real_servers[j].kernel;
             std::string last;
             if (v.last)
-                last = fmt::format("  last {}: {} in {:.1f} ms", config::check_name(*rs.check),
+                last = fmt::format("  last {}: {} in {:.1f} ms", v.last_check,
                                    v.last->reason, v.last->latency.count() / 1000.0);
             out += fmt::format("  -> {:<24} {:<14} weight {:<5} conns {:<11}{}\n",
                                format_endpoint(rs.address, rs.port),
-                               !rs.check ? "up (no check)" : v.healthy ? "up" : "down",
+                               rs.checks.empty() ? "up (no check)" : v.healthy ? "up" : "down",
                                v.weight ? std::to_string(*v.weight) : "-",
                                kernel ? fmt::format("{}/{}", kernel->active_connections,
                                                     kernel->inactive_connections)
@@ -237,11 +257,11 @@ std::string ServicePlane::status_json() const {
                                    json_escape(v.last->reason), v.last->latency.count());
             reals.push_back(fmt::format(
                 R"({{"address":"{}","port":{},"healthy":{},"checked":{},"weight":{},"last_probe":{},"active_connections":{},"inactive_connections":{},"probes":{}}})",
-                rs.address.to_string(), rs.port, v.healthy, rs.check.has_value(),
+                rs.address.to_string(), rs.port, v.healthy, !rs.checks.empty(),
                 v.weight ? std::to_string(*v.weight) : "null", last,
                 kernel ? std::to_string(kernel->active_connections) : "null",
                 kernel ? std::to_string(kernel->inactive_connections) : "null",
-                rs.check ? std::to_string(v.probes) : "null"));
+                !rs.checks.empty() ? std::to_string(v.probes) : "null"));
         }
         services.push_back(fmt::format(
             R"({{"service":"{}","scheduler":"{}","in_kernel":{},"real_servers":[{}]}})",
@@ -296,7 +316,7 @@ ServicePlaneMetrics ServicePlane::metrics() const {
             RealServerMetrics r;
             r.name = format_endpoint(rs.address, rs.port);
             r.up = v.healthy;
-            r.checked = rs.check.has_value();
+            r.checked = !rs.checks.empty();
             r.weight = v.weight;
             r.probes = v.probes;
             r.last_probe = v.last;

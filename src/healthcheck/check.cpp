@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include <fmt/ranges.h>
+
 namespace lvsd::healthcheck {
 namespace {
 
@@ -39,8 +41,15 @@ std::string_view to_string(CheckType type) {
         case CheckType::Tcp: return "TCP_CHECK";
         case CheckType::Http: return "HTTP_GET";
         case CheckType::Proxy: return "PROXY_CHECK";
+        case CheckType::Misc: return "MISC_CHECK";
     }
     return "?";
+}
+
+MiscVerdict misc_verdict(int status, bool dynamic) {
+    if (status == 0) return {true, std::nullopt};
+    if (status >= 2 && status <= 255 && dynamic) return {true, static_cast<uint32_t>(status - 2)};
+    return {false, std::nullopt};
 }
 
 Result<std::vector<StatusRange>> parse_status_codes(std::string_view text) {
@@ -137,14 +146,24 @@ Result<void> validate(const CheckSpec& s) {
     } else if (!s.proxy_url.empty()) {
         return fail("proxy_url is only for the proxy check");
     }
-    if (s.type == CheckType::Tcp && (!s.body_contains.empty() || !s.status_code.empty()))
+    if ((s.type == CheckType::Tcp || s.type == CheckType::Misc) && (!s.body_contains.empty() || !s.status_code.empty()))
         return fail("status_code and body_contains are only for HTTP checks");
+    if (s.type == CheckType::Misc) {
+        if (s.misc_argv.empty() || s.misc_argv.front().empty() || s.misc_argv.front().front() != '/')
+            return fail("MISC_CHECK needs a command whose first word is an absolute path");
+    } else if (!s.misc_argv.empty() || s.misc_user || s.misc_dynamic) {
+        return fail("misc_path, user and misc_dynamic are only for MISC_CHECK");
+    }
     return {};
 }
 
 std::string probe_identity(const CheckSpec& s) {
     std::string out = fmt::format("{} {}", s.type, format_endpoint(s.address, s.effective_port()));
     if (s.bindto) out += fmt::format(" bindto={}", *s.bindto);
+    if (s.type == CheckType::Misc) {
+        out += fmt::format(" cmd={:?}", fmt::join(s.misc_argv, " "));
+        if (s.misc_user) out += fmt::format(" uid={} gid={}", s.misc_user->uid, s.misc_user->gid);
+    }
     return out;
 }
 
@@ -157,8 +176,11 @@ std::string check_key(const CheckSpec& s) {
             break;
         case CheckType::Http: out += fmt::format(" path={:?}", s.path); break;
         case CheckType::Proxy: out += fmt::format(" url={:?}", s.proxy_url); break;
+        case CheckType::Misc:
+            if (s.misc_dynamic) out += " dynamic";
+            break;
     }
-    if (s.type != CheckType::Tcp) {
+    if (s.type != CheckType::Tcp && s.type != CheckType::Misc) {
         if (!s.virtualhost.empty()) out += fmt::format(" host={:?}", s.virtualhost);
         out += " status=" + status_codes_text(s.status_code);
         if (!s.body_contains.empty()) out += fmt::format(" body={:?}", s.body_contains);

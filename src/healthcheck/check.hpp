@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/net.hpp"
+#include "common/process.hpp"
 #include "common/result.hpp"
 
 namespace lvsd::healthcheck {
@@ -23,6 +24,7 @@ enum class CheckType : uint8_t {
     Tcp,    // TCP_CHECK: the connection is accepted within connect_timeout
     Http,   // HTTP_GET: GET path, expect a status (and optionally a body substring)
     Proxy,  // GET absolute-form URI *through* the real server acting as a forward proxy
+    Misc,   // MISC_CHECK: runs a command; its exit status is the verdict (misc_verdict)
 };
 
 // How TCP_CHECK tests the port (see detail/syn_prober.hpp for why both prove the same).
@@ -82,6 +84,13 @@ struct CheckSpec {
     std::string body_contains;          // empty: the body is not read
     std::string proxy_url;              // proxy check only: http://origin[:port]/path
 
+    // MISC_CHECK: argv (run without a shell; `/bin/sh -c TEXT` when the config's text
+    // needs one) and whom it runs as; the command is part of the probe identity.
+    // connect_timeout is misc_timeout: the process group is killed when it runs out.
+    std::vector<std::string> misc_argv;
+    std::optional<RunAs> misc_user;
+    bool misc_dynamic = false;  // exit 2..255: up with weight status - 2
+
     uint16_t effective_port() const { return connect_port.value_or(port); }
 
     friend bool operator==(const CheckSpec&, const CheckSpec&) = default;
@@ -121,6 +130,14 @@ struct HttpUrl {
 Result<HttpUrl> parse_http_url(std::string_view url);
 
 std::string_view to_string(CheckType type);
+
+// What a MISC_CHECK exit status means (keepalived's rule): 0 up (the configured
+// weight), 1 down; 2..255 down, or with misc_dynamic up with weight status - 2 (0..253).
+struct MiscVerdict {
+    bool ok = false;
+    std::optional<uint32_t> weight;  // set only by a dynamic status 2..255
+};
+MiscVerdict misc_verdict(int exit_status, bool dynamic);
 
 }  // namespace lvsd::healthcheck
 

@@ -1,6 +1,7 @@
 #include "healthcheck/probe.hpp"
 
 #include <array>
+#include <cerrno>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
@@ -117,8 +118,37 @@ asio::awaitable<ProbeResult> exchange(tcp::socket& sock, const CheckSpec& spec, 
 
 }  // namespace
 
+// MISC_CHECK: one run of the command (the monitor never starts a second while one is
+// in flight), its process group killed at connect_timeout (misc_timeout).
+asio::awaitable<ProbeResult> misc_probe(const CheckSpec& spec) {
+    const auto start = Clock::now();
+    const auto e = co_await run_process(spec.misc_argv, spec.misc_user, spec.connect_timeout);
+    ProbeResult r;
+    switch (e.how) {
+        case ProcessExit::How::Exited: {
+            const auto v = misc_verdict(e.code, spec.misc_dynamic);
+            r.ok = v.ok;
+            r.weight = v.weight;
+            r.reason = v.weight ? fmt::format("exit {}: weight {}", e.code, *v.weight) : fmt::format("exit {}", e.code);
+            break;
+        }
+        case ProcessExit::How::Signaled: r.reason = fmt::format("killed by signal {}", e.code); break;
+        case ProcessExit::How::TimedOut:
+            r.reason = fmt::format("killed after misc_timeout {}ms", spec.connect_timeout.count());
+            break;
+        case ProcessExit::How::NotStarted:
+            r.reason = e.error;
+            // No process to be had (EAGAIN, ENOMEM, EMFILE) says nothing about the server.
+            r.inconclusive = e.code == EAGAIN || e.code == ENOMEM || e.code == EMFILE || e.code == ENFILE;
+            break;
+    }
+    r.latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    co_return r;
+}
+
 asio::awaitable<ProbeResult> probe(const CheckSpec& spec) {
     auto ex = co_await asio::this_coro::executor;
+    if (spec.type == CheckType::Misc) co_return co_await misc_probe(spec);
     if (spec.type == CheckType::Tcp && spec.tcp_method == TcpMethod::HalfOpen) {
         auto& half_open = asio::use_service<detail::SynProber>(asio::query(ex, asio::execution::context));
         if (half_open.usable(ex, family_of(spec.address)))

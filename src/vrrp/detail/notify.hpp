@@ -1,5 +1,5 @@
 // Runs notify scripts: argv directly (no shell), never blocking the loop, killed after
-// a timeout. The exit is watched through a pidfd, so no SIGCHLD handler is needed.
+// a timeout (common/process.hpp does the work, shared with MISC_CHECK).
 #pragma once
 
 #include <chrono>
