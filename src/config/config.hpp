@@ -153,6 +153,7 @@ struct HttpProbe {
     std::string virtualhost;  // Host header; empty: the connect address
     StatusCodes status_code{{200, 299}};
     std::string body_contains;  // empty: the body is not checked
+    std::string digest;         // MD5 of the body, 32 lowercase hex digits; empty: not checked
 };
 // An HTTP GET *through* the real server acting as a forward proxy:
 // `GET http://host[:port]/path HTTP/1.1` sent to the real server.

@@ -42,7 +42,8 @@ const std::vector<SectionKeys>& sections() {
          {"address", "port", "weight", "lb_kind", "uthreshold", "lthreshold", "inhibit_on_failure", "TCP_CHECK",
           "HTTP_GET", "PROXY_CHECK", "MISC_CHECK"}},
         {"TCP_CHECK", check_keys({"half_open"})},
-        {"HTTP_GET", check_keys({"path", "virtualhost", "status_code", "body_contains"})},
+        {"HTTP_GET", check_keys({"path", "virtualhost", "status_code", "body_contains", "digest", "url"})},
+        {"url", {"path", "status_code", "digest"}},
         {"PROXY_CHECK", check_keys({"url", "status_code"})},
         // A command has no target: no connect_*, bind*; misc_timeout is its timeout.
         {"MISC_CHECK",

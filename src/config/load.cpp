@@ -54,7 +54,6 @@ const std::map<std::string_view, std::string_view> kKeepalivedHints = {
     {"UDP_CHECK", "lvsd has no UDP_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
     {"BFD_CHECK", "lvsd has no BFD_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
     {"FILE_CHECK", "lvsd has no FILE_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
-    {"url", "HTTP_GET takes path, status_code, virtualhost and body_contains directly"},
 };
 
 const std::vector<std::string_view> kSchedulers = {"rr",  "wrr", "lc", "wlc", "lblc", "lblcr", "dh",
@@ -225,8 +224,9 @@ private:
     std::optional<VrrpSyncGroup> read_sync_group(const lc::Setting& s, std::size_t index);
     std::optional<VirtualServer> read_virtual_server(const lc::Setting& s, std::size_t index);
     std::optional<RealServer> read_real_server(const lc::Setting& s, const VirtualServer& vs, const std::string& vs_name);
-    std::optional<HealthCheck> read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
-                                          const VirtualServer& vs, const std::string& rs_context);
+    std::vector<HealthCheck> read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
+                                        const VirtualServer& vs, const std::string& rs_context);
+    void read_http_target(Group& g, HttpProbe& p);
     std::optional<StatusCodes> read_status_codes(Group& g);
     std::optional<MiscProbe> read_misc(Group& g);
     void check_instances(Config& c);
@@ -1083,11 +1083,30 @@ std::optional<MiscProbe> Loader::read_misc(Group& g) {
     return p;
 }
 
-std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
-                                              const VirtualServer& vs, const std::string& rs_context) {
+// path, status_code and digest: in HTTP_GET itself or in each of its url entries.
+void Loader::read_http_target(Group& g, HttpProbe& p) {
+    if (auto v = g.string("path")) {
+        if (!v->starts_with('/') || v->find_first_of(" \t\r\n") != std::string::npos)
+            g.error(*g.find("path"), fmt::format("path = \"{}\" must start with '/' and contain no blanks or line breaks", *v));
+        else p.path = *v;
+    }
+    if (auto v = read_status_codes(g)) p.status_code = *v;
+    if (auto v = g.string("digest")) {
+        // keepalived's genhash prints the MD5 as 32 hex digits.
+        std::string d = *v;
+        std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (d.size() != 32 || !std::all_of(d.begin(), d.end(), [](unsigned char c) { return std::isxdigit(c); }))
+            g.error(*g.find("digest"), fmt::format("digest = \"{}\" must be an MD5 in 32 hex digits (as genhash prints it)", *v));
+        else p.digest = d;
+    }
+}
+
+std::vector<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
+                                            const VirtualServer& vs, const std::string& rs_context) {
     Group g(*this, s, fmt::format("{} of {}", kind, rs_context), detail::keys_of(kind));
     const std::size_t errors_before = diagnostics_.size();
     HealthCheck hc;
+    std::vector<HealthCheck> url_checks;  // HTTP_GET with url entries: one check each
     hc.where = g.where();
     hc.connect_ip = rs.address;
     hc.delay_loop = vs.delay_loop;
@@ -1132,19 +1151,43 @@ std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_
         hc.probe = p;
     } else if (kind == "HTTP_GET") {
         HttpProbe p;
-        if (auto v = g.string("path")) {
-            if (!v->starts_with('/') || v->find_first_of(" \t\r\n") != std::string::npos)
-                g.error(*g.find("path"), fmt::format("path = \"{}\" must start with '/' and contain no blanks or line breaks", *v));
-            else p.path = *v;
-        }
+        read_http_target(g, p);
         if (auto v = g.string("virtualhost")) {
             if (v->empty() || v->find_first_of(" \t\r\n") != std::string::npos)
                 g.error(*g.find("virtualhost"), fmt::format("virtualhost = \"{}\" must be a host name without blanks", *v));
             else p.virtualhost = *v;
         }
-        if (auto v = read_status_codes(g)) p.status_code = *v;
         if (auto v = g.string("body_contains")) p.body_contains = *v;
-        hc.probe = std::move(p);
+        hc.probe = p;
+        // keepalived's several `url { path; digest; status_code; }` blocks: each is probed
+        // as a check of its own (same settings), and the real server needs them all.
+        if (const lc::Setting* u = g.find("url")) {
+            for (const char* direct : {"path", "status_code", "digest"})
+                if (g.find(direct))
+                    g.error(*g.find(direct), fmt::format("{} is given both here and in url entries; give it in each url entry", direct));
+            std::vector<const lc::Setting*> entries;
+            if (u->isGroup()) entries.push_back(u);
+            else if (u->isList() && u->getLength() > 0)
+                for (int i = 0; i < u->getLength(); ++i) entries.push_back(&(*u)[i]);
+            else g.wrong_type(*u, "url", "a group { path = ...; } or a non-empty list of them");
+            for (std::size_t i = 0; i < entries.size(); ++i) {
+                if (!entries[i]->isGroup()) {
+                    g.wrong_type(*entries[i], fmt::format("url[{}]", i), "a group { path = ...; }");
+                    continue;
+                }
+                Group ug(*this, *entries[i], fmt::format("url {} of {}", i + 1, g.context()), detail::keys_of("url"));
+                HttpProbe one = p;
+                one.path = "/";
+                one.status_code = HttpProbe{}.status_code;
+                one.digest.clear();
+                read_http_target(ug, one);
+                if (!ug.find("path")) ug.missing("path");
+                HealthCheck each = hc;
+                each.probe = std::move(one);
+                each.where = ug.where();
+                url_checks.push_back(std::move(each));
+            }
+        }
     } else if (kind == "MISC_CHECK") {
         // keepalived: misc_timeout defaults to the check's delay_loop.
         hc.connect_timeout = hc.delay_loop;
@@ -1162,8 +1205,9 @@ std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_
         if (auto v = read_status_codes(g)) p.status_code = *v;
         hc.probe = std::move(p);
     }
-    if (diagnostics_.size() != errors_before) return std::nullopt;
-    return hc;
+    if (diagnostics_.size() != errors_before) return {};
+    if (!url_checks.empty()) return url_checks;
+    return {hc};
 }
 
 std::optional<Forwarding> parse_forwarding(Group& g) {
@@ -1246,7 +1290,7 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
             continue;
         }
         for (const auto& [setting, where] : groups)
-            if (auto hc = read_check(*setting, kind, rs, vs, where)) rs.checks.push_back(std::move(*hc));
+            for (auto& hc : read_check(*setting, kind, rs, vs, where)) rs.checks.push_back(std::move(hc));
     }
     if (diagnostics_.size() != errors_before) rs.checks.clear();
     if (!identity_ok) return std::nullopt;

@@ -116,6 +116,7 @@ std::string check_text(const RealServer& rs, const HealthCheck& c) {
             auto& h = std::get<HttpProbe>(c.probe);
             what = fmt::format("HTTP_GET {}{} -> {}{}", target, h.path, codes_text(h.status_code),
                                h.body_contains.empty() ? "" : fmt::format(" with \"{}\" in the body", h.body_contains));
+            if (!h.digest.empty()) what += fmt::format(" with body MD5 {}", h.digest);
             if (!h.virtualhost.empty()) what += fmt::format(" (Host: {})", h.virtualhost);
             break;
         }

@@ -42,6 +42,7 @@ healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config:
         spec.virtualhost = http->virtualhost;
         spec.status_code = ranges(http->status_code);
         spec.body_contains = http->body_contains;
+        spec.digest = http->digest;
     } else if (const auto* proxy = std::get_if<config::ProxyProbe>(&hc.probe)) {
         spec.type = healthcheck::CheckType::Proxy;
         spec.proxy_url = proxy->url;

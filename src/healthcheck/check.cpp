@@ -130,6 +130,13 @@ Result<void> validate(const CheckSpec& s) {
             return fail(fmt::format("status_code {} is not a range within 100-599", r));
     if (s.body_contains.size() > 1024)
         return fail("body_contains is longer than 1024 bytes");
+    if (!s.digest.empty()) {
+        if (s.type != CheckType::Http) return fail("digest is only for HTTP_GET");
+        if (s.digest.size() != 32 || !std::all_of(s.digest.begin(), s.digest.end(), [](char c) {
+                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+            }))
+            return fail(fmt::format("digest '{}' is not an MD5 in 32 lowercase hex digits", s.digest));
+    }
 
     if (s.type == CheckType::Http) {
         if (s.path.empty() || s.path.front() != '/' || !is_token_text(s.path))
@@ -184,6 +191,7 @@ std::string check_key(const CheckSpec& s) {
         if (!s.virtualhost.empty()) out += fmt::format(" host={:?}", s.virtualhost);
         out += " status=" + status_codes_text(s.status_code);
         if (!s.body_contains.empty()) out += fmt::format(" body={:?}", s.body_contains);
+        if (!s.digest.empty()) out += fmt::format(" digest={}", s.digest);
     }
     out += fmt::format(" rise={} fall={} initial={} delay_loop={}ms delay_before_retry={}ms", s.rise, s.fall,
                        initial_name(s.initial), s.delay_loop.count(), s.delay_before_retry.count());

@@ -82,6 +82,7 @@ struct CheckSpec {
     std::string virtualhost;            // Host header; empty: the target's address
     std::vector<StatusRange> status_code;  // empty: 200-299
     std::string body_contains;          // empty: the body is not read
+    std::string digest;                 // HTTP_GET: MD5 of the whole body, lowercase hex; empty: none
     std::string proxy_url;              // proxy check only: http://origin[:port]/path
 
     // MISC_CHECK: argv (run without a shell; `/bin/sh -c TEXT` when the config's text

@@ -77,7 +77,7 @@ asio::awaitable<ProbeResult> http_exchange(tcp::socket& sock, const CheckSpec& s
         co_return ProbeResult{false, prefix + io_failure(ec, phase)};
 
     phase = Phase::Receiving;
-    ResponseReader reader(spec.body_contains);
+    ResponseReader reader(spec.body_contains, ResponseReader::kMaxBodyScan, !spec.digest.empty());
     std::array<char, 4096> buf;  // bounded: the reader keeps only what the verdict needs
     for (;;) {
         auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf), kNoThrow);
@@ -100,6 +100,13 @@ asio::awaitable<ProbeResult> http_exchange(tcp::socket& sock, const CheckSpec& s
     if (!spec.body_contains.empty() && !reader.body_found())
         co_return ProbeResult{false, fmt::format("{}HTTP {} but the body lacks {:?}", prefix,
                                                  reader.status(), spec.body_contains)};
+    if (!spec.digest.empty()) {
+        // keepalived's genhash: the MD5 of the whole body.
+        const auto md5 = reader.body_md5();
+        if (md5 != spec.digest)
+            co_return ProbeResult{false, fmt::format("{}HTTP {} but the body's MD5 is {}, expected {}", prefix,
+                                                     reader.status(), md5.empty() ? "unknown" : md5, spec.digest)};
+    }
     co_return ProbeResult{true, fmt::format("{}HTTP {}", prefix, reader.status())};
 }
 

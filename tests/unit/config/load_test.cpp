@@ -715,7 +715,7 @@ TEST(Checks, HttpGet) {
     one_problem(service("", "HTTP_GET = { path = \"healthz\"; };"), "path = \"healthz\" must start with '/'");
     one_problem(service("", "HTTP_GET = { status_code = 600; };"), "status_code 600 is not a status code 100..599");
     one_problem(service("", "HTTP_GET = { status_code = \"299-200\"; };"), "status_code \"299-200\" is not a status code");
-    one_problem(service("", "HTTP_GET = { url = \"/\"; };"), "HTTP_GET takes path, status_code, virtualhost and body_contains directly");
+    one_problem(service("", "HTTP_GET = { url = \"/\"; };"), "url must be a group { path = ...; } or a non-empty list of them");
 }
 
 TEST(Checks, ProxyCheck) {
@@ -990,4 +990,40 @@ TEST_F(MiscCheck, SeveralKindsTogether) {
     EXPECT_EQ(std::get<MiscProbe>(checks[2].probe).argv.back(), "b");
     EXPECT_THAT(format_plan(*c), HasSubstr("up while all 3 checks are up"));
     EXPECT_THAT(format_plan(*c), HasSubstr(fmt::format("MISC_CHECK {} b as {} (misc_dynamic", script_, me_)));
+}
+
+TEST(Checks, HttpGetDigestAndSeveralUrls) {
+    auto c = valid(service("", "HTTP_GET = { path = \"/x\"; digest = \"9E107D9D372BB6826BD81D3542A419D6\"; };"));
+    EXPECT_EQ(std::get<HttpProbe>(c->virtual_servers[0].real_servers[0].checks.at(0).probe).digest,
+              "9e107d9d372bb6826bd81d3542a419d6");  // lowercased
+    one_problem(service("", "HTTP_GET = { digest = \"abc\"; };"), "digest = \"abc\" must be an MD5 in 32 hex digits");
+    one_problem(service("", "HTTP_GET = { digest = \"zz107d9d372bb6826bd81d3542a419d6\"; };"), "must be an MD5");
+
+    // keepalived's url blocks: one check each, the other keys shared.
+    auto u = valid(service("", R"(HTTP_GET = { virtualhost = "www.example"; connect_timeout = 2;
+        url = ( { path = "/a"; digest = "9e107d9d372bb6826bd81d3542a419d6"; },
+                { path = "/b"; status_code = 204; } ); };)"));
+    const auto& checks = u->virtual_servers[0].real_servers[0].checks;
+    ASSERT_EQ(checks.size(), 2u);
+    const auto& a = std::get<HttpProbe>(checks[0].probe);
+    const auto& b = std::get<HttpProbe>(checks[1].probe);
+    EXPECT_EQ(a.path, "/a");
+    EXPECT_EQ(a.digest, "9e107d9d372bb6826bd81d3542a419d6");
+    EXPECT_EQ(a.status_code, (StatusCodes{{200, 299}}));
+    EXPECT_EQ(b.path, "/b");
+    EXPECT_EQ(b.digest, "");
+    EXPECT_EQ(b.status_code, (StatusCodes{{204, 204}}));
+    EXPECT_EQ(a.virtualhost, "www.example");
+    EXPECT_EQ(b.virtualhost, "www.example");
+    EXPECT_EQ(checks[1].connect_timeout, 2s);
+    EXPECT_THAT(format_plan(*u), HasSubstr("HTTP_GET :8080/a -> 200-299 with body MD5 9e107d9d372bb6826bd81d3542a419d6"));
+    EXPECT_THAT(format_plan(*u), HasSubstr("up while all 2 checks are up"));
+    // A single url group is one check.
+    EXPECT_EQ(valid(service("", "HTTP_GET = { url = { path = \"/a\"; }; };"))->virtual_servers[0].real_servers[0].checks.size(), 1u);
+    one_problem(service("", "HTTP_GET = { path = \"/\"; url = ( { path = \"/a\"; } ); };"),
+                "path is given both here and in url entries");
+    one_problem(service("", "HTTP_GET = { url = ( { status_code = 200; } ); };"), "missing required key 'path'");
+    one_problem(service("", "HTTP_GET = { url = ( { path = \"a\"; } ); };"), "url 1 of HTTP_GET");
+    one_problem(service("", "HTTP_GET = { url = ( { path = \"/a\"; body_contains = \"x\"; } ); };"), "unknown key 'body_contains'");
+    one_problem(service("", "HTTP_GET = { url = ( ); };"), "non-empty list");
 }
