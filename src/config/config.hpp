@@ -154,6 +154,12 @@ struct HttpProbe {
     StatusCodes status_code{{200, 299}};
     std::string body_contains;  // empty: the body is not checked
     std::string digest;         // MD5 of the body, 32 lowercase hex digits; empty: not checked
+    // SSL_GET: the same over TLS (SNI = virtualhost). The certificate is not verified
+    // unless ssl_verify (keepalived does not verify either), then against ssl_ca or the
+    // system's trust store, and for virtualhost (else the connect address).
+    bool tls = false;
+    bool ssl_verify = false;
+    std::string ssl_ca;
 };
 // An HTTP GET *through* the real server acting as a forward proxy:
 // `GET http://host[:port]/path HTTP/1.1` sent to the real server.
@@ -194,7 +200,7 @@ struct HealthCheck {
     bool initially_up = true;  // false when the service sets `alpha`
     Location where;
 };
-// "TCP_CHECK", "HTTP_GET", "PROXY_CHECK", "MISC_CHECK"
+// "TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK"
 std::string_view check_name(const HealthCheck&);
 
 struct RealServer {

@@ -40,9 +40,11 @@ const std::vector<SectionKeys>& sections() {
         {"sorry_server", {"address", "port"}},
         {"real_servers",
          {"address", "port", "weight", "lb_kind", "uthreshold", "lthreshold", "inhibit_on_failure", "TCP_CHECK",
-          "HTTP_GET", "PROXY_CHECK", "MISC_CHECK"}},
+          "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK"}},
         {"TCP_CHECK", check_keys({"half_open"})},
         {"HTTP_GET", check_keys({"path", "virtualhost", "status_code", "body_contains", "digest", "url"})},
+        {"SSL_GET",
+         check_keys({"path", "virtualhost", "status_code", "body_contains", "digest", "url", "ssl_verify", "ssl_ca"})},
         {"url", {"path", "status_code", "digest"}},
         {"PROXY_CHECK", check_keys({"url", "status_code"})},
         // A command has no target: no connect_*, bind*; misc_timeout is its timeout.

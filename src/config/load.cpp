@@ -48,7 +48,6 @@ const std::map<std::string_view, std::string_view> kKeepalivedHints = {
     {"lvs_sched", "lvsd calls the scheduler 'lb_algo'"},
     {"lvs_method", "lvsd calls the forwarding method 'lb_kind'"},
     {"nb_get_retry", "use 'retry' (or 'fall')"},
-    {"SSL_GET", "lvsd has no SSL_GET; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
     {"SMTP_CHECK", "lvsd has no SMTP_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
     {"DNS_CHECK", "lvsd has no DNS_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
     {"UDP_CHECK", "lvsd has no UDP_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
@@ -1149,9 +1148,22 @@ std::vector<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_vi
         TcpProbe p;
         if (auto v = g.boolean("half_open")) p.half_open = *v;
         hc.probe = p;
-    } else if (kind == "HTTP_GET") {
+    } else if (kind == "HTTP_GET" || kind == "SSL_GET") {
         HttpProbe p;
         read_http_target(g, p);
+        if (kind == "SSL_GET") {
+            p.tls = true;
+            if (auto v = g.boolean("ssl_verify")) p.ssl_verify = *v;
+            if (auto v = g.string("ssl_ca")) {
+                const lc::Setting& at = *g.find("ssl_ca");
+                struct stat st {};
+                if (v->empty() || v->front() != '/') g.error(at, fmt::format("ssl_ca \"{}\" must be an absolute path", *v));
+                else if (::stat(v->c_str(), &st) != 0) g.error(at, fmt::format("ssl_ca '{}': {}", *v, std::strerror(errno)));
+                else if (!S_ISREG(st.st_mode)) g.error(at, fmt::format("ssl_ca '{}' is not a regular file (a PEM bundle)", *v));
+                else if (!p.ssl_verify) g.error(at, "ssl_ca is used only with ssl_verify = true");
+                else p.ssl_ca = *v;
+            }
+        }
         if (auto v = g.string("virtualhost")) {
             if (v->empty() || v->find_first_of(" \t\r\n") != std::string::npos)
                 g.error(*g.find("virtualhost"), fmt::format("virtualhost = \"{}\" must be a host name without blanks", *v));
@@ -1270,7 +1282,7 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
 
     // Each kind takes one group, or a list of groups for several checks of that kind
     // (libconfig has no repeated keys); every check must be up for the server to be.
-    for (std::string_view kind : {"TCP_CHECK", "HTTP_GET", "PROXY_CHECK", "MISC_CHECK"}) {
+    for (std::string_view kind : {"TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK"}) {
         const lc::Setting* c = g.find(kind);
         if (!c) continue;
         std::vector<std::pair<const lc::Setting*, std::string>> groups;

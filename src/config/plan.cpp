@@ -43,7 +43,7 @@ std::string_view to_string(Forwarding f) {
 std::string_view check_name(const HealthCheck& c) {
     switch (c.probe.index()) {
         case 0: return "TCP_CHECK";
-        case 1: return "HTTP_GET";
+        case 1: return std::get<HttpProbe>(c.probe).tls ? "SSL_GET" : "HTTP_GET";
         case 2: return "PROXY_CHECK";
         default: return "MISC_CHECK";
     }
@@ -114,10 +114,13 @@ std::string check_text(const RealServer& rs, const HealthCheck& c) {
             break;
         case 1: {
             auto& h = std::get<HttpProbe>(c.probe);
-            what = fmt::format("HTTP_GET {}{} -> {}{}", target, h.path, codes_text(h.status_code),
+            what = fmt::format("{} {}{} -> {}{}", h.tls ? "SSL_GET" : "HTTP_GET", target, h.path, codes_text(h.status_code),
                                h.body_contains.empty() ? "" : fmt::format(" with \"{}\" in the body", h.body_contains));
             if (!h.digest.empty()) what += fmt::format(" with body MD5 {}", h.digest);
-            if (!h.virtualhost.empty()) what += fmt::format(" (Host: {})", h.virtualhost);
+            if (!h.virtualhost.empty()) what += fmt::format(" (Host: {}{})", h.virtualhost, h.tls ? ", SNI" : "");
+            if (h.tls)
+                what += h.ssl_verify ? fmt::format(", certificate verified against {}", h.ssl_ca.empty() ? "the system's CAs" : h.ssl_ca)
+                                     : ", certificate not verified";
             break;
         }
         case 2: {

@@ -37,7 +37,9 @@ healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config:
     spec.delay_loop = hc.delay_loop;
     spec.delay_before_retry = hc.delay_before_retry;
     if (const auto* http = std::get_if<config::HttpProbe>(&hc.probe)) {
-        spec.type = healthcheck::CheckType::Http;
+        spec.type = http->tls ? healthcheck::CheckType::Ssl : healthcheck::CheckType::Http;
+        spec.ssl_verify = http->ssl_verify;
+        spec.ssl_ca = http->ssl_ca;
         spec.path = http->path;
         spec.virtualhost = http->virtualhost;
         spec.status_code = ranges(http->status_code);

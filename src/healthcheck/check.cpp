@@ -40,6 +40,7 @@ std::string_view to_string(CheckType type) {
     switch (type) {
         case CheckType::Tcp: return "TCP_CHECK";
         case CheckType::Http: return "HTTP_GET";
+        case CheckType::Ssl: return "SSL_GET";
         case CheckType::Proxy: return "PROXY_CHECK";
         case CheckType::Misc: return "MISC_CHECK";
     }
@@ -131,14 +132,16 @@ Result<void> validate(const CheckSpec& s) {
     if (s.body_contains.size() > 1024)
         return fail("body_contains is longer than 1024 bytes");
     if (!s.digest.empty()) {
-        if (s.type != CheckType::Http) return fail("digest is only for HTTP_GET");
+        if (s.type != CheckType::Http && s.type != CheckType::Ssl) return fail("digest is only for HTTP_GET and SSL_GET");
         if (s.digest.size() != 32 || !std::all_of(s.digest.begin(), s.digest.end(), [](char c) {
                 return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
             }))
             return fail(fmt::format("digest '{}' is not an MD5 in 32 lowercase hex digits", s.digest));
     }
 
-    if (s.type == CheckType::Http) {
+    if (s.type != CheckType::Ssl && (s.ssl_verify || !s.ssl_ca.empty()))
+        return fail("ssl_verify and ssl_ca are only for SSL_GET");
+    if (s.type == CheckType::Http || s.type == CheckType::Ssl) {
         if (s.path.empty() || s.path.front() != '/' || !is_token_text(s.path))
             return fail(fmt::format("path '{}' must start with / and contain no spaces or control "
                                     "characters",
@@ -182,6 +185,10 @@ std::string check_key(const CheckSpec& s) {
             if (s.tcp_method == TcpMethod::Connect) out += " method=connect";
             break;
         case CheckType::Http: out += fmt::format(" path={:?}", s.path); break;
+        case CheckType::Ssl:
+            out += fmt::format(" path={:?}", s.path);
+            if (s.ssl_verify) out += fmt::format(" verify ca={:?}", s.ssl_ca);
+            break;
         case CheckType::Proxy: out += fmt::format(" url={:?}", s.proxy_url); break;
         case CheckType::Misc:
             if (s.misc_dynamic) out += " dynamic";

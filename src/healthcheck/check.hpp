@@ -23,6 +23,7 @@ using std::chrono::milliseconds;
 enum class CheckType : uint8_t {
     Tcp,    // TCP_CHECK: the connection is accepted within connect_timeout
     Http,   // HTTP_GET: GET path, expect a status (and optionally a body substring)
+    Ssl,    // SSL_GET: HTTP_GET over TLS
     Proxy,  // GET absolute-form URI *through* the real server acting as a forward proxy
     Misc,   // MISC_CHECK: runs a command; its exit status is the verdict (misc_verdict)
 };
@@ -82,7 +83,12 @@ struct CheckSpec {
     std::string virtualhost;            // Host header; empty: the target's address
     std::vector<StatusRange> status_code;  // empty: 200-299
     std::string body_contains;          // empty: the body is not read
-    std::string digest;                 // HTTP_GET: MD5 of the whole body, lowercase hex; empty: none
+    std::string digest;                 // HTTP_GET/SSL_GET: MD5 of the whole body, lowercase hex; empty: none
+    // SSL_GET: SNI is virtualhost (when it is a name). Off (keepalived's behaviour): any
+    // certificate; on: a chain to ssl_ca (empty: the system's CAs) for virtualhost, or
+    // for the target's address without one.
+    bool ssl_verify = false;
+    std::string ssl_ca;
     std::string proxy_url;              // proxy check only: http://origin[:port]/path
 
     // MISC_CHECK: argv (run without a shell; `/bin/sh -c TEXT` when the config's text

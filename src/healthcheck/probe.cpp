@@ -9,7 +9,16 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
 
 #include "healthcheck/detail/syn_prober.hpp"
 #include "healthcheck/http.hpp"
@@ -57,10 +66,11 @@ std::string io_failure(const error_code& ec, Phase phase) {
 
 // The HTTP part, on a connected socket; a coroutine of its own so that its buffer
 // is no part of the frame of every TCP check.
-asio::awaitable<ProbeResult> http_exchange(tcp::socket& sock, const CheckSpec& spec, Phase& phase) {
+template <class Stream>
+asio::awaitable<ProbeResult> http_exchange(Stream& sock, const CheckSpec& spec, Phase& phase) {
     std::string request;
     std::string prefix;  // names what was fetched in the reasons of the proxy check
-    if (spec.type == CheckType::Http) {
+    if (spec.type == CheckType::Http || spec.type == CheckType::Ssl) {
         const auto host = spec.virtualhost.empty() ? format_endpoint(spec.address, spec.effective_port())
                                                    : spec.virtualhost;
         request = build_get_request(spec.path, host);
@@ -82,7 +92,8 @@ asio::awaitable<ProbeResult> http_exchange(tcp::socket& sock, const CheckSpec& s
     for (;;) {
         auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf), kNoThrow);
         ResponseReader::Progress p;
-        if (ec == asio::error::eof) {
+        // A TLS peer that closes without close_notify ends the body as a FIN does.
+        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
             p = reader.finish();
         } else if (ec) {
             co_return ProbeResult{false, prefix + io_failure(ec, phase)};
@@ -110,6 +121,66 @@ asio::awaitable<ProbeResult> http_exchange(tcp::socket& sock, const CheckSpec& s
     co_return ProbeResult{true, fmt::format("{}HTTP {}", prefix, reader.status())};
 }
 
+// The TLS client contexts, one per verification setting (the trust store is read once,
+// not per probe); a CA file is read again when it changes.
+Result<std::shared_ptr<asio::ssl::context>> tls_context(const CheckSpec& spec) {
+    struct Cached {
+        std::shared_ptr<asio::ssl::context> ctx;
+        struct timespec mtime {};
+    };
+    static std::map<std::string, Cached> cache;  // "" for no verification
+    const std::string key = spec.ssl_verify ? "verify:" + spec.ssl_ca : "";
+    struct stat st {};
+    if (!spec.ssl_ca.empty() && ::stat(spec.ssl_ca.c_str(), &st) != 0)
+        return make_error(errno, "ssl_ca '{}': {}", spec.ssl_ca, std::strerror(errno));
+    auto& c = cache[key];
+    if (c.ctx && c.mtime.tv_sec == st.st_mtim.tv_sec && c.mtime.tv_nsec == st.st_mtim.tv_nsec) return c.ctx;
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    error_code ec;
+    if (spec.ssl_verify) {
+        ctx->set_verify_mode(asio::ssl::verify_peer, ec);
+        if (!ec) {
+            if (spec.ssl_ca.empty()) ctx->set_default_verify_paths(ec);
+            else ctx->load_verify_file(spec.ssl_ca, ec);
+        }
+    } else {
+        ctx->set_verify_mode(asio::ssl::verify_none, ec);
+    }
+    if (ec) return make_error(ec.value(), "TLS setup{}: {}", spec.ssl_ca.empty() ? "" : " with " + spec.ssl_ca, ec.message());
+    c.ctx = ctx;
+    c.mtime = st.st_mtim;
+    return ctx;
+}
+
+// SSL_GET: the handshake (SNI, and the certificate when asked), then HTTP_GET over it.
+// The watchdog's close of the socket ends a hung handshake like any other phase.
+asio::awaitable<ProbeResult> tls_exchange(tcp::socket& sock, const CheckSpec& spec, Phase& phase) {
+    auto ctx = tls_context(spec);
+    if (!ctx) co_return ProbeResult{false, ctx.error().message};
+    asio::ssl::stream<tcp::socket&> tls(sock, **ctx);
+    const bool name_given = !spec.virtualhost.empty() && !parse_address(spec.virtualhost);
+    // RFC 6066 section 3: SNI carries host names only, never address literals.
+    if (name_given && SSL_set_tlsext_host_name(tls.native_handle(), spec.virtualhost.c_str()) != 1)
+        co_return ProbeResult{false, fmt::format("TLS: cannot set SNI {}", spec.virtualhost)};
+    if (spec.ssl_verify)
+        tls.set_verify_callback(asio::ssl::host_name_verification(
+            spec.virtualhost.empty() ? spec.address.to_string() : spec.virtualhost));
+    phase = Phase::Sending;
+    if (auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, kNoThrow); ec) {
+        const long verify = SSL_get_verify_result(tls.native_handle());
+        if (spec.ssl_verify && verify != X509_V_OK)
+            co_return ProbeResult{false, fmt::format("TLS certificate rejected: {}", X509_verify_cert_error_string(verify))};
+        std::string why = ec.message();
+        if (ec.category() == asio::error::get_ssl_category()) {
+            char buf[256];
+            ERR_error_string_n(static_cast<unsigned long>(ec.value()), buf, sizeof buf);
+            why = buf;
+        }
+        co_return ProbeResult{false, fmt::format("TLS handshake failed: {}", why)};
+    }
+    co_return co_await http_exchange(tls, spec, phase);
+}
+
 // The exchange itself; the caller bounds it with the timeout.
 asio::awaitable<ProbeResult> exchange(tcp::socket& sock, const CheckSpec& spec, Phase& phase) {
     phase = Phase::Connecting;
@@ -120,6 +191,7 @@ asio::awaitable<ProbeResult> exchange(tcp::socket& sock, const CheckSpec& spec, 
         co_return r;
     }
     if (spec.type == CheckType::Tcp) co_return ProbeResult{true, "connected"};
+    if (spec.type == CheckType::Ssl) co_return co_await tls_exchange(sock, spec, phase);
     co_return co_await http_exchange(sock, spec, phase);
 }
 

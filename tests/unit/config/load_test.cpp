@@ -1027,3 +1027,23 @@ TEST(Checks, HttpGetDigestAndSeveralUrls) {
     one_problem(service("", "HTTP_GET = { url = ( { path = \"/a\"; body_contains = \"x\"; } ); };"), "unknown key 'body_contains'");
     one_problem(service("", "HTTP_GET = { url = ( ); };"), "non-empty list");
 }
+
+TEST(Checks, SslGet) {
+    auto c = valid(service("", R"(SSL_GET = { virtualhost = "www.example"; digest = "9e107d9d372bb6826bd81d3542a419d6"; };)"));
+    const auto& hc = c->virtual_servers[0].real_servers[0].checks.at(0);
+    EXPECT_EQ(check_name(hc), "SSL_GET");
+    const auto& p = std::get<HttpProbe>(hc.probe);
+    EXPECT_TRUE(p.tls);
+    EXPECT_FALSE(p.ssl_verify);  // keepalived does not verify
+    EXPECT_EQ(p.virtualhost, "www.example");
+    EXPECT_THAT(format_plan(*c), HasSubstr("SSL_GET :8080/ -> 200-299 with body MD5 9e107d9d372bb6826bd81d3542a419d6 (Host: www.example, SNI), certificate not verified"));
+    auto v = valid(service("", R"(SSL_GET = { ssl_verify = true; ssl_ca = "/etc/hostname"; url = ( { path = "/a"; }, { path = "/b"; } ); };)"));
+    ASSERT_EQ(v->virtual_servers[0].real_servers[0].checks.size(), 2u);
+    EXPECT_EQ(std::get<HttpProbe>(v->virtual_servers[0].real_servers[0].checks[1].probe).ssl_ca, "/etc/hostname");
+    EXPECT_TRUE(std::get<HttpProbe>(v->virtual_servers[0].real_servers[0].checks[1].probe).tls);
+    one_problem(service("", R"(SSL_GET = { ssl_ca = "/etc/hostname"; };)"), "ssl_ca is used only with ssl_verify = true");
+    one_problem(service("", R"(SSL_GET = { ssl_verify = true; ssl_ca = "/nonexistent-lvsd.pem"; };)"), "ssl_ca '/nonexistent-lvsd.pem': No such file");
+    one_problem(service("", R"(SSL_GET = { ssl_verify = true; ssl_ca = "ca.pem"; };)"), "must be an absolute path");
+    one_problem(service("", R"(SSL_GET = { ssl_verify = "yes"; };)"), "ssl_verify");
+    one_problem(service("", R"(HTTP_GET = { ssl_verify = true; };)"), "unknown key 'ssl_verify'");
+}

@@ -261,3 +261,29 @@ TEST(CheckSpec, MiscCheckIdentityIsTheCommand) {
     not_misc.misc_dynamic = true;
     EXPECT_FALSE(validate(not_misc));
 }
+
+TEST(CheckSpec, SslSettingsAndDigestBelongToTheirChecks) {
+    CheckSpec s = tcp("192.0.2.21", 443);
+    s.type = CheckType::Ssl;
+    s.ssl_verify = true;
+    s.ssl_ca = "/etc/ssl/ca.pem";
+    s.digest = "9e107d9d372bb6826bd81d3542a419d6";
+    EXPECT_TRUE(validate(s));
+    EXPECT_EQ(to_string(CheckType::Ssl), "SSL_GET");
+    CheckSpec unverified = s;
+    unverified.ssl_verify = false;
+    unverified.ssl_ca.clear();
+    EXPECT_EQ(probe_identity(s), probe_identity(unverified));  // a setting
+    EXPECT_NE(check_key(s), check_key(unverified));
+    CheckSpec http = s;
+    http.type = CheckType::Http;
+    EXPECT_FALSE(validate(http));  // ssl_* on HTTP_GET
+    http.ssl_verify = false;
+    http.ssl_ca.clear();
+    EXPECT_TRUE(validate(http));   // digest on HTTP_GET
+    http.digest = "9E107D9D372BB6826BD81D3542A419D6";
+    EXPECT_FALSE(validate(http));  // lowercase only (the loader lowercases)
+    CheckSpec plain = tcp();
+    plain.digest = "9e107d9d372bb6826bd81d3542a419d6";
+    EXPECT_FALSE(validate(plain));
+}
