@@ -186,8 +186,21 @@ struct MiscProbe {
     std::optional<ScriptUser> user;  // none: root (lvsd's own user)
 };
 
+// keepalived's UDP_CHECK: a datagram (payload, may be empty) to the target; an ICMP port
+// unreachable is a failure; with require_reply so is silence until connect_timeout.
+struct UdpProbe {
+    std::string payload;  // bytes (from keepalived's hex string)
+    bool require_reply = false;
+};
+// keepalived's DNS_CHECK: a query over UDP; up when an answer with the same id, NOERROR and
+// at least one record of `type` in its answer section comes back.
+struct DnsProbe {
+    std::string type = "SOA";  // keepalived's default
+    std::string name = ".";
+};
+
 struct HealthCheck {
-    std::variant<TcpProbe, HttpProbe, ProxyProbe, MiscProbe> probe;
+    std::variant<TcpProbe, HttpProbe, ProxyProbe, MiscProbe, UdpProbe, DnsProbe> probe;
     IpAddress connect_ip;       // default: the real server's address
     uint16_t connect_port = 0;  // default: the real server's port
     std::optional<IpAddress> bindto;
@@ -200,7 +213,7 @@ struct HealthCheck {
     bool initially_up = true;  // false when the service sets `alpha`
     Location where;
 };
-// "TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK"
+// "TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK", "UDP_CHECK", "DNS_CHECK"
 std::string_view check_name(const HealthCheck&);
 
 struct RealServer {

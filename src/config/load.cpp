@@ -49,8 +49,6 @@ const std::map<std::string_view, std::string_view> kKeepalivedHints = {
     {"lvs_method", "lvsd calls the forwarding method 'lb_kind'"},
     {"nb_get_retry", "use 'retry' (or 'fall')"},
     {"SMTP_CHECK", "lvsd has no SMTP_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
-    {"DNS_CHECK", "lvsd has no DNS_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
-    {"UDP_CHECK", "lvsd has no UDP_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
     {"BFD_CHECK", "lvsd has no BFD_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
     {"FILE_CHECK", "lvsd has no FILE_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
 };
@@ -1200,6 +1198,46 @@ std::vector<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_vi
                 url_checks.push_back(std::move(each));
             }
         }
+    } else if (kind == "UDP_CHECK") {
+        UdpProbe p;
+        if (auto v = g.string("payload")) {
+            // keepalived writes the payload as hex digits (blanks allowed between bytes).
+            std::string hex;
+            for (char ch : *v)
+                if (ch != ' ' && ch != ':') hex += ch;
+            bool ok = hex.size() % 2 == 0 && hex.size() <= 2 * 1400 &&
+                      std::all_of(hex.begin(), hex.end(), [](unsigned char ch) { return std::isxdigit(ch); });
+            if (!ok) {
+                g.error(*g.find("payload"), fmt::format("payload = \"{}\" must be hex digits, two per byte, at most 1400 bytes", *v));
+            } else {
+                for (std::size_t i = 0; i < hex.size(); i += 2)
+                    p.payload += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+            }
+        }
+        if (auto v = g.boolean("require_reply")) p.require_reply = *v;
+        hc.probe = std::move(p);
+    } else if (kind == "DNS_CHECK") {
+        DnsProbe p;
+        // keepalived's DNS_CHECK types.
+        if (auto v = g.choice("type", {"A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"})) p.type = *v;
+        if (auto v = g.string("name")) {
+            // A domain name in presentation form: labels of 1-63 characters, 253 in all.
+            std::string_view n = *v;
+            bool ok = !n.empty() && n.size() <= 254 && n.find_first_of(" \t\r\n\\") == std::string_view::npos;
+            if (ok && n != ".") {
+                std::string_view rest = n.ends_with('.') ? n.substr(0, n.size() - 1) : n;
+                while (ok && !rest.empty()) {
+                    const auto dot = rest.find('.');
+                    const auto label = rest.substr(0, dot);
+                    ok = !label.empty() && label.size() <= 63;
+                    rest = dot == std::string_view::npos ? std::string_view{} : rest.substr(dot + 1);
+                    if (dot != std::string_view::npos && rest.empty()) ok = false;
+                }
+            }
+            if (!ok) g.error(*g.find("name"), fmt::format("name = \"{}\" is not a domain name (labels of 1-63 characters, no blanks)", *v));
+            else p.name = *v;
+        }
+        hc.probe = std::move(p);
     } else if (kind == "MISC_CHECK") {
         // keepalived: misc_timeout defaults to the check's delay_loop.
         hc.connect_timeout = hc.delay_loop;
@@ -1282,7 +1320,7 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
 
     // Each kind takes one group, or a list of groups for several checks of that kind
     // (libconfig has no repeated keys); every check must be up for the server to be.
-    for (std::string_view kind : {"TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK"}) {
+    for (std::string_view kind : {"TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK", "UDP_CHECK", "DNS_CHECK"}) {
         const lc::Setting* c = g.find(kind);
         if (!c) continue;
         std::vector<std::pair<const lc::Setting*, std::string>> groups;

@@ -45,7 +45,9 @@ std::string_view check_name(const HealthCheck& c) {
         case 0: return "TCP_CHECK";
         case 1: return std::get<HttpProbe>(c.probe).tls ? "SSL_GET" : "HTTP_GET";
         case 2: return "PROXY_CHECK";
-        default: return "MISC_CHECK";
+        case 3: return "MISC_CHECK";
+        case 4: return "UDP_CHECK";
+        default: return "DNS_CHECK";
     }
 }
 
@@ -126,6 +128,17 @@ std::string check_text(const RealServer& rs, const HealthCheck& c) {
         case 2: {
             auto& p = std::get<ProxyProbe>(c.probe);
             what = fmt::format("PROXY_CHECK via {} GET {} -> {}", target, p.url, codes_text(p.status_code));
+            break;
+        }
+        case 4: {
+            auto& u = std::get<UdpProbe>(c.probe);
+            what = fmt::format("UDP_CHECK {} with a {}-byte datagram, {}", target, u.payload.size(),
+                               u.require_reply ? "a reply required" : "down on ICMP port unreachable");
+            break;
+        }
+        case 5: {
+            auto& d = std::get<DnsProbe>(c.probe);
+            what = fmt::format("DNS_CHECK {} query {} {}, an answer of that type required", target, d.type, d.name);
             break;
         }
         default: {

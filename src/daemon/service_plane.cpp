@@ -49,6 +49,14 @@ healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config:
         spec.type = healthcheck::CheckType::Proxy;
         spec.proxy_url = proxy->url;
         spec.status_code = ranges(proxy->status_code);
+    } else if (const auto* udp = std::get_if<config::UdpProbe>(&hc.probe)) {
+        spec.type = healthcheck::CheckType::Udp;
+        spec.udp_payload = udp->payload;
+        spec.require_reply = udp->require_reply;
+    } else if (const auto* dns = std::get_if<config::DnsProbe>(&hc.probe)) {
+        spec.type = healthcheck::CheckType::Dns;
+        spec.dns_type = dns->type;
+        spec.dns_name = dns->name;
     } else if (const auto* misc = std::get_if<config::MiscProbe>(&hc.probe)) {
         spec.type = healthcheck::CheckType::Misc;
         spec.misc_argv = misc->argv;

@@ -5,6 +5,8 @@
 
 #include <fmt/ranges.h>
 
+#include "healthcheck/dns.hpp"
+
 namespace lvsd::healthcheck {
 namespace {
 
@@ -43,6 +45,8 @@ std::string_view to_string(CheckType type) {
         case CheckType::Ssl: return "SSL_GET";
         case CheckType::Proxy: return "PROXY_CHECK";
         case CheckType::Misc: return "MISC_CHECK";
+        case CheckType::Udp: return "UDP_CHECK";
+        case CheckType::Dns: return "DNS_CHECK";
     }
     return "?";
 }
@@ -156,7 +160,15 @@ Result<void> validate(const CheckSpec& s) {
     } else if (!s.proxy_url.empty()) {
         return fail("proxy_url is only for the proxy check");
     }
-    if ((s.type == CheckType::Tcp || s.type == CheckType::Misc) && (!s.body_contains.empty() || !s.status_code.empty()))
+    if (s.type != CheckType::Udp && (!s.udp_payload.empty() || s.require_reply))
+        return fail("payload and require_reply are only for UDP_CHECK");
+    if (s.type == CheckType::Dns && !dns_type(s.dns_type))
+        return fail(fmt::format("type '{}' is not a DNS record type", s.dns_type));
+    if (s.type == CheckType::Dns && !dns_query(s.dns_name, 1, 0))
+        return fail(fmt::format("name '{}' is not a domain name", s.dns_name));
+    if (s.udp_payload.size() > 1400) return fail("payload is longer than 1400 bytes");
+    if ((s.type == CheckType::Tcp || s.type == CheckType::Misc || s.type == CheckType::Udp || s.type == CheckType::Dns) &&
+        (!s.body_contains.empty() || !s.status_code.empty()))
         return fail("status_code and body_contains are only for HTTP checks");
     if (s.type == CheckType::Misc) {
         if (s.misc_argv.empty() || s.misc_argv.front().empty() || s.misc_argv.front().front() != '/')
@@ -193,8 +205,14 @@ std::string check_key(const CheckSpec& s) {
         case CheckType::Misc:
             if (s.misc_dynamic) out += " dynamic";
             break;
+        case CheckType::Udp:
+            out += " payload=";
+            for (unsigned char c : s.udp_payload) out += fmt::format("{:02x}", c);
+            if (s.require_reply) out += " require_reply";
+            break;
+        case CheckType::Dns: out += fmt::format(" query={} {:?}", s.dns_type, s.dns_name); break;
     }
-    if (s.type != CheckType::Tcp && s.type != CheckType::Misc) {
+    if (s.type == CheckType::Http || s.type == CheckType::Ssl || s.type == CheckType::Proxy) {
         if (!s.virtualhost.empty()) out += fmt::format(" host={:?}", s.virtualhost);
         out += " status=" + status_codes_text(s.status_code);
         if (!s.body_contains.empty()) out += fmt::format(" body={:?}", s.body_contains);

@@ -26,6 +26,8 @@ enum class CheckType : uint8_t {
     Ssl,    // SSL_GET: HTTP_GET over TLS
     Proxy,  // GET absolute-form URI *through* the real server acting as a forward proxy
     Misc,   // MISC_CHECK: runs a command; its exit status is the verdict (misc_verdict)
+    Udp,    // UDP_CHECK: a datagram; ICMP port unreachable down (silence too with require_reply)
+    Dns,    // DNS_CHECK: a query over UDP; an answer of the asked type up
 };
 
 // How TCP_CHECK tests the port (see detail/syn_prober.hpp for why both prove the same).
@@ -90,6 +92,13 @@ struct CheckSpec {
     bool ssl_verify = false;
     std::string ssl_ca;
     std::string proxy_url;              // proxy check only: http://origin[:port]/path
+
+    // UDP_CHECK: the datagram sent (may be empty) and whether a reply is required.
+    std::string udp_payload;
+    bool require_reply = false;
+    // DNS_CHECK: the query (keepalived's defaults).
+    std::string dns_type = "SOA";
+    std::string dns_name = ".";
 
     // MISC_CHECK: argv (run without a shell; `/bin/sh -c TEXT` when the config's text
     // needs one) and whom it runs as; the command is part of the probe identity.

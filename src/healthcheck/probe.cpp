@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,9 +19,11 @@
 
 #include <cstring>
 #include <map>
+#include <random>
 #include <memory>
 
 #include "healthcheck/detail/syn_prober.hpp"
+#include "healthcheck/dns.hpp"
 #include "healthcheck/http.hpp"
 
 // GCC 12 reports Asio's coroutine frame operator new/delete pair as mismatched once
@@ -225,9 +228,98 @@ asio::awaitable<ProbeResult> misc_probe(const CheckSpec& spec) {
     co_return r;
 }
 
+// UDP_CHECK and DNS_CHECK: one datagram on a connected UDP socket, so that the kernel
+// reports an ICMP port unreachable for it as ECONNREFUSED on the next receive. A
+// watchdog closes the socket at connect_timeout, as for the TCP probes.
+asio::awaitable<ProbeResult> datagram_probe(const CheckSpec& spec) {
+    using asio::ip::udp;
+    auto ex = co_await asio::this_coro::executor;
+    const auto start = Clock::now();
+    auto finish = [&](ProbeResult r) {
+        r.latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+        return r;
+    };
+    std::string payload = spec.udp_payload;
+    uint16_t id = 0, type = 0;
+    if (spec.type == CheckType::Dns) {
+        // RFC 5452 section 9.2: an unpredictable id (a spoofed answer must guess it).
+        std::random_device rd;
+        id = static_cast<uint16_t>(rd());
+        type = dns_type(spec.dns_type).value_or(0);
+        auto q = dns_query(spec.dns_name, type, id);
+        if (!q) co_return finish({false, q.error().message});
+        payload = std::move(*q);
+    }
+    struct Guarded {
+        explicit Guarded(const asio::any_io_executor& e) : sock(e) {}
+        udp::socket sock;
+        bool fired = false;
+    };
+    auto g = std::make_shared<Guarded>(ex);
+    const udp::endpoint ep(spec.address, spec.effective_port());
+    error_code ec;
+    if (g->sock.open(ep.protocol(), ec); ec) {
+        ProbeResult r{false, fmt::format("cannot open a socket: {}", ec.message())};
+        r.inconclusive = is_local_shortage(ec);
+        co_return finish(std::move(r));
+    }
+    if (spec.bindto) g->sock.bind(udp::endpoint(*spec.bindto, 0), ec);
+    if (!ec) g->sock.connect(ep, ec);
+    if (ec) {
+        ProbeResult r{false, connect_failure(ec)};
+        r.inconclusive = is_local_shortage(ec);
+        co_return finish(std::move(r));
+    }
+    asio::steady_timer timer(ex, spec.connect_timeout);
+    timer.async_wait([g](const error_code& tec) {
+        if (tec) return;
+        g->fired = true;
+        error_code ignored;
+        g->sock.close(ignored);
+    });
+    ProbeResult result;
+    if (auto [sec, n] = co_await g->sock.async_send(asio::buffer(payload), kNoThrow); sec) {
+        result = {false, sec == asio::error::connection_refused ? "port unreachable (ICMP)" : connect_failure(sec)};
+    } else {
+        std::array<char, 4096> buf;
+        for (;;) {
+            auto [rec, got] = co_await g->sock.async_receive(asio::buffer(buf), kNoThrow);
+            if (g->fired) {
+                const bool need_reply = spec.type == CheckType::Dns || spec.require_reply;
+                result = need_reply ? ProbeResult{false, fmt::format("no reply within {}ms", spec.connect_timeout.count())}
+                                    : ProbeResult{true, fmt::format("no ICMP error within {}ms", spec.connect_timeout.count())};
+                break;
+            }
+            if (rec == asio::error::connection_refused) {
+                result = {false, "port unreachable (ICMP)"};
+                break;
+            }
+            if (rec) {
+                result = {false, rec == asio::error::host_unreachable || rec == asio::error::network_unreachable
+                                     ? connect_failure(rec)
+                                     : fmt::format("receive failed: {}", rec.message())};
+                break;
+            }
+            if (spec.type == CheckType::Udp) {
+                result = {true, fmt::format("reply of {} byte{}", got, got == 1 ? "" : "s")};
+                break;
+            }
+            // Not the answer to this query (a late one to an earlier probe): wait on.
+            auto v = dns_judge(std::string_view(buf.data(), got), type, id);
+            if (!v.matches) continue;
+            result = {v.ok, std::move(v.reason)};
+            break;
+        }
+    }
+    timer.cancel();
+    if (g->sock.is_open()) g->sock.close(ec);
+    co_return finish(std::move(result));
+}
+
 asio::awaitable<ProbeResult> probe(const CheckSpec& spec) {
     auto ex = co_await asio::this_coro::executor;
     if (spec.type == CheckType::Misc) co_return co_await misc_probe(spec);
+    if (spec.type == CheckType::Udp || spec.type == CheckType::Dns) co_return co_await datagram_probe(spec);
     if (spec.type == CheckType::Tcp && spec.tcp_method == TcpMethod::HalfOpen) {
         auto& half_open = asio::use_service<detail::SynProber>(asio::query(ex, asio::execution::context));
         if (half_open.usable(ex, family_of(spec.address)))

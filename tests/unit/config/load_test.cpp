@@ -1047,3 +1047,32 @@ TEST(Checks, SslGet) {
     one_problem(service("", R"(SSL_GET = { ssl_verify = "yes"; };)"), "ssl_verify");
     one_problem(service("", R"(HTTP_GET = { ssl_verify = true; };)"), "unknown key 'ssl_verify'");
 }
+
+TEST(Checks, UdpAndDnsChecks) {
+    auto u = valid(service("", R"(UDP_CHECK = { payload = "de ad:be01"; require_reply = true; connect_timeout = 0.5; };)"));
+    const auto& uc = u->virtual_servers[0].real_servers[0].checks.at(0);
+    EXPECT_EQ(check_name(uc), "UDP_CHECK");
+    EXPECT_EQ(std::get<UdpProbe>(uc.probe).payload, std::string("\xde\xad\xbe\x01", 4));
+    EXPECT_TRUE(std::get<UdpProbe>(uc.probe).require_reply);
+    EXPECT_EQ(std::get<UdpProbe>(valid(service("", "UDP_CHECK = { };"))->virtual_servers[0].real_servers[0].checks.at(0).probe).payload, "");
+    one_problem(service("", R"(UDP_CHECK = { payload = "abc"; };)"), "payload = \"abc\" must be hex digits");
+    one_problem(service("", R"(UDP_CHECK = { payload = "zz"; };)"), "must be hex digits");
+    one_problem(service("", "UDP_CHECK = { require_reply = 1; };"), "require_reply");
+    EXPECT_THAT(format_plan(*u), HasSubstr("UDP_CHECK :8080 with a 4-byte datagram, a reply required"));
+
+    auto d = valid(service("", R"(DNS_CHECK = { type = "AAAA"; name = "www.example.test"; connect_port = 53; };)"));
+    const auto& dc = d->virtual_servers[0].real_servers[0].checks.at(0);
+    EXPECT_EQ(check_name(dc), "DNS_CHECK");
+    EXPECT_EQ(std::get<DnsProbe>(dc.probe).type, "AAAA");
+    EXPECT_EQ(std::get<DnsProbe>(dc.probe).name, "www.example.test");
+    const auto defaults = valid(service("", "DNS_CHECK = { };"));
+    const auto& def = std::get<DnsProbe>(defaults->virtual_servers[0].real_servers[0].checks.at(0).probe);
+    EXPECT_EQ(def.type, "SOA");  // keepalived's defaults
+    EXPECT_EQ(def.name, ".");
+    EXPECT_THAT(format_plan(*d), HasSubstr("DNS_CHECK :53 query AAAA www.example.test"));
+    one_problem(service("", R"(DNS_CHECK = { type = "AXFR"; };)"), "type");
+    one_problem(service("", R"(DNS_CHECK = { name = "a..b"; };)"), "name = \"a..b\" is not a domain name");
+    one_problem(service("", R"(DNS_CHECK = { name = "has blank"; };)"), "is not a domain name");
+    one_problem(service("", "DNS_CHECK = { name = \"" + std::string(64, 'x') + ".test\"; };"), "is not a domain name");
+    one_problem(service("", R"(DNS_CHECK = { payload = "00"; };)"), "unknown key 'payload'");
+}
