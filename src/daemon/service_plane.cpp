@@ -131,16 +131,19 @@ void ServicePlane::rebuild_desired() {
 void ServicePlane::on_health(const healthcheck::HealthEvent& e) {
     // One line per transition; the real servers sharing this check are named once each.
     std::vector<std::string> users;
+    bool several = false;  // a user has other checks too: name this one's kind
     for (const auto& vs : config_->virtual_servers)
         for (const auto& rs : vs.real_servers)
             if (std::any_of(rs.checks.begin(), rs.checks.end(), [&](const auto& hc) {
                     return healthcheck::check_key(check_spec(vs, rs, hc)) == e.key;
-                }))
+                })) {
                 users.push_back(fmt::format("{} -> {}", config::service_name(vs),
                                             format_endpoint(rs.address, rs.port)));
+                several = several || rs.checks.size() > 1;
+            }
     spdlog::log(e.transition.to == healthcheck::Health::Up ? spdlog::level::info
                                                            : spdlog::level::warn,
-                "real server {} {}({})", e, e.spec.type == healthcheck::CheckType::Misc ? "[MISC_CHECK] " : "",
+                "real server {} {}({})", e, several ? fmt::format("[{}] ", e.spec.type) : "",
                 fmt::join(users, ", "));
     rebuild_desired();
     reconcile("health change");
@@ -205,7 +208,10 @@ ServicePlane::RealServerView ServicePlane::view(const config::VirtualServer& vs,
     for (const auto& hc : rs.checks) {
         auto st = monitor_.status(healthcheck::check_key(check_spec(vs, rs, hc)));
         const bool up = st && st->health == healthcheck::Health::Up;
-        states.push_back({up, st ? st->dynamic_weight : std::nullopt});
+        // A weight set while misc_dynamic was on stays in the monitor's history across a
+        // reload that turns it off: only a dynamic check's weight counts.
+        const auto* misc = std::get_if<config::MiscProbe>(&hc.probe);
+        states.push_back({up, st && misc && misc->dynamic ? st->dynamic_weight : std::nullopt});
         if (!st) continue;
         v.probes += st->probes;
         if (st->last && !first_last) first_last = st->last, first_check = config::check_name(hc);

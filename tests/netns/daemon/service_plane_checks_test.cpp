@@ -53,6 +53,18 @@ protected:
         std::error_code ec;
         std::filesystem::remove_all(dir_, ec);
     }
+    std::string text(bool dynamic) const {
+        return fmt::format(R"(
+virtual_servers = ( {{
+  address = "192.0.2.10"; port = 8080; lb_algo = "wrr"; alpha = true; delay_loop = 0.1;
+  real_servers = ( {{
+    address = "192.0.2.21"; weight = 50;
+    MISC_CHECK = ( {{ misc_path = "{0} a"; misc_timeout = 2; fall = 1; delay_before_retry = 0.1; }},
+                   {{ misc_path = "{0} b"; misc_timeout = 2; fall = 1; delay_before_retry = 0.1; misc_dynamic = {1}; }} );
+  }} );
+}} );
+)", script_, dynamic);
+    }
     void code(const std::string& which, int status) { std::ofstream(dir_ + "/" + which) << status << "\n"; }
 
     // The weight of 192.0.2.21:8080 in the table; nullopt: not in it.
@@ -78,16 +90,7 @@ protected:
 TEST_F(ServicePlaneChecks, UpOnlyWhileEveryCheckIsUpWithTheDynamicWeightInTheTable) {
     code("a", 0);
     code("b", 7);
-    auto r = config::load_string(fmt::format(R"(
-virtual_servers = ( {{
-  address = "192.0.2.10"; port = 8080; lb_algo = "wrr"; alpha = true; delay_loop = 0.1;
-  real_servers = ( {{
-    address = "192.0.2.21"; weight = 50;
-    MISC_CHECK = ( {{ misc_path = "{0} a"; misc_timeout = 2; fall = 1; delay_before_retry = 0.1; }},
-                   {{ misc_path = "{0} b"; misc_timeout = 2; fall = 1; delay_before_retry = 0.1; misc_dynamic = true; }} );
-  }} );
-}} );
-)", script_), "test.conf");
+    auto r = config::load_string(text(true), "test.conf");
     ASSERT_TRUE(r.ok()) << config::to_string(r.diagnostics().front());
     daemon::ServicePlane plane(io_.get_executor(), std::make_unique<MemoryIpvs>(table_));
     ASSERT_TRUE(plane.apply(r.config()));
@@ -105,10 +108,19 @@ virtual_servers = ( {{
     code("a", 0);
     ASSERT_TRUE(run_until([&] { return weight() == 10u; })) << "weight " << weight().value_or(9999);
 
-    // Status 0 keeps the dynamic weight (keepalived); 1 from b takes the server out.
+    // Status 0 keeps the dynamic weight (keepalived).
     code("b", 0);
     io_.run_for(400ms);
     EXPECT_EQ(weight(), 10u);
-    code("b", 1);
+
+    // A reload that turns misc_dynamic off: the check goes on (same command), its verdict
+    // kept, and the configured weight is back.
+    auto plain = config::load_string(text(false), "test.conf");
+    ASSERT_TRUE(plain.ok()) << config::to_string(plain.diagnostics().front());
+    ASSERT_TRUE(plane.apply(plain.config()));
+    EXPECT_EQ(weight(), 50u);
+
+    // Now any status but 0 is a failure: out of the table.
+    code("b", 7);
     ASSERT_TRUE(run_until([&] { return weight() == std::nullopt; }));
 }
