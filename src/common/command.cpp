@@ -1,7 +1,6 @@
 #include "common/command.hpp"
 
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 
 #include "common/process.hpp"
 
@@ -9,9 +8,8 @@ namespace lvsd {
 
 void run_command(boost::asio::any_io_executor io, std::vector<std::string> argv, std::chrono::milliseconds timeout) {
     if (argv.empty()) return;
-    run_process(io, argv, timeout, [what = fmt::format("'{}'", fmt::join(argv, " "))](const ProcessResult& r) {
-        if (!r.succeeded()) spdlog::warn("command {}: {}", what, describe(r));
-    });
+    std::string what = fmt::format("command '{}'", fmt::join(argv, " "));
+    start_process(std::move(io), std::move(argv), std::nullopt, timeout, std::move(what));
 }
 
 }  // namespace lvsd

@@ -236,6 +236,13 @@ struct HttpProbe {
     std::string virtualhost;  // Host header; empty: the connect address
     StatusCodes status_code{{200, 299}};
     std::string body_contains;  // empty: the body is not checked
+    std::string digest;         // MD5 of the body, 32 lowercase hex digits; empty: not checked
+    // SSL_GET: the same over TLS (SNI = virtualhost). The certificate is not verified
+    // unless ssl_verify (keepalived does not verify either), then against ssl_ca or the
+    // system's trust store, and for virtualhost (else the connect address).
+    bool tls = false;
+    bool ssl_verify = false;
+    std::string ssl_ca;
 };
 // An HTTP GET *through* the real server acting as a forward proxy:
 // `GET http://host[:port]/path HTTP/1.1` sent to the real server.
@@ -245,8 +252,38 @@ struct ProxyProbe {
     StatusCodes status_code{{200, 299}};
 };
 
+// Whom a MISC_CHECK script runs as (keepalived's `user USERNAME [GROUPNAME]`).
+struct ScriptUser {
+    std::string name;  // as written: "nobody" or "nobody nogroup"
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    friend bool operator==(const ScriptUser&, const ScriptUser&) = default;
+};
+// keepalived's MISC_CHECK: runs a command; exit 0 up, 1 down; with misc_dynamic 2..255
+// is up with weight (status - 2), without it any non-zero status is down. Its timeout
+// (misc_timeout) is HealthCheck::connect_timeout.
+struct MiscProbe {
+    std::vector<std::string> argv;  // `/bin/sh -c TEXT` when the text needs a shell
+    std::string text;               // misc_path as written
+    bool dynamic = false;           // misc_dynamic
+    std::optional<ScriptUser> user;  // none: root (lvsd's own user)
+};
+
+// keepalived's UDP_CHECK: a datagram (payload, may be empty) to the target; an ICMP port
+// unreachable is a failure; with require_reply so is silence until connect_timeout.
+struct UdpProbe {
+    std::string payload;  // bytes (from keepalived's hex string)
+    bool require_reply = false;
+};
+// keepalived's DNS_CHECK: a query over UDP; up when an answer with the same id, NOERROR and
+// at least one record of `type` in its answer section comes back.
+struct DnsProbe {
+    std::string type = "SOA";  // keepalived's default
+    std::string name = ".";
+};
+
 struct HealthCheck {
-    std::variant<TcpProbe, HttpProbe, ProxyProbe> probe;
+    std::variant<TcpProbe, HttpProbe, ProxyProbe, MiscProbe, UdpProbe, DnsProbe> probe;
     IpAddress connect_ip;       // default: the real server's address
     uint16_t connect_port = 0;  // default: the real server's port
     std::optional<IpAddress> bindto;
@@ -259,7 +296,8 @@ struct HealthCheck {
     bool initially_up = true;  // false when the service sets `alpha`
     Location where;
 };
-std::string_view check_name(const HealthCheck&);  // "TCP_CHECK", "HTTP_GET", "PROXY_CHECK"
+// "TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK", "UDP_CHECK", "DNS_CHECK"
+std::string_view check_name(const HealthCheck&);
 
 struct RealServer {
     IpAddress address;
@@ -269,9 +307,11 @@ struct RealServer {
     uint32_t uthreshold = 0;                         // 0: no limit
     uint32_t lthreshold = 0;
     bool inhibit_on_failure = false;  // default: the virtual server's
-    std::optional<HealthCheck> check;  // none: always up
+    // None: always up. Several: up only while every one is up (keepalived's several
+    // *_CHECK blocks in one real_server); a dynamic MISC_CHECK weight applies then.
+    std::vector<HealthCheck> checks;
     // keepalived's notify_up / notify_down: run as written (nothing appended) when the
-    // check's verdict on this real server changes.
+    // real server's verdict (all its checks together) changes.
     std::optional<Command> notify_up, notify_down;
     Location where;
 };

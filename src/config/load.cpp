@@ -51,14 +51,9 @@ const std::map<std::string_view, std::string_view> kKeepalivedHints = {
     {"lvs_sched", "lvsd calls the scheduler 'lb_algo'"},
     {"lvs_method", "lvsd calls the forwarding method 'lb_kind'"},
     {"nb_get_retry", "use 'retry' (or 'fall')"},
-    {"MISC_CHECK", "lvsd has no MISC_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
-    {"SSL_GET", "lvsd has no SSL_GET; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
-    {"SMTP_CHECK", "lvsd has no SMTP_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
-    {"DNS_CHECK", "lvsd has no DNS_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
-    {"UDP_CHECK", "lvsd has no UDP_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
-    {"BFD_CHECK", "lvsd has no BFD_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
-    {"FILE_CHECK", "lvsd has no FILE_CHECK; use TCP_CHECK, HTTP_GET or PROXY_CHECK"},
-    {"url", "HTTP_GET takes path, status_code, virtualhost and body_contains directly"},
+    {"SMTP_CHECK", "lvsd has no SMTP_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
+    {"BFD_CHECK", "lvsd has no BFD_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
+    {"FILE_CHECK", "lvsd has no FILE_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
 };
 
 const std::vector<std::string_view> kSchedulers = {"rr",  "wrr", "lc", "wlc", "lblc", "lblcr", "dh",
@@ -238,9 +233,11 @@ private:
     std::optional<VirtualServer> read_virtual_server(const lc::Setting& s, std::size_t index);
     void expand_groups(Config& c);
     std::optional<RealServer> read_real_server(const lc::Setting& s, const VirtualServer& vs, const std::string& vs_name);
-    std::optional<HealthCheck> read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
-                                          const VirtualServer& vs, const std::string& rs_context);
+    std::vector<HealthCheck> read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
+                                        const VirtualServer& vs, const std::string& rs_context);
+    void read_http_target(Group& g, HttpProbe& p);
     std::optional<StatusCodes> read_status_codes(Group& g);
+    std::optional<MiscProbe> read_misc(Group& g);
     void check_instances(Config& c);
     void check_scripts(Config& c);
     void check_sync_groups(Config& c);
@@ -1332,34 +1329,153 @@ std::variant<std::string, std::string> parse_proxy_url(std::string_view url) {
     return R(std::in_place_index<0>, std::string(authority));
 }
 
-std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
-                                              const VirtualServer& vs, const std::string& rs_context) {
+// Why lvsd refuses to run `path` as `uid` (keepalived's enable_script_security, which
+// lvsd always applies): the file or a directory above it can be rewritten by someone
+// other than root and `uid` (an owner may chmod at will; group and others by mode bits,
+// except in a sticky directory such as /tmp, where only a file's owner can replace it).
+std::optional<std::string> script_problem(const std::string& path, uint32_t uid) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return fmt::format("'{}': {}", path, std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) return fmt::format("'{}' is a directory, not an executable file", path);
+    if (!S_ISREG(st.st_mode)) return fmt::format("'{}' is not a regular file", path);
+    if ((st.st_mode & 0111) == 0) return fmt::format("'{}' is not executable (mode {:04o})", path, st.st_mode & 07777);
+    const char* as = uid == 0 ? "root" : "its user";
+    std::string at = path;
+    bool file = true;
+    while (true) {
+        struct stat a {};
+        if (::stat(at.c_str(), &a) != 0) return fmt::format("'{}': {}", at, std::strerror(errno));
+        if (a.st_uid != 0 && a.st_uid != uid)
+            return fmt::format("{} '{}' is owned by uid {}, who could rewrite what lvsd runs as {}",
+                               file ? "the script" : "the directory", at, a.st_uid, as);
+        const bool sticky_dir = !file && (a.st_mode & S_ISVTX);
+        if ((a.st_mode & 0022) && !sticky_dir)
+            return fmt::format("{} '{}' is writable by group or others (mode {:04o}) but would run as {}",
+                               file ? "the script" : "the directory", at, a.st_mode & 07777, as);
+        if (at == "/") break;
+        const auto slash = at.rfind('/');
+        at = slash == 0 ? "/" : at.substr(0, slash);
+        file = false;
+    }
+    return std::nullopt;
+}
+
+std::optional<MiscProbe> Loader::read_misc(Group& g) {
+    MiscProbe p;
+    bool ok = true;
+    if (auto v = g.boolean("misc_dynamic")) p.dynamic = *v;
+    if (auto v = g.string("user")) {
+        const lc::Setting& at = *g.find("user");
+        auto words = detail::split_command(*v).value_or(std::vector<std::string>{});
+        const struct passwd* pw = words.empty() || words.size() > 2 ? nullptr : ::getpwnam(words[0].c_str());
+        if (words.empty() || words.size() > 2) {
+            g.error(at, fmt::format("user = \"{}\" must be \"USER\" or \"USER GROUP\"", *v));
+            ok = false;
+        } else if (!pw) {
+            g.error(at, fmt::format("user \"{}\" is not known on this host", words[0]));
+            ok = false;
+        } else {
+            ScriptUser u{*v, pw->pw_uid, pw->pw_gid};
+            if (words.size() == 2) {
+                if (const struct group* gr = ::getgrnam(words[1].c_str())) u.gid = gr->gr_gid;
+                else g.error(at, fmt::format("group \"{}\" is not known on this host", words[1])), ok = false;
+            }
+            p.user = u;
+        }
+    } else if (g.find("user")) {
+        ok = false;
+    }
+    auto text = g.string("misc_path");
+    if (!text) {
+        if (!g.find("misc_path")) g.missing("misc_path", "(the command to run)");
+        return std::nullopt;
+    }
+    const lc::Setting& at = *g.find("misc_path");
+    p.text = *text;
+    auto words = detail::split_command(*text);
+    if (!words) {
+        g.error(at, fmt::format("misc_path: unterminated quote in: {}", *text));
+        return std::nullopt;
+    }
+    if (words->empty()) {
+        g.error(at, "misc_path is empty; give the command to run");
+        return std::nullopt;
+    }
+    // A shell only when the text needs one (a pipe, a redirection, a variable...).
+    const bool shell = detail::needs_shell(*text);
+    p.argv = shell ? std::vector<std::string>{"/bin/sh", "-c", *text} : *words;
+    const std::string& exe = words->front();
+    if (!shell && exe.front() != '/') {
+        g.error(at, fmt::format("misc_path: '{}' is not an absolute path (lvsd runs it without a shell or PATH)", exe));
+        return std::nullopt;
+    }
+    const uint32_t uid = p.user ? p.user->uid : 0;
+    for (const std::string& file : shell ? std::vector<std::string>{"/bin/sh"} : std::vector<std::string>{exe})
+        if (auto why = script_problem(file, uid)) {
+            g.error(at, fmt::format("misc_path: {}", *why));
+            return std::nullopt;
+        }
+    // A script run through the shell is checked too when the text starts with its path.
+    if (shell && exe.front() == '/' && exe.find_first_of("|&;<>()$`*?[{") == std::string::npos)
+        if (auto why = script_problem(exe, uid)) {
+            g.error(at, fmt::format("misc_path: {}", *why));
+            return std::nullopt;
+        }
+    if (!ok) return std::nullopt;
+    return p;
+}
+
+// path, status_code and digest: in HTTP_GET itself or in each of its url entries.
+void Loader::read_http_target(Group& g, HttpProbe& p) {
+    if (auto v = g.string("path")) {
+        if (!v->starts_with('/') || v->find_first_of(" \t\r\n") != std::string::npos)
+            g.error(*g.find("path"), fmt::format("path = \"{}\" must start with '/' and contain no blanks or line breaks", *v));
+        else p.path = *v;
+    }
+    if (auto v = read_status_codes(g)) p.status_code = *v;
+    if (auto v = g.string("digest")) {
+        // keepalived's genhash prints the MD5 as 32 hex digits.
+        std::string d = *v;
+        std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (d.size() != 32 || !std::all_of(d.begin(), d.end(), [](unsigned char c) { return std::isxdigit(c); }))
+            g.error(*g.find("digest"), fmt::format("digest = \"{}\" must be an MD5 in 32 hex digits (as genhash prints it)", *v));
+        else p.digest = d;
+    }
+}
+
+std::vector<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
+                                            const VirtualServer& vs, const std::string& rs_context) {
     Group g(*this, s, fmt::format("{} of {}", kind, rs_context), detail::keys_of(kind));
     const std::size_t errors_before = diagnostics_.size();
     HealthCheck hc;
+    std::vector<HealthCheck> url_checks;  // HTTP_GET with url entries: one check each
     hc.where = g.where();
     hc.connect_ip = rs.address;
     hc.delay_loop = vs.delay_loop;
     hc.initially_up = !vs.alpha;
-    if (auto v = g.address("connect_ip")) {
+    const bool network = kind != "MISC_CHECK";  // MISC_CHECK has no target of its own
+    if (!network) {
+        hc.connect_port = rs.port;
+    } else if (auto v = g.address("connect_ip")) {
         if (v->is_unspecified() || v->is_multicast()) g.error(*g.find("connect_ip"), fmt::format("connect_ip {} must be a unicast address", *v));
         else hc.connect_ip = *v;
     }
-    if (auto v = g.integer("connect_port", 1, 65535)) {
+    if (!network) {
+    } else if (auto v = g.integer("connect_port", 1, 65535)) {
         hc.connect_port = static_cast<uint16_t>(*v);
     } else if (!g.find("connect_port")) {
         hc.connect_port = rs.port;
         if (rs.port == 0 && vs_port_known_)
             g.error("the real server has no port (fwmark or all-ports service), so the check needs connect_port");
     }
-    if (auto v = g.address("bindto")) {
+    if (auto v = network ? g.address("bindto") : std::nullopt) {
         if (family_of(*v) != family_of(hc.connect_ip))
             g.error(*g.find("bindto"), fmt::format("bindto {} is {} but the check connects to {} ({})", *v,
                                                    family_name(family_of(*v)), hc.connect_ip, family_name(family_of(hc.connect_ip))));
         else hc.bindto = *v;
     }
-    if (auto v = g.integer("bind_port", 1, 65535)) hc.bind_port = static_cast<uint16_t>(*v);
-    if (auto v = g.seconds("connect_timeout", 1ms, 3600s)) hc.connect_timeout = *v;
+    if (auto v = network ? g.integer("bind_port", 1, 65535) : std::nullopt) hc.bind_port = static_cast<uint16_t>(*v);
+    if (auto v = network ? g.seconds("connect_timeout", 1ms, 3600s) : std::nullopt) hc.connect_timeout = *v;
     if (auto v = g.seconds("delay_loop", 100ms, 86400s)) hc.delay_loop = *v;
     if (auto v = g.seconds("delay_before_retry", 0ms, 3600s)) hc.delay_before_retry = *v;
     // keepalived's retry counts the attempts *after* the first failure.
@@ -1375,21 +1491,103 @@ std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_
         TcpProbe p;
         if (auto v = g.boolean("half_open")) p.half_open = *v;
         hc.probe = p;
-    } else if (kind == "HTTP_GET") {
+    } else if (kind == "HTTP_GET" || kind == "SSL_GET") {
         HttpProbe p;
-        if (auto v = g.string("path")) {
-            if (!v->starts_with('/') || v->find_first_of(" \t\r\n") != std::string::npos)
-                g.error(*g.find("path"), fmt::format("path = \"{}\" must start with '/' and contain no blanks or line breaks", *v));
-            else p.path = *v;
+        read_http_target(g, p);
+        if (kind == "SSL_GET") {
+            p.tls = true;
+            if (auto v = g.boolean("ssl_verify")) p.ssl_verify = *v;
+            if (auto v = g.string("ssl_ca")) {
+                const lc::Setting& at = *g.find("ssl_ca");
+                struct stat st {};
+                if (v->empty() || v->front() != '/') g.error(at, fmt::format("ssl_ca \"{}\" must be an absolute path", *v));
+                else if (::stat(v->c_str(), &st) != 0) g.error(at, fmt::format("ssl_ca '{}': {}", *v, std::strerror(errno)));
+                else if (!S_ISREG(st.st_mode)) g.error(at, fmt::format("ssl_ca '{}' is not a regular file (a PEM bundle)", *v));
+                else if (!p.ssl_verify) g.error(at, "ssl_ca is used only with ssl_verify = true");
+                else p.ssl_ca = *v;
+            }
         }
         if (auto v = g.string("virtualhost")) {
             if (v->empty() || v->find_first_of(" \t\r\n") != std::string::npos)
                 g.error(*g.find("virtualhost"), fmt::format("virtualhost = \"{}\" must be a host name without blanks", *v));
             else p.virtualhost = *v;
         }
-        if (auto v = read_status_codes(g)) p.status_code = *v;
         if (auto v = g.string("body_contains")) p.body_contains = *v;
+        hc.probe = p;
+        // keepalived's several `url { path; digest; status_code; }` blocks: each is probed
+        // as a check of its own (same settings), and the real server needs them all.
+        if (const lc::Setting* u = g.find("url")) {
+            for (const char* direct : {"path", "status_code", "digest"})
+                if (g.find(direct))
+                    g.error(*g.find(direct), fmt::format("{} is given both here and in url entries; give it in each url entry", direct));
+            std::vector<const lc::Setting*> entries;
+            if (u->isGroup()) entries.push_back(u);
+            else if (u->isList() && u->getLength() > 0)
+                for (int i = 0; i < u->getLength(); ++i) entries.push_back(&(*u)[i]);
+            else g.wrong_type(*u, "url", "a group { path = ...; } or a non-empty list of them");
+            for (std::size_t i = 0; i < entries.size(); ++i) {
+                if (!entries[i]->isGroup()) {
+                    g.wrong_type(*entries[i], fmt::format("url[{}]", i), "a group { path = ...; }");
+                    continue;
+                }
+                Group ug(*this, *entries[i], fmt::format("url {} of {}", i + 1, g.context()), detail::keys_of("url"));
+                HttpProbe one = p;
+                one.path = "/";
+                one.status_code = HttpProbe{}.status_code;
+                one.digest.clear();
+                read_http_target(ug, one);
+                if (!ug.find("path")) ug.missing("path");
+                HealthCheck each = hc;
+                each.probe = std::move(one);
+                each.where = ug.where();
+                url_checks.push_back(std::move(each));
+            }
+        }
+    } else if (kind == "UDP_CHECK") {
+        UdpProbe p;
+        if (auto v = g.string("payload")) {
+            // keepalived writes the payload as hex digits (blanks allowed between bytes).
+            std::string hex;
+            for (char ch : *v)
+                if (ch != ' ' && ch != ':') hex += ch;
+            bool ok = hex.size() % 2 == 0 && hex.size() <= 2 * 1400 &&
+                      std::all_of(hex.begin(), hex.end(), [](unsigned char ch) { return std::isxdigit(ch); });
+            if (!ok) {
+                g.error(*g.find("payload"), fmt::format("payload = \"{}\" must be hex digits, two per byte, at most 1400 bytes", *v));
+            } else {
+                for (std::size_t i = 0; i < hex.size(); i += 2)
+                    p.payload += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+            }
+        }
+        if (auto v = g.boolean("require_reply")) p.require_reply = *v;
         hc.probe = std::move(p);
+    } else if (kind == "DNS_CHECK") {
+        DnsProbe p;
+        // keepalived's DNS_CHECK types.
+        if (auto v = g.choice("type", {"A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"})) p.type = *v;
+        if (auto v = g.string("name")) {
+            // A domain name in presentation form: labels of 1-63 characters, 253 in all.
+            std::string_view n = *v;
+            bool ok = !n.empty() && n.size() <= 254 && n.find_first_of(" \t\r\n\\") == std::string_view::npos;
+            if (ok && n != ".") {
+                std::string_view rest = n.ends_with('.') ? n.substr(0, n.size() - 1) : n;
+                while (ok && !rest.empty()) {
+                    const auto dot = rest.find('.');
+                    const auto label = rest.substr(0, dot);
+                    ok = !label.empty() && label.size() <= 63;
+                    rest = dot == std::string_view::npos ? std::string_view{} : rest.substr(dot + 1);
+                    if (dot != std::string_view::npos && rest.empty()) ok = false;
+                }
+            }
+            if (!ok) g.error(*g.find("name"), fmt::format("name = \"{}\" is not a domain name (labels of 1-63 characters, no blanks)", *v));
+            else p.name = *v;
+        }
+        hc.probe = std::move(p);
+    } else if (kind == "MISC_CHECK") {
+        // keepalived: misc_timeout defaults to the check's delay_loop.
+        hc.connect_timeout = hc.delay_loop;
+        if (auto v = g.seconds("misc_timeout", 1ms, 3600s)) hc.connect_timeout = *v;
+        if (auto p = read_misc(g)) hc.probe = std::move(*p);
     } else {
         ProxyProbe p;
         if (auto v = g.string("url")) {
@@ -1402,8 +1600,9 @@ std::optional<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_
         if (auto v = read_status_codes(g)) p.status_code = *v;
         hc.probe = std::move(p);
     }
-    if (diagnostics_.size() != errors_before) return std::nullopt;
-    return hc;
+    if (diagnostics_.size() != errors_before) return {};
+    if (!url_checks.empty()) return url_checks;
+    return {hc};
 }
 
 std::optional<Forwarding> parse_forwarding(Group& g) {
@@ -1467,23 +1666,31 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
         g.error(*g.find("address"), fmt::format("address {} is {} but the service is {}; only TUN forwards across families",
                                                 rs.address, family_name(family_of(rs.address)), family_name(vs.family)));
 
-    const lc::Setting* first_check = nullptr;
-    for (std::string_view kind : {"TCP_CHECK", "HTTP_GET", "PROXY_CHECK"}) {
+    // Each kind takes one group, or a list of groups for several checks of that kind
+    // (libconfig has no repeated keys); every check must be up for the server to be.
+    for (std::string_view kind : {"TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK", "UDP_CHECK", "DNS_CHECK"}) {
         const lc::Setting* c = g.find(kind);
         if (!c) continue;
-        if (first_check) {
-            g.error(*c, fmt::format("{} (line {}) and {}: one health check per real server", first_check->getName(),
-                                    first_check->getSourceLine(), kind));
+        std::vector<std::pair<const lc::Setting*, std::string>> groups;
+        if (c->isGroup()) {
+            groups.emplace_back(c, context);
+        } else if (c->isList()) {
+            if (c->getLength() == 0) g.error(*c, fmt::format("{} is an empty list; remove it or give at least one {{ ... }}", kind));
+            for (int i = 0; i < c->getLength(); ++i) {
+                if (!(*c)[i].isGroup()) {
+                    g.wrong_type((*c)[i], fmt::format("{}[{}]", kind, i), "a group { ... }");
+                    continue;
+                }
+                groups.emplace_back(&(*c)[i], fmt::format("{} (check {} of {})", context, i + 1, c->getLength()));
+            }
+        } else {
+            g.wrong_type(*c, kind, "a group { ... } or a list of groups ( { ... }, { ... } )");
             continue;
         }
-        first_check = c;
-        if (!c->isGroup()) {
-            g.wrong_type(*c, kind, "a group { ... }");
-            continue;
-        }
-        if (diagnostics_.size() == errors_before) rs.check = read_check(*c, kind, rs, vs, context);
-        else read_check(*c, kind, rs, vs, context);
+        for (const auto& [setting, where] : groups)
+            for (auto& hc : read_check(*setting, kind, rs, vs, where)) rs.checks.push_back(std::move(hc));
     }
+    if (diagnostics_.size() != errors_before) rs.checks.clear();
     if (!identity_ok) return std::nullopt;
     return rs;
 }

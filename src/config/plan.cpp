@@ -43,8 +43,11 @@ std::string_view to_string(Forwarding f) {
 std::string_view check_name(const HealthCheck& c) {
     switch (c.probe.index()) {
         case 0: return "TCP_CHECK";
-        case 1: return "HTTP_GET";
-        default: return "PROXY_CHECK";
+        case 1: return std::get<HttpProbe>(c.probe).tls ? "SSL_GET" : "HTTP_GET";
+        case 2: return "PROXY_CHECK";
+        case 3: return "MISC_CHECK";
+        case 4: return "UDP_CHECK";
+        default: return "DNS_CHECK";
     }
 }
 
@@ -107,9 +110,7 @@ void notify_lines(std::string& out, const Notify& n, std::string_view indent) {
         if (*cmd) out += fmt::format("{}{}: {}\n", indent, name, command_text(**cmd));
 }
 
-std::string check_text(const RealServer& rs) {
-    if (!rs.check) return "no health check: always up";
-    const HealthCheck& c = *rs.check;
+std::string check_text(const RealServer& rs, const HealthCheck& c) {
     std::string target = c.connect_ip == rs.address ? fmt::format(":{}", c.connect_port) : format_endpoint(c.connect_ip, c.connect_port);
     std::string what;
     switch (c.probe.index()) {
@@ -120,21 +121,56 @@ std::string check_text(const RealServer& rs) {
             break;
         case 1: {
             auto& h = std::get<HttpProbe>(c.probe);
-            what = fmt::format("HTTP_GET {}{} -> {}{}", target, h.path, codes_text(h.status_code),
+            what = fmt::format("{} {}{} -> {}{}", h.tls ? "SSL_GET" : "HTTP_GET", target, h.path, codes_text(h.status_code),
                                h.body_contains.empty() ? "" : fmt::format(" with \"{}\" in the body", h.body_contains));
-            if (!h.virtualhost.empty()) what += fmt::format(" (Host: {})", h.virtualhost);
+            if (!h.digest.empty()) what += fmt::format(" with body MD5 {}", h.digest);
+            if (!h.virtualhost.empty()) what += fmt::format(" (Host: {}{})", h.virtualhost, h.tls ? ", SNI" : "");
+            if (h.tls)
+                what += h.ssl_verify ? fmt::format(", certificate verified against {}", h.ssl_ca.empty() ? "the system's CAs" : h.ssl_ca)
+                                     : ", certificate not verified";
+            break;
+        }
+        case 2: {
+            auto& p = std::get<ProxyProbe>(c.probe);
+            what = fmt::format("PROXY_CHECK via {} GET {} -> {}", target, p.url, codes_text(p.status_code));
+            break;
+        }
+        case 4: {
+            auto& u = std::get<UdpProbe>(c.probe);
+            what = fmt::format("UDP_CHECK {} with a {}-byte datagram, {}", target, u.payload.size(),
+                               u.require_reply ? "a reply required" : "down on ICMP port unreachable");
+            break;
+        }
+        case 5: {
+            auto& d = std::get<DnsProbe>(c.probe);
+            what = fmt::format("DNS_CHECK {} query {} {}, an answer of that type required", target, d.type, d.name);
             break;
         }
         default: {
-            auto& p = std::get<ProxyProbe>(c.probe);
-            what = fmt::format("PROXY_CHECK via {} GET {} -> {}", target, p.url, codes_text(p.status_code));
+            auto& m = std::get<MiscProbe>(c.probe);
+            what = fmt::format("MISC_CHECK {}{}{}{}", m.argv.front() == "/bin/sh" && m.argv.size() == 3 && m.argv[2] == m.text ? "sh -c " : "",
+                               m.text, m.user ? fmt::format(" as {}", m.user->name) : "",
+                               m.dynamic ? " (misc_dynamic: exit 2-255 sets the weight to status - 2)" : "");
+            return fmt::format("{} every {}, timeout {}; down after {} ({} apart), up after {}", what,
+                               secs(c.delay_loop), secs(c.connect_timeout), plural(c.fall, "failure", "failures"),
+                               secs(c.delay_before_retry), plural(c.rise, "success", "successes"));
         }
     }
     std::string from = c.bindto ? fmt::format(" from {}", c.bind_port ? format_endpoint(*c.bindto, *c.bind_port) : c.bindto->to_string()) : "";
-    return fmt::format("{}{} every {}, timeout {}; down after {} ({} apart), up after {}; {}", what, from,
+    return fmt::format("{}{} every {}, timeout {}; down after {} ({} apart), up after {}", what, from,
                        secs(c.delay_loop), secs(c.connect_timeout), plural(c.fall, "failure", "failures"),
-                       secs(c.delay_before_retry), plural(c.rise, "success", "successes"),
-                       rs.inhibit_on_failure ? "weight 0 while down" : "out of the table while down");
+                       secs(c.delay_before_retry), plural(c.rise, "success", "successes"));
+}
+
+// One line per check; with several, the server is up only while all are.
+std::vector<std::string> check_lines(const RealServer& rs) {
+    if (rs.checks.empty()) return {"no health check: always up"};
+    std::vector<std::string> out;
+    for (const auto& c : rs.checks) out.push_back(check_text(rs, c));
+    const char* down = rs.inhibit_on_failure ? "weight 0 while down" : "out of the table while down";
+    if (rs.checks.size() == 1) out.back() += fmt::format("; {}", down);
+    else out.push_back(fmt::format("up while all {} checks are up; {}", rs.checks.size(), down));
+    return out;
 }
 
 // RFC 5798 §6.1 (v3) and RFC 3768 §6.1 (v2): Master_Down_Interval = 3 x advert + skew.
@@ -228,9 +264,9 @@ std::string format_plan(const Config& c) {
         out += fmt::format("{} {}{}{}\n", head, vs.lb_algo, flags,
                            vs.group.empty() ? "" : fmt::format("  (group {})", vs.group));
         for (const RealServer& rs : vs.real_servers) {
-            std::string weight = vs.alpha && rs.check ? fmt::format("{}*", rs.weight) : std::to_string(rs.weight);
+            std::string weight = vs.alpha && !rs.checks.empty() ? fmt::format("{}*", rs.weight) : std::to_string(rs.weight);
             out += fmt::format("  -> {:<28} {:<7} {}\n", format_endpoint(rs.address, rs.port), ipvsadm_forward(rs.lb_kind), weight);
-            out += fmt::format("       {}\n", check_text(rs));
+            for (const auto& line : check_lines(rs)) out += fmt::format("       {}\n", line);
             // IPVS: overloaded above uthreshold; cleared below lthreshold, or 3/4 of uthreshold when 0.
             if (rs.uthreshold)
                 out += fmt::format("       new connections stop above {} connections, resume below {}\n", rs.uthreshold,

@@ -77,6 +77,43 @@ std::optional<std::string> nearest(std::string_view word, const std::vector<std:
     return std::nullopt;
 }
 
+bool needs_shell(std::string_view text) {
+    char quote = 0;
+    bool word_start = true, first_word = true;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (quote == '\'') {
+            if (c == '\'') quote = 0;
+            continue;
+        }
+        if (c == '\\') {
+            ++i;
+            word_start = false;
+            continue;
+        }
+        if (quote == '"') {
+            if (c == '"') quote = 0;
+            else if (c == '$' || c == '`') return true;
+            continue;
+        }
+        if (c == '\'' || c == '"') {
+            quote = c;
+            word_start = false;
+            continue;
+        }
+        if (c == ' ' || c == '\t') {
+            if (!word_start) first_word = false;
+            word_start = true;
+            continue;
+        }
+        if (std::string_view("|&;<>()$`*?[{\n").find(c) != std::string_view::npos) return true;
+        if ((c == '#' || c == '~') && word_start) return true;
+        if (c == '=' && first_word) return true;
+        word_start = false;
+    }
+    return false;
+}
+
 std::optional<std::vector<std::string>> split_command(std::string_view text) {
     std::vector<std::string> words;
     std::string current;

@@ -28,15 +28,15 @@ std::vector<std::string> engine_problems(const config::Config& config) {
         if (auto c = instance_config(in, config.vrrp_scripts, config.vrrp_track_files, config.vrrp_track_processes); !c) problems.push_back(c.error().message);
     for (const auto& vs : config.virtual_servers)
         for (const auto& rs : vs.real_servers)
-            if (rs.check) {
-                const auto& where = rs.check->where;
-                if (auto r = healthcheck::validate(check_spec(vs, rs, *rs.check)); !r)
+            for (const auto& hc : rs.checks) {
+                const auto& where = hc.where;
+                if (auto r = healthcheck::validate(check_spec(vs, rs, hc)); !r)
                     problems.push_back(
                         fmt::format("{}:{}: {}", where.file, where.line, r.error().message));
-                if (rs.check->bind_port)
+                if (hc.bind_port)
                     problems.push_back(fmt::format(
                         "{}:{}: {}: bind_port is not supported by the health checker yet",
-                        where.file, where.line, config::check_name(*rs.check)));
+                        where.file, where.line, config::check_name(hc)));
             }
     return problems;
 }

@@ -61,8 +61,17 @@ Quorum quorum_state(uint64_t weight_up, uint32_t quorum, uint32_t hysteresis, st
 uint64_t weight_up(const config::VirtualServer& vs, const HealthLookup& is_up) {
     uint64_t sum = 0;
     for (const auto& rs : vs.real_servers)
-        if (!rs.check || is_up(vs, rs)) sum += rs.weight;
+        if (rs.checks.empty() || is_up(vs, rs)) sum += rs.weight;
     return sum;
+}
+
+CombinedHealth combine_checks(const std::vector<CheckState>& checks) {
+    CombinedHealth out;
+    for (const auto& c : checks) {
+        out.up = out.up && c.up;
+        if (c.dynamic_weight && (!out.weight || *c.dynamic_weight < *out.weight)) out.weight = c.dynamic_weight;
+    }
+    return out;
 }
 
 ipvs::ServiceKey service_key(const config::VirtualServer& vs) {
@@ -75,7 +84,7 @@ ipvs::DestinationKey destination_key(const config::RealServer& rs) {
 }
 
 ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_up,
-                          const QuorumLookup& has_quorum) {
+                          const QuorumLookup& has_quorum, const WeightLookup& dynamic_weight) {
     ipvs::Table table;
     for (const auto& vs : config.virtual_servers) {
         const bool quorum =
@@ -84,9 +93,14 @@ ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_u
         const bool sorry = !quorum && vs.sorry_server;
         std::vector<ipvs::Destination> destinations;
         for (const auto& rs : vs.real_servers) {
-            const bool up = !sorry && (!rs.check || is_up(vs, rs));
-            if (up) destinations.push_back(destination_of(rs, rs.weight));
-            else if (rs.inhibit_on_failure) destinations.push_back(destination_of(rs, 0));
+            const bool up = !sorry && (rs.checks.empty() || is_up(vs, rs));
+            if (up) {
+                std::optional<uint32_t> w;
+                if (!rs.checks.empty() && dynamic_weight) w = dynamic_weight(vs, rs);
+                destinations.push_back(destination_of(rs, w.value_or(rs.weight)));
+            } else if (rs.inhibit_on_failure) {
+                destinations.push_back(destination_of(rs, 0));
+            }
         }
         if (sorry) {
             ipvs::Destination sorry;

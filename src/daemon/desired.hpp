@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include "config/config.hpp"
 #include "ipvs/ipvs.hpp"
@@ -30,6 +31,20 @@ uint64_t weight_up(const config::VirtualServer& vs, const HealthLookup& is_up);
 // previous state.
 using QuorumLookup = std::function<bool(const config::VirtualServer&)>;
 
+// One check of a real server as the monitor sees it, and what the real server's checks
+// decide together: up only while every check is up (keepalived: all of a real server's
+// checkers); the weight is the lowest dynamic weight among its checks (the most
+// cautious), none when no check set one.
+struct CheckState {
+    bool up = false;  // unknown to the monitor: down
+    std::optional<uint32_t> dynamic_weight;
+};
+struct CombinedHealth {
+    bool up = true;
+    std::optional<uint32_t> weight;
+};
+CombinedHealth combine_checks(const std::vector<CheckState>& checks);
+
 ipvs::ServiceKey service_key(const config::VirtualServer& vs);
 ipvs::DestinationKey destination_key(const config::RealServer& rs);
 
@@ -38,8 +53,12 @@ ipvs::DestinationKey destination_key(const config::RealServer& rs);
 // its established connections finish. While the service's quorum is down, its
 // sorry_server (if any) replaces every real server (keepalived: "all real servers will
 // be brought down ... and be replaced with the sorry server"), with weight 1, and leaves
-// again when the quorum is back.
+// again when the quorum is back. `dynamic_weight` (optional) gives a weight that replaces
+// the configured one while the real server is up: a MISC_CHECK's misc_dynamic status.
+// Under inhibit_on_failure a down server still gets 0. (Quorum counts configured weights.)
+using WeightLookup =
+    std::function<std::optional<uint32_t>(const config::VirtualServer&, const config::RealServer&)>;
 ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_up,
-                          const QuorumLookup& has_quorum = {});
+                          const QuorumLookup& has_quorum = {}, const WeightLookup& dynamic_weight = {});
 
 }  // namespace lvsd::daemon

@@ -1,5 +1,6 @@
 #include "daemon/service_plane.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -41,15 +42,31 @@ healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config:
     spec.delay_loop = hc.delay_loop;
     spec.delay_before_retry = hc.delay_before_retry;
     if (const auto* http = std::get_if<config::HttpProbe>(&hc.probe)) {
-        spec.type = healthcheck::CheckType::Http;
+        spec.type = http->tls ? healthcheck::CheckType::Ssl : healthcheck::CheckType::Http;
+        spec.ssl_verify = http->ssl_verify;
+        spec.ssl_ca = http->ssl_ca;
         spec.path = http->path;
         spec.virtualhost = http->virtualhost;
         spec.status_code = ranges(http->status_code);
         spec.body_contains = http->body_contains;
+        spec.digest = http->digest;
     } else if (const auto* proxy = std::get_if<config::ProxyProbe>(&hc.probe)) {
         spec.type = healthcheck::CheckType::Proxy;
         spec.proxy_url = proxy->url;
         spec.status_code = ranges(proxy->status_code);
+    } else if (const auto* udp = std::get_if<config::UdpProbe>(&hc.probe)) {
+        spec.type = healthcheck::CheckType::Udp;
+        spec.udp_payload = udp->payload;
+        spec.require_reply = udp->require_reply;
+    } else if (const auto* dns = std::get_if<config::DnsProbe>(&hc.probe)) {
+        spec.type = healthcheck::CheckType::Dns;
+        spec.dns_type = dns->type;
+        spec.dns_name = dns->name;
+    } else if (const auto* misc = std::get_if<config::MiscProbe>(&hc.probe)) {
+        spec.type = healthcheck::CheckType::Misc;
+        spec.misc_argv = misc->argv;
+        spec.misc_dynamic = misc->dynamic;
+        if (misc->user) spec.misc_user = RunAs{misc->user->uid, misc->user->gid};
     } else {
         spec.type = healthcheck::CheckType::Tcp;
         spec.tcp_method = std::get<config::TcpProbe>(hc.probe).half_open
@@ -64,16 +81,17 @@ Result<void> check_against_host(const config::Config& config,
     std::vector<std::string> problems;
     std::set<std::pair<std::string, int>> reported;  // a group's services share their checks
     for (const auto& vs : config.virtual_servers)
-        for (const auto& rs : vs.real_servers) {
-            if (!rs.check || !rs.check->bindto || is_local_address(*rs.check->bindto)) continue;
-            const auto& where = rs.check->where;
-            if (!reported.emplace(where.file, where.line).second) continue;
-            problems.push_back(fmt::format(
-                "{}:{}: {} of real server {} in {}: bindto {} is not an address of this host (every "
-                "probe would fail and take the real server down)",
-                where.file, where.line, config::check_name(*rs.check), format_endpoint(rs.address, rs.port),
-                config::pool_name(vs), *rs.check->bindto));
-        }
+        for (const auto& rs : vs.real_servers)
+            for (const auto& hc : rs.checks) {
+                if (!hc.bindto || is_local_address(*hc.bindto)) continue;
+                const auto& where = hc.where;
+                if (!reported.emplace(where.file, where.line).second) continue;
+                problems.push_back(fmt::format(
+                    "{}:{}: {} of real server {} in {}: bindto {} is not an address of this host (every "
+                    "probe would fail and take the real server down)",
+                    where.file, where.line, config::check_name(hc), format_endpoint(rs.address, rs.port),
+                    config::pool_name(vs), *hc.bindto));
+            }
     if (problems.empty()) return {};
     return make_error(EADDRNOTAVAIL, "{}", fmt::join(problems, "; "));
 }
@@ -102,10 +120,8 @@ ServicePlane::~ServicePlane() = default;
 Result<void> ServicePlane::apply(std::shared_ptr<const config::Config> config) {
     std::vector<healthcheck::CheckSpec> specs;
     for (const auto& vs : config->virtual_servers)
-        for (const auto& rs : vs.real_servers) {
-            if (!rs.check) continue;
-            specs.push_back(check_spec(vs, rs, *rs.check));
-        }
+        for (const auto& rs : vs.real_servers)
+            for (const auto& hc : rs.checks) specs.push_back(check_spec(vs, rs, hc));
     if (auto r = monitor_.update(specs); !r) return r;
     config_ = std::move(config);
     update_quorum();
@@ -118,7 +134,8 @@ Result<void> ServicePlane::apply(std::shared_ptr<const config::Config> config) {
 void ServicePlane::rebuild_desired() {
     reconciler_.set_desired(desired_table(
         *config_, [this](const auto& vs, const auto& rs) { return view(vs, rs).healthy; },
-        [this](const config::VirtualServer& vs) { return has_quorum(vs); }));
+        [this](const config::VirtualServer& vs) { return has_quorum(vs); },
+        [this](const auto& vs, const auto& rs) { return view(vs, rs).dynamic_weight; }));
 }
 
 bool ServicePlane::has_quorum(const config::VirtualServer& vs) const {
@@ -157,16 +174,30 @@ void ServicePlane::on_health(const healthcheck::HealthEvent& e) {
     std::vector<std::string> users;
     std::vector<const config::Command*> commands;
     std::set<std::pair<std::string, std::string>> notified;  // a group's services share one notification
+    bool several = false;  // a user has other checks too: name this one's kind
     for (const auto& vs : config_->virtual_servers)
-        for (const auto& rs : vs.real_servers)
-            if (rs.check && healthcheck::check_key(check_spec(vs, rs, *rs.check)) == e.key) {
-                const auto endpoint = format_endpoint(rs.address, rs.port);
-                users.push_back(fmt::format("{} -> {}", config::service_name(vs), endpoint));
-                const auto& command = up ? rs.notify_up : rs.notify_down;
-                if (command && notified.emplace(config::pool_name(vs), endpoint).second)
-                    commands.push_back(&*command);
+        for (const auto& rs : vs.real_servers) {
+            auto mine = std::find_if(rs.checks.begin(), rs.checks.end(), [&](const auto& hc) {
+                return healthcheck::check_key(check_spec(vs, rs, hc)) == e.key;
+            });
+            if (mine == rs.checks.end()) continue;
+            const auto endpoint = format_endpoint(rs.address, rs.port);
+            users.push_back(fmt::format("{} -> {}", config::service_name(vs), endpoint));
+            several = several || rs.checks.size() > 1;
+            // The real server's own verdict (all its checks) changed only if its other
+            // checks are up: then this one decided it.
+            bool others_up = true;
+            for (auto hc = rs.checks.begin(); hc != rs.checks.end(); ++hc) {
+                if (hc == mine) continue;
+                auto st = monitor_.status(healthcheck::check_key(check_spec(vs, rs, *hc)));
+                others_up = others_up && st && st->health == healthcheck::Health::Up;
             }
-    spdlog::log(up ? spdlog::level::info : spdlog::level::warn, "real server {} ({})", e, fmt::join(users, ", "));
+            const auto& command = up ? rs.notify_up : rs.notify_down;
+            if (others_up && command && notified.emplace(config::pool_name(vs), endpoint).second)
+                commands.push_back(&*command);
+        }
+    spdlog::log(up ? spdlog::level::info : spdlog::level::warn, "real server {} {}({})", e,
+                several ? fmt::format("[{}] ", e.spec.type) : "", fmt::join(users, ", "));
     for (const auto* command : commands) run_command(executor_, command->argv, kCommandTimeout);
     update_quorum();
     rebuild_desired();
@@ -225,14 +256,27 @@ ServicePlane::RealServerView ServicePlane::view(const config::VirtualServer& vs,
         if (auto d = service->second.destinations.find(destination_key(rs));
             d != service->second.destinations.end())
             v.weight = d->second.weight;
-    if (rs.check) {
-        auto st = monitor_.status(healthcheck::check_key(check_spec(vs, rs, *rs.check)));
-        v.healthy = st && st->health == healthcheck::Health::Up;
-        if (st) {
-            v.last = st->last;
-            v.probes = st->probes;
-        }
+    // Up only while every check is up (keepalived: all of a real server's checkers).
+    std::optional<healthcheck::ProbeResult> first_last, failing_last;
+    std::string first_check, failing_check;
+    std::vector<CheckState> states;
+    for (const auto& hc : rs.checks) {
+        auto st = monitor_.status(healthcheck::check_key(check_spec(vs, rs, hc)));
+        const bool up = st && st->health == healthcheck::Health::Up;
+        // A weight set while misc_dynamic was on stays in the monitor's history across a
+        // reload that turns it off: only a dynamic check's weight counts.
+        const auto* misc = std::get_if<config::MiscProbe>(&hc.probe);
+        states.push_back({up, st && misc && misc->dynamic ? st->dynamic_weight : std::nullopt});
+        if (!st) continue;
+        v.probes += st->probes;
+        if (st->last && !first_last) first_last = st->last, first_check = config::check_name(hc);
+        if (st->last && !up && !failing_last) failing_last = st->last, failing_check = config::check_name(hc);
     }
+    const auto combined = combine_checks(states);
+    v.healthy = combined.up;
+    v.dynamic_weight = combined.weight;
+    v.last = failing_last ? failing_last : first_last;
+    v.last_check = failing_last ? failing_check : first_check;
     return v;
 }
 
@@ -256,11 +300,11 @@ std::string ServicePlane::status_text() const {
             const auto& kernel = m.services[i].real_servers[j].kernel;
             std::string last;
             if (v.last)
-                last = fmt::format("  last {}: {} in {:.1f} ms", config::check_name(*rs.check),
+                last = fmt::format("  last {}: {} in {:.1f} ms", v.last_check,
                                    v.last->reason, v.last->latency.count() / 1000.0);
             out += fmt::format("  -> {:<24} {:<14} weight {:<5} conns {:<11}{}\n",
                                format_endpoint(rs.address, rs.port),
-                               !rs.check ? "up (no check)" : v.healthy ? "up" : "down",
+                               rs.checks.empty() ? "up (no check)" : v.healthy ? "up" : "down",
                                v.weight ? std::to_string(*v.weight) : "-",
                                kernel ? fmt::format("{}/{}", kernel->active_connections,
                                                     kernel->inactive_connections)
@@ -287,11 +331,11 @@ std::string ServicePlane::status_json() const {
                                    json_escape(v.last->reason), v.last->latency.count());
             reals.push_back(fmt::format(
                 R"({{"address":"{}","port":{},"healthy":{},"checked":{},"weight":{},"last_probe":{},"active_connections":{},"inactive_connections":{},"probes":{}}})",
-                rs.address.to_string(), rs.port, v.healthy, rs.check.has_value(),
+                rs.address.to_string(), rs.port, v.healthy, !rs.checks.empty(),
                 v.weight ? std::to_string(*v.weight) : "null", last,
                 kernel ? std::to_string(kernel->active_connections) : "null",
                 kernel ? std::to_string(kernel->inactive_connections) : "null",
-                rs.check ? std::to_string(v.probes) : "null"));
+                !rs.checks.empty() ? std::to_string(v.probes) : "null"));
         }
         services.push_back(fmt::format(
             R"({{"service":"{}","scheduler":"{}","in_kernel":{},"group":{},"quorum":{},"real_servers":[{}]}})",
@@ -348,7 +392,7 @@ ServicePlaneMetrics ServicePlane::metrics() const {
             RealServerMetrics r;
             r.name = format_endpoint(rs.address, rs.port);
             r.up = v.healthy;
-            r.checked = rs.check.has_value();
+            r.checked = !rs.checks.empty();
             r.weight = v.weight;
             r.probes = v.probes;
             r.last_probe = v.last;

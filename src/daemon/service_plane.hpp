@@ -87,8 +87,10 @@ private:
     struct RealServerView {
         bool healthy = true;  // no check: always
         std::optional<uint32_t> weight;  // unset: not in the kernel table
-        std::optional<healthcheck::ProbeResult> last;
-        uint64_t probes = 0;
+        std::optional<healthcheck::ProbeResult> last;  // of a failing check if any, else of the first
+        std::string last_check;                        // that check's kind: "HTTP_GET"
+        uint64_t probes = 0;                           // summed over the real server's checks
+        std::optional<uint32_t> dynamic_weight;        // a MISC_CHECK's misc_dynamic weight
     };
     RealServerView view(const config::VirtualServer& vs, const config::RealServer& rs) const;
 

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <charconv>
 
+#include <fmt/ranges.h>
+
+#include "healthcheck/dns.hpp"
+
 namespace lvsd::healthcheck {
 namespace {
 
@@ -38,9 +42,19 @@ std::string_view to_string(CheckType type) {
     switch (type) {
         case CheckType::Tcp: return "TCP_CHECK";
         case CheckType::Http: return "HTTP_GET";
+        case CheckType::Ssl: return "SSL_GET";
         case CheckType::Proxy: return "PROXY_CHECK";
+        case CheckType::Misc: return "MISC_CHECK";
+        case CheckType::Udp: return "UDP_CHECK";
+        case CheckType::Dns: return "DNS_CHECK";
     }
     return "?";
+}
+
+MiscVerdict misc_verdict(int status, bool dynamic) {
+    if (status == 0) return {true, std::nullopt};
+    if (status >= 2 && status <= 255 && dynamic) return {true, static_cast<uint32_t>(status - 2)};
+    return {false, std::nullopt};
 }
 
 Result<std::vector<StatusRange>> parse_status_codes(std::string_view text) {
@@ -121,8 +135,17 @@ Result<void> validate(const CheckSpec& s) {
             return fail(fmt::format("status_code {} is not a range within 100-599", r));
     if (s.body_contains.size() > 1024)
         return fail("body_contains is longer than 1024 bytes");
+    if (!s.digest.empty()) {
+        if (s.type != CheckType::Http && s.type != CheckType::Ssl) return fail("digest is only for HTTP_GET and SSL_GET");
+        if (s.digest.size() != 32 || !std::all_of(s.digest.begin(), s.digest.end(), [](char c) {
+                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+            }))
+            return fail(fmt::format("digest '{}' is not an MD5 in 32 lowercase hex digits", s.digest));
+    }
 
-    if (s.type == CheckType::Http) {
+    if (s.type != CheckType::Ssl && (s.ssl_verify || !s.ssl_ca.empty()))
+        return fail("ssl_verify and ssl_ca are only for SSL_GET");
+    if (s.type == CheckType::Http || s.type == CheckType::Ssl) {
         if (s.path.empty() || s.path.front() != '/' || !is_token_text(s.path))
             return fail(fmt::format("path '{}' must start with / and contain no spaces or control "
                                     "characters",
@@ -137,14 +160,32 @@ Result<void> validate(const CheckSpec& s) {
     } else if (!s.proxy_url.empty()) {
         return fail("proxy_url is only for the proxy check");
     }
-    if (s.type == CheckType::Tcp && (!s.body_contains.empty() || !s.status_code.empty()))
+    if (s.type != CheckType::Udp && (!s.udp_payload.empty() || s.require_reply))
+        return fail("payload and require_reply are only for UDP_CHECK");
+    if (s.type == CheckType::Dns && !dns_type(s.dns_type))
+        return fail(fmt::format("type '{}' is not a DNS record type", s.dns_type));
+    if (s.type == CheckType::Dns && !dns_query(s.dns_name, 1, 0))
+        return fail(fmt::format("name '{}' is not a domain name", s.dns_name));
+    if (s.udp_payload.size() > 1400) return fail("payload is longer than 1400 bytes");
+    if ((s.type == CheckType::Tcp || s.type == CheckType::Misc || s.type == CheckType::Udp || s.type == CheckType::Dns) &&
+        (!s.body_contains.empty() || !s.status_code.empty()))
         return fail("status_code and body_contains are only for HTTP checks");
+    if (s.type == CheckType::Misc) {
+        if (s.misc_argv.empty() || s.misc_argv.front().empty() || s.misc_argv.front().front() != '/')
+            return fail("MISC_CHECK needs a command whose first word is an absolute path");
+    } else if (!s.misc_argv.empty() || s.misc_user || s.misc_dynamic) {
+        return fail("misc_path, user and misc_dynamic are only for MISC_CHECK");
+    }
     return {};
 }
 
 std::string probe_identity(const CheckSpec& s) {
     std::string out = fmt::format("{} {}", s.type, format_endpoint(s.address, s.effective_port()));
     if (s.bindto) out += fmt::format(" bindto={}", *s.bindto);
+    if (s.type == CheckType::Misc) {
+        out += fmt::format(" cmd={:?}", fmt::join(s.misc_argv, " "));
+        if (s.misc_user) out += fmt::format(" uid={} gid={}", s.misc_user->uid, s.misc_user->gid);
+    }
     return out;
 }
 
@@ -156,12 +197,26 @@ std::string check_key(const CheckSpec& s) {
             if (s.tcp_method == TcpMethod::Connect) out += " method=connect";
             break;
         case CheckType::Http: out += fmt::format(" path={:?}", s.path); break;
+        case CheckType::Ssl:
+            out += fmt::format(" path={:?}", s.path);
+            if (s.ssl_verify) out += fmt::format(" verify ca={:?}", s.ssl_ca);
+            break;
         case CheckType::Proxy: out += fmt::format(" url={:?}", s.proxy_url); break;
+        case CheckType::Misc:
+            if (s.misc_dynamic) out += " dynamic";
+            break;
+        case CheckType::Udp:
+            out += " payload=";
+            for (unsigned char c : s.udp_payload) out += fmt::format("{:02x}", c);
+            if (s.require_reply) out += " require_reply";
+            break;
+        case CheckType::Dns: out += fmt::format(" query={} {:?}", s.dns_type, s.dns_name); break;
     }
-    if (s.type != CheckType::Tcp) {
+    if (s.type == CheckType::Http || s.type == CheckType::Ssl || s.type == CheckType::Proxy) {
         if (!s.virtualhost.empty()) out += fmt::format(" host={:?}", s.virtualhost);
         out += " status=" + status_codes_text(s.status_code);
         if (!s.body_contains.empty()) out += fmt::format(" body={:?}", s.body_contains);
+        if (!s.digest.empty()) out += fmt::format(" digest={}", s.digest);
     }
     out += fmt::format(" rise={} fall={} initial={} delay_loop={}ms delay_before_retry={}ms", s.rise, s.fall,
                        initial_name(s.initial), s.delay_loop.count(), s.delay_before_retry.count());

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/net.hpp"
+#include "common/process.hpp"
 #include "common/result.hpp"
 
 namespace lvsd::healthcheck {
@@ -22,7 +23,11 @@ using std::chrono::milliseconds;
 enum class CheckType : uint8_t {
     Tcp,    // TCP_CHECK: the connection is accepted within connect_timeout
     Http,   // HTTP_GET: GET path, expect a status (and optionally a body substring)
+    Ssl,    // SSL_GET: HTTP_GET over TLS
     Proxy,  // GET absolute-form URI *through* the real server acting as a forward proxy
+    Misc,   // MISC_CHECK: runs a command; its exit status is the verdict (misc_verdict)
+    Udp,    // UDP_CHECK: a datagram; ICMP port unreachable down (silence too with require_reply)
+    Dns,    // DNS_CHECK: a query over UDP; an answer of the asked type up
 };
 
 // How TCP_CHECK tests the port (see detail/syn_prober.hpp for why both prove the same).
@@ -80,7 +85,27 @@ struct CheckSpec {
     std::string virtualhost;            // Host header; empty: the target's address
     std::vector<StatusRange> status_code;  // empty: 200-299
     std::string body_contains;          // empty: the body is not read
+    std::string digest;                 // HTTP_GET/SSL_GET: MD5 of the whole body, lowercase hex; empty: none
+    // SSL_GET: SNI is virtualhost (when it is a name). Off (keepalived's behaviour): any
+    // certificate; on: a chain to ssl_ca (empty: the system's CAs) for virtualhost, or
+    // for the target's address without one.
+    bool ssl_verify = false;
+    std::string ssl_ca;
     std::string proxy_url;              // proxy check only: http://origin[:port]/path
+
+    // UDP_CHECK: the datagram sent (may be empty) and whether a reply is required.
+    std::string udp_payload;
+    bool require_reply = false;
+    // DNS_CHECK: the query (keepalived's defaults).
+    std::string dns_type = "SOA";
+    std::string dns_name = ".";
+
+    // MISC_CHECK: argv (run without a shell; `/bin/sh -c TEXT` when the config's text
+    // needs one) and whom it runs as; the command is part of the probe identity.
+    // connect_timeout is misc_timeout: the process group is killed when it runs out.
+    std::vector<std::string> misc_argv;
+    std::optional<RunAs> misc_user;
+    bool misc_dynamic = false;  // exit 2..255: up with weight status - 2
 
     uint16_t effective_port() const { return connect_port.value_or(port); }
 
@@ -121,6 +146,14 @@ struct HttpUrl {
 Result<HttpUrl> parse_http_url(std::string_view url);
 
 std::string_view to_string(CheckType type);
+
+// What a MISC_CHECK exit status means (keepalived's rule): 0 up (the configured
+// weight), 1 down; 2..255 down, or with misc_dynamic up with weight status - 2 (0..253).
+struct MiscVerdict {
+    bool ok = false;
+    std::optional<uint32_t> weight;  // set only by a dynamic status 2..255
+};
+MiscVerdict misc_verdict(int exit_status, bool dynamic);
 
 }  // namespace lvsd::healthcheck
 

@@ -1,5 +1,7 @@
 #include "healthcheck/http.hpp"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -38,8 +40,39 @@ std::string build_get_request(std::string_view target, std::string_view host) {
         target, host);
 }
 
-ResponseReader::ResponseReader(std::string needle, std::size_t max_body_scan)
-    : needle_(std::move(needle)), max_body_scan_(max_body_scan) {}
+std::string md5_hex(std::string_view bytes) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), out, &n, EVP_md5(), nullptr) != 1) return {};
+    std::string hex;
+    for (unsigned i = 0; i < n; ++i) hex += fmt::format("{:02x}", out[i]);
+    return hex;
+}
+
+void ResponseReader::MdFree::operator()(evp_md_ctx_st* c) const { EVP_MD_CTX_free(c); }
+
+ResponseReader::ResponseReader(std::string needle, std::size_t max_body_scan, bool digest)
+    : needle_(std::move(needle)), max_body_scan_(max_body_scan) {
+    if (digest) {
+        md_.reset(EVP_MD_CTX_new());
+        if (md_ && EVP_DigestInit_ex(md_.get(), EVP_md5(), nullptr) != 1) md_.reset();
+        if (!md_) error_ = "cannot set up MD5 (OpenSSL)";
+    }
+}
+
+ResponseReader::~ResponseReader() = default;
+ResponseReader::ResponseReader(ResponseReader&&) noexcept = default;
+ResponseReader& ResponseReader::operator=(ResponseReader&&) noexcept = default;
+
+std::string ResponseReader::body_md5() {
+    if (md_ && md5_.empty() && stage_ == Stage::Done && error_.empty()) {
+        unsigned char out[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        if (EVP_DigestFinal_ex(md_.get(), out, &n) == 1)
+            for (unsigned i = 0; i < n; ++i) md5_ += fmt::format("{:02x}", out[i]);
+    }
+    return md5_;
+}
 
 ResponseReader::Progress ResponseReader::fail(std::string message) {
     error_ = std::move(message);
@@ -92,7 +125,7 @@ ResponseReader::Progress ResponseReader::parse_head() {
         if (ec != std::errc{} || p != digits.data() + 3 || code < 100 || code > 599)
             return fail(fmt::format("malformed status line '{}'", line.substr(0, 64)));
         status_ = code;
-        if (needle_.empty()) return complete();
+        if (needle_.empty() && !md_) return complete();
         stage_ = Stage::Headers;
     }
 
@@ -189,6 +222,20 @@ ResponseReader::Progress ResponseReader::feed_body(std::string_view data) {
 // earlier reads so that a match split across two reads is still found.
 ResponseReader::Progress ResponseReader::scan(std::string_view data) {
     if (data.empty()) return Progress::NeedMore;
+    if (md_) {
+        // The digest needs every byte: the needle (if any) is looked for on the way.
+        EVP_DigestUpdate(md_.get(), data.data(), data.size());
+        if (!needle_.empty() && !found_ && scanned_ < max_body_scan_) {
+            auto part = data.substr(0, max_body_scan_ - scanned_);
+            scanned_ += part.size();
+            std::string window = tail_;
+            window.append(part);
+            if (window.find(needle_) != std::string::npos) found_ = true;
+            const std::size_t keep = std::min(window.size(), needle_.size() - 1);
+            tail_ = window.substr(window.size() - keep);
+        }
+        return Progress::NeedMore;
+    }
     const std::size_t budget = max_body_scan_ - scanned_;
     if (data.size() > budget) data = data.substr(0, budget);
     scanned_ += data.size();

@@ -5,10 +5,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
+
 namespace lvsd::healthcheck {
+
+// The MD5 of `bytes` as 32 lowercase hex digits (keepalived's genhash output).
+std::string md5_hex(std::string_view bytes);
 
 // `GET <target> HTTP/1.1` with Host and `Connection: close`. `target` is an origin-form
 // path (`/health`) for HTTP_GET or an absolute-form URL for the proxy check.
@@ -27,7 +33,14 @@ public:
 
     // `needle`: the substring the body must contain; empty: the body is not read
     // and the reader completes right after the status line.
-    explicit ResponseReader(std::string needle = {}, std::size_t max_body_scan = kMaxBodyScan);
+    // `digest`: the whole decoded body is read (to its Content-Length, last chunk or the
+    // peer's close) and hashed with MD5 as it streams by, nothing of it kept (keepalived's
+    // HTTP_GET digest); body_md5() has it once Complete.
+    explicit ResponseReader(std::string needle = {}, std::size_t max_body_scan = kMaxBodyScan,
+                            bool digest = false);
+    ~ResponseReader();
+    ResponseReader(ResponseReader&&) noexcept;
+    ResponseReader& operator=(ResponseReader&&) noexcept;
 
     Progress feed(std::string_view bytes);
     // The peer closed the connection.
@@ -36,6 +49,8 @@ public:
     bool has_status() const { return status_ != 0; }
     unsigned status() const { return status_; }
     bool body_found() const { return found_; }
+    // Lowercase hex MD5 of the body; empty unless constructed with `digest`.
+    std::string body_md5();
     const std::string& error() const { return error_; }
 
 private:
@@ -50,6 +65,11 @@ private:
 
     std::string needle_;
     std::size_t max_body_scan_;
+    struct MdFree {
+        void operator()(evp_md_ctx_st* c) const;
+    };
+    std::unique_ptr<evp_md_ctx_st, MdFree> md_;  // set when hashing the body
+    std::string md5_;
     Stage stage_ = Stage::StatusLine;
     std::string head_;  // status line and headers until the blank line
     std::string line_;  // a chunk-size line in progress

@@ -33,6 +33,7 @@ struct Entry {
     unsigned users = 1;
     uint64_t probes = 0;
     std::optional<ProbeResult> last;
+    std::optional<uint32_t> dynamic_weight;  // the last weight a MISC_CHECK status set
     Clock::time_point last_probe{};
     Clock::time_point next_probe{};
     uint64_t schedule_generation = 0;  // a timer handler of an older schedule does nothing
@@ -166,12 +167,20 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
         ++(r.ok ? stats.probes_ok : stats.probes_failed);
         auto step = e.tracker.observe(r.ok, r.reason, now);
         ++e.probes;
+        // keepalived's misc_dynamic: a status 2..255 sets the weight; 0 leaves it as it was.
+        const auto weight_before = e.dynamic_weight;
+        if (r.ok && r.weight) e.dynamic_weight = r.weight;
+        std::string reason = r.reason;
         e.last = std::move(r);
         e.last_probe = now;
-        if (step.transition && listener) {
-            // A copy: the listener may update() or even destroy the Monitor.
-            auto l = listener;
-            l(HealthEvent{e.key, *e.spec, std::move(*step.transition)});
+        if (!listener) return step.next_probe;
+        // A copy: the listener may update() or even destroy the Monitor.
+        auto l = listener;
+        if (step.transition) {
+            l(HealthEvent{e.key, *e.spec, std::move(*step.transition), e.dynamic_weight});
+        } else if (e.dynamic_weight != weight_before && e.tracker.health() == Health::Up) {
+            const auto h = e.tracker.health();
+            l(HealthEvent{e.key, *e.spec, Transition{h, h, std::move(reason), 0, 0, now}, e.dynamic_weight, true});
         }
         return step.next_probe;
     }
@@ -210,7 +219,8 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
                             e.users,
                             e.probes,
                             e.last,
-                            e.last_probe};
+                            e.last_probe,
+                            e.dynamic_weight};
     }
 
     std::shared_ptr<Entry> make_entry(std::string key, const CheckSpec& spec) {
@@ -240,6 +250,7 @@ struct Monitor::Impl : std::enable_shared_from_this<Monitor::Impl> {
                                          std::move(tracker));
         e->probes = donor.probes;
         e->last = donor.last;
+        e->dynamic_weight = donor.dynamic_weight;
         e->last_probe = donor.last_probe;
         entries.emplace(e->key, e);
         if (e->last) {

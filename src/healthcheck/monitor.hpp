@@ -38,6 +38,12 @@ struct HealthEvent {
     std::string key;
     CheckSpec spec;
     Transition transition;
+    // MISC_CHECK with misc_dynamic: the weight its last status 2..255 set (kept through
+    // later 0 statuses, as keepalived keeps it).
+    std::optional<uint32_t> weight{};
+    // Not a verdict change: an up check's dynamic weight changed (transition.from ==
+    // transition.to == Up, its reason the deciding result's).
+    bool weight_only = false;
 };
 
 // One check as lvsctl shows it.
@@ -52,6 +58,7 @@ struct TargetStatus {
     uint64_t probes = 0;         // judged probe results (inconclusive ones not counted)
     std::optional<ProbeResult> last;  // the last result, inconclusive or not
     Clock::time_point last_probe{};   // when `last` came in (steady clock)
+    std::optional<uint32_t> dynamic_weight{};  // see HealthEvent::weight
     // successes, failures, probes, last and last_probe all survive a reload that changes
     // only the check's settings (see Monitor::update).
 };
@@ -124,9 +131,12 @@ template <>
 struct fmt::formatter<lvsd::healthcheck::HealthEvent> : fmt::formatter<std::string_view> {
     template <class Ctx>
     auto format(const lvsd::healthcheck::HealthEvent& e, Ctx& ctx) const {
-        return fmt::formatter<std::string_view>::format(
-            fmt::format("{} {}", lvsd::format_endpoint(e.spec.address, e.spec.effective_port()),
-                        e.transition),
-            ctx);
+        const auto target = lvsd::format_endpoint(e.spec.address, e.spec.effective_port());
+        if (e.weight_only)
+            return fmt::formatter<std::string_view>::format(
+                fmt::format("{} weight {}: {}", target, e.weight ? std::to_string(*e.weight) : "as configured",
+                            e.transition.reason),
+                ctx);
+        return fmt::formatter<std::string_view>::format(fmt::format("{} {}", target, e.transition), ctx);
     }
 };

@@ -1,16 +1,29 @@
 #include "healthcheck/probe.hpp"
 
 #include <array>
+#include <cerrno>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+#include <memory>
 
 #include "healthcheck/detail/syn_prober.hpp"
+#include "healthcheck/dns.hpp"
 #include "healthcheck/http.hpp"
 
 // GCC 12 reports Asio's coroutine frame operator new/delete pair as mismatched once
@@ -56,10 +69,11 @@ std::string io_failure(const error_code& ec, Phase phase) {
 
 // The HTTP part, on a connected socket; a coroutine of its own so that its buffer
 // is no part of the frame of every TCP check.
-asio::awaitable<ProbeResult> http_exchange(tcp::socket& sock, const CheckSpec& spec, Phase& phase) {
+template <class Stream>
+asio::awaitable<ProbeResult> http_exchange(Stream& sock, const CheckSpec& spec, Phase& phase) {
     std::string request;
     std::string prefix;  // names what was fetched in the reasons of the proxy check
-    if (spec.type == CheckType::Http) {
+    if (spec.type == CheckType::Http || spec.type == CheckType::Ssl) {
         const auto host = spec.virtualhost.empty() ? format_endpoint(spec.address, spec.effective_port())
                                                    : spec.virtualhost;
         request = build_get_request(spec.path, host);
@@ -76,12 +90,13 @@ asio::awaitable<ProbeResult> http_exchange(tcp::socket& sock, const CheckSpec& s
         co_return ProbeResult{false, prefix + io_failure(ec, phase)};
 
     phase = Phase::Receiving;
-    ResponseReader reader(spec.body_contains);
+    ResponseReader reader(spec.body_contains, ResponseReader::kMaxBodyScan, !spec.digest.empty());
     std::array<char, 4096> buf;  // bounded: the reader keeps only what the verdict needs
     for (;;) {
         auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf), kNoThrow);
         ResponseReader::Progress p;
-        if (ec == asio::error::eof) {
+        // A TLS peer that closes without close_notify ends the body as a FIN does.
+        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
             p = reader.finish();
         } else if (ec) {
             co_return ProbeResult{false, prefix + io_failure(ec, phase)};
@@ -99,7 +114,74 @@ asio::awaitable<ProbeResult> http_exchange(tcp::socket& sock, const CheckSpec& s
     if (!spec.body_contains.empty() && !reader.body_found())
         co_return ProbeResult{false, fmt::format("{}HTTP {} but the body lacks {:?}", prefix,
                                                  reader.status(), spec.body_contains)};
+    if (!spec.digest.empty()) {
+        // keepalived's genhash: the MD5 of the whole body.
+        const auto md5 = reader.body_md5();
+        if (md5 != spec.digest)
+            co_return ProbeResult{false, fmt::format("{}HTTP {} but the body's MD5 is {}, expected {}", prefix,
+                                                     reader.status(), md5.empty() ? "unknown" : md5, spec.digest)};
+    }
     co_return ProbeResult{true, fmt::format("{}HTTP {}", prefix, reader.status())};
+}
+
+// The TLS client contexts, one per verification setting (the trust store is read once,
+// not per probe); a CA file is read again when it changes.
+Result<std::shared_ptr<asio::ssl::context>> tls_context(const CheckSpec& spec) {
+    struct Cached {
+        std::shared_ptr<asio::ssl::context> ctx;
+        struct timespec mtime {};
+    };
+    static std::map<std::string, Cached> cache;  // "" for no verification
+    const std::string key = spec.ssl_verify ? "verify:" + spec.ssl_ca : "";
+    struct stat st {};
+    if (!spec.ssl_ca.empty() && ::stat(spec.ssl_ca.c_str(), &st) != 0)
+        return make_error(errno, "ssl_ca '{}': {}", spec.ssl_ca, std::strerror(errno));
+    auto& c = cache[key];
+    if (c.ctx && c.mtime.tv_sec == st.st_mtim.tv_sec && c.mtime.tv_nsec == st.st_mtim.tv_nsec) return c.ctx;
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    error_code ec;
+    if (spec.ssl_verify) {
+        ctx->set_verify_mode(asio::ssl::verify_peer, ec);
+        if (!ec) {
+            if (spec.ssl_ca.empty()) ctx->set_default_verify_paths(ec);
+            else ctx->load_verify_file(spec.ssl_ca, ec);
+        }
+    } else {
+        ctx->set_verify_mode(asio::ssl::verify_none, ec);
+    }
+    if (ec) return make_error(ec.value(), "TLS setup{}: {}", spec.ssl_ca.empty() ? "" : " with " + spec.ssl_ca, ec.message());
+    c.ctx = ctx;
+    c.mtime = st.st_mtim;
+    return ctx;
+}
+
+// SSL_GET: the handshake (SNI, and the certificate when asked), then HTTP_GET over it.
+// The watchdog's close of the socket ends a hung handshake like any other phase.
+asio::awaitable<ProbeResult> tls_exchange(tcp::socket& sock, const CheckSpec& spec, Phase& phase) {
+    auto ctx = tls_context(spec);
+    if (!ctx) co_return ProbeResult{false, ctx.error().message};
+    asio::ssl::stream<tcp::socket&> tls(sock, **ctx);
+    const bool name_given = !spec.virtualhost.empty() && !parse_address(spec.virtualhost);
+    // RFC 6066 section 3: SNI carries host names only, never address literals.
+    if (name_given && SSL_set_tlsext_host_name(tls.native_handle(), spec.virtualhost.c_str()) != 1)
+        co_return ProbeResult{false, fmt::format("TLS: cannot set SNI {}", spec.virtualhost)};
+    if (spec.ssl_verify)
+        tls.set_verify_callback(asio::ssl::host_name_verification(
+            spec.virtualhost.empty() ? spec.address.to_string() : spec.virtualhost));
+    phase = Phase::Sending;
+    if (auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, kNoThrow); ec) {
+        const long verify = SSL_get_verify_result(tls.native_handle());
+        if (spec.ssl_verify && verify != X509_V_OK)
+            co_return ProbeResult{false, fmt::format("TLS certificate rejected: {}", X509_verify_cert_error_string(verify))};
+        std::string why = ec.message();
+        if (ec.category() == asio::error::get_ssl_category()) {
+            char buf[256];
+            ERR_error_string_n(static_cast<unsigned long>(ec.value()), buf, sizeof buf);
+            why = buf;
+        }
+        co_return ProbeResult{false, fmt::format("TLS handshake failed: {}", why)};
+    }
+    co_return co_await http_exchange(tls, spec, phase);
 }
 
 // The exchange itself; the caller bounds it with the timeout.
@@ -112,13 +194,132 @@ asio::awaitable<ProbeResult> exchange(tcp::socket& sock, const CheckSpec& spec, 
         co_return r;
     }
     if (spec.type == CheckType::Tcp) co_return ProbeResult{true, "connected"};
+    if (spec.type == CheckType::Ssl) co_return co_await tls_exchange(sock, spec, phase);
     co_return co_await http_exchange(sock, spec, phase);
 }
 
 }  // namespace
 
+// MISC_CHECK: one run of the command (the monitor never starts a second while one is
+// in flight), its process group killed at connect_timeout (misc_timeout).
+asio::awaitable<ProbeResult> misc_probe(const CheckSpec& spec) {
+    const auto start = Clock::now();
+    const auto e = co_await run_process(spec.misc_argv, spec.misc_user, spec.connect_timeout);
+    ProbeResult r;
+    switch (e.how) {
+        case ProcessExit::How::Exited: {
+            const auto v = misc_verdict(e.code, spec.misc_dynamic);
+            r.ok = v.ok;
+            r.weight = v.weight;
+            r.reason = v.weight ? fmt::format("exit {}: weight {}", e.code, *v.weight) : fmt::format("exit {}", e.code);
+            break;
+        }
+        case ProcessExit::How::Signaled: r.reason = fmt::format("killed by signal {}", e.code); break;
+        case ProcessExit::How::TimedOut:
+            r.reason = fmt::format("killed after misc_timeout {}ms", spec.connect_timeout.count());
+            break;
+        case ProcessExit::How::NotStarted:
+            r.reason = e.error;
+            // No process to be had (EAGAIN, ENOMEM, EMFILE) says nothing about the server.
+            r.inconclusive = e.code == EAGAIN || e.code == ENOMEM || e.code == EMFILE || e.code == ENFILE;
+            break;
+    }
+    r.latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    co_return r;
+}
+
+// UDP_CHECK and DNS_CHECK: one datagram on a connected UDP socket, so that the kernel
+// reports an ICMP port unreachable for it as ECONNREFUSED on the next receive. A
+// watchdog closes the socket at connect_timeout, as for the TCP probes.
+asio::awaitable<ProbeResult> datagram_probe(const CheckSpec& spec) {
+    using asio::ip::udp;
+    auto ex = co_await asio::this_coro::executor;
+    const auto start = Clock::now();
+    auto finish = [&](ProbeResult r) {
+        r.latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+        return r;
+    };
+    std::string payload = spec.udp_payload;
+    uint16_t id = 0, type = 0;
+    if (spec.type == CheckType::Dns) {
+        // RFC 5452 section 9.2: an unpredictable id (a spoofed answer must guess it).
+        std::random_device rd;
+        id = static_cast<uint16_t>(rd());
+        type = dns_type(spec.dns_type).value_or(0);
+        auto q = dns_query(spec.dns_name, type, id);
+        if (!q) co_return finish({false, q.error().message});
+        payload = std::move(*q);
+    }
+    struct Guarded {
+        explicit Guarded(const asio::any_io_executor& e) : sock(e) {}
+        udp::socket sock;
+        bool fired = false;
+    };
+    auto g = std::make_shared<Guarded>(ex);
+    const udp::endpoint ep(spec.address, spec.effective_port());
+    error_code ec;
+    if (g->sock.open(ep.protocol(), ec); ec) {
+        ProbeResult r{false, fmt::format("cannot open a socket: {}", ec.message())};
+        r.inconclusive = is_local_shortage(ec);
+        co_return finish(std::move(r));
+    }
+    if (spec.bindto) g->sock.bind(udp::endpoint(*spec.bindto, 0), ec);
+    if (!ec) g->sock.connect(ep, ec);
+    if (ec) {
+        ProbeResult r{false, connect_failure(ec)};
+        r.inconclusive = is_local_shortage(ec);
+        co_return finish(std::move(r));
+    }
+    asio::steady_timer timer(ex, spec.connect_timeout);
+    timer.async_wait([g](const error_code& tec) {
+        if (tec) return;
+        g->fired = true;
+        error_code ignored;
+        g->sock.close(ignored);
+    });
+    ProbeResult result;
+    if (auto [sec, n] = co_await g->sock.async_send(asio::buffer(payload), kNoThrow); sec) {
+        result = {false, sec == asio::error::connection_refused ? "port unreachable (ICMP)" : connect_failure(sec)};
+    } else {
+        std::array<char, 4096> buf;
+        for (;;) {
+            auto [rec, got] = co_await g->sock.async_receive(asio::buffer(buf), kNoThrow);
+            if (g->fired) {
+                const bool need_reply = spec.type == CheckType::Dns || spec.require_reply;
+                result = need_reply ? ProbeResult{false, fmt::format("no reply within {}ms", spec.connect_timeout.count())}
+                                    : ProbeResult{true, fmt::format("no ICMP error within {}ms", spec.connect_timeout.count())};
+                break;
+            }
+            if (rec == asio::error::connection_refused) {
+                result = {false, "port unreachable (ICMP)"};
+                break;
+            }
+            if (rec) {
+                result = {false, rec == asio::error::host_unreachable || rec == asio::error::network_unreachable
+                                     ? connect_failure(rec)
+                                     : fmt::format("receive failed: {}", rec.message())};
+                break;
+            }
+            if (spec.type == CheckType::Udp) {
+                result = {true, fmt::format("reply of {} byte{}", got, got == 1 ? "" : "s")};
+                break;
+            }
+            // Not the answer to this query (a late one to an earlier probe): wait on.
+            auto v = dns_judge(std::string_view(buf.data(), got), type, id);
+            if (!v.matches) continue;
+            result = {v.ok, std::move(v.reason)};
+            break;
+        }
+    }
+    timer.cancel();
+    if (g->sock.is_open()) g->sock.close(ec);
+    co_return finish(std::move(result));
+}
+
 asio::awaitable<ProbeResult> probe(const CheckSpec& spec) {
     auto ex = co_await asio::this_coro::executor;
+    if (spec.type == CheckType::Misc) co_return co_await misc_probe(spec);
+    if (spec.type == CheckType::Udp || spec.type == CheckType::Dns) co_return co_await datagram_probe(spec);
     if (spec.type == CheckType::Tcp && spec.tcp_method == TcpMethod::HalfOpen) {
         auto& half_open = asio::use_service<detail::SynProber>(asio::query(ex, asio::execution::context));
         if (half_open.usable(ex, family_of(spec.address)))

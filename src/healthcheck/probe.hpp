@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -22,6 +23,8 @@ struct ProbeResult {
     // so the judge skips it instead of counting a failure (fd exhaustion on the
     // balancer must not take every real server out of the table).
     bool inconclusive = false;
+    // MISC_CHECK with misc_dynamic: the weight the exit status asked for (status - 2).
+    std::optional<uint32_t> weight{};
 };
 
 // Runs the probe `spec.type` names. `spec` must stay alive until the awaitable

@@ -25,6 +25,11 @@ std::optional<std::string> nearest(std::string_view word, const std::vector<std:
 // quotes group (backslash escapes the next character outside single quotes). Returns
 // nothing for an unterminated quote.
 std::optional<std::vector<std::string>> split_command(std::string_view text);
+// Whether `text` means something only a shell gives it: an unquoted pipe, list,
+// redirection, subshell, glob, tilde or comment, a variable or command substitution
+// (also inside double quotes), or an assignment before the command. split_command()
+// covers the rest, so a command runs without a shell unless it needs one.
+bool needs_shell(std::string_view text);
 
 // libconfig 1.5 silently wraps decimal integers beyond 32 bits (5000000000 reads as
 // 705032704). This finds such literals in the raw text, skipping strings and comments.

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "healthcheck/http.hpp"
 #include "healthcheck/monitor.hpp"
 #include "servers.hpp"
 #include "support/netns_lab.hpp"
@@ -256,4 +257,18 @@ TEST_F(HealthNetns, ProxyCheckCatchesAProxyThatCannotFetchWhatATcpCheckMisses) {
     origin = start_origin();
     ASSERT_TRUE(run_until(io_, [&] { return events.size() == 4; }, 5s));
     EXPECT_EQ(events[3].transition.to, Health::Up);
+}
+
+TEST_F(HealthNetns, HttpDigestMatchesTheWholeBodyAndAMismatchFails) {
+    const std::string body(100000, 'x');  // far beyond one read: the digest needs every byte
+    serve(kSrv4, 8090, Behavior::Respond, http_response(200, body));
+    auto spec = spec_for(CheckType::Http, kSrv4, 8090);
+    spec.digest = md5_hex(body);
+    auto ok = run_probe(io_, spec);
+    EXPECT_TRUE(ok.ok) << ok.reason;
+    EXPECT_EQ(ok.reason, "HTTP 200");
+    spec.digest = md5_hex(body + "y");
+    auto bad = run_probe(io_, spec);
+    EXPECT_FALSE(bad.ok);
+    EXPECT_EQ(bad.reason, fmt::format("HTTP 200 but the body's MD5 is {}, expected {}", md5_hex(body), spec.digest));
 }

@@ -1,7 +1,9 @@
 // Config loading: the reference files, defaults, and each validation rule at its
 // boundaries. The broken-file fixtures (fixtures_test.cpp) pin exact FILE:LINE output;
 // these tests pin the rules one by one.
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -105,14 +107,14 @@ TEST(ReferenceConfig, Lb1IsTheClassicDeployment) {
         EXPECT_EQ(rs.port, 8080);
         EXPECT_EQ(rs.weight, 1u);
         EXPECT_EQ(rs.lb_kind, Forwarding::DirectRouting);
-        ASSERT_TRUE(rs.check);
-        EXPECT_TRUE(std::holds_alternative<TcpProbe>(rs.check->probe));
-        EXPECT_EQ(rs.check->connect_ip, rs.address);
-        EXPECT_EQ(rs.check->connect_port, 8080);
-        EXPECT_EQ(rs.check->connect_timeout, 3s);
-        EXPECT_EQ(rs.check->delay_loop, 5s);
-        EXPECT_EQ(rs.check->fall, 3u);  // retry = 2: two more attempts after the first failure
-        EXPECT_EQ(rs.check->rise, 1u);
+        ASSERT_EQ(rs.checks.size(), 1u);
+        EXPECT_TRUE(std::holds_alternative<TcpProbe>(rs.checks.at(0).probe));
+        EXPECT_EQ(rs.checks.at(0).connect_ip, rs.address);
+        EXPECT_EQ(rs.checks.at(0).connect_port, 8080);
+        EXPECT_EQ(rs.checks.at(0).connect_timeout, 3s);
+        EXPECT_EQ(rs.checks.at(0).delay_loop, 5s);
+        EXPECT_EQ(rs.checks.at(0).fall, 3u);  // retry = 2: two more attempts after the first failure
+        EXPECT_EQ(rs.checks.at(0).rise, 1u);
     }
 }
 
@@ -220,7 +222,7 @@ TEST(UnknownKey, FarOffNamesGetNoSuggestionAndKeepalivedNamesGetAHint) {
     EXPECT_THAT(p[0], HasSubstr("unknown key 'smtp_alert'"));
     EXPECT_THAT(p[0], ::testing::Not(HasSubstr("did you mean")));
     one_problem(service("lvs_method = \"DR\";"), "lvsd calls the forwarding method 'lb_kind'");
-    one_problem(service("", "MISC_CHECK = { };"), "lvsd has no MISC_CHECK");
+    one_problem(service("", "SMTP_CHECK = { };"), "lvsd has no SMTP_CHECK");
     one_problem("global = { };", "the section is called 'global_defs'");
     // A key valid elsewhere is unknown here (priority belongs to vrrp instances).
     one_problem(service("priority = 100;"), "unknown key 'priority'");
@@ -491,7 +493,7 @@ TEST(Service, FwmarkServices) {
     EXPECT_EQ(vs.family, Family::V6);  // from the real servers, as keepalived does
     EXPECT_EQ(service_name(vs), "FWM 7 IPv6");
     EXPECT_EQ(vs.real_servers[0].port, 0);
-    EXPECT_EQ(vs.real_servers[0].check->connect_port, 443);
+    EXPECT_EQ(vs.real_servers[0].checks.at(0).connect_port, 443);
     one_problem("virtual_servers = ( { fwmark = 7; address = \"192.0.2.10\"; } );", "address does not apply to a fwmark service");
     one_problem("virtual_servers = ( { fwmark = 7; real_servers = ( { address = \"192.0.2.21\"; TCP_CHECK = { }; } ); } );",
                 "the real server has no port (fwmark or all-ports service), so the check needs connect_port");
@@ -637,36 +639,56 @@ TEST(Checks, DefaultsComeFromTheRealServerAndTheService) {
     const RealServer& rs = c->virtual_servers[0].real_servers[0];
     EXPECT_TRUE(rs.inhibit_on_failure);
     EXPECT_EQ(rs.lb_kind, Forwarding::DirectRouting);
-    ASSERT_TRUE(rs.check);
-    EXPECT_EQ(rs.check->connect_ip, rs.address);
-    EXPECT_EQ(rs.check->connect_port, 8080);
-    EXPECT_EQ(rs.check->delay_loop, 7s);
-    EXPECT_EQ(rs.check->connect_timeout, 5s);
-    EXPECT_EQ(rs.check->delay_before_retry, 1s);
-    EXPECT_EQ(rs.check->rise, 1u);
-    EXPECT_EQ(rs.check->fall, 2u);  // keepalived's default retry = 1
-    EXPECT_TRUE(rs.check->initially_up);
-    EXPECT_FALSE(valid(service("alpha = true;", "TCP_CHECK = { };"))->virtual_servers[0].real_servers[0].check->initially_up);
+    ASSERT_EQ(rs.checks.size(), 1u);
+    EXPECT_EQ(rs.checks.at(0).connect_ip, rs.address);
+    EXPECT_EQ(rs.checks.at(0).connect_port, 8080);
+    EXPECT_EQ(rs.checks.at(0).delay_loop, 7s);
+    EXPECT_EQ(rs.checks.at(0).connect_timeout, 5s);
+    EXPECT_EQ(rs.checks.at(0).delay_before_retry, 1s);
+    EXPECT_EQ(rs.checks.at(0).rise, 1u);
+    EXPECT_EQ(rs.checks.at(0).fall, 2u);  // keepalived's default retry = 1
+    EXPECT_TRUE(rs.checks.at(0).initially_up);
+    EXPECT_FALSE(valid(service("alpha = true;", "TCP_CHECK = { };"))->virtual_servers[0].real_servers[0].checks.at(0).initially_up);
 
     auto o = valid(service("inhibit_on_failure = true;",
                            "inhibit_on_failure = false; TCP_CHECK = { connect_ip = \"192.0.2.121\"; connect_port = 81; "
                            "bindto = \"192.0.2.1\"; delay_loop = 2; fall = 5; rise = 3; };"));
     const RealServer& r2 = o->virtual_servers[0].real_servers[0];
     EXPECT_FALSE(r2.inhibit_on_failure);
-    EXPECT_EQ(r2.check->connect_ip, *parse_address("192.0.2.121"));
-    EXPECT_EQ(r2.check->connect_port, 81);
-    EXPECT_EQ(r2.check->bindto, *parse_address("192.0.2.1"));
-    EXPECT_EQ(r2.check->delay_loop, 2s);
-    EXPECT_EQ(r2.check->fall, 5u);
-    EXPECT_EQ(r2.check->rise, 3u);
-    EXPECT_EQ(valid(service("", "TCP_CHECK = { retry = 0; };"))->virtual_servers[0].real_servers[0].check->fall, 1u);
+    EXPECT_EQ(r2.checks.at(0).connect_ip, *parse_address("192.0.2.121"));
+    EXPECT_EQ(r2.checks.at(0).connect_port, 81);
+    EXPECT_EQ(r2.checks.at(0).bindto, *parse_address("192.0.2.1"));
+    EXPECT_EQ(r2.checks.at(0).delay_loop, 2s);
+    EXPECT_EQ(r2.checks.at(0).fall, 5u);
+    EXPECT_EQ(r2.checks.at(0).rise, 3u);
+    EXPECT_EQ(valid(service("", "TCP_CHECK = { retry = 0; };"))->virtual_servers[0].real_servers[0].checks.at(0).fall, 1u);
     one_problem(service("", "TCP_CHECK = { retry = 2; fall = 3; };"), "give either retry");
-    one_problem(service("", "TCP_CHECK = { }; HTTP_GET = { };"), "one health check per real server");
+}
+
+TEST(Checks, SeveralChecksPerRealServer) {
+    // Different kinds side by side, and a list for several of one kind.
+    auto c = valid(service("", R"(TCP_CHECK = { connect_port = 81; };
+        HTTP_GET = ( { path = "/a"; }, { path = "/b"; status_code = 204; } );)"));
+    const auto& checks = c->virtual_servers[0].real_servers[0].checks;
+    ASSERT_EQ(checks.size(), 3u);
+    EXPECT_EQ(check_name(checks[0]), "TCP_CHECK");
+    EXPECT_EQ(checks[0].connect_port, 81);
+    EXPECT_EQ(std::get<HttpProbe>(checks[1].probe).path, "/a");
+    EXPECT_EQ(std::get<HttpProbe>(checks[2].probe).path, "/b");
+    EXPECT_EQ(std::get<HttpProbe>(checks[2].probe).status_code, (StatusCodes{{204, 204}}));
+    // A single group stays one check; no check: none.
+    EXPECT_EQ(valid(service("", "TCP_CHECK = { };"))->virtual_servers[0].real_servers[0].checks.size(), 1u);
+    EXPECT_TRUE(valid(service("", ""))->virtual_servers[0].real_servers[0].checks.empty());
+    // Each element is read like a single group: errors name the element's line.
+    one_problem(service("", "HTTP_GET = ( { path = \"/a\"; }, { path = \"b\"; } );"), "must start with '/'");
+    one_problem(service("", "TCP_CHECK = ( );"), "TCP_CHECK is an empty list");
+    one_problem(service("", "TCP_CHECK = ( 1 );"), "TCP_CHECK[0] must be a group");
+    one_problem(service("", "TCP_CHECK = 1;"), "TCP_CHECK must be a group { ... } or a list of groups");
 }
 
 TEST(Checks, TcpCheckIsHalfOpenUnlessTurnedOff) {
     auto probe = [](std::string_view check) {
-        return std::get<TcpProbe>(valid(service("", check))->virtual_servers[0].real_servers[0].check->probe);
+        return std::get<TcpProbe>(valid(service("", check))->virtual_servers[0].real_servers[0].checks.at(0).probe);
     };
     EXPECT_TRUE(probe("TCP_CHECK = { };").half_open);
     EXPECT_FALSE(probe("TCP_CHECK = { half_open = false; };").half_open);
@@ -677,33 +699,33 @@ TEST(Checks, TcpCheckIsHalfOpenUnlessTurnedOff) {
 TEST(Checks, HttpGet) {
     auto c = valid(service("", "HTTP_GET = { path = \"/healthz?full=1\"; virtualhost = \"www.example.org\"; "
                                "status_code = \"200,301-302\"; body_contains = \"OK\"; };"));
-    const auto& h = std::get<HttpProbe>(c->virtual_servers[0].real_servers[0].check->probe);
+    const auto& h = std::get<HttpProbe>(c->virtual_servers[0].real_servers[0].checks.at(0).probe);
     EXPECT_EQ(h.path, "/healthz?full=1");
     EXPECT_EQ(h.virtualhost, "www.example.org");
     EXPECT_EQ(h.status_code, (StatusCodes{{200, 200}, {301, 302}}));
     EXPECT_EQ(h.body_contains, "OK");
     auto d = valid(service("", "HTTP_GET = { };"));
-    const auto& dh = std::get<HttpProbe>(d->virtual_servers[0].real_servers[0].check->probe);
+    const auto& dh = std::get<HttpProbe>(d->virtual_servers[0].real_servers[0].checks.at(0).probe);
     EXPECT_EQ(dh.path, "/");
     EXPECT_EQ(dh.status_code, (StatusCodes{{200, 299}}));
-    EXPECT_EQ(std::get<HttpProbe>(valid(service("", "HTTP_GET = { status_code = 204; };"))->virtual_servers[0].real_servers[0].check->probe).status_code,
+    EXPECT_EQ(std::get<HttpProbe>(valid(service("", "HTTP_GET = { status_code = 204; };"))->virtual_servers[0].real_servers[0].checks.at(0).probe).status_code,
               (StatusCodes{{204, 204}}));
-    EXPECT_EQ(std::get<HttpProbe>(valid(service("", "HTTP_GET = { status_code = ( 200, \"300-399\" ); };"))->virtual_servers[0].real_servers[0].check->probe).status_code,
+    EXPECT_EQ(std::get<HttpProbe>(valid(service("", "HTTP_GET = { status_code = ( 200, \"300-399\" ); };"))->virtual_servers[0].real_servers[0].checks.at(0).probe).status_code,
               (StatusCodes{{200, 200}, {300, 399}}));
     one_problem(service("", "HTTP_GET = { path = \"healthz\"; };"), "path = \"healthz\" must start with '/'");
     one_problem(service("", "HTTP_GET = { status_code = 600; };"), "status_code 600 is not a status code 100..599");
     one_problem(service("", "HTTP_GET = { status_code = \"299-200\"; };"), "status_code \"299-200\" is not a status code");
-    one_problem(service("", "HTTP_GET = { url = \"/\"; };"), "HTTP_GET takes path, status_code, virtualhost and body_contains directly");
+    one_problem(service("", "HTTP_GET = { url = \"/\"; };"), "url must be a group { path = ...; } or a non-empty list of them");
 }
 
 TEST(Checks, ProxyCheck) {
     auto c = valid(service("", "PROXY_CHECK = { url = \"http://origin.example:8000/health\"; status_code = 200; };"));
-    const auto& p = std::get<ProxyProbe>(c->virtual_servers[0].real_servers[0].check->probe);
+    const auto& p = std::get<ProxyProbe>(c->virtual_servers[0].real_servers[0].checks.at(0).probe);
     EXPECT_EQ(p.url, "http://origin.example:8000/health");
     EXPECT_EQ(p.host, "origin.example:8000");
-    EXPECT_EQ(check_name(*c->virtual_servers[0].real_servers[0].check), "PROXY_CHECK");
+    EXPECT_EQ(check_name(c->virtual_servers[0].real_servers[0].checks.at(0)), "PROXY_CHECK");
     EXPECT_EQ(std::get<ProxyProbe>(valid(service("", "PROXY_CHECK = { url = \"http://[2001:db8::80]\"; };"))
-                                       ->virtual_servers[0].real_servers[0].check->probe).host,
+                                       ->virtual_servers[0].real_servers[0].checks.at(0).probe).host,
               "[2001:db8::80]");
     one_problem(service("", "PROXY_CHECK = { url = \"https://origin.example/\"; };"), "https:// would need CONNECT and TLS");
     one_problem(service("", "PROXY_CHECK = { url = \"origin.example/health\"; };"), "must start with http://");
@@ -892,4 +914,198 @@ vrrp_instances = (
     auto off = lvsd::config::load_string("global_defs = { enable_script_security = false; };\n", "t.conf");
     ASSERT_FALSE(off.ok());
     EXPECT_NE(lvsd::config::to_string(off.diagnostics().front()).find("t.conf:1: "), std::string::npos);
+}
+
+// ----------------------------------------------------------------------------------
+
+class MiscCheck : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::path(::testing::TempDir()) / "lvsd-config-misc";
+        std::filesystem::create_directories(dir_);
+        ::chmod(dir_.c_str(), 0755);
+        script_ = (dir_ / "check.sh").string();
+        std::ofstream(script_) << "#!/bin/sh\nexit 0\n";
+        ::chmod(script_.c_str(), 0755);
+        // The files are the test's own: as root they are root's, otherwise the check must
+        // run as the test's user for lvsd to accept them.
+        me_ = ::getpwuid(::getuid())->pw_name;
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+    std::string misc(std::string_view keys) {
+        return service("", fmt::format("MISC_CHECK = {{ {} user = \"{}\"; }};", keys, me_));
+    }
+    std::filesystem::path dir_;
+    std::string script_;
+    std::string me_;
+};
+
+TEST_F(MiscCheck, CommandTimeoutDynamicAndUser) {
+    auto c = valid(misc(fmt::format("misc_path = \"{} 192.0.2.21 'a b'\"; misc_timeout = 3; misc_dynamic = true;", script_)));
+    const auto& rs = c->virtual_servers[0].real_servers[0];
+    ASSERT_EQ(rs.checks.size(), 1u);
+    EXPECT_EQ(check_name(rs.checks[0]), "MISC_CHECK");
+    const auto& m = std::get<MiscProbe>(rs.checks[0].probe);
+    EXPECT_EQ(m.argv, (std::vector<std::string>{script_, "192.0.2.21", "a b"}));
+    EXPECT_TRUE(m.dynamic);
+    ASSERT_TRUE(m.user);
+    EXPECT_EQ(m.user->uid, ::getuid());
+    EXPECT_EQ(rs.checks[0].connect_timeout, 3s);
+    // misc_timeout defaults to the check's delay_loop (keepalived); misc_dynamic to false.
+    auto d = valid(misc(fmt::format("misc_path = \"{}\"; delay_loop = 7;", script_)));
+    EXPECT_EQ(d->virtual_servers[0].real_servers[0].checks[0].connect_timeout, 7s);
+    EXPECT_FALSE(std::get<MiscProbe>(d->virtual_servers[0].real_servers[0].checks[0].probe).dynamic);
+}
+
+TEST_F(MiscCheck, AShellOnlyWhenTheTextNeedsOne) {
+    auto argv = [&](const std::string& text) {
+        return std::get<MiscProbe>(valid(misc(fmt::format("misc_path = \"{}\";", text)))
+                                       ->virtual_servers[0].real_servers[0].checks[0].probe).argv;
+    };
+    EXPECT_EQ(argv(script_ + " x"), (std::vector<std::string>{script_, "x"}));
+    const std::string piped = script_ + " x | grep -q y";
+    EXPECT_EQ(argv(piped), (std::vector<std::string>{"/bin/sh", "-c", piped}));
+}
+
+TEST_F(MiscCheck, EveryBadValueIsRefusedAtItsLine) {
+    one_problem(misc(""), "missing required key 'misc_path'");
+    one_problem(misc("misc_path = \"check.sh\";"), "misc_path: 'check.sh' is not an absolute path");
+    one_problem(misc("misc_path = \"\";"), "misc_path is empty");
+    one_problem(misc(fmt::format("misc_path = \"{} 'x\";", script_)), "unterminated quote");
+    one_problem(misc(fmt::format("misc_path = \"{}/none\";", dir_.string())), "No such file or directory");
+    one_problem(misc(fmt::format("misc_path = \"{}\"; misc_timeout = 0;", script_)), "misc_timeout");
+    one_problem(misc(fmt::format("misc_path = \"{}\"; misc_dynamic = 1;", script_)), "misc_dynamic");
+    one_problem(misc(fmt::format("misc_path = \"{}\"; connect_port = 81;", script_)), "unknown key 'connect_port'");
+    one_problem(service("", fmt::format("MISC_CHECK = {{ misc_path = \"{}\"; user = \"no-such-user-lvsd\"; }};", script_)),
+                "user \"no-such-user-lvsd\" is not known on this host");
+    one_problem(service("", fmt::format("MISC_CHECK = {{ misc_path = \"{}\"; user = \"{} no-such-group-lvsd\"; }};", script_, me_)),
+                "group \"no-such-group-lvsd\" is not known on this host");
+    // The message carries FILE:LINE of misc_path.
+    auto p = problems(fmt::format("virtual_servers = ( {{ address = \"192.0.2.10\"; port = 8080;\n"
+                                  "  real_servers = ( {{ address = \"192.0.2.21\";\n"
+                                  "    MISC_CHECK = {{\n      misc_path = \"relative\"; }}; }} ); }} );\n"));
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_THAT(p[0], ::testing::StartsWith("t.conf:4: "));
+}
+
+TEST_F(MiscCheck, AScriptSomeoneElseCouldRewriteIsRefused) {
+    ASSERT_EQ(::chmod(script_.c_str(), 0775), 0);
+    one_problem(misc(fmt::format("misc_path = \"{}\";", script_)),
+                fmt::format("the script '{}' is writable by group or others (mode 0775)", script_));
+    ASSERT_EQ(::chmod(script_.c_str(), 0755), 0);
+    ASSERT_EQ(::chmod(dir_.c_str(), 0777), 0);
+    one_problem(misc(fmt::format("misc_path = \"{}\";", script_)),
+                fmt::format("the directory '{}' is writable by group or others (mode 0777)", dir_.string()));
+    ASSERT_EQ(::chmod(dir_.c_str(), 01777), 0);  // sticky, as /tmp: only the owner may replace the file
+    valid(misc(fmt::format("misc_path = \"{}\";", script_)));
+    ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+    // Owned by a user other than root and the one it runs as: that user could rewrite it.
+    if (::getuid() == 0) {
+        ASSERT_EQ(::chown(script_.c_str(), 65534, 65534), 0);
+        one_problem(service("", fmt::format("MISC_CHECK = {{ misc_path = \"{}\"; }};", script_)),
+                    fmt::format("the script '{}' is owned by uid 65534, who could rewrite what lvsd runs as root", script_));
+        ASSERT_EQ(::chown(script_.c_str(), 0, 0), 0);
+    } else {
+        // Not root: the test's own file is such a script when it would run as root.
+        one_problem(service("", fmt::format("MISC_CHECK = {{ misc_path = \"{}\"; }};", script_)),
+                    fmt::format("is owned by uid {}, who could rewrite what lvsd runs as root", ::getuid()));
+    }
+}
+
+TEST_F(MiscCheck, SeveralKindsTogether) {
+    auto c = valid(service("", fmt::format("TCP_CHECK = {{ }}; MISC_CHECK = ( {{ misc_path = \"{0} a\"; user = \"{1}\"; }}, "
+                                           "{{ misc_path = \"{0} b\"; user = \"{1}\"; misc_dynamic = true; }} );",
+                                           script_, me_)));
+    const auto& checks = c->virtual_servers[0].real_servers[0].checks;
+    ASSERT_EQ(checks.size(), 3u);
+    EXPECT_EQ(check_name(checks[0]), "TCP_CHECK");
+    EXPECT_EQ(std::get<MiscProbe>(checks[1].probe).argv.back(), "a");
+    EXPECT_EQ(std::get<MiscProbe>(checks[2].probe).argv.back(), "b");
+    EXPECT_THAT(format_plan(*c), HasSubstr("up while all 3 checks are up"));
+    EXPECT_THAT(format_plan(*c), HasSubstr(fmt::format("MISC_CHECK {} b as {} (misc_dynamic", script_, me_)));
+}
+
+TEST(Checks, HttpGetDigestAndSeveralUrls) {
+    auto c = valid(service("", "HTTP_GET = { path = \"/x\"; digest = \"9E107D9D372BB6826BD81D3542A419D6\"; };"));
+    EXPECT_EQ(std::get<HttpProbe>(c->virtual_servers[0].real_servers[0].checks.at(0).probe).digest,
+              "9e107d9d372bb6826bd81d3542a419d6");  // lowercased
+    one_problem(service("", "HTTP_GET = { digest = \"abc\"; };"), "digest = \"abc\" must be an MD5 in 32 hex digits");
+    one_problem(service("", "HTTP_GET = { digest = \"zz107d9d372bb6826bd81d3542a419d6\"; };"), "must be an MD5");
+
+    // keepalived's url blocks: one check each, the other keys shared.
+    auto u = valid(service("", R"(HTTP_GET = { virtualhost = "www.example"; connect_timeout = 2;
+        url = ( { path = "/a"; digest = "9e107d9d372bb6826bd81d3542a419d6"; },
+                { path = "/b"; status_code = 204; } ); };)"));
+    const auto& checks = u->virtual_servers[0].real_servers[0].checks;
+    ASSERT_EQ(checks.size(), 2u);
+    const auto& a = std::get<HttpProbe>(checks[0].probe);
+    const auto& b = std::get<HttpProbe>(checks[1].probe);
+    EXPECT_EQ(a.path, "/a");
+    EXPECT_EQ(a.digest, "9e107d9d372bb6826bd81d3542a419d6");
+    EXPECT_EQ(a.status_code, (StatusCodes{{200, 299}}));
+    EXPECT_EQ(b.path, "/b");
+    EXPECT_EQ(b.digest, "");
+    EXPECT_EQ(b.status_code, (StatusCodes{{204, 204}}));
+    EXPECT_EQ(a.virtualhost, "www.example");
+    EXPECT_EQ(b.virtualhost, "www.example");
+    EXPECT_EQ(checks[1].connect_timeout, 2s);
+    EXPECT_THAT(format_plan(*u), HasSubstr("HTTP_GET :8080/a -> 200-299 with body MD5 9e107d9d372bb6826bd81d3542a419d6"));
+    EXPECT_THAT(format_plan(*u), HasSubstr("up while all 2 checks are up"));
+    // A single url group is one check.
+    EXPECT_EQ(valid(service("", "HTTP_GET = { url = { path = \"/a\"; }; };"))->virtual_servers[0].real_servers[0].checks.size(), 1u);
+    one_problem(service("", "HTTP_GET = { path = \"/\"; url = ( { path = \"/a\"; } ); };"),
+                "path is given both here and in url entries");
+    one_problem(service("", "HTTP_GET = { url = ( { status_code = 200; } ); };"), "missing required key 'path'");
+    one_problem(service("", "HTTP_GET = { url = ( { path = \"a\"; } ); };"), "url 1 of HTTP_GET");
+    one_problem(service("", "HTTP_GET = { url = ( { path = \"/a\"; body_contains = \"x\"; } ); };"), "unknown key 'body_contains'");
+    one_problem(service("", "HTTP_GET = { url = ( ); };"), "non-empty list");
+}
+
+TEST(Checks, SslGet) {
+    auto c = valid(service("", R"(SSL_GET = { virtualhost = "www.example"; digest = "9e107d9d372bb6826bd81d3542a419d6"; };)"));
+    const auto& hc = c->virtual_servers[0].real_servers[0].checks.at(0);
+    EXPECT_EQ(check_name(hc), "SSL_GET");
+    const auto& p = std::get<HttpProbe>(hc.probe);
+    EXPECT_TRUE(p.tls);
+    EXPECT_FALSE(p.ssl_verify);  // keepalived does not verify
+    EXPECT_EQ(p.virtualhost, "www.example");
+    EXPECT_THAT(format_plan(*c), HasSubstr("SSL_GET :8080/ -> 200-299 with body MD5 9e107d9d372bb6826bd81d3542a419d6 (Host: www.example, SNI), certificate not verified"));
+    auto v = valid(service("", R"(SSL_GET = { ssl_verify = true; ssl_ca = "/etc/hostname"; url = ( { path = "/a"; }, { path = "/b"; } ); };)"));
+    ASSERT_EQ(v->virtual_servers[0].real_servers[0].checks.size(), 2u);
+    EXPECT_EQ(std::get<HttpProbe>(v->virtual_servers[0].real_servers[0].checks[1].probe).ssl_ca, "/etc/hostname");
+    EXPECT_TRUE(std::get<HttpProbe>(v->virtual_servers[0].real_servers[0].checks[1].probe).tls);
+    one_problem(service("", R"(SSL_GET = { ssl_ca = "/etc/hostname"; };)"), "ssl_ca is used only with ssl_verify = true");
+    one_problem(service("", R"(SSL_GET = { ssl_verify = true; ssl_ca = "/nonexistent-lvsd.pem"; };)"), "ssl_ca '/nonexistent-lvsd.pem': No such file");
+    one_problem(service("", R"(SSL_GET = { ssl_verify = true; ssl_ca = "ca.pem"; };)"), "must be an absolute path");
+    one_problem(service("", R"(SSL_GET = { ssl_verify = "yes"; };)"), "ssl_verify");
+    one_problem(service("", R"(HTTP_GET = { ssl_verify = true; };)"), "unknown key 'ssl_verify'");
+}
+
+TEST(Checks, UdpAndDnsChecks) {
+    auto u = valid(service("", R"(UDP_CHECK = { payload = "de ad:be01"; require_reply = true; connect_timeout = 0.5; };)"));
+    const auto& uc = u->virtual_servers[0].real_servers[0].checks.at(0);
+    EXPECT_EQ(check_name(uc), "UDP_CHECK");
+    EXPECT_EQ(std::get<UdpProbe>(uc.probe).payload, std::string("\xde\xad\xbe\x01", 4));
+    EXPECT_TRUE(std::get<UdpProbe>(uc.probe).require_reply);
+    EXPECT_EQ(std::get<UdpProbe>(valid(service("", "UDP_CHECK = { };"))->virtual_servers[0].real_servers[0].checks.at(0).probe).payload, "");
+    one_problem(service("", R"(UDP_CHECK = { payload = "abc"; };)"), "payload = \"abc\" must be hex digits");
+    one_problem(service("", R"(UDP_CHECK = { payload = "zz"; };)"), "must be hex digits");
+    one_problem(service("", "UDP_CHECK = { require_reply = 1; };"), "require_reply");
+    EXPECT_THAT(format_plan(*u), HasSubstr("UDP_CHECK :8080 with a 4-byte datagram, a reply required"));
+
+    auto d = valid(service("", R"(DNS_CHECK = { type = "AAAA"; name = "www.example.test"; connect_port = 53; };)"));
+    const auto& dc = d->virtual_servers[0].real_servers[0].checks.at(0);
+    EXPECT_EQ(check_name(dc), "DNS_CHECK");
+    EXPECT_EQ(std::get<DnsProbe>(dc.probe).type, "AAAA");
+    EXPECT_EQ(std::get<DnsProbe>(dc.probe).name, "www.example.test");
+    const auto defaults = valid(service("", "DNS_CHECK = { };"));
+    const auto& def = std::get<DnsProbe>(defaults->virtual_servers[0].real_servers[0].checks.at(0).probe);
+    EXPECT_EQ(def.type, "SOA");  // keepalived's defaults
+    EXPECT_EQ(def.name, ".");
+    EXPECT_THAT(format_plan(*d), HasSubstr("DNS_CHECK :53 query AAAA www.example.test"));
+    one_problem(service("", R"(DNS_CHECK = { type = "AXFR"; };)"), "type");
+    one_problem(service("", R"(DNS_CHECK = { name = "a..b"; };)"), "name = \"a..b\" is not a domain name");
+    one_problem(service("", R"(DNS_CHECK = { name = "has blank"; };)"), "is not a domain name");
+    one_problem(service("", "DNS_CHECK = { name = \"" + std::string(64, 'x') + ".test\"; };"), "is not a domain name");
+    one_problem(service("", R"(DNS_CHECK = { payload = "00"; };)"), "unknown key 'payload'");
 }

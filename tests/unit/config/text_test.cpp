@@ -64,3 +64,21 @@ TEST(FindWideIntegers, FindsDecimalsBeyond32BitsOutsideStringsAndComments) {
     EXPECT_EQ(find_wide_integers("a = 5000000000;")[0].wrapped, 705032704);
     EXPECT_EQ(find_wide_integers("a = 99999999999999999999;")[0].wrapped, -1);  // saturated first
 }
+
+TEST(NeedsShell, OnlyWhatAShellAloneGivesMeaning) {
+    EXPECT_FALSE(needs_shell("/bin/check 192.0.2.21 8080"));
+    EXPECT_FALSE(needs_shell("/bin/check 'a | b' \"c; d\" e\\|f"));  // quoted or escaped: plain words
+    EXPECT_FALSE(needs_shell("/bin/check --opt=1 a#b"));           // '=' after the command, '#' inside a word
+    EXPECT_TRUE(needs_shell("/bin/check | grep ok"));
+    EXPECT_TRUE(needs_shell("/bin/a && /bin/b"));
+    EXPECT_TRUE(needs_shell("/bin/a; /bin/b"));
+    EXPECT_TRUE(needs_shell("/bin/a > /dev/null"));
+    EXPECT_TRUE(needs_shell("/bin/a $HOME"));
+    EXPECT_TRUE(needs_shell("/bin/a \"$HOME\""));  // expanded inside double quotes
+    EXPECT_FALSE(needs_shell("/bin/a '$HOME'"));   // not inside single quotes
+    EXPECT_TRUE(needs_shell("/bin/a `id`"));
+    EXPECT_TRUE(needs_shell("/bin/a /tmp/*.txt"));
+    EXPECT_TRUE(needs_shell("/bin/a ~/x"));
+    EXPECT_TRUE(needs_shell("/bin/a # comment"));
+    EXPECT_TRUE(needs_shell("LANG=C /bin/a"));
+}

@@ -25,7 +25,7 @@ virtual_servers = ( {
 healthcheck::CheckSpec spec_of(const config::Config& c, size_t i) {
     const auto& vs = c.virtual_servers.at(0);
     const auto& rs = vs.real_servers.at(i);
-    return check_spec(vs, rs, *rs.check);
+    return check_spec(vs, rs, rs.checks.at(0));
 }
 
 }  // namespace

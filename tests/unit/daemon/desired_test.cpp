@@ -125,3 +125,28 @@ TEST(DesiredTable, FwmarkIpv6PersistenceAndSchedulerFlags) {
     EXPECT_FALSE(v6.service.persistence_prefix);
     EXPECT_TRUE(v6.destinations.contains(dest("2001:db8::22", 443)));
 }
+
+TEST(CombineChecks, UpOnlyWhileEveryCheckIsUpWithTheLowestDynamicWeight) {
+    EXPECT_TRUE(combine_checks({}).up);  // no check: always up
+    EXPECT_TRUE(combine_checks({{true, {}}}).up);
+    EXPECT_FALSE(combine_checks({{false, {}}}).up);
+    EXPECT_FALSE(combine_checks({{true, {}}, {false, {}}, {true, {}}}).up);
+    EXPECT_TRUE(combine_checks({{true, {}}, {true, {}}}).up);
+    EXPECT_EQ(combine_checks({{true, {}}, {true, {}}}).weight, std::nullopt);
+    EXPECT_EQ(combine_checks({{true, 7u}, {true, {}}}).weight, 7u);
+    EXPECT_EQ(combine_checks({{true, 7u}, {true, 3u}}).weight, 3u);
+}
+
+TEST(DesiredTable, ADynamicWeightReplacesTheConfiguredOneWhileUp) {
+    auto c = parse(kTwoProxies);
+    auto weight = [](const config::VirtualServer&, const config::RealServer& rs) -> std::optional<uint32_t> {
+        if (rs.address.to_string() == "192.0.2.21") return 42u;
+        return std::nullopt;
+    };
+    auto t = desired_table(*c, down({}), {}, weight);
+    EXPECT_EQ(only_service(t).destinations.at(dest("192.0.2.21", 8080)).weight, 42u);
+    EXPECT_EQ(only_service(t).destinations.at(dest("192.0.2.22", 8080)).weight, 5u);  // configured
+    // Down: out of the table, whatever the weight.
+    auto d = desired_table(*c, down({"192.0.2.21"}), {}, weight);
+    EXPECT_FALSE(only_service(d).destinations.contains(dest("192.0.2.21", 8080)));
+}

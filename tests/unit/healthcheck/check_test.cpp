@@ -217,3 +217,73 @@ TEST(HttpUrl, KeepsTheAbsoluteFormAndAuthority) {
     EXPECT_FALSE(parse_http_url("http://user:pw@origin/"));
     EXPECT_FALSE(parse_http_url("http://origin/a b"));
 }
+
+TEST(MiscVerdict, KeepalivedsExitStatusRule) {
+    // Without misc_dynamic: 0 up, anything else down.
+    EXPECT_TRUE(misc_verdict(0, false).ok);
+    EXPECT_EQ(misc_verdict(0, false).weight, std::nullopt);
+    EXPECT_FALSE(misc_verdict(1, false).ok);
+    EXPECT_FALSE(misc_verdict(2, false).ok);
+    EXPECT_FALSE(misc_verdict(255, false).ok);
+    // With it: 0 up (weight unchanged), 1 down, 2..255 up with weight status - 2.
+    EXPECT_TRUE(misc_verdict(0, true).ok);
+    EXPECT_EQ(misc_verdict(0, true).weight, std::nullopt);
+    EXPECT_FALSE(misc_verdict(1, true).ok);
+    EXPECT_EQ(misc_verdict(1, true).weight, std::nullopt);
+    EXPECT_TRUE(misc_verdict(2, true).ok);
+    EXPECT_EQ(misc_verdict(2, true).weight, 0u);
+    EXPECT_EQ(misc_verdict(12, true).weight, 10u);
+    EXPECT_EQ(misc_verdict(255, true).weight, 253u);
+    EXPECT_FALSE(misc_verdict(256, true).ok);  // not an exit status
+    EXPECT_FALSE(misc_verdict(-1, true).ok);
+}
+
+TEST(CheckSpec, MiscCheckIdentityIsTheCommand) {
+    CheckSpec a = tcp();
+    a.type = CheckType::Misc;
+    a.misc_argv = {"/usr/local/bin/check", "192.0.2.21"};
+    EXPECT_TRUE(validate(a));
+    CheckSpec b = a;
+    b.misc_dynamic = true;
+    b.connect_timeout = 2s;
+    EXPECT_EQ(probe_identity(a), probe_identity(b));  // settings
+    EXPECT_NE(check_key(a), check_key(b));
+    CheckSpec c = a;
+    c.misc_argv.back() = "192.0.2.22";
+    EXPECT_NE(probe_identity(a), probe_identity(c));
+    CheckSpec d = a;
+    d.misc_user = RunAs{65534, 65534};
+    EXPECT_NE(probe_identity(a), probe_identity(d));
+    CheckSpec bad = a;
+    bad.misc_argv = {"check"};
+    EXPECT_FALSE(validate(bad));
+    CheckSpec not_misc = tcp();
+    not_misc.misc_dynamic = true;
+    EXPECT_FALSE(validate(not_misc));
+}
+
+TEST(CheckSpec, SslSettingsAndDigestBelongToTheirChecks) {
+    CheckSpec s = tcp("192.0.2.21", 443);
+    s.type = CheckType::Ssl;
+    s.ssl_verify = true;
+    s.ssl_ca = "/etc/ssl/ca.pem";
+    s.digest = "9e107d9d372bb6826bd81d3542a419d6";
+    EXPECT_TRUE(validate(s));
+    EXPECT_EQ(to_string(CheckType::Ssl), "SSL_GET");
+    CheckSpec unverified = s;
+    unverified.ssl_verify = false;
+    unverified.ssl_ca.clear();
+    EXPECT_EQ(probe_identity(s), probe_identity(unverified));  // a setting
+    EXPECT_NE(check_key(s), check_key(unverified));
+    CheckSpec http = s;
+    http.type = CheckType::Http;
+    EXPECT_FALSE(validate(http));  // ssl_* on HTTP_GET
+    http.ssl_verify = false;
+    http.ssl_ca.clear();
+    EXPECT_TRUE(validate(http));   // digest on HTTP_GET
+    http.digest = "9E107D9D372BB6826BD81D3542A419D6";
+    EXPECT_FALSE(validate(http));  // lowercase only (the loader lowercases)
+    CheckSpec plain = tcp();
+    plain.digest = "9e107d9d372bb6826bd81d3542a419d6";
+    EXPECT_FALSE(validate(plain));
+}

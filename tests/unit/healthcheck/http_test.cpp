@@ -138,3 +138,44 @@ TEST(HttpResponse, NoBodyStatusesCompleteAtTheHeaders) {
     EXPECT_EQ(r.feed("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"), P::Complete);
     EXPECT_EQ(r.status(), 304u);
 }
+
+TEST(Md5, MatchesKnownDigests) {
+    EXPECT_EQ(md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");
+    EXPECT_EQ(md5_hex("The quick brown fox jumps over the lazy dog"), "9e107d9d372bb6826bd81d3542a419d6");
+}
+
+TEST(HttpResponse, DigestCoversTheWholeBodyInEveryFraming) {
+    const std::string body = "The quick brown fox jumps over the lazy dog";
+    const std::string md5 = "9e107d9d372bb6826bd81d3542a419d6";
+    for (std::size_t step : {1u, 7u, 4096u}) {
+        ResponseReader length({}, ResponseReader::kMaxBodyScan, true);
+        EXPECT_EQ(feed_in_pieces(length, "HTTP/1.1 200 OK\r\nContent-Length: 43\r\n\r\n" + body, step), P::Complete);
+        EXPECT_EQ(length.body_md5(), md5) << step;
+
+        ResponseReader chunked({}, ResponseReader::kMaxBodyScan, true);
+        EXPECT_EQ(feed_in_pieces(chunked, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                          "a\r\nThe quick \r\n21\r\nbrown fox jumps over the lazy dog\r\n0\r\n\r\n", step),
+                  P::Complete);
+        EXPECT_EQ(chunked.body_md5(), md5) << step;
+
+        ResponseReader closed({}, ResponseReader::kMaxBodyScan, true);
+        EXPECT_EQ(feed_in_pieces(closed, "HTTP/1.0 200 OK\r\n\r\n" + body, step), P::NeedMore);
+        EXPECT_EQ(closed.finish(), P::Complete);
+        EXPECT_EQ(closed.body_md5(), md5) << step;
+    }
+    // A body cut short hashes to something else; a needle is still looked for, and does
+    // not end the read early.
+    ResponseReader cut({}, ResponseReader::kMaxBodyScan, true);
+    cut.feed("HTTP/1.1 200 OK\r\nContent-Length: 43\r\n\r\nThe quick");
+    EXPECT_EQ(cut.finish(), P::Complete);
+    EXPECT_NE(cut.body_md5(), md5);
+    ResponseReader both("fox", ResponseReader::kMaxBodyScan, true);
+    EXPECT_EQ(both.feed("HTTP/1.1 200 OK\r\nContent-Length: 43\r\n\r\nThe quick brown fox"), P::NeedMore);
+    EXPECT_TRUE(both.body_found());
+    EXPECT_EQ(both.feed(" jumps over the lazy dog"), P::Complete);
+    EXPECT_EQ(both.body_md5(), md5);
+    // Without a digest nothing is hashed.
+    ResponseReader none;
+    none.feed("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    EXPECT_EQ(none.body_md5(), "");
+}
