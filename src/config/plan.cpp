@@ -1,4 +1,5 @@
 // format_plan: what lvsd derives from a Config, for `lvsd --plan` and scripts/demo.
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -223,15 +224,50 @@ std::string format_plan(const Config& c) {
                            vi.garp_master_refresh.count() ? fmt::format("; then {} again every {} while master", vi.garp_master_refresh_repeat,
                                                                          secs(vi.garp_master_refresh))
                                                           : "");
+        // keepalived's weight rule, said per tracker: positive while well, negative while
+        // failing, 0 = FAULT while failing.
+        auto weighted = [](int weight, std::string_view well, std::string_view failing) {
+            if (weight > 0) return fmt::format("priority {:+} while {}", weight, well);
+            if (weight < 0) return fmt::format("priority {:+} while {}", weight, failing);
+            return fmt::format("FAULT while {}", failing);
+        };
         for (const TrackInterface& t : vi.track_interface)
-            out += t.weight ? fmt::format("    tracks {}: priority {:+} while it is down\n", t.name, t.weight)
-                            : fmt::format("    tracks {}: FAULT while it is down\n", t.name);
+            out += fmt::format("    tracks interface {}: {}\n", t.name, weighted(t.weight, "it is up", "it is down"));
+        for (const TrackScript& t : vi.track_script) {
+            auto s = std::find_if(c.vrrp_scripts.begin(), c.vrrp_scripts.end(), [&](auto& v) { return v.name == t.name; });
+            if (s == c.vrrp_scripts.end()) continue;
+            out += fmt::format("    tracks script {} ({} every {}, rise {} fall {}): {}\n", t.name, s->text,
+                               secs(s->interval), s->rise, s->fall,
+                               weighted(t.weight.value_or(s->weight), "it succeeds", "it fails"));
+        }
+        for (const TrackProcess& t : vi.track_process) {
+            auto p = std::find_if(c.vrrp_track_processes.begin(), c.vrrp_track_processes.end(),
+                                  [&](auto& v) { return v.name == t.name; });
+            if (p == c.vrrp_track_processes.end()) continue;
+            const std::string range = p->quorum_max ? fmt::format("{}..{}", p->quorum, *p->quorum_max)
+                                                    : fmt::format("at least {}", p->quorum);
+            out += fmt::format("    tracks process {} ({} running {}): {}\n", t.name, range, p->process,
+                               weighted(t.weight.value_or(p->weight), "they run", "they do not"));
+        }
+        for (const TrackFile& t : vi.track_file) {
+            auto f = std::find_if(c.vrrp_track_files.begin(), c.vrrp_track_files.end(),
+                                  [&](auto& v) { return v.name == t.name; });
+            if (f == c.vrrp_track_files.end()) continue;
+            const int w = t.weight.value_or(f->weight);
+            out += w ? fmt::format("    tracks file {} ({}): priority + its number x {}\n", t.name, f->file, w)
+                     : fmt::format("    tracks file {} ({}): FAULT while its number is not 0\n", t.name, f->file);
+        }
         if (vi.track_arp_target) {
             std::string targets;
             for (auto& a : vi.track_arp_target->targets) targets += (targets.empty() ? "" : ", ") + a.to_string();
-            out += fmt::format("    tracks {} every {}: FAULT after {} unanswered rounds\n", targets,
-                               secs(vi.track_arp_target->interval), vi.track_arp_target->fall);
+            out += fmt::format("    tracks {} every {}: {} after {} unanswered rounds\n", targets,
+                               secs(vi.track_arp_target->interval),
+                               vi.track_arp_target->weight ? fmt::format("priority {:+}", vi.track_arp_target->weight)
+                                                           : std::string("FAULT"),
+                               vi.track_arp_target->fall);
         }
+        out += fmt::format("    effective priority: {} moved by the trackers above, kept within 1..254{}\n",
+                           vi.priority, vi.priority == 255 ? " (an address owner is never moved)" : "");
         if (vi.auth_pass) out += "    authentication PASS\n";
         notify_lines(out, vi.notify, "    ");
     }
@@ -239,6 +275,8 @@ std::string format_plan(const Config& c) {
         std::string members;
         for (auto& m : sg.group) members += (members.empty() ? "" : ", ") + m;
         out += fmt::format("  sync group {}: {} change state together\n", sg.name, members);
+        for (const TrackScript& t : sg.track_script)
+            out += fmt::format("    every member tracks script {}\n", t.name);
         notify_lines(out, sg.notify, "    ");
     }
 
