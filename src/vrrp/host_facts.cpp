@@ -93,6 +93,46 @@ std::vector<HostProblem> check_host(const InstanceConfig& c, const host::View& v
     return out;
 }
 
+std::vector<Tracker> collect_trackers(const InstanceConfig& c, const host::View& view, const TrackerInputs& in) {
+    auto ok_in = [](const std::map<std::string, bool>* m, const std::string& name) {
+        if (!m) return true;
+        auto it = m->find(name);
+        return it == m->end() || it->second;
+    };
+    std::vector<Tracker> out;
+    for (const auto& t : c.track_interface) {
+        const host::Link* l = view.link(t.name);
+        out.push_back({Tracker::Kind::Interface, t.name, t.weight, l && l->up(), l ? "is down" : "does not exist",
+                       std::nullopt});
+    }
+    for (const auto& t : c.track_script)
+        out.push_back({Tracker::Kind::Script, t.name, t.weight, ok_in(in.scripts, t.name), "failed", std::nullopt});
+    for (const auto& t : c.track_process)
+        out.push_back({Tracker::Kind::Process, t.name, t.weight, ok_in(in.processes, t.name), "is out of quorum",
+                       std::nullopt});
+    for (const auto& t : c.track_file) {
+        long v = 0;
+        if (in.files)
+            if (auto it = in.files->find(t.name); it != in.files->end()) v = it->second;
+        out.push_back({Tracker::Kind::File, t.name, t.weight, true, "", v});
+    }
+    if (in.arp_ok)
+        out.push_back({Tracker::Kind::ArpTarget, "targets", c.track_arp_weight, *in.arp_ok,
+                       fmt::format("silent for {} intervals", c.track_arp_fall), std::nullopt});
+    return out;
+}
+
+InstanceConfig vips_leaving(const InstanceConfig& from, const InstanceConfig& to) {
+    InstanceConfig leaving = from;
+    std::erase_if(leaving.virtual_ipaddress, [&](const VirtualAddress& v) {
+        return std::any_of(to.virtual_ipaddress.begin(), to.virtual_ipaddress.end(), [&](const VirtualAddress& n) {
+            return n.prefix.address == v.prefix.address && vip_device(to, n) == vip_device(from, v);
+        });
+    });
+    leaving.priority = 1;  // not an owner: these addresses do go
+    return leaving;
+}
+
 std::vector<VipOp> vip_plan(const InstanceConfig& c, const HostFacts& facts, const host::View& view, bool master) {
     std::vector<VipOp> ops;
     if (!master && c.priority == kOwnerPriority) return ops;

@@ -13,6 +13,7 @@
 #include "common/result.hpp"
 #include "host/view.hpp"
 #include "vrrp/instance.hpp"
+#include "vrrp/priority.hpp"
 
 namespace lvsd::vrrp {
 
@@ -63,6 +64,22 @@ struct VipOp {
 // done there). An address owner (priority 255) never has its addresses removed: they
 // are the host's own.
 std::vector<VipOp> vip_plan(const InstanceConfig& c, const HostFacts& facts, const host::View& view, bool master);
+
+// Every tracker of the instance as it is now, in config order (interfaces from the view,
+// scripts, processes and files from what the daemon reported, the ARP targets' verdict):
+// what effective_priority (priority.hpp) takes. A script or process not reported yet
+// counts as well, a file as 0.
+struct TrackerInputs {
+    const std::map<std::string, bool>* scripts = nullptr;
+    const std::map<std::string, long>* files = nullptr;
+    const std::map<std::string, bool>* processes = nullptr;
+    std::optional<bool> arp_ok;  // none: no track_arp_target
+};
+std::vector<Tracker> collect_trackers(const InstanceConfig& c, const host::View& view, const TrackerInputs& in);
+
+// `from` with only the VIPs that `to` no longer has (same address on the same interface
+// counts as kept), and never an owner: what a reload must take off the host.
+InstanceConfig vips_leaving(const InstanceConfig& from, const InstanceConfig& to);
 
 // The interface a VIP lives on: its `dev`, else the instance's interface.
 const std::string& vip_device(const InstanceConfig& c, const VirtualAddress& v);

@@ -8,9 +8,10 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "common/command.hpp"
 #include "host/monitor.hpp"
 #include "vrrp/detail/arp_tracker.hpp"
-#include "common/command.hpp"
+#include "vrrp/detail/log_limit.hpp"
 #include "vrrp/detail/transport.hpp"
 #include "vrrp/detail/vip_keeper.hpp"
 #include "vrrp/host_facts.hpp"
@@ -32,16 +33,6 @@ const IpAddress kGroupV4 = boost::asio::ip::make_address("224.0.0.18");  // RFC 
 const IpAddress kGroupV6 = boost::asio::ip::make_address("ff02::12");    // RFC 5798 §5.1.2.2
 constexpr auto kDropLogEvery = 10s;
 constexpr auto kSilenceHint = 60s;
-
-std::string_view notify_word(State s) {
-    switch (s) {
-        case State::Master: return "MASTER";
-        case State::Backup: return "BACKUP";
-        case State::Fault: return "FAULT";
-        case State::Initialize: return "STOP";
-    }
-    return "UNKNOWN";
-}
 
 }  // namespace
 
@@ -76,9 +67,7 @@ struct Instance::Impl {
     bool healthy = true;  // the host allows it to act and the ARP targets answer
 
     // Rate limits per drop reason, plus one slot (kCount) for send errors.
-    static constexpr std::size_t kLogSlots = static_cast<std::size_t>(DropReason::kCount) + 1;
-    std::array<TimePoint, kLogSlots> drop_logged{};
-    std::array<uint64_t, kLogSlots> drop_quiet{};
+    detail::LogLimit<static_cast<std::size_t>(DropReason::kCount) + 1> limit{kDropLogEvery};
     TimePoint last_rx{};
     bool hinted = false;
     bool prepared = false;
@@ -117,36 +106,10 @@ struct Instance::Impl {
         return {};
     }
 
-    // Every tracker as it is now, in config order.
-    std::vector<Tracker> trackers(const host::View& view) const {
-        std::vector<Tracker> out;
-        for (const auto& t : cfg.track_interface) {
-            const host::Link* l = view.link(t.name);
-            out.push_back({Tracker::Kind::Interface, t.name, t.weight, l && l->up(),
-                           l ? "is down" : "does not exist", std::nullopt});
-        }
-        for (const auto& t : cfg.track_script) {
-            auto it = scripts.find(t.name);
-            out.push_back({Tracker::Kind::Script, t.name, t.weight, it == scripts.end() || it->second, "failed",
-                           std::nullopt});
-        }
-        for (const auto& t : cfg.track_process) {
-            auto it = processes.find(t.name);
-            out.push_back({Tracker::Kind::Process, t.name, t.weight, it == processes.end() || it->second,
-                           "is out of quorum", std::nullopt});
-        }
-        for (const auto& t : cfg.track_file) {
-            auto it = files.find(t.name);
-            out.push_back({Tracker::Kind::File, t.name, t.weight, true, "", it == files.end() ? 0L : it->second});
-        }
-        if (arp)
-            out.push_back({Tracker::Kind::ArpTarget, "targets", cfg.track_arp_weight, arp->ok(),
-                           fmt::format("silent for {} intervals", cfg.track_arp_fall), std::nullopt});
-        return out;
-    }
-
     void learn_source() {
-        effective = vrrp::effective_priority(cfg.priority, trackers(host.view()));
+        effective = vrrp::effective_priority(
+            cfg.priority, collect_trackers(cfg, host.view(), {&scripts, &files, &processes,
+                                                              arp ? std::optional<bool>(arp->ok()) : std::nullopt}));
         params = params_of(cfg, facts.source.value_or(IpAddress{}));
         params.priority = effective.priority;
         expect = Expectation{cfg.version,
@@ -207,18 +170,8 @@ struct Instance::Impl {
         if (auto h = check_host(next, host.view()); !h.empty()) return make_error(ENODEV, "{}", h.front().message);
         const bool master = snap.state == State::Master;
         // VIPs that leave the config go first, while the old config still names them.
-        InstanceConfig leaving = cfg;
-        std::erase_if(leaving.virtual_ipaddress, [&](const VirtualAddress& v) {
-            return std::find_if(next.virtual_ipaddress.begin(), next.virtual_ipaddress.end(),
-                                [&](const VirtualAddress& n) {
-                                    return n.prefix.address == v.prefix.address &&
-                                           vip_device(next, n) == vip_device(cfg, v);
-                                }) != next.virtual_ipaddress.end();
-        });
-        if (master && !leaving.virtual_ipaddress.empty()) {
-            leaving.priority = 1;  // not an owner: its addresses do go
+        if (InstanceConfig leaving = vips_leaving(cfg, next); master && !leaving.virtual_ipaddress.empty())
             vips.reconcile(leaving, host_facts(leaving, host.view()), host.view(), false, true);
-        }
         cfg = std::move(next);
         facts = host_facts(cfg, host.view());
         learn_source();
@@ -332,23 +285,9 @@ struct Instance::Impl {
         log_limited(d.reason, "{}: dropped packet on {} ({}): {}", owner, cfg.interface, d.reason, d.message);
     }
 
-    // At most one line per reason (kCount for errors) every kDropLogEvery, with the count
-    // of those held back: a flood must not flood the log.
     template <class... Args>
     void log_limited(DropReason r, fmt::format_string<Args...> f, Args&&... args) {
-        const auto i = static_cast<std::size_t>(r);
-        const TimePoint now = Clock::now();
-        if (drop_logged[i] != TimePoint{} && now - drop_logged[i] < kDropLogEvery) {
-            ++drop_quiet[i];
-            return;
-        }
-        const auto quiet = drop_quiet[i];
-        drop_logged[i] = now;
-        drop_quiet[i] = 0;
-        if (quiet)
-            spdlog::warn("{} (and {} more like it not logged)", fmt::format(f, std::forward<Args>(args)...), quiet);
-        else
-            spdlog::warn(f, std::forward<Args>(args)...);
+        limit.warn(static_cast<std::size_t>(r), f, std::forward<Args>(args)...);
     }
 
     void silence_hint() {
@@ -416,14 +355,7 @@ struct Instance::Impl {
         // Without a socket or a source (interface or address gone) nothing can be sent;
         // the instance is in FAULT then, or about to be.
         if (!transport.is_open() || !facts.source) return;
-        Advert a;
-        a.version = cfg.version;
-        a.vrid = cfg.virtual_router_id;
-        a.priority = priority;
-        a.max_advert_int = params.advert_int;
-        a.auth_type = expect.auth_type;
-        a.auth_pass = cfg.auth_pass;
-        for (auto& v : cfg.virtual_ipaddress) a.addresses.push_back(v.prefix.address);
+        const Advert a = advert_of(cfg, priority);
         std::vector<IpAddress> dsts = cfg.unicast_peer;
         if (!unicast) dsts = {family == Family::V4 ? kGroupV4 : kGroupV6};
         for (auto& dst : dsts) {
@@ -442,56 +374,9 @@ struct Instance::Impl {
     }
 
     void notify(State s) {
-        std::vector<std::string>* specific = nullptr;
-        switch (s) {
-            case State::Master: specific = &cfg.notify_master; break;
-            case State::Backup: specific = &cfg.notify_backup; break;
-            case State::Fault: specific = &cfg.notify_fault; break;
-            case State::Initialize: specific = &cfg.notify_stop; break;
-        }
-        for (auto* argv : {specific, &cfg.notify}) {
-            if (argv->empty()) continue;
-            auto args = *argv;
-            args.insert(args.end(), {"INSTANCE", cfg.name, std::string(notify_word(s)), std::to_string(cfg.priority)});
-            run_command(io.get_executor(), std::move(args), cfg.notify_timeout);
-        }
+        for (auto& argv : notify_commands(cfg, s)) run_command(io.get_executor(), std::move(argv), cfg.notify_timeout);
     }
 };
-
-SyncGroup::SyncGroup(std::string name, std::vector<Instance*> members, GroupNotify notify)
-    : name_(std::move(name)), members_(std::move(members)), notify_(std::move(notify)) {
-    for (std::size_t i = 0; i < members_.size(); ++i) members_[i]->impl_->on_group_change = [this, i] { follow(i); };
-}
-
-void SyncGroup::follow(std::size_t changed) {
-    std::vector<Snapshot> snaps;
-    for (auto* m : members_) snaps.push_back(m->impl_->snap);
-    for (auto& [j, ev] : sync_follow(snaps, changed)) {
-        auto& impl = *members_[j]->impl_;
-        // A member not started yet (or stopped) takes no part.
-        if (!impl.started) continue;
-        spdlog::info("VRRP sync group {}: {} follows {} into {}", name_, impl.cfg.name,
-                     members_[changed]->impl_->cfg.name, members_[changed]->impl_->snap.state);
-        impl.dispatch(ev);
-    }
-    // The group's notify runs once all members agree (a member's own notify runs per
-    // member as always).
-    const State s = members_.front()->impl_->snap.state;
-    for (auto* m : members_)
-        if (m->impl_->snap.state != s) return;
-    if (announced_ == s) return;
-    announced_ = s;
-    const std::vector<std::string>* specific = s == State::Master   ? &notify_.master
-                                               : s == State::Backup ? &notify_.backup
-                                               : s == State::Fault  ? &notify_.fault
-                                                                    : &notify_.stop;
-    for (const std::vector<std::string>* argv : {specific, static_cast<const std::vector<std::string>*>(&notify_.any)}) {
-        if (argv->empty()) continue;
-        auto args = *argv;
-        args.insert(args.end(), {"GROUP", name_, std::string(notify_word(s))});
-        run_command(members_.front()->impl_->io.get_executor(), std::move(args), notify_.timeout);
-    }
-}
 
 Instance::Instance(boost::asio::io_context& io, host::Monitor& host, InstanceConfig config)
     : impl_(std::make_unique<Impl>(io, host, std::move(config))) {}
@@ -541,5 +426,11 @@ std::chrono::steady_clock::time_point Instance::state_since() const { return imp
 uint8_t Instance::effective_priority() const { return impl_->started ? impl_->params.priority : uint8_t{0}; }
 const InstanceConfig& Instance::config() const { return impl_->cfg; }
 void Instance::on_transition(std::function<void(State)> f) { impl_->on_transition = std::move(f); }
+// For SyncGroup (a friend): its view of a member.
+const Snapshot& Instance::snapshot() const { return impl_->snap; }
+bool Instance::running() const { return impl_->started; }
+void Instance::follow(const Event& e) { impl_->dispatch(e); }
+void Instance::on_group_change(std::function<void()> f) { impl_->on_group_change = std::move(f); }
+boost::asio::any_io_executor Instance::executor() const { return impl_->io.get_executor(); }
 
 }  // namespace lvsd::vrrp

@@ -23,6 +23,8 @@
 #include "vrrp/priority.hpp"
 #include "vrrp/state_machine.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
+
 namespace boost::asio {
 class io_context;
 }
@@ -101,6 +103,14 @@ Result<void> validate(const InstanceConfig& c);
 // The pure state-machine parameters for a config (after validate).
 Params params_of(const InstanceConfig& c, const IpAddress& primary);
 
+// The advert an instance sends with `priority` (RFC 5798 §5.2 / RFC 3768 §5.3): its VRID,
+// version, interval, authentication (v2) and every VIP.
+Advert advert_of(const InstanceConfig& c, uint8_t priority);
+
+// The notify commands for entering `s` (the specific notify_* and the generic notify),
+// with keepalived's arguments appended: INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority>.
+std::vector<std::vector<std::string>> notify_commands(const InstanceConfig& c, State s);
+
 // Whether a running instance can take `to` in place (Instance::reconfigure): the same
 // name, interface, VRID, version, family, unicast mode and source, and track_arp on/off.
 bool reconfigurable(const InstanceConfig& from, const InstanceConfig& to);
@@ -176,6 +186,11 @@ public:
 
 private:
     friend class SyncGroup;
+    const Snapshot& snapshot() const;
+    bool running() const;
+    void follow(const Event& e);
+    void on_group_change(std::function<void()> f);
+    boost::asio::any_io_executor executor() const;
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
@@ -190,6 +205,9 @@ struct GroupNotify {
     std::vector<std::string> master, backup, fault, stop, any;
     std::chrono::milliseconds timeout{10000};
 };
+
+// The group's notify commands for `s`, with GROUP <name> <state> appended.
+std::vector<std::vector<std::string>> group_notify_commands(const GroupNotify& n, const std::string& group, State s);
 
 class SyncGroup {
 public:

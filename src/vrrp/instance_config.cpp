@@ -83,6 +83,65 @@ Params params_of(const InstanceConfig& c, const IpAddress& primary) {
     return p;
 }
 
+namespace {
+
+std::string_view notify_word(State s) {
+    switch (s) {
+        case State::Master: return "MASTER";
+        case State::Backup: return "BACKUP";
+        case State::Fault: return "FAULT";
+        case State::Initialize: return "STOP";
+    }
+    return "UNKNOWN";
+}
+
+const std::vector<std::string>& for_state(State s, const std::vector<std::string>& master,
+                                          const std::vector<std::string>& backup,
+                                          const std::vector<std::string>& fault, const std::vector<std::string>& stop) {
+    switch (s) {
+        case State::Master: return master;
+        case State::Backup: return backup;
+        case State::Fault: return fault;
+        case State::Initialize: break;
+    }
+    return stop;
+}
+
+}  // namespace
+
+Advert advert_of(const InstanceConfig& c, uint8_t priority) {
+    Advert a;
+    a.version = c.version;
+    a.vrid = c.virtual_router_id;
+    a.priority = priority;
+    a.max_advert_int = std::chrono::duration_cast<Centiseconds>(c.advert_int);
+    a.auth_type = c.auth_pass.empty() ? AuthType::None : AuthType::SimpleText;
+    a.auth_pass = c.auth_pass;
+    for (const auto& v : c.virtual_ipaddress) a.addresses.push_back(v.prefix.address);
+    return a;
+}
+
+std::vector<std::vector<std::string>> notify_commands(const InstanceConfig& c, State s) {
+    std::vector<std::vector<std::string>> out;
+    for (const auto* argv : {&for_state(s, c.notify_master, c.notify_backup, c.notify_fault, c.notify_stop), &c.notify}) {
+        if (argv->empty()) continue;
+        out.push_back(*argv);
+        out.back().insert(out.back().end(),
+                          {"INSTANCE", c.name, std::string(notify_word(s)), std::to_string(c.priority)});
+    }
+    return out;
+}
+
+std::vector<std::vector<std::string>> group_notify_commands(const GroupNotify& n, const std::string& group, State s) {
+    std::vector<std::vector<std::string>> out;
+    for (const auto* argv : {&for_state(s, n.master, n.backup, n.fault, n.stop), &n.any}) {
+        if (argv->empty()) continue;
+        out.push_back(*argv);
+        out.back().insert(out.back().end(), {"GROUP", group, std::string(notify_word(s))});
+    }
+    return out;
+}
+
 bool reconfigurable(const InstanceConfig& from, const InstanceConfig& to) {
     return from.name == to.name && from.interface == to.interface && from.virtual_router_id == to.virtual_router_id &&
            from.version == to.version && vip_family(from) == vip_family(to) &&

@@ -2,6 +2,11 @@
 
 #include <deque>
 
+#include <spdlog/spdlog.h>
+
+#include "common/command.hpp"
+#include "vrrp/instance.hpp"
+
 namespace lvsd::vrrp {
 
 std::vector<std::pair<std::size_t, Event>> sync_follow(std::span<const Snapshot> members, std::size_t changed) {
@@ -47,6 +52,33 @@ std::vector<std::pair<std::size_t, Action>> sync_handle(std::span<const Params> 
             for (auto& f : sync_follow(snapshots, i)) queue.push_back(std::move(f));
     }
     return out;
+}
+
+SyncGroup::SyncGroup(std::string name, std::vector<Instance*> members, GroupNotify notify)
+    : name_(std::move(name)), members_(std::move(members)), notify_(std::move(notify)) {
+    for (std::size_t i = 0; i < members_.size(); ++i) members_[i]->on_group_change([this, i] { follow(i); });
+}
+
+void SyncGroup::follow(std::size_t changed) {
+    std::vector<Snapshot> snaps;
+    for (auto* m : members_) snaps.push_back(m->snapshot());
+    for (auto& [j, ev] : sync_follow(snaps, changed)) {
+        Instance& member = *members_[j];
+        // A member not started yet (or stopped) takes no part.
+        if (!member.running()) continue;
+        spdlog::info("VRRP sync group {}: {} follows {} into {}", name_, member.config().name,
+                     members_[changed]->config().name, members_[changed]->snapshot().state);
+        member.follow(ev);
+    }
+    // The group's notify runs once all members agree (a member's own notify runs per
+    // member as always).
+    const State s = members_.front()->snapshot().state;
+    for (auto* m : members_)
+        if (m->snapshot().state != s) return;
+    if (announced_ == s) return;
+    announced_ = s;
+    for (auto& argv : group_notify_commands(notify_, name_, s))
+        run_command(members_.front()->executor(), std::move(argv), notify_.timeout);
 }
 
 }  // namespace lvsd::vrrp

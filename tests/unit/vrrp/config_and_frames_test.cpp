@@ -170,3 +170,21 @@ TEST(ArpTrack, AReplyResetsTheSilentCount) {
     EXPECT_TRUE(t.close_interval());
     EXPECT_FALSE(t.ok());
 }
+
+TEST(NotifyCommands, KeepalivedArgumentsForInstancesAndGroups) {
+    lvsd::vrrp::InstanceConfig c;
+    c.name = "VI_1";
+    c.priority = 150;
+    c.notify_master = {"/bin/x", "m"};
+    c.notify = {"/bin/all"};
+    auto m = lvsd::vrrp::notify_commands(c, lvsd::vrrp::State::Master);
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m[0], (std::vector<std::string>{"/bin/x", "m", "INSTANCE", "VI_1", "MASTER", "150"}));
+    EXPECT_EQ(m[1], (std::vector<std::string>{"/bin/all", "INSTANCE", "VI_1", "MASTER", "150"}));
+    EXPECT_EQ(lvsd::vrrp::notify_commands(c, lvsd::vrrp::State::Initialize).size(), 1u);  // no notify_stop
+    lvsd::vrrp::GroupNotify g;
+    g.fault = {"/bin/f"};
+    auto f = lvsd::vrrp::group_notify_commands(g, "G", lvsd::vrrp::State::Fault);
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0], (std::vector<std::string>{"/bin/f", "GROUP", "G", "FAULT"}));
+}

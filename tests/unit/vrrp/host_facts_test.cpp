@@ -162,3 +162,41 @@ TEST(VipPlan, AVipWhoseInterfaceIsGoneIsSkipped) {
     ASSERT_EQ(plan.size(), 1u);
     EXPECT_EQ(plan[0].dev, "eth0");
 }
+
+TEST(VipsLeaving, OnlyWhatTheNewConfigDropsAndNeverAsOwner) {
+    auto from = instance();
+    from.priority = 255;
+    from.virtual_ipaddress.push_back({{ip("192.0.2.11"), 24}, "", ""});
+    from.virtual_ipaddress.push_back({{ip("192.0.2.12"), 24}, "eth1", ""});
+    auto to = instance();
+    to.virtual_ipaddress.push_back({{ip("192.0.2.12"), 24}, "eth2", ""});  // moved to another interface
+    auto leaving = vips_leaving(from, to);
+    ASSERT_EQ(leaving.virtual_ipaddress.size(), 2u);
+    EXPECT_EQ(leaving.virtual_ipaddress[0].prefix.address, ip("192.0.2.11"));
+    EXPECT_EQ(leaving.virtual_ipaddress[1].dev, "eth1");
+    EXPECT_NE(leaving.priority, 255);
+}
+
+TEST(CollectTrackers, EveryKindInConfigOrderWithWhatWasReported) {
+    auto c = instance();
+    c.track_interface = {{"eth1", -10}};
+    c.track_script = {{"chk", -60}, {"new", 5}};
+    c.track_process = {{"hap", 0}};
+    c.track_file = {{"f", 2}};
+    c.track_arp_weight = -7;
+    auto v = host_with({Link{2, "eth0", kUp}, Link{3, "eth1", IFF_UP}}, {addr(2, "192.0.2.2", 24)});
+    const std::map<std::string, bool> scripts{{"chk", false}};
+    const std::map<std::string, long> files{{"f", 4}};
+    const std::map<std::string, bool> processes{{"hap", false}};
+    auto t = collect_trackers(c, v, {&scripts, &files, &processes, false});
+    ASSERT_EQ(t.size(), 6u);
+    EXPECT_EQ(t[0], (Tracker{Tracker::Kind::Interface, "eth1", -10, false, "is down", std::nullopt}));
+    EXPECT_FALSE(t[1].ok);
+    EXPECT_TRUE(t[2].ok);  // not reported yet: well
+    EXPECT_EQ(t[3].kind, Tracker::Kind::Process);
+    EXPECT_FALSE(t[3].ok);
+    EXPECT_EQ(t[4].value, 4);
+    EXPECT_EQ(t[5].kind, Tracker::Kind::ArpTarget);
+    EXPECT_EQ(t[5].weight, -7);
+    EXPECT_EQ(effective_priority(150, t).fault, "process hap is out of quorum");
+}
