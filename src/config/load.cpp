@@ -228,7 +228,34 @@ private:
     void read_vip(Group& g, const lc::Setting& e, VrrpInstance& vi, std::vector<VirtualAddress>& out);
     void read_notify(Group& g, Notify& n);
     std::optional<VrrpSyncGroup> read_sync_group(const lc::Setting& s, std::size_t index);
-    void read_track_script(Group& g, const std::string& context, std::vector<TrackScript>& out);
+    // A list of references to named trackers (track_script, track_process, track_file):
+    // each a name, or a group { name = ...; weight = ...; } whose weight (|w| <= max_weight)
+    // overrides the tracker's own.
+    template <class Ref>
+    void read_refs(Group& g, std::string_view key, const std::string& context, std::string_view list,
+                   int max_weight, std::vector<Ref>& out) {
+        for (auto* e : g.elements(key)) {
+            Ref t;
+            t.where = where(*e);
+            if (e->getType() == lc::Setting::TypeString) {
+                t.name = e->c_str();
+            } else if (e->isGroup()) {
+                Group tg(*this, *e, fmt::format("{} {}", context, key), detail::keys_of(key));
+                if (auto n = tg.string("name")) t.name = *n;
+                else if (!tg.find("name")) tg.missing("name");
+                if (auto w = tg.integer("weight", -max_weight, max_weight)) t.weight = static_cast<int>(*w);
+                if (t.name.empty()) continue;
+            } else {
+                g.error(*e, fmt::format("{} entries must be {} names or groups {{ name = ...; weight = ...; }}, not {}",
+                                        key, list, type_name(e->getType())));
+                continue;
+            }
+            if (std::any_of(out.begin(), out.end(), [&](auto& x) { return x.name == t.name; }))
+                g.error(*e, fmt::format("{} \"{}\" is listed twice", key, t.name));
+            else
+                out.push_back(std::move(t));
+        }
+    }
     std::optional<VirtualServerGroup> read_server_group(const lc::Setting& s, std::size_t index);
     std::optional<VirtualServer> read_virtual_server(const lc::Setting& s, std::size_t index);
     void expand_groups(Config& c);
@@ -1074,49 +1101,9 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
         else
             vi.track_interface.push_back(std::move(t));
     }
-    read_track_script(g, context, vi.track_script);
-    for (auto* e : g.elements("track_process")) {
-        TrackProcess t;
-        t.where = where(*e);
-        if (e->getType() == lc::Setting::TypeString) {
-            t.name = e->c_str();
-        } else if (e->isGroup()) {
-            Group tg(*this, *e, context + " track_process", detail::keys_of("track_process"));
-            if (auto n = tg.string("name")) t.name = *n;
-            else if (!tg.find("name")) tg.missing("name");
-            if (auto w = tg.integer("weight", -254, 254)) t.weight = static_cast<int>(*w);
-            if (t.name.empty()) continue;
-        } else {
-            g.error(*e, fmt::format("track_process entries must be vrrp_track_processes names or groups "
-                                    "{{ name = ...; weight = ...; }}, not {}", type_name(e->getType())));
-            continue;
-        }
-        if (std::any_of(vi.track_process.begin(), vi.track_process.end(), [&](auto& x) { return x.name == t.name; }))
-            g.error(*e, fmt::format("track_process \"{}\" is listed twice", t.name));
-        else
-            vi.track_process.push_back(std::move(t));
-    }
-    for (auto* e : g.elements("track_file")) {
-        TrackFile t;
-        t.where = where(*e);
-        if (e->getType() == lc::Setting::TypeString) {
-            t.name = e->c_str();
-        } else if (e->isGroup()) {
-            Group tg(*this, *e, context + " track_file", detail::keys_of("track_file"));
-            if (auto n = tg.string("name")) t.name = *n;
-            else if (!tg.find("name")) tg.missing("name");
-            if (auto w = tg.integer("weight", -254, 254)) t.weight = static_cast<int>(*w);
-            if (t.name.empty()) continue;
-        } else {
-            g.error(*e, fmt::format("track_file entries must be vrrp_track_files names or groups "
-                                    "{{ name = ...; weight = ...; }}, not {}", type_name(e->getType())));
-            continue;
-        }
-        if (std::any_of(vi.track_file.begin(), vi.track_file.end(), [&](auto& x) { return x.name == t.name; }))
-            g.error(*e, fmt::format("track_file \"{}\" is listed twice", t.name));
-        else
-            vi.track_file.push_back(std::move(t));
-    }
+    read_refs(g, "track_script", context, "vrrp_scripts", 253, vi.track_script);
+    read_refs(g, "track_process", context, "vrrp_track_processes", 254, vi.track_process);
+    read_refs(g, "track_file", context, "vrrp_track_files", 254, vi.track_file);
     if (auto* ta = g.find("track_arp_target")) {
         if (!ta->isGroup()) {
             g.wrong_type(*ta, "track_arp_target", "a group { targets = [ ... ]; fall = ...; }");
@@ -1191,30 +1178,6 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
     return vi;
 }
 
-void Loader::read_track_script(Group& g, const std::string& context, std::vector<TrackScript>& out) {
-    for (auto* e : g.elements("track_script")) {
-        TrackScript t;
-        t.where = where(*e);
-        if (e->getType() == lc::Setting::TypeString) {
-            t.name = e->c_str();
-        } else if (e->isGroup()) {
-            Group tg(*this, *e, context + " track_script", detail::keys_of("track_script"));
-            if (auto n = tg.string("name")) t.name = *n;
-            else if (!tg.find("name")) tg.missing("name");
-            if (auto w = tg.integer("weight", -253, 253)) t.weight = static_cast<int>(*w);
-            if (t.name.empty()) continue;
-        } else {
-            g.error(*e, fmt::format("track_script entries must be vrrp_scripts names or groups "
-                                    "{{ name = ...; weight = ...; }}, not {}", type_name(e->getType())));
-            continue;
-        }
-        if (std::any_of(out.begin(), out.end(), [&](auto& x) { return x.name == t.name; }))
-            g.error(*e, fmt::format("track_script \"{}\" is listed twice", t.name));
-        else
-            out.push_back(std::move(t));
-    }
-}
-
 std::optional<VrrpSyncGroup> Loader::read_sync_group(const lc::Setting& s, std::size_t index) {
     VrrpSyncGroup sg;
     sg.where = where(s);
@@ -1238,7 +1201,7 @@ std::optional<VrrpSyncGroup> Loader::read_sync_group(const lc::Setting& s, std::
     if (!g.find("group")) g.missing("group", "(the instances that change state together)");
     else if (g.find("group")->getLength() == 0) g.error(*g.find("group"), "group is empty");
     read_notify(g, sg.notify);
-    read_track_script(g, context, sg.track_script);
+    read_refs(g, "track_script", context, "vrrp_scripts", 253, sg.track_script);
     if (sg.name.empty()) return std::nullopt;
     return sg;
 }

@@ -217,6 +217,16 @@ struct Instance::Impl {
         counters.vip_repairs = vips.repairs();
     }
 
+    // A tracker's news from the daemon: names this instance does not track are ignored.
+    template <class Refs, class V>
+    void report(const Refs& refs, std::map<std::string, V>& known, const std::string& name, V value) {
+        if (std::none_of(refs.begin(), refs.end(), [&](const auto& t) { return t.name == name; })) return;
+        auto [it, fresh] = known.try_emplace(name, value);
+        if (!fresh && it->second == value) return;
+        it->second = value;
+        trackers_changed();
+    }
+
     const std::string& fault_reason() const { return facts.fault.empty() ? effective.fault : facts.fault; }
 
     // A tracker changed: the priority is computed again, and FAULT follows the verdict.
@@ -390,38 +400,16 @@ const Counters& Instance::counters() const { return impl_->counters; }
 const std::string& Instance::fault() const { return impl_->fault_reason(); }
 const std::vector<Contribution>& Instance::contributions() const { return impl_->effective.contributions; }
 void Instance::script_result(const std::string& name, bool ok) {
-    auto& i = *impl_;
-    if (std::none_of(i.cfg.track_script.begin(), i.cfg.track_script.end(),
-                     [&](const TrackedScript& t) { return t.name == name; }))
-        return;
-    auto [it, fresh] = i.scripts.try_emplace(name, ok);
-    if (!fresh && it->second == ok) return;
-    it->second = ok;
-    i.trackers_changed();
+    impl_->report(impl_->cfg.track_script, impl_->scripts, name, ok);
 }
-std::optional<IpAddress> Instance::source() const { return impl_->facts.source; }
 void Instance::process_result(const std::string& name, bool ok) {
-    auto& i = *impl_;
-    if (std::none_of(i.cfg.track_process.begin(), i.cfg.track_process.end(),
-                     [&](const TrackedScript& t) { return t.name == name; }))
-        return;
-    auto [it, fresh] = i.processes.try_emplace(name, ok);
-    if (!fresh && it->second == ok) return;
-    it->second = ok;
-    i.trackers_changed();
+    impl_->report(impl_->cfg.track_process, impl_->processes, name, ok);
 }
-
 void Instance::file_value(const std::string& name, long value) {
-    auto& i = *impl_;
-    if (std::none_of(i.cfg.track_file.begin(), i.cfg.track_file.end(),
-                     [&](const TrackedFile& t) { return t.name == name; }))
-        return;
-    auto [it, fresh] = i.files.try_emplace(name, value);
-    if (!fresh && it->second == value) return;
-    it->second = value;
-    i.trackers_changed();
+    impl_->report(impl_->cfg.track_file, impl_->files, name, value);
 }
 
+std::optional<IpAddress> Instance::source() const { return impl_->facts.source; }
 std::chrono::steady_clock::time_point Instance::state_since() const { return impl_->state_since; }
 uint8_t Instance::effective_priority() const { return impl_->started ? impl_->params.priority : uint8_t{0}; }
 const InstanceConfig& Instance::config() const { return impl_->cfg; }
