@@ -214,6 +214,8 @@ struct VrrpInstance {
     std::optional<std::string> auth_pass;  // VRRPv2 simple-text authentication
     Notify notify;
     Location where;
+    std::string use_vmac;           // keepalived's use_vmac: the macvlan's name ("" = none)
+    bool vmac_xmit_base = false;    // adverts on `interface`, not on the macvlan
     Location interface_where;       // of the `interface` setting
     Location unicast_src_ip_where;  // of `unicast_src_ip`, when set
 };

@@ -974,6 +974,17 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
     if (auto v = g.integer("priority", 1, 255)) vi.priority = static_cast<uint8_t>(*v);
     std::optional<int64_t> version = g.integer("version", 2, 3);
     vi.nopreempt = g.boolean("nopreempt").value_or(false);
+    // use_vmac = true (the name vrrp.<VRID>, keepalived's default) or a name.
+    if (const lc::Setting* vm = g.find("use_vmac")) {
+        if (vm->getType() == lc::Setting::TypeBoolean) {
+            if (static_cast<bool>(*vm)) vi.use_vmac = fmt::format("vrrp.{}", vi.virtual_router_id);
+        } else if (auto name = g.interface("use_vmac")) {
+            vi.use_vmac = *name;
+        }
+    }
+    if (auto v = g.boolean("vmac_xmit_base")) vi.vmac_xmit_base = *v;
+    if (vi.vmac_xmit_base && vi.use_vmac.empty() && g.find("vmac_xmit_base"))
+        g.error(*g.find("vmac_xmit_base"), "vmac_xmit_base needs use_vmac");
     if (auto v = g.seconds("preempt_delay", 0ms, 1000s)) vi.preempt_delay = *v;
 
     // Addresses decide the family (RFC 5798 §7.1: a virtual router is IPv4 or IPv6).

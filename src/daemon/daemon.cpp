@@ -108,6 +108,7 @@ int Daemon::run() {
         stop();
         return 1;
     }
+    running_ = true;
     asio::co_spawn(io_, handle_signals(), asio::detached);
     spdlog::info("lvsd {} started with {} (generation {})", LVSD_VERSION, config_path_,
                  generation_);
@@ -192,7 +193,10 @@ Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) 
     if (auto r = sync_.prepare(sync); !r) return failed(r);
 
     // Nothing below fails for a reason the checks above could have seen.
-    vrrp_->commit(std::move(*vrrp));
+    // At start an instance that cannot start is fatal (systemd shows it); on a reload the
+    // old instances are gone by now, and the failure is logged.
+    if (auto failures = vrrp_->commit(std::move(*vrrp)); !failures.empty() && !running_)
+        return make_error(0, "{}", fmt::join(failures, "; "));
     if (services_)
         if (auto r = services_->apply(config); !r)
             spdlog::error("IPVS: {}", r.error().message);

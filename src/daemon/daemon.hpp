@@ -93,6 +93,7 @@ private:
     uint64_t reloads_failed_ = 0;
     bool last_reload_succeeded_ = true;
     int exit_code_ = 1;
+    bool running_ = false;  // the first apply succeeded
 };
 
 }  // namespace lvsd::daemon

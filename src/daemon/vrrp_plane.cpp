@@ -98,6 +98,8 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
     c.garp_master_refresh = in.garp_master_refresh;
     c.garp_master_refresh_repeat = in.garp_master_refresh_repeat;
     c.auth_pass = in.auth_pass.value_or("");
+    c.use_vmac = in.use_vmac;
+    c.vmac_xmit_base = in.vmac_xmit_base;
     c.notify_master = argv_of(in.notify.master);
     c.notify_backup = argv_of(in.notify.backup);
     c.notify_fault = argv_of(in.notify.fault);
@@ -226,7 +228,8 @@ Result<std::unique_ptr<VrrpPlane::Prepared>> VrrpPlane::prepare(const config::Co
     return p;
 }
 
-void VrrpPlane::commit(std::unique_ptr<Prepared> p) {
+std::vector<std::string> VrrpPlane::commit(std::unique_ptr<Prepared> p) {
+    std::vector<std::string> failures;
     if (p->restart_all) {
         if (!instances_.empty()) spdlog::warn("VRRP sync groups changed: restarting every instance");
         stop_instances();
@@ -278,14 +281,18 @@ void VrrpPlane::commit(std::unique_ptr<Prepared> p) {
             if (auto ok = processes_.ok(t.name)) inst->process_result(t.name, *ok);
     // Prepared, so only what cannot be foreseen fails here (and is logged).
     for (const auto& name : starting)
-        if (auto r = instances_.at(name)->start(); !r)
+        if (auto r = instances_.at(name)->start(); !r) {
             spdlog::error("vrrp instance \"{}\": cannot start: {}", name, r.error().message);
+            failures.push_back(fmt::format("vrrp instance \"{}\": cannot start: {}", name, r.error().message));
+        }
+    return failures;
 }
 
 Result<void> VrrpPlane::apply(const config::Config& config) {
     auto p = prepare(config);
     if (!p) return p.error();
-    commit(std::move(*p));
+    if (auto failures = commit(std::move(*p)); !failures.empty())
+        return make_error(0, "{}", fmt::join(failures, "; "));
     return {};
 }
 

@@ -67,7 +67,9 @@ public:
     Result<std::unique_ptr<Prepared>> prepare(const config::Config& config);
     // Carries a prepared change out: stops what leaves, reconfigures what stays, starts
     // what is new. An instance is stopped only once its replacement has its sockets.
-    void commit(std::unique_ptr<Prepared> prepared);
+    // Returns what could not start all the same (logged too): at lvsd's start the caller
+    // gives up then; on a reload there is nothing left to roll back to.
+    std::vector<std::string> commit(std::unique_ptr<Prepared> prepared);
     // prepare() then commit().
     Result<void> apply(const config::Config& config);
     // Stops every instance: a master sends priority 0 (RFC 5798 §6.4.3) so that the

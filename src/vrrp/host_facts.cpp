@@ -40,7 +40,12 @@ std::optional<IpAddress> advert_source(const InstanceConfig& c, const host::View
 }  // namespace
 
 const std::string& vip_device(const InstanceConfig& c, const VirtualAddress& v) {
-    return v.dev.empty() ? c.interface : v.dev;
+    if (!v.dev.empty()) return v.dev;
+    return c.use_vmac.empty() ? c.interface : c.use_vmac;
+}
+
+const std::string& advert_interface(const InstanceConfig& c) {
+    return c.use_vmac.empty() || c.vmac_xmit_base ? c.interface : c.use_vmac;
 }
 
 HostFacts host_facts(const InstanceConfig& c, const host::View& view) {
@@ -52,9 +57,14 @@ HostFacts host_facts(const InstanceConfig& c, const host::View& view) {
     if (!link) {
         fault(fmt::format("interface {} does not exist", c.interface));
     } else {
-        f.ifindex = link->index;
+        f.base_ifindex = link->index;
         if (!link->up()) fault(fmt::format("interface {} is down", c.interface));
     }
+    if (const host::Link* vmac = c.use_vmac.empty() ? nullptr : view.link(c.use_vmac); !c.use_vmac.empty()) {
+        if (!vmac) fault(fmt::format("virtual MAC interface {} does not exist", c.use_vmac));
+        else if (!vmac->up()) fault(fmt::format("virtual MAC interface {} is down", c.use_vmac));
+    }
+    if (const host::Link* l = view.link(advert_interface(c))) f.ifindex = l->index;
     for (const auto& v : c.virtual_ipaddress) {
         const std::string& dev = vip_device(c, v);
         if (const host::Link* l = view.link(dev))
@@ -75,6 +85,7 @@ HostFacts host_facts(const InstanceConfig& c, const host::View& view) {
 
 std::vector<HostProblem> check_host(const InstanceConfig& c, const host::View& view) {
     std::vector<HostProblem> out;
+    // (A use_vmac interface is lvsd's to create: not a problem when missing.)
     if (!view.link(c.interface)) {
         out.push_back({HostProblem::Kind::Interface, 0,
                        fmt::format("vrrp_instance {}: interface {} does not exist", c.name, c.interface)});
@@ -85,7 +96,7 @@ std::vector<HostProblem> check_host(const InstanceConfig& c, const host::View& v
     }
     for (std::size_t i = 0; i < c.virtual_ipaddress.size(); ++i) {
         const auto& v = c.virtual_ipaddress[i];
-        if (!v.dev.empty() && !view.link(v.dev))
+        if (!v.dev.empty() && v.dev != c.use_vmac && !view.link(v.dev))
             out.push_back({HostProblem::Kind::VipDevice, i,
                            fmt::format("vrrp_instance {}: interface {} of VIP {} does not exist", c.name, v.dev,
                                        v.prefix)});

@@ -18,7 +18,8 @@
 namespace lvsd::vrrp {
 
 struct HostFacts {
-    int ifindex = 0;                         // the instance's interface now; 0 when it is gone
+    int ifindex = 0;       // where adverts go (advert_interface) now; 0 when it is gone
+    int base_ifindex = 0;  // the configured `interface` (differs with use_vmac); 0 when gone
     std::optional<IpAddress> source;         // where adverts go out from; none: cannot send
     std::map<std::string, int> vip_devices;  // interface of each VIP -> its index (missing: gone)
     // Why the instance cannot take part now ("" when it can): its interface is gone or
@@ -81,7 +82,12 @@ std::vector<Tracker> collect_trackers(const InstanceConfig& c, const host::View&
 // counts as kept), and never an owner: what a reload must take off the host.
 InstanceConfig vips_leaving(const InstanceConfig& from, const InstanceConfig& to);
 
-// The interface a VIP lives on: its `dev`, else the instance's interface.
+// Where adverts are sent and received: the use_vmac interface unless vmac_xmit_base,
+// else `interface`.
+const std::string& advert_interface(const InstanceConfig& c);
+
+// The interface a VIP lives on: its `dev`, else the use_vmac interface, else the
+// instance's interface.
 const std::string& vip_device(const InstanceConfig& c, const VirtualAddress& v);
 
 }  // namespace lvsd::vrrp

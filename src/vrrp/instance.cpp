@@ -4,12 +4,14 @@
 #include <map>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "common/command.hpp"
 #include "host/monitor.hpp"
+#include "host/vmac.hpp"
 #include "vrrp/detail/arp_tracker.hpp"
 #include "vrrp/detail/log_limit.hpp"
 #include "vrrp/detail/transport.hpp"
@@ -71,6 +73,7 @@ struct Instance::Impl {
     TimePoint last_rx{};
     bool hinted = false;
     bool prepared = false;
+    bool vmac_pending = false;  // a re-creation of the use_vmac interface is queued
     bool started = false;
 
     Impl(boost::asio::io_context& i, host::Monitor& h, InstanceConfig c)
@@ -95,11 +98,13 @@ struct Instance::Impl {
         unicast = !cfg.unicast_peer.empty();
         facts = host_facts(cfg, host.view());
         if (auto r = vips.open(); !r) return r;
-        if (auto r = transport.open(cfg.interface, facts.ifindex, family, unicast); !r) return r;
+        // A use_vmac interface that does not exist yet is made at start(); its socket then.
+        if (facts.ifindex)
+            if (auto r = transport.open(advert_interface(cfg), facts.ifindex, family, unicast); !r) return r;
         if (!cfg.track_arp_target.empty()) {
             arp = std::make_unique<detail::ArpTracker>(io, owner, cfg.track_arp_target, cfg.track_arp_interval,
                                                        cfg.track_arp_fall, [this](bool) { trackers_changed(); });
-            if (auto r = arp->open(cfg.interface, facts.ifindex); !r) return r;
+            if (auto r = arp->open(cfg.interface, facts.base_ifindex); !r) return r;
             arp->set_source(facts.source);
         }
         prepared = true;
@@ -122,8 +127,24 @@ struct Instance::Impl {
         if (facts.source) expect.own_addresses = {*facts.source};
     }
 
+    // keepalived's use_vmac: the macvlan with the virtual router MAC, made (or taken as it
+    // is) now, and the view read again so that everything below sees it.
+    Result<void> make_vmac() {
+        if (cfg.use_vmac.empty()) return {};
+        if (auto r = host::create_vmac(cfg.use_vmac, facts.base_ifindex, cfg.interface,
+                                       host::virtual_router_mac(cfg.virtual_router_id, family == Family::V6));
+            !r)
+            return make_error(r.error().code, "{}: {}", owner, r.error().message);
+        if (auto r = host.resync(); !r) return r;
+        facts = host_facts(cfg, host.view());
+        if (!transport.is_open() && facts.ifindex)
+            if (auto r = transport.open(advert_interface(cfg), facts.ifindex, family, unicast); !r) return r;
+        return {};
+    }
+
     Result<void> start() {
         if (auto r = prepare(); !r) return r;
+        if (auto r = make_vmac(); !r) return r;
         learn_source();
         // An earlier run killed with -9 may have left our VIPs behind: we start as
         // backup, so they go (RFC 5798 §6.4.1 only adds them on becoming master).
@@ -153,6 +174,8 @@ struct Instance::Impl {
         timer.cancel();
         vips.stop_announcing();
         transport.close();
+        if (!cfg.use_vmac.empty())
+            if (auto r = host::delete_vmac(cfg.use_vmac); !r) spdlog::warn("{}: {}", owner, r.error().message);
     }
 
     Result<void> reconfigure(InstanceConfig next) {
@@ -191,19 +214,32 @@ struct Instance::Impl {
     void on_host(const host::View& view) {
         if (!started) return;
         HostFacts next = host_facts(cfg, view);
+        const std::string& sender = advert_interface(cfg);
         if (next.ifindex != transport.ifindex()) {
             if (next.ifindex == 0) {
-                spdlog::warn("{}: interface {} is gone", owner, cfg.interface);
+                spdlog::warn("{}: interface {} is gone", owner, sender);
                 transport.close();
-                if (arp) arp->close();
             } else {
-                spdlog::info("{}: interface {} is there (index {}): listening on it", owner, cfg.interface,
-                             next.ifindex);
-                if (auto r = transport.open(cfg.interface, next.ifindex, family, unicast); !r)
+                spdlog::info("{}: interface {} is there (index {}): listening on it", owner, sender, next.ifindex);
+                if (auto r = transport.open(sender, next.ifindex, family, unicast); !r)
                     spdlog::error("{}", r.error().message);
-                if (arp)
-                    if (auto r = arp->open(cfg.interface, next.ifindex); !r) spdlog::error("{}", r.error().message);
             }
+        }
+        if (arp && next.base_ifindex != facts.base_ifindex) {
+            if (next.base_ifindex == 0) arp->close();
+            else if (auto r = arp->open(cfg.interface, next.base_ifindex); !r) spdlog::error("{}", r.error().message);
+        }
+        // Our virtual MAC interface deleted behind our back while its base is there: made
+        // again (after this notification, so that the view is not re-read inside it).
+        if (!cfg.use_vmac.empty() && next.base_ifindex && !view.link(cfg.use_vmac) && !vmac_pending) {
+            vmac_pending = true;
+            spdlog::warn("{}: virtual MAC interface {} was removed behind lvsd's back: creating it again", owner,
+                         cfg.use_vmac);
+            boost::asio::post(io, [this, keep = alive] {
+                if (!*keep || !started) return;
+                vmac_pending = false;
+                if (auto r = make_vmac(); !r) spdlog::error("{}", r.error().message);
+            });
         }
         if (next.source != facts.source)
             spdlog::info("{}: advert source {} -> {}", owner,

@@ -90,6 +90,11 @@ struct InstanceConfig {
     std::chrono::milliseconds garp_master_refresh{0};    // then a burst every this (0: never)
     unsigned garp_master_refresh_repeat = 1;             // packets per address in that burst
     std::string auth_pass;                      // v2 only: auth_type PASS, at most 8 bytes
+    // keepalived's use_vmac: the name of a macvlan lvsd creates on `interface` with the
+    // virtual router MAC (empty: none); the VIPs live on it, and adverts too unless
+    // vmac_xmit_base (then they use `interface`). IPv4 instances only, for now.
+    std::string use_vmac;
+    bool vmac_xmit_base = false;
     // Each an argv (program and arguments, no shell). lvsd appends the instance name,
     // the state (MASTER, BACKUP, FAULT, STOP) and the priority, as keepalived's `notify`.
     std::vector<std::string> notify_master, notify_backup, notify_fault, notify_stop, notify;

@@ -58,6 +58,10 @@ Result<void> validate(const InstanceConfig& c) {
     if (c.garp_interval < 0ms || c.garp_master_delay < 0ms || c.garp_master_refresh < 0ms)
         return make_error(0, "{}: garp_* intervals must not be negative", where);
     if (c.notify_timeout <= 0ms) return make_error(0, "{}: the notify timeout must be positive", where);
+    if (!c.use_vmac.empty() && (c.use_vmac.size() >= IFNAMSIZ || c.use_vmac == c.interface))
+        return make_error(0, "{}: use_vmac '{}' is not a valid name for a new interface", where, c.use_vmac);
+    if (!c.use_vmac.empty() && fam != Family::V4)
+        return make_error(0, "{}: use_vmac is supported for IPv4 instances only (yet)", where);
     for (auto& t : c.track_arp_target) {
         if (!t.is_v4()) return make_error(0, "{}: track_arp_target {}: ARP is IPv4 only", where, t);
         if (fam != Family::V4)
@@ -146,7 +150,8 @@ bool reconfigurable(const InstanceConfig& from, const InstanceConfig& to) {
     return from.name == to.name && from.interface == to.interface && from.virtual_router_id == to.virtual_router_id &&
            from.version == to.version && vip_family(from) == vip_family(to) &&
            from.unicast_src_ip == to.unicast_src_ip && from.unicast_peer.empty() == to.unicast_peer.empty() &&
-           from.track_arp_target.empty() == to.track_arp_target.empty();
+           from.track_arp_target.empty() == to.track_arp_target.empty() && from.use_vmac == to.use_vmac &&
+           from.vmac_xmit_base == to.vmac_xmit_base;
 }
 
 }  // namespace lvsd::vrrp

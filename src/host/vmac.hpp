@@ -1,0 +1,29 @@
+// VRRP virtual MAC interfaces (keepalived's use_vmac): a macvlan in private mode on the
+// instance's interface, carrying the virtual router MAC 00:00:5e:00:01:VRID (RFC 5798
+// §7.3), so that after a takeover the VIP keeps its MAC and no neighbour has to learn a
+// new one. The sysctls make the VIP answer ARP from the macvlan only: arp_ignore=1 on
+// both (answer only for addresses of the interface asked on), rp_filter=0 and
+// accept_local=1 on the macvlan (adverts from the base's address arrive on it).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "common/result.hpp"
+
+namespace lvsd::host {
+
+using MacAddress = std::array<uint8_t, 6>;
+
+// RFC 5798 §7.3: 00-00-5E-00-01-{VRID} for IPv4, 00-00-5E-00-02-{VRID} for IPv6.
+MacAddress virtual_router_mac(uint8_t vrid, bool ipv6);
+
+// Creates `name` on `base_ifindex` with `mac`, up, with the sysctls above; an existing
+// macvlan of that name on that base with that MAC is taken as it is. The error names
+// the step.
+Result<void> create_vmac(const std::string& name, int base_ifindex, const std::string& base, const MacAddress& mac);
+// Deletes it (gone already counts as success).
+Result<void> delete_vmac(const std::string& name);
+
+}  // namespace lvsd::host
