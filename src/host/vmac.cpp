@@ -83,7 +83,7 @@ Result<void> create_vmac(const std::string& name, int base_ifindex, const std::s
     // ARP for the VIP is answered from the virtual MAC only.
     for (auto [ifname, key, value] : {std::tuple{name, "arp_ignore", "1"}, std::tuple{name, "arp_filter", "0"},
                                       std::tuple{name, "accept_local", "1"}, std::tuple{name, "rp_filter", "0"},
-                                      std::tuple{base, "arp_ignore", "1"}})
+                                      std::tuple{base, "arp_ignore", "1"}, std::tuple{base, "arp_announce", "2"}})
         if (auto r = sysctl(ifname, key, value); !r) return make_error(r.error().code, "{}: {}", what, r.error().message);
     Link change;
     change.p = rtnl_link_alloc();

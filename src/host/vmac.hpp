@@ -3,7 +3,9 @@
 // §7.3), so that after a takeover the VIP keeps its MAC and no neighbour has to learn a
 // new one. The sysctls make the VIP answer ARP from the macvlan only: arp_ignore=1 on
 // both (answer only for addresses of the interface asked on), rp_filter=0 and
-// accept_local=1 on the macvlan (adverts from the base's address arrive on it).
+// accept_local=1 on the macvlan (adverts from the base's address arrive on it), and
+// arp_announce=2 on the base, so that its own ARP requests never claim the VIP (sent
+// from the VIP, they would teach the neighbours the base's MAC for it).
 #pragma once
 
 #include <array>
