@@ -6,11 +6,17 @@
 // (its own process only, not the listeners') and its peak RSS.
 //
 //   healthcheck_capacity [--servers N] [--duration SECONDS] [--interval-ms MS]
-//                        [--timeout-ms MS] [--port PORT] [--keepalived]
+//                        [--timeout-ms MS] [--port PORT] [--ssl] [--keepalived]
+//
+// --ssl checks with SSL_GET instead (GET / expecting 200, certificate not verified, as
+// keepalived does by default; --timeout-ms defaults to 3000 there): the listeners are
+// Debian's nginx (nginx-light), started with a throwaway P-256 certificate in a temp
+// directory, one `listen ADDR:PORT ssl` per server; its access log counts the requests.
 //
 // --keepalived then runs keepalived's checker (Debian's package, `keepalived -C`) on the
-// same listeners with the same TCP_CHECK settings for the same duration and prints its
-// CPU, RSS and the ratios. keepalived programs IPVS, so run that mode where ip_vs exists:
+// same listeners with the same TCP_CHECK (or SSL_GET) settings for the same duration and
+// prints its CPU, RSS and the ratios. keepalived's checker exits without IPVS, so run
+// that mode where ip_vs exists:
 //   tests/kernel/vm-run -- build/bench/healthcheck_capacity --servers 1000 --keepalived
 //
 // Loopback only; nothing on the host is changed (the fd limit is raised for this
@@ -22,6 +28,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -33,6 +40,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <new>
 #include <string>
 #include <string_view>
@@ -54,9 +62,11 @@ struct Options {
     unsigned servers = 10000;
     unsigned duration_s = 30;
     unsigned interval_ms = 1000;
-    unsigned timeout_ms = 1000;
-    uint16_t port = 8080;
+    unsigned timeout_ms = 0;  // 0: 1000 for TCP_CHECK, 3000 for SSL_GET
+    uint16_t port = 0;        // 0: 8080 for TCP_CHECK, 8443 for SSL_GET
+    bool ssl = false;
     bool keepalived = false;
+    const char* check_name() const { return ssl ? "SSL_GET" : "TCP_CHECK"; }
 };
 
 [[noreturn]] void die(const std::string& msg) {
@@ -77,13 +87,16 @@ Options parse(int argc, char** argv) {
             return v;
         };
         if (a == "--keepalived") o.keepalived = true;
+        else if (a == "--ssl") o.ssl = true;
         else if (a == "--servers") o.servers = static_cast<unsigned>(value());
         else if (a == "--duration") o.duration_s = static_cast<unsigned>(value());
         else if (a == "--interval-ms") o.interval_ms = static_cast<unsigned>(value());
         else if (a == "--timeout-ms") o.timeout_ms = static_cast<unsigned>(value());
         else if (a == "--port") o.port = static_cast<uint16_t>(value());
-        else die(fmt::format("unknown option '{}' (--servers --duration --interval-ms --timeout-ms --port --keepalived)", a));
+        else die(fmt::format("unknown option '{}' (--servers --duration --interval-ms --timeout-ms --port --ssl --keepalived)", a));
     }
+    if (!o.timeout_ms) o.timeout_ms = o.ssl ? 3000 : 1000;
+    if (!o.port) o.port = o.ssl ? 8443 : 8080;
     if (o.servers > 16'000'000) die("--servers: at most 16000000 loopback addresses");
     return o;
 }
@@ -142,6 +155,28 @@ std::atomic<uint64_t>* g_accepted = nullptr;
             }
         }
     }
+}
+
+// The TCP_CHECK listeners: serve() in a child, returned once it is ready.
+pid_t start_listeners(const Options& o) {
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) die("pipe failed");
+    pid_t child = fork();
+    if (child < 0) die(fmt::format("fork: {}", std::strerror(errno)));
+    if (child == 0) {
+        // The listeners go with the checker, also when it crashes.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(pipefd[0]);
+        serve(o, pipefd[1]);
+    }
+    close(pipefd[1]);
+    char c;
+    if (read(pipefd[0], &c, 1) != 1) {
+        waitpid(child, nullptr, 0);
+        die("the listener process failed to start");
+    }
+    close(pipefd[0]);
+    return child;
 }
 
 double load_average() {
@@ -206,11 +241,70 @@ long process_peak_rss_kb(pid_t pid) {
     return at == std::string::npos ? -1 : std::strtol(status.c_str() + at + 6, nullptr, 10);
 }
 
+// --ssl: requests nginx answered, from its access log (one "x\n" per request);
+// otherwise the connections the listener child accepted.
+std::string g_access_log;
+
+uint64_t served() {
+    if (g_access_log.empty()) return g_accepted->load();
+    struct stat st{};
+    return stat(g_access_log.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) / 2 : 0;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+    FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) die(fmt::format("cannot write {}", path));
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+}
+
+// --ssl: Debian's nginx in `dir` with a fresh certificate, one TLS listener per server,
+// GET / answered 200. Returns its master's pid once every listener is bound.
+pid_t start_nginx(const Options& o, const std::string& dir) {
+    if (std::system(fmt::format("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                                "-days 1 -subj /CN=lvsd-bench -keyout {0}/key.pem -out {0}/cert.pem "
+                                ">/dev/null 2>&1",
+                                dir)
+                        .c_str()) != 0)
+        die("openssl req failed: cannot make the test certificate");
+    g_access_log = dir + "/access.log";
+    std::string conf = fmt::format(
+        "daemon off;\nworker_processes {};\nworker_rlimit_nofile {};\npid {}/nginx.pid;\n"
+        "error_log {}/error.log error;\nevents {{\n  worker_connections 16384;\n}}\nhttp {{\n"
+        "  log_format counted \"x\";\n  access_log {} counted;\n  keepalive_timeout 0;\n"
+        "  ssl_certificate {}/cert.pem;\n  ssl_certificate_key {}/key.pem;\n  server {{\n",
+        sysconf(_SC_NPROCESSORS_ONLN), o.servers + 4096, dir, dir, g_access_log, dir, dir);
+    for (unsigned i = 0; i < o.servers; ++i) conf += fmt::format("    listen {}:{} ssl;\n", address_text(i), o.port);
+    conf += "    location / {\n      return 200 \"ok\\n\";\n    }\n  }\n}\n";
+    write_file(dir + "/nginx.conf", conf);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        const std::string conf_path = dir + "/nginx.conf", error_log = dir + "/error.log";
+        execlp("nginx", "nginx", "-p", dir.c_str(), "-e", error_log.c_str(), "-c", conf_path.c_str(),
+               static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    // nginx writes its pid file after binding every listener.
+    for (int i = 0; i < 400; ++i) {
+        if (access((dir + "/nginx.pid").c_str(), F_OK) == 0) return pid;
+        if (waitpid(pid, nullptr, WNOHANG) == pid)
+            die(fmt::format("nginx exited at startup (is nginx-light installed? see scripts/setup): {}",
+                            read_file(dir + "/error.log")));
+        usleep(50'000);
+    }
+    die("nginx did not start within 20 s");
+}
+
 struct PeerFigures {
     double cpu_percent = -1;
     long peak_rss_kb = -1;
-    double checks_per_s = 0;  // connections the listeners accepted from it
+    double checks_per_s = 0;  // connections the listeners accepted from it (--ssl: requests answered)
     double cpu_us_per_check = 0;
+    long up = 0;  // real servers in its IPVS service at the end: those its checks find up
 };
 
 // keepalived's checker on the same listeners: one virtual service (a documentation
@@ -229,15 +323,13 @@ PeerFigures run_keepalived(const Options& o) {
         text += fmt::format("virtual_server 203.0.113.1 {} {{\n  delay_loop {}\n  lb_algo rr\n  lb_kind DR\n"
                             "  protocol TCP\n",
                             o.port, o.interval_ms / 1000.0);
+        const char* url = o.ssl ? "      url {\n        path /\n        status_code 200\n      }\n" : "";
         for (unsigned i = 0; i < o.servers; ++i)
-            text += fmt::format("  real_server {} {} {{\n    weight 1\n    TCP_CHECK {{\n      connect_timeout {}\n"
+            text += fmt::format("  real_server {} {} {{\n    weight 1\n    {} {{\n{}      connect_timeout {}\n"
                                 "    }}\n  }}\n",
-                                address_text(i), o.port, o.timeout_ms / 1000.0);
+                                address_text(i), o.port, o.check_name(), url, o.timeout_ms / 1000.0);
         text += "}\n";
-        FILE* f = std::fopen(conf.c_str(), "w");
-        if (!f) die(fmt::format("cannot write {}", conf));
-        std::fwrite(text.data(), 1, text.size(), f);
-        std::fclose(f);
+        write_file(conf, text);
     }
     const std::string pidfile = dir + "/keepalived.pid", checkers = dir + "/checkers.pid";
     pid_t parent = fork();
@@ -260,10 +352,14 @@ PeerFigures run_keepalived(const Options& o) {
     sleep(2);
     const auto wall0 = Clock::now();
     const double cpu0 = process_cpu(checker);
-    const uint64_t accepted0 = g_accepted->load();
+    const uint64_t served0 = served();
     sleep(o.duration_s);
     const double cpu1 = process_cpu(checker);
-    const uint64_t checks = g_accepted->load() - accepted0;
+    const uint64_t checks = served() - served0;
+    // The real servers it has in IPVS (lb_kind DR: "Route" lines): those its checks find up.
+    long up = 0;
+    const auto ipvs = read_file("/proc/net/ip_vs");
+    for (std::size_t at = ipvs.find(" Route "); at != std::string::npos; at = ipvs.find(" Route ", at + 1)) ++up;
     if (cpu0 < 0 || cpu1 < 0) {
         kill(parent, SIGKILL);
         waitpid(parent, nullptr, 0);
@@ -271,7 +367,7 @@ PeerFigures run_keepalived(const Options& o) {
     }
     const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
     PeerFigures out{100.0 * (cpu1 - cpu0) / wall, process_peak_rss_kb(checker), checks / wall,
-                    checks ? 1e6 * (cpu1 - cpu0) / static_cast<double>(checks) : 0.0};
+                    checks ? 1e6 * (cpu1 - cpu0) / static_cast<double>(checks) : 0.0, up};
     kill(parent, SIGTERM);
     for (int i = 0; i < 100 && waitpid(parent, nullptr, WNOHANG) != parent; ++i) usleep(100'000);
     kill(parent, SIGKILL);
@@ -294,29 +390,16 @@ int main(int argc, char** argv) {
     if (shared == MAP_FAILED) die("mmap failed");
     g_accepted = new (shared) std::atomic<uint64_t>(0);
 
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0) die("pipe failed");
-    pid_t child = fork();
-    if (child < 0) die(fmt::format("fork: {}", std::strerror(errno)));
-    if (child == 0) {
-        // The listeners go with the checker, also when it crashes.
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        close(pipefd[0]);
-        serve(o, pipefd[1]);
-    }
-    close(pipefd[1]);
-    char c;
-    if (read(pipefd[0], &c, 1) != 1) {
-        waitpid(child, nullptr, 0);
-        die("the listener process failed to start");
-    }
-    close(pipefd[0]);
+    char ssl_dir[] = "/tmp/lvsd-hc-ssl-XXXXXX";
+    if (o.ssl && !mkdtemp(ssl_dir)) die("mkdtemp failed");
+    const pid_t child = o.ssl ? start_nginx(o, ssl_dir) : start_listeners(o);
 
     boost::asio::io_context io;
     Monitor monitor(io.get_executor(), nullptr);
     for (unsigned i = 0; i < o.servers; ++i) {
         CheckSpec s;
-        s.type = CheckType::Tcp;
+        s.type = o.ssl ? CheckType::Ssl : CheckType::Tcp;
+        s.status_code = {StatusRange{200, 200}};  // SSL_GET: GET / (the default path) must answer 200
         in_addr a{server_address(i)};
         s.address = boost::asio::ip::address_v4(ntohl(a.s_addr));
         s.port = o.port;
@@ -329,12 +412,14 @@ int main(int argc, char** argv) {
     const double load0 = load_average();
     const auto wall0 = Clock::now();
     const Cpu cpu0 = cpu_seconds();
+    const uint64_t served0 = served();
     // io.run() as the daemon runs it (run_for polls in one-handler steps), stopped by a timer.
     boost::asio::steady_timer stop(io, std::chrono::seconds(o.duration_s));
     stop.async_wait([&](boost::system::error_code) { io.stop(); });
     io.run();
     const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
     const Cpu cpu1 = cpu_seconds();
+    const uint64_t served_lvsd = served() - served0;
     const double user = cpu1.user - cpu0.user, sys = cpu1.sys - cpu0.sys;
 
     const auto& st = monitor.stats();
@@ -344,8 +429,8 @@ int main(int argc, char** argv) {
     const double on10 = started ? 100.0 * (st.lateness[0] + st.lateness[1]) / started : 0;
     const double on100 = started ? 100.0 * (st.lateness[0] + st.lateness[1] + st.lateness[2]) / started : 0;
 
-    fmt::print("healthcheck_capacity: {} servers, TCP_CHECK every {} ms, {} s\n", o.servers, o.interval_ms,
-               o.duration_s);
+    fmt::print("healthcheck_capacity: {} servers, {} every {} ms (timeout {} ms), {} s\n", o.servers,
+               o.check_name(), o.interval_ms, o.timeout_ms, o.duration_s);
     // On a shared builder the other load decides how soon loopback packets are
     // processed (softirq work spills to ksoftirqd); print it next to the figures.
     fmt::print("host load average (1 min) before/after: {:.2f} / {:.2f}\n", load0, load_average());
@@ -354,6 +439,9 @@ int main(int argc, char** argv) {
                st.probes_failed, st.probes_inconclusive);
     fmt::print("on time (<10 ms late): {:.3f} %\n", on10);
     fmt::print("on time (<100 ms late): {:.3f} %\n", on100);
+    if (o.ssl)
+        fmt::print("requests nginx answered lvsd: {} ({:.1f}/s; lvsd CPU per request answered: {:.1f} us)\n",
+                   served_lvsd, served_lvsd / wall, served_lvsd ? 1e6 * (user + sys) / served_lvsd : 0.0);
     fmt::print("max lateness: {:.1f} ms\n", std::chrono::duration<double, std::milli>(st.max_lateness).count());
     fmt::print("peak probes in flight: {}\n", st.peak_in_flight);
     fmt::print("servers up at the end: {} of {}\n", up, o.servers);
@@ -367,7 +455,9 @@ int main(int argc, char** argv) {
     } else {
         auto k = run_keepalived(o);
         if (k.cpu_percent >= 0) {
-            fmt::print("keepalived checks/s: {:.1f}\n", k.checks_per_s);
+            fmt::print("keepalived checks/s: {:.1f}{}\n", k.checks_per_s,
+                       o.ssl ? " (requests nginx answered it)" : "");
+            fmt::print("keepalived servers up (in IPVS) at the end: {} of {}\n", k.up, o.servers);
             fmt::print("keepalived checker CPU: {:.1f} % of one core\n", k.cpu_percent);
             fmt::print("keepalived checker CPU per check: {:.1f} us\n", k.cpu_us_per_check);
             fmt::print("keepalived checker peak RSS: {:.1f} MB\n", k.peak_rss_kb / 1024.0);
@@ -380,16 +470,22 @@ int main(int argc, char** argv) {
                            100.0 * k.checks_per_s / (o.servers * 1000.0 / o.interval_ms),
                            o.servers * 1000.0 / o.interval_ms,
                            100.0 * started / wall / (o.servers * 1000.0 / o.interval_ms));
-            if (k.cpu_us_per_check > 0 && started)
-                fmt::print("CPU per check ratio lvsd/keepalived: {:.2f}\n",
-                           1e6 * (user + sys) / static_cast<double>(started) / k.cpu_us_per_check);
+            // keepalived's checks are counted at the listeners (--ssl: requests answered),
+            // so lvsd's are counted there too: a probe that failed does not count as a check.
+            const uint64_t lvsd_checks = o.ssl ? served_lvsd : started;
+            if (k.cpu_us_per_check > 0 && lvsd_checks)
+                fmt::print("CPU per check ratio lvsd/keepalived: {:.2f}{}\n",
+                           1e6 * (user + sys) / static_cast<double>(lvsd_checks) / k.cpu_us_per_check,
+                           o.ssl ? " (per request answered, both)" : "");
             if (k.peak_rss_kb > 0)
                 fmt::print("RSS ratio lvsd/keepalived: {:.2f}\n",
                            static_cast<double>(peak_rss_kb()) / static_cast<double>(k.peak_rss_kb));
         }
     }
 
-    kill(child, SIGKILL);
+    // nginx: SIGTERM is its fast shutdown (the master takes its workers along).
+    kill(child, o.ssl ? SIGTERM : SIGKILL);
     waitpid(child, nullptr, 0);
+    if (o.ssl) std::filesystem::remove_all(ssl_dir);
     return 0;
 }
