@@ -137,7 +137,9 @@ struct Instance::Impl {
             return make_error(r.error().code, "{}: {}", owner, r.error().message);
         if (auto r = host.resync(); !r) return r;
         facts = host_facts(cfg, host.view());
-        if (!transport.is_open() && facts.ifindex)
+        // (A socket opened at prepare() may be on a macvlan that a replaced instance has
+        // deleted since: the index tells.)
+        if (facts.ifindex && transport.ifindex() != facts.ifindex)
             if (auto r = transport.open(advert_interface(cfg), facts.ifindex, family, unicast); !r) return r;
         return {};
     }
