@@ -149,7 +149,7 @@ public:
     std::optional<Command> command(std::string_view key);
     // A tracked script's command: like command(), but a bare program name is looked up
     // in the system directories, and text with shell syntax runs under /bin/sh -c.
-    std::optional<Command> script(std::string_view key);
+    std::optional<Command> script(std::string_view key, const std::string& run_as = {});
 
     bool wrong_type(const lc::Setting& s, std::string_view key, std::string_view expected);
 
@@ -274,6 +274,7 @@ private:
     const Global* global_ = &kNoGlobal;  // global_defs, once read (defaults for the sections)
     static inline const Global kNoGlobal{};
     mutable std::map<std::string, std::vector<std::string>> file_lines_;  // for line_with()
+    std::set<std::string> declared_scripts_;  // vrrp_scripts names, also of refused entries
     std::string include_dir_;
     std::set<WideAt> wide_lines_;
     std::vector<Diagnostic> diagnostics_;
@@ -443,17 +444,21 @@ namespace {
 // Why lvsd must not run `path` as root, or nothing. keepalived's enable_script_security
 // rules, always on: the file and every directory on its path are writable only by root
 // (a directory writable by others counts only without its sticky bit, as /tmp has).
-std::optional<std::string> unsafe_to_run(const std::string& path) {
+// `file` is a program to execute (`executable`) or a file a program reads (a script given
+// to a shell or an interpreter); `runs_as` names whom lvsd runs the command as.
+std::optional<std::string> unsafe_to_run(const std::string& path, bool executable = true,
+                                         std::string_view runs_as = "root") {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return fmt::format("'{}': {}", path, std::strerror(errno));
     if (S_ISDIR(st.st_mode)) return fmt::format("'{}' is a directory, not an executable file", path);
     if (!S_ISREG(st.st_mode)) return fmt::format("'{}' is not a regular file", path);
-    if ((st.st_mode & 0111) == 0) return fmt::format("'{}' is not executable (mode {:04o})", path, st.st_mode & 07777);
+    if (executable && (st.st_mode & 0111) == 0)
+        return fmt::format("'{}' is not executable (mode {:04o})", path, st.st_mode & 07777);
     if (st.st_mode & 0022)
-        return fmt::format("'{}' is writable by group or others (mode {:04o}) but would run as root", path,
-                           st.st_mode & 07777);
+        return fmt::format("'{}' is writable by group or others (mode {:04o}) but would run as {}", path,
+                           st.st_mode & 07777, runs_as);
     if (st.st_uid != 0 && (st.st_mode & 0200))
-        return fmt::format("'{}' is owned and writable by uid {} but would run as root", path, st.st_uid);
+        return fmt::format("'{}' is owned and writable by uid {} but would run as {}", path, st.st_uid, runs_as);
     for (std::string dir = path.substr(0, path.rfind('/')); !dir.empty(); dir = dir.substr(0, dir.rfind('/'))) {
         struct stat d {};
         if (::stat(dir.c_str(), &d) != 0) break;
@@ -464,6 +469,27 @@ std::optional<std::string> unsafe_to_run(const std::string& path) {
                                path, dir, d.st_mode & 07777, d.st_uid);
     }
     return std::nullopt;
+}
+
+// Every absolute path in a command (argv after the program, or a shell text's words) that
+// names an existing file: what the command will read and run (`sh /x/check.sh`, `a && /x/b`).
+std::vector<std::string> files_named_in(const std::vector<std::string>& words) {
+    std::vector<std::string> out;
+    for (const auto& w : words) {
+        std::string token;
+        for (std::size_t i = 0; i <= w.size(); ++i) {
+            const char ch = i < w.size() ? w[i] : ' ';
+            if (std::string_view(" \t\n|&;<>()`'\"$").find(ch) == std::string_view::npos) {
+                token += ch;
+                continue;
+            }
+            struct stat st {};
+            if (!token.empty() && token.front() == '/' && ::stat(token.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+                out.push_back(token);
+            token.clear();
+        }
+    }
+    return out;
 }
 
 // A bare program name as keepalived finds it: in the usual system directories.
@@ -517,7 +543,7 @@ std::optional<Command> Group::command(std::string_view key) {
     return Command{std::move(*argv), loader_.where(at)};
 }
 
-std::optional<Command> Group::script(std::string_view key) {
+std::optional<Command> Group::script(std::string_view key, const std::string& run_as) {
     auto v = string(key);
     if (!v) return std::nullopt;
     const lc::Setting& at = *find(key);
@@ -546,10 +572,19 @@ std::optional<Command> Group::script(std::string_view key) {
             argv.front() = *found;
         }
     }
-    if (auto why = unsafe_to_run(argv.front())) {
+    // The program, and every file the command names (what a shell or an interpreter
+    // runs): keepalived's script security would be moot if `sh /x/check.sh` let a
+    // check.sh anyone can rewrite run as root.
+    const std::string runs_as = run_as.empty() ? std::string("root") : run_as;
+    if (auto why = unsafe_to_run(argv.front(), true, runs_as)) {
         error(at, fmt::format("{}: {}", key, *why));
         return std::nullopt;
     }
+    for (const auto& f : files_named_in({argv.begin() + 1, argv.end()}))
+        if (auto why = unsafe_to_run(f, false, runs_as)) {
+            error(at, fmt::format("{}: {}", key, *why));
+            return std::nullopt;
+        }
     return Command{std::move(argv), loader_.where(at)};
 }
 
@@ -568,24 +603,12 @@ std::optional<VrrpScript> Loader::read_script(const lc::Setting& s, std::size_t 
             ok = false;
         } else {
             vs.name = *v;
+            declared_scripts_.insert(*v);  // refused or not: track_script may name it
         }
     } else {
         if (!g.find("name")) g.missing("name");
         ok = false;
     }
-    if (auto c = g.script("script")) {
-        vs.text = g.string("script").value_or("");
-        vs.script = std::move(*c);
-    } else {
-        if (!g.find("script")) g.missing("script");
-        ok = false;
-    }
-    if (auto v = g.seconds("interval", 10ms, 3600s)) vs.interval = *v;
-    if (auto v = g.seconds("timeout", 10ms, 3600s)) vs.timeout = *v;
-    if (auto v = g.integer("weight", -253, 253)) vs.weight = static_cast<int>(*v);
-    if (auto v = g.integer("rise", 1, 1000)) vs.rise = static_cast<uint32_t>(*v);
-    if (auto v = g.integer("fall", 1, 1000)) vs.fall = static_cast<uint32_t>(*v);
-    if (auto v = g.boolean("init_fail")) vs.init_fail = *v;
     if (auto v = g.string("user")) {
         // keepalived's "user USER [GROUP]".
         auto words = detail::split_command(*v).value_or(std::vector<std::string>{});
@@ -604,6 +627,19 @@ std::optional<VrrpScript> Loader::read_script(const lc::Setting& s, std::size_t 
         vs.user = global_->vrrp.script_user;
         vs.group = global_->vrrp.script_group;
     }
+    if (auto c = g.script("script", vs.user)) {
+        vs.text = g.string("script").value_or("");
+        vs.script = std::move(*c);
+    } else {
+        if (!g.find("script")) g.missing("script");
+        ok = false;
+    }
+    if (auto v = g.seconds("interval", 10ms, 3600s)) vs.interval = *v;
+    if (auto v = g.seconds("timeout", 10ms, 3600s)) vs.timeout = *v;
+    if (auto v = g.integer("weight", -253, 253)) vs.weight = static_cast<int>(*v);
+    if (auto v = g.integer("rise", 1, 1000)) vs.rise = static_cast<uint32_t>(*v);
+    if (auto v = g.integer("fall", 1, 1000)) vs.fall = static_cast<uint32_t>(*v);
+    if (auto v = g.boolean("init_fail")) vs.init_fail = *v;
     if (!ok) return std::nullopt;
     return vs;
 }
@@ -685,8 +721,7 @@ void Loader::check_scripts(Config& c) {
                                                            c.vrrp_scripts[i].name, c.vrrp_scripts[j].where.line));
     auto check = [&](const std::string& who, const std::vector<TrackScript>& tracked) {
         for (const auto& t : tracked)
-            if (std::none_of(c.vrrp_scripts.begin(), c.vrrp_scripts.end(),
-                             [&](const VrrpScript& v) { return v.name == t.name; })) {
+            if (!declared_scripts_.count(t.name)) {
                 std::vector<std::string> names;
                 for (const auto& v : c.vrrp_scripts) names.push_back(v.name);
                 error(t.where, fmt::format("{}: track_script \"{}\" is not in vrrp_scripts{}", who, t.name,

@@ -266,8 +266,10 @@ std::string format_plan(const Config& c) {
                                                            : std::string("FAULT"),
                                vi.track_arp_target->fall);
         }
-        out += fmt::format("    effective priority: {} moved by the trackers above, kept within 1..254{}\n",
-                           vi.priority, vi.priority == 255 ? " (an address owner is never moved)" : "");
+        if (!vi.track_interface.empty() || !vi.track_script.empty() || !vi.track_process.empty() ||
+            !vi.track_file.empty() || (vi.track_arp_target && vi.track_arp_target->weight))
+            out += fmt::format("    effective priority: {} moved by the trackers above, kept within 1..254{}\n",
+                               vi.priority, vi.priority == 255 ? " (an address owner is never moved)" : "");
         if (vi.auth_pass) out += "    authentication PASS\n";
         notify_lines(out, vi.notify, "    ");
     }

@@ -119,6 +119,15 @@ TEST_F(Tracking, AScriptOthersCanRewriteIsRefusedWithItsLine) {
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_THAT(r.output, HasSubstr(conf_path("a") + ":" + std::to_string(line_of(text, "script =")) + ":"));
     EXPECT_THAT(r.output, HasSubstr("writable by group or others"));
+    EXPECT_THAT(r.output, ::testing::Not(HasSubstr("is not in vrrp_scripts")));  // it is, refused
+    // Handed to a shell or an interpreter, the file is checked just the same.
+    for (const std::string& form : {"sh " + path, path + " && true"}) {
+        write("a", render("a", tracked(conf_a(), form, -60)));
+        r = run({kLvsd, "-t", "-f", conf_path("a")});
+        EXPECT_EQ(r.status, 1) << form << "\n" << r.output;
+        EXPECT_THAT(r.output, HasSubstr("writable by group or others")) << form;
+    }
+    write("a", text);
     // A directory on its path that others can write to (no sticky bit) is as bad.
     ::chmod(path.c_str(), 0755);
     ::chmod(dir_.c_str(), 0777);
