@@ -34,6 +34,15 @@ std::string age(std::chrono::steady_clock::time_point t) {
     return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
 }
 
+// A tracker reference's weight: its own, else the named tracker's, else `fallback` (an
+// unknown name was refused when the file was loaded).
+template <class Ref, class Named>
+int ref_weight(const Ref& ref, const std::vector<Named>& trackers, int fallback) {
+    if (ref.weight) return *ref.weight;
+    auto it = std::find_if(trackers.begin(), trackers.end(), [&](const Named& t) { return t.name == ref.name; });
+    return it == trackers.end() ? fallback : it->weight;
+}
+
 }  // namespace
 
 vrrp::ScriptConfig script_config(const config::VrrpScript& s) {
@@ -73,19 +82,9 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
     c.unicast_peer = in.unicast_peer;
     for (const auto& v : in.virtual_ipaddress) c.virtual_ipaddress.push_back({v.prefix, v.dev, v.label});
     for (const auto& t : in.track_interface) c.track_interface.push_back({t.name, t.weight});
-    for (const auto& t : in.track_script) {
-        auto s = std::find_if(scripts.begin(), scripts.end(), [&](const config::VrrpScript& v) { return v.name == t.name; });
-        c.track_script.push_back({t.name, t.weight.value_or(s == scripts.end() ? 0 : s->weight)});
-    }
-    for (const auto& t : in.track_file) {
-        auto f = std::find_if(files.begin(), files.end(), [&](const config::VrrpTrackFile& v) { return v.name == t.name; });
-        c.track_file.push_back({t.name, t.weight.value_or(f == files.end() ? 1 : f->weight)});
-    }
-    for (const auto& t : in.track_process) {
-        auto p = std::find_if(processes.begin(), processes.end(),
-                              [&](const config::VrrpTrackProcess& v) { return v.name == t.name; });
-        c.track_process.push_back({t.name, t.weight.value_or(p == processes.end() ? 0 : p->weight)});
-    }
+    for (const auto& t : in.track_script) c.track_script.push_back({t.name, ref_weight(t, scripts, 0)});
+    for (const auto& t : in.track_file) c.track_file.push_back({t.name, ref_weight(t, files, 1)});
+    for (const auto& t : in.track_process) c.track_process.push_back({t.name, ref_weight(t, processes, 0)});
     if (in.track_arp_target) {
         c.track_arp_target = in.track_arp_target->targets;
         c.track_arp_interval = in.track_arp_target->interval;
@@ -170,15 +169,11 @@ Result<std::unique_ptr<VrrpPlane::Prepared>> VrrpPlane::prepare(const config::Co
             if (auto it = p->configs.find(member); it != p->configs.end())
                 for (const auto& t : g.track_script) {
                     auto& mine = it->second.track_script;
-                    if (std::any_of(mine.begin(), mine.end(), [&](const auto& x) { return x.name == t.name; }))
-                        continue;
-                    auto s = std::find_if(config.vrrp_scripts.begin(), config.vrrp_scripts.end(),
-                                          [&](const config::VrrpScript& v) { return v.name == t.name; });
-                    mine.push_back({t.name, t.weight.value_or(s == config.vrrp_scripts.end() ? 0 : s->weight)});
+                    if (std::none_of(mine.begin(), mine.end(), [&](const auto& x) { return x.name == t.name; }))
+                        mine.push_back({t.name, ref_weight(t, config.vrrp_scripts, 0)});
                 }
     if (problems.empty()) problems = vrrp_host_problems(config, host_.view());
     if (!problems.empty()) return make_error(0, "{}", fmt::join(problems, "\n"));
-    // (Sync-group notify commands are refused when the file is loaded: engine_problems.)
     for (const auto& g : config.vrrp_sync_groups) p->groups[g.name] = g.group;
     p->group_configs = config.vrrp_sync_groups;
     for (const auto& sc : config.vrrp_scripts) p->scripts.push_back(script_config(sc));
@@ -270,15 +265,14 @@ std::vector<std::string> VrrpPlane::commit(std::unique_ptr<Prepared> p) {
         }
     }
     // Every instance learns the verdicts known now (a reload may have added a tracker).
-    for (auto& [name, inst] : instances_)
+    for (auto& [name, inst] : instances_) {
         for (const auto& t : inst->config().track_script)
             if (auto ok = scripts_.ok(t.name)) inst->script_result(t.name, *ok);
-    for (auto& [name, inst] : instances_)
         for (const auto& t : inst->config().track_file)
             if (auto v = files_.value(t.name)) inst->file_value(t.name, *v);
-    for (auto& [name, inst] : instances_)
         for (const auto& t : inst->config().track_process)
             if (auto ok = processes_.ok(t.name)) inst->process_result(t.name, *ok);
+    }
     // Prepared, so only what cannot be foreseen fails here (and is logged).
     for (const auto& name : starting)
         if (auto r = instances_.at(name)->start(); !r) {

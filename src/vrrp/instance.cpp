@@ -111,7 +111,9 @@ struct Instance::Impl {
         return {};
     }
 
-    void learn_source() {
+    // The priority (configured, moved by the trackers), the machine's parameters and the
+    // receive checks, from the config, the trackers and the advert source as they are now.
+    void refresh_params() {
         effective = vrrp::effective_priority(
             cfg.priority, collect_trackers(cfg, host.view(), {&scripts, &files, &processes,
                                                               arp ? std::optional<bool>(arp->ok()) : std::nullopt}));
@@ -147,7 +149,7 @@ struct Instance::Impl {
     Result<void> start() {
         if (auto r = prepare(); !r) return r;
         if (auto r = make_vmac(); !r) return r;
-        learn_source();
+        refresh_params();
         // An earlier run killed with -9 may have left our VIPs behind: we start as
         // backup, so they go (RFC 5798 §6.4.1 only adds them on becoming master).
         vips.clear_leftovers(cfg, facts, host.view());
@@ -199,7 +201,7 @@ struct Instance::Impl {
             vips.reconcile(leaving, host_facts(leaving, host.view()), host.view(), false, true);
         cfg = std::move(next);
         facts = host_facts(cfg, host.view());
-        learn_source();
+        refresh_params();
         if (arp) arp->reconfigure(cfg.track_arp_target, cfg.track_arp_interval, cfg.track_arp_fall);
         if (master) {
             vips.reconcile(cfg, facts, host.view(), true, true);
@@ -272,7 +274,7 @@ struct Instance::Impl {
         if (!started) return;
         const uint8_t before = params.priority;
         const std::string fault_before = effective.fault;
-        learn_source();
+        refresh_params();
         if (params.priority != before) {
             spdlog::info("{}: effective priority {} -> {}", owner, before, params.priority);
             // A master tells its peers at once rather than at its next advert.
