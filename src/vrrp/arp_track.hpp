@@ -27,6 +27,8 @@ public:
         return ok_ != before;
     }
     bool ok() const { return ok_; }
+    // A reload's new fall: counts from the silent intervals seen so far.
+    void set_fall(unsigned fall) { fall_ = fall == 0 ? 1 : fall; }
 
 private:
     unsigned fall_;

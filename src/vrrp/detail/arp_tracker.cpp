@@ -124,6 +124,7 @@ void ArpTracker::reconfigure(std::vector<IpAddress> targets, std::chrono::millis
     impl_->targets = std::move(targets);
     impl_->interval = interval;
     impl_->fall = fall;
+    impl_->track.set_fall(fall);
 }
 
 bool ArpTracker::ok() const { return impl_->track.ok(); }

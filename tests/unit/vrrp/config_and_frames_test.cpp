@@ -188,3 +188,12 @@ TEST(NotifyCommands, KeepalivedArgumentsForInstancesAndGroups) {
     ASSERT_EQ(f.size(), 1u);
     EXPECT_EQ(f[0], (std::vector<std::string>{"/bin/f", "GROUP", "G", "FAULT"}));
 }
+
+TEST(ArpTrackRules, ANewFallAppliesToTheSilenceSoFar) {
+    lvsd::vrrp::ArpTrack t(5);
+    EXPECT_FALSE(t.close_interval());
+    EXPECT_FALSE(t.close_interval());  // 2 silent intervals: within 5
+    t.set_fall(3);
+    EXPECT_TRUE(t.close_interval());  // the third: the new fall is reached
+    EXPECT_FALSE(t.ok());
+}
