@@ -1,0 +1,74 @@
+// keepalived.conf as keepalived 2.2.x reads it: a tree of statements with FILE:LINE.
+//
+// keepalived's grammar is line-oriented (keepalived/core/parser.c): a line is a keyword
+// and its arguments; `{` opens the block of the statement before it (on the same line or
+// the next), `}` closes it, and keepalived splits a line at braces so that
+// `authentication { auth_type PASS }` is three statements. Before that the text goes
+// through the same pre-processing keepalived does, in keepalived's order:
+//   - comments: `!` or `#` up to the end of the line, outside a quoted string;
+//   - `include GLOB` (a whole line; relative to the including file's directory; every
+//     match in sorted order; a missing match is a warning, as in keepalived);
+//   - `$NAME=value` definitions (a `\` at the end continues the value) and `$NAME` /
+//     `${NAME}` uses anywhere after;
+//   - `@NAME rest` / `@^NAME rest` conditional lines, kept when NAME is (is not) the
+//     host name given in ReadOptions.
+// Quoted strings ("...") are one argument with the quotes removed.
+//
+// Pure except for reading the files named (the top file and its includes). Every limit
+// below is an error with FILE:LINE, never a crash or an unbounded loop.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"  // config::Diagnostic
+
+namespace lvsd::import {
+
+// One statement: `keyword arg...` and, when a `{ ... }` followed it, the statements in it.
+// Entries of list blocks (`virtual_ipaddress { 192.0.2.1/24 dev eth0 }`) are statements
+// too: keyword "192.0.2.1/24", args {"dev", "eth0"}.
+struct Statement {
+    std::string keyword;
+    std::vector<std::string> args;       // quotes removed, definitions expanded
+    bool has_block = false;              // a `{` followed (children may still be empty)
+    std::vector<Statement> children;     // in file order
+    std::string file;                    // after include: the included file's path
+    int line = 0;                        // 1-based, of the keyword
+    // Comment text (without the `#`/`!` and one following space) that belongs to this
+    // statement: whole-line comments directly above it (no blank line between), then a
+    // comment at the end of its own line. The importer carries these over.
+    std::vector<std::string> comments;
+};
+
+struct ReadOptions {
+    // The name @NAME lines are matched against; empty means the machine's host name
+    // (gethostname), as keepalived does when -i/--config-id is not given.
+    std::string host_name;
+    // Limits against hostile input; exceeding one is an error naming the place.
+    std::size_t max_file_bytes = 4 * 1024 * 1024;  // per file, before expansion
+    std::size_t max_total_bytes = 16 * 1024 * 1024;
+    int max_include_depth = 8;                      // an include loop hits this
+    int max_block_depth = 32;
+    int max_expansions_per_line = 64;               // $NAME inside $NAME ...
+};
+
+struct ReadResult {
+    std::vector<Statement> statements;            // top level, in file order
+    std::vector<config::Diagnostic> errors;       // keepalived would refuse or misread
+    std::vector<config::Diagnostic> warnings;     // keepalived would log and go on
+    // Comments not attached to any statement (e.g. at the end of a file or a block).
+    bool ok() const { return errors.empty(); }
+};
+
+// Reads `path` and everything it includes. A file that cannot be opened is an error
+// ("FILE: cannot open: reason", line 0 for the top file, the include's line otherwise).
+ReadResult read_file(const std::string& path, const ReadOptions& options = {});
+// Reads text; `name` stands for the file in diagnostics, and relative includes resolve
+// against `base_dir` (empty: the current directory).
+ReadResult read_string(std::string_view text, const std::string& name, const ReadOptions& options = {},
+                       const std::string& base_dir = {});
+
+}  // namespace lvsd::import
