@@ -1,7 +1,7 @@
 // Placeholder until the reader lands: refuses everything with a clear message.
-#include "import/keepalived_reader.hpp"
+#include "config/keepalived_reader.hpp"
 
-namespace lvsd::import {
+namespace lvsd::config::keepalived {
 
 ReadResult read_file(const std::string& path, const ReadOptions&) {
     ReadResult r;
@@ -15,4 +15,4 @@ ReadResult read_string(std::string_view, const std::string& name, const ReadOpti
     return r;
 }
 
-}  // namespace lvsd::import
+}  // namespace lvsd::config::keepalived

@@ -23,9 +23,9 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.hpp"  // config::Diagnostic
+#include "config/config.hpp"  // Diagnostic
 
-namespace lvsd::import {
+namespace lvsd::config::keepalived {
 
 // One statement: `keyword arg...` and, when a `{ ... }` followed it, the statements in it.
 // Entries of list blocks (`virtual_ipaddress { 192.0.2.1/24 dev eth0 }`) are statements
@@ -57,8 +57,8 @@ struct ReadOptions {
 
 struct ReadResult {
     std::vector<Statement> statements;            // top level, in file order
-    std::vector<config::Diagnostic> errors;       // keepalived would refuse or misread
-    std::vector<config::Diagnostic> warnings;     // keepalived would log and go on
+    std::vector<Diagnostic> errors;       // keepalived would refuse or misread
+    std::vector<Diagnostic> warnings;     // keepalived would log and go on
     // Comments not attached to any statement (e.g. at the end of a file or a block).
     bool ok() const { return errors.empty(); }
 };
@@ -71,4 +71,4 @@ ReadResult read_file(const std::string& path, const ReadOptions& options = {});
 ReadResult read_string(std::string_view text, const std::string& name, const ReadOptions& options = {},
                        const std::string& base_dir = {});
 
-}  // namespace lvsd::import
+}  // namespace lvsd::config::keepalived
