@@ -409,6 +409,15 @@ LoadResult load_file(const std::string& path);
 // Validates text; `name` stands for the file name in diagnostics.
 LoadResult load_string(std::string_view text, const std::string& name);
 
+struct LoadOptions {
+    // false: check a file written for another host (lvsd --from-keepalived validates its
+    // translation here, before it runs where the scripts are). Skips what depends on this
+    // machine: whether commands exist and pass script security, users and groups exist,
+    // ssl_ca exists. Everything else is checked the same.
+    bool host_checks = true;
+};
+LoadResult load_string(std::string_view text, const std::string& name, LoadOptions options);
+
 // What lvsd derives from a config, laid out for an operator (VRRP instances with their
 // addresses and timers; IPVS services as ipvsadm -Ln shows them, with each real
 // server's check). Pure: the same Config always gives the same text.

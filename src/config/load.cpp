@@ -161,8 +161,12 @@ private:
 
 class Loader {
 public:
-    Loader(std::string source, std::string include_dir, std::set<WideAt> wide_lines)
-        : source_(std::move(source)), include_dir_(std::move(include_dir)), wide_lines_(std::move(wide_lines)) {}
+    Loader(std::string source, std::string include_dir, std::set<WideAt> wide_lines, LoadOptions options = {})
+        : source_(std::move(source)), include_dir_(std::move(include_dir)), wide_lines_(std::move(wide_lines)),
+          options_(options) {}
+
+    // False when the file is checked for another host (LoadOptions::host_checks).
+    bool host_checks() const { return options_.host_checks; }
 
     // libconfig names an included file as written in @include; name it as it was opened.
     std::string file_of(const lc::Setting& s) const {
@@ -277,6 +281,7 @@ private:
     std::set<std::string> declared_scripts_;  // vrrp_scripts names, also of refused entries
     std::string include_dir_;
     std::set<WideAt> wide_lines_;
+    LoadOptions options_;
     std::vector<Diagnostic> diagnostics_;
     std::set<std::string> instance_names_;  // as written, also of instances with errors
     bool syncid_from_instance_ = false;
@@ -536,7 +541,7 @@ std::optional<Command> Group::command(std::string_view key) {
         error(at, fmt::format("{}: '{}' is not an absolute path (lvsd runs notify commands without a shell or PATH)", key, exe));
         return std::nullopt;
     }
-    if (auto why = unsafe_to_run(exe)) {
+    if (auto why = loader_.host_checks() ? unsafe_to_run(exe) : std::nullopt) {
         error(at, fmt::format("{}: {}", key, *why));
         return std::nullopt;
     }
@@ -561,7 +566,7 @@ std::optional<Command> Group::script(std::string_view key, const std::string& ru
             return std::nullopt;
         }
         argv = std::move(*words);
-        if (argv.front().front() != '/') {
+        if (argv.front().front() != '/' && loader_.host_checks()) {
             auto found = find_program(argv.front());
             if (!found) {
                 error(at, fmt::format("{}: '{}' is not in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin "
@@ -576,6 +581,7 @@ std::optional<Command> Group::script(std::string_view key, const std::string& ru
     // runs): keepalived's script security would be moot if `sh /x/check.sh` let a
     // check.sh anyone can rewrite run as root.
     const std::string runs_as = run_as.empty() ? std::string("root") : run_as;
+    if (!loader_.host_checks()) return Command{std::move(argv), loader_.where(at)};
     if (auto why = unsafe_to_run(argv.front(), true, runs_as)) {
         error(at, fmt::format("{}: {}", key, *why));
         return std::nullopt;
@@ -614,9 +620,9 @@ std::optional<VrrpScript> Loader::read_script(const lc::Setting& s, std::size_t 
         auto words = detail::split_command(*v).value_or(std::vector<std::string>{});
         if (words.empty() || words.size() > 2) {
             g.error(*g.find("user"), fmt::format("user = \"{}\": give a user name and optionally a group", *v));
-        } else if (!::getpwnam(words[0].c_str())) {
+        } else if (host_checks() && !::getpwnam(words[0].c_str())) {
             g.error(*g.find("user"), fmt::format("user: no user \"{}\" on this host", words[0]));
-        } else if (words.size() == 2 && !::getgrnam(words[1].c_str())) {
+        } else if (host_checks() && words.size() == 2 && !::getgrnam(words[1].c_str())) {
             g.error(*g.find("user"), fmt::format("user: no group \"{}\" on this host", words[1]));
         } else {
             vs.user = words[0];
@@ -828,8 +834,8 @@ void Loader::read_global(const lc::Setting& s, Config& c) {
         d.garp_master_refresh_repeat = static_cast<uint32_t>(*v);
     if (auto v = g.string("script_user")) {
         auto words = detail::split_command(*v).value_or(std::vector<std::string>{});
-        if (words.empty() || words.size() > 2 || !::getpwnam(words[0].c_str()) ||
-            (words.size() == 2 && !::getgrnam(words[1].c_str())))
+        if (words.empty() || words.size() > 2 ||
+            (host_checks() && (!::getpwnam(words[0].c_str()) || (words.size() == 2 && !::getgrnam(words[1].c_str())))))
             g.error(*g.find("script_user"),
                     fmt::format("script_user = \"{}\": give an existing user and optionally an existing group", *v));
         else {
@@ -1380,9 +1386,11 @@ std::optional<MiscProbe> Loader::read_misc(Group& g) {
         if (words.empty() || words.size() > 2) {
             g.error(at, fmt::format("user = \"{}\" must be \"USER\" or \"USER GROUP\"", *v));
             ok = false;
-        } else if (!pw) {
+        } else if (!pw && host_checks()) {
             g.error(at, fmt::format("user \"{}\" is not known on this host", words[0]));
             ok = false;
+        } else if (!pw) {
+            p.user = ScriptUser{*v, 0, 0};  // checked on the host that runs it
         } else {
             ScriptUser u{*v, pw->pw_uid, pw->pw_gid};
             if (words.size() == 2) {
@@ -1419,6 +1427,7 @@ std::optional<MiscProbe> Loader::read_misc(Group& g) {
         return std::nullopt;
     }
     const uint32_t uid = p.user ? p.user->uid : 0;
+    if (!host_checks()) return ok ? std::optional<MiscProbe>(std::move(p)) : std::nullopt;
     for (const std::string& file : shell ? std::vector<std::string>{"/bin/sh"} : std::vector<std::string>{exe})
         if (auto why = script_problem(file, uid)) {
             g.error(at, fmt::format("misc_path: {}", *why));
@@ -1510,6 +1519,7 @@ std::vector<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_vi
                 const lc::Setting& at = *g.find("ssl_ca");
                 struct stat st {};
                 if (v->empty() || v->front() != '/') g.error(at, fmt::format("ssl_ca \"{}\" must be an absolute path", *v));
+                else if (!host_checks() && p.ssl_verify) p.ssl_ca = *v;
                 else if (::stat(v->c_str(), &st) != 0) g.error(at, fmt::format("ssl_ca '{}': {}", *v, std::strerror(errno)));
                 else if (!S_ISREG(st.st_mode)) g.error(at, fmt::format("ssl_ca '{}' is not a regular file (a PEM bundle)", *v));
                 else if (!p.ssl_verify) g.error(at, "ssl_ca is used only with ssl_verify = true");
@@ -2128,7 +2138,8 @@ void scan_wide_integers(std::string_view text, const std::string& name, const st
     }
 }
 
-LoadResult load_text(std::string_view text, const std::string& name, const std::string& include_dir) {
+LoadResult load_text(std::string_view text, const std::string& name, const std::string& include_dir,
+                     LoadOptions options = {}) {
     std::vector<Diagnostic> early;
     std::set<WideAt> wide_lines;
     scan_wide_integers(text, name, include_dir, 0, early, wide_lines);
@@ -2158,7 +2169,7 @@ LoadResult load_text(std::string_view text, const std::string& name, const std::
     } catch (const lc::FileIOException&) {
         return LoadResult(std::vector<Diagnostic>{{name, 0, "cannot read an @include file"}});
     }
-    Loader loader(name, include_dir, std::move(wide_lines));
+    Loader loader(name, include_dir, std::move(wide_lines), options);
     loader.know_text(name, text);
     auto result = finish(loader, cfg);
     if (early.empty()) return result;
@@ -2175,6 +2186,10 @@ std::string to_string(const Diagnostic& d) {
 }
 
 LoadResult load_string(std::string_view text, const std::string& name) { return load_text(text, name, ""); }
+
+LoadResult load_string(std::string_view text, const std::string& name, LoadOptions options) {
+    return load_text(text, name, "", options);
+}
 
 LoadResult load_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

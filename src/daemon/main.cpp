@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/config.hpp"
+#include "config/keepalived_translate.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/options.hpp"
@@ -48,6 +49,21 @@ int main(int argc, char** argv) {
     }
     if (options->version) {
         fmt::print("lvsd {}\n", LVSD_VERSION);
+        return 0;
+    }
+
+    if (!options->from_keepalived.empty()) {
+        // Migration: the translation on stdout, every problem on stderr (DESIGN.md).
+        namespace ka = lvsd::config::keepalived;
+        const auto t = ka::translate_file(options->from_keepalived, {.host_name = options->host_name});
+        for (const auto& w : t.warnings) fmt::print(stderr, "{}: warning: {}\n", w.file, w.line > 0 ? fmt::format("{}: {}", w.line, w.message) : w.message);
+        for (const auto& e : t.errors) fmt::print(stderr, "{}\n", lvsd::config::to_string(e));
+        if (!t.ok()) {
+            fmt::print(stderr, "lvsd: {} was not translated: {} problem{} above change what it does\n",
+                       options->from_keepalived, t.errors.size(), t.errors.size() == 1 ? "" : "s");
+            return 1;
+        }
+        fmt::print("{}", t.text);
         return 0;
     }
 

@@ -39,6 +39,10 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
             o.test_only = true;
         } else if (a == "--plan") {
             o.dump_plan = true;
+        } else if (a == "--from-keepalived" || a == "--host") {
+            auto v = next_value();
+            if (!v || v->empty()) return make_error(0, "option {} needs {}", a, a == "--host" ? "a name" : "a file name");
+            (a == "--host" ? o.host_name : o.from_keepalived) = *v;
         } else if (a == "-l" || a == "--log-level" || a.starts_with("--log-level=")) {
             std::optional<std::string> v =
                 a.starts_with("--log-level=") ? std::optional(a.substr(12)) : next_value();
@@ -64,12 +68,19 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
 std::string usage() {
     return fmt::format(
         "usage: lvsd [-f FILE] [-t | --plan] [--log-level LEVEL]\n"
+        "       lvsd --from-keepalived FILE [--host NAME]\n"
         "\n"
         "  -f, --config FILE    configuration file (default {})\n"
         "  -t, --test           check the configuration, print FILE:LINE: message for\n"
         "                       each problem, exit 0 when valid and 1 otherwise\n"
         "      --plan           check the configuration and print what lvsd derives from it\n"
         "  -l, --log-level L    trace, debug, info, warning, error or critical\n"
+        "      --from-keepalived FILE\n"
+        "                       print FILE, a keepalived.conf, translated into an lvsd\n"
+        "                       configuration; problems go to stderr as FILE:LINE: message;\n"
+        "                       exit 1 when the meaning would change\n"
+        "      --host NAME      the name keepalived's @NAME lines are kept for (default:\n"
+        "                       this host's name)\n"
         "  -h, --help           this text\n"
         "  -v, --version        print the version\n"
         "\n"

@@ -17,6 +17,10 @@ struct Options {
     std::string config_path = kDefaultConfigPath;
     bool test_only = false;      // -t: validate and exit
     bool dump_plan = false;      // --plan: validate, print the derived plan, exit
+    // --from-keepalived FILE: print FILE (a keepalived.conf) translated into lvsd's
+    // configuration and exit; --host NAME picks keepalived's @NAME conditional lines.
+    std::string from_keepalived;
+    std::string host_name;
     bool help = false;
     bool version = false;
     std::optional<spdlog::level::level_enum> log_level;  // unset: the config's, else info

@@ -1,0 +1,86 @@
+// Internals of the keepalived importer shared by its translation units: the lvsd
+// configuration being written (libconfig's shapes, in order, with comments) and the
+// translation context (diagnostics, "did you mean").
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/keepalived_reader.hpp"
+#include "config/keepalived_translate.hpp"
+
+namespace lvsd::config::keepalived::detail {
+
+// One node of the lvsd configuration being written.
+struct Out {
+    enum class Kind { Scalar, Group, List, Array, Comment };
+    Kind kind = Kind::Group;
+    std::string key;                    // empty for elements of lists and arrays
+    std::string scalar;                 // Scalar: the literal as written ("\"eth0\"", "100", "true")
+    std::vector<Out> items;             // Group, List, Array
+    std::vector<std::string> comments;  // written above it, one "# " line each
+
+    static Out group(std::string key = {});
+    static Out list(std::string key);
+    static Out array(std::string key);
+    static Out string(std::string key, std::string_view value);
+    static Out literal(std::string key, std::string literal);
+    static Out comment(std::string text);
+    Out& add(Out item);
+    bool has(std::string_view key) const;
+    Out* find(std::string_view key);
+};
+
+// libconfig text for the top-level settings, after the header comment lines.
+std::string write_config(const std::vector<Out>& top, const std::vector<std::string>& header);
+// A libconfig string literal (quotes, escapes).
+std::string quote(std::string_view text);
+
+bool keepalived_knows(std::string_view keyword);
+std::span<const std::string_view> keepalived_keywords();
+
+// The statement as keepalived's line showed it: keyword and arguments.
+std::string line_of(const Statement& s);
+
+class Ctx {
+public:
+    Translation result;
+
+    void error(const Statement& s, std::string message);
+    void warn(const Statement& s, std::string message);
+    // Leaves `s` out: a warning, and a comment where it would have gone in `into`.
+    void left_out(Out& into, const Statement& s, std::string_view why);
+    // A keyword this context has no handler for: unknown to keepalived (an error with
+    // "did you mean" among `known`), or known to keepalived but not here.
+    void unexpected(const Statement& s, std::string_view context, std::span<const std::string_view> known);
+
+    // Values with keepalived's rules; nullopt after an error naming the statement.
+    std::optional<long> integer(const Statement& s, long min, long max, std::size_t arg = 0);
+    // Seconds as a libconfig literal ("1", "0.5"), checked against min..max.
+    std::optional<std::string> seconds(const Statement& s, double min, double max, std::size_t arg = 0);
+    std::optional<std::string> word(const Statement& s, std::size_t arg = 0);
+    // keepalived's boolean keywords: none, or on/off/true/false/yes/no.
+    std::optional<bool> flag(const Statement& s);
+};
+
+// The near-miss of `word` among `known` (edit distance at most 2, or a prefix), else "".
+std::string did_you_mean(std::string_view word, std::span<const std::string_view> known);
+
+// Carries the comments of `s` over to `out`, and returns `out`.
+Out with_comments(Out out, const Statement& s);
+
+// A command as keepalived took it from the rest of the line, as one text for lvsd's
+// command keys (words re-quoted where they hold blanks or quotes).
+std::string command_text(const Statement& s);
+// `track_script { NAME [weight N] }` and its kin -> a list of names or {name, weight} groups.
+Out translate_track_list(Ctx& ctx, const Statement& s, std::string_view key, long limit);
+
+// Translation of keepalived's LVS part (keepalived_translate_lvs.cpp): virtual_server and
+// virtual_server_group blocks, appended to the lists in `top`.
+void translate_virtual_server(Ctx& ctx, const Statement& s, Out& virtual_servers);
+void translate_virtual_server_group(Ctx& ctx, const Statement& s, Out& groups);
+
+}  // namespace lvsd::config::keepalived::detail

@@ -1,0 +1,227 @@
+// The importer's output (libconfig text) and its diagnostics.
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "config/detail/keepalived_translate.hpp"
+
+namespace lvsd::config::keepalived::detail {
+
+Out Out::group(std::string key) { return Out{Kind::Group, std::move(key), {}, {}, {}}; }
+Out Out::list(std::string key) { return Out{Kind::List, std::move(key), {}, {}, {}}; }
+Out Out::array(std::string key) { return Out{Kind::Array, std::move(key), {}, {}, {}}; }
+Out Out::string(std::string key, std::string_view value) { return Out{Kind::Scalar, std::move(key), quote(value), {}, {}}; }
+Out Out::literal(std::string key, std::string literal) { return Out{Kind::Scalar, std::move(key), std::move(literal), {}, {}}; }
+Out Out::comment(std::string text) { return Out{Kind::Comment, {}, {}, {}, {std::move(text)}}; }
+
+Out& Out::add(Out item) {
+    items.push_back(std::move(item));
+    return items.back();
+}
+
+bool Out::has(std::string_view k) const {
+    return std::any_of(items.begin(), items.end(), [&](const Out& o) { return o.kind != Kind::Comment && o.key == k; });
+}
+
+Out* Out::find(std::string_view k) {
+    for (auto& o : items)
+        if (o.kind != Kind::Comment && o.key == k) return &o;
+    return nullptr;
+}
+
+std::string quote(std::string_view text) {
+    std::string out = "\"";
+    for (char ch : text) {
+        switch (ch) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (static_cast<unsigned char>(ch) < 0x20) out += fmt::format("\\x{:02x}", static_cast<unsigned char>(ch));
+            else out += ch;
+        }
+    }
+    return out + "\"";
+}
+
+namespace {
+
+void write_comments(std::string& out, const std::vector<std::string>& comments, int indent) {
+    for (const auto& c : comments) {
+        out.append(indent, ' ');
+        out += c.empty() ? "#" : "# " + c;
+        out += '\n';
+    }
+}
+
+// Arrays and short scalar lists stay on one line: `[ "a", "b" ]`.
+void write_value(std::string& out, const Out& o, int indent);
+
+void write_items(std::string& out, const std::vector<Out>& items, int indent, bool in_list) {
+    std::size_t remaining = std::count_if(items.begin(), items.end(), [](const Out& o) { return o.kind != Out::Kind::Comment; });
+    for (const auto& o : items) {
+        if (o.kind == Out::Kind::Comment) {
+            write_comments(out, o.comments, indent);
+            continue;
+        }
+        write_comments(out, o.comments, indent);
+        out.append(indent, ' ');
+        if (!in_list) out += o.key + " = ";
+        write_value(out, o, indent);
+        --remaining;
+        if (in_list) out += remaining ? ",\n" : "\n";
+        else out += ";\n";
+    }
+}
+
+void write_value(std::string& out, const Out& o, int indent) {
+    switch (o.kind) {
+    case Out::Kind::Scalar: out += o.scalar; break;
+    case Out::Kind::Array: {
+        out += "[ ";
+        for (std::size_t i = 0; i < o.items.size(); ++i) out += (i ? ", " : "") + o.items[i].scalar;
+        out += o.items.empty() ? "]" : " ]";
+        break;
+    }
+    case Out::Kind::Group:
+        out += "{\n";
+        write_items(out, o.items, indent + 4, false);
+        out.append(indent, ' ');
+        out += "}";
+        break;
+    case Out::Kind::List:
+        out += "(\n";
+        write_items(out, o.items, indent + 4, true);
+        out.append(indent, ' ');
+        out += ")";
+        break;
+    case Out::Kind::Comment: break;
+    }
+}
+
+}  // namespace
+
+std::string write_config(const std::vector<Out>& top, const std::vector<std::string>& header) {
+    std::string out;
+    write_comments(out, header, 0);
+    for (const auto& o : top) {
+        out += '\n';
+        std::vector<Out> one{o};
+        write_items(out, one, 0, false);
+    }
+    return out;
+}
+
+std::string line_of(const Statement& s) {
+    std::string out = s.keyword;
+    for (const auto& a : s.args) out += ' ' + (a.find_first_of(" \t#!") == std::string::npos && !a.empty() ? a : quote(a));
+    if (s.has_block) out += " { ... }";
+    return out;
+}
+
+Out with_comments(Out out, const Statement& s) {
+    out.comments.insert(out.comments.end(), s.comments.begin(), s.comments.end());
+    return out;
+}
+
+std::string did_you_mean(std::string_view word, std::span<const std::string_view> known) {
+    auto distance = [](std::string_view a, std::string_view b) {
+        std::vector<std::size_t> row(b.size() + 1);
+        for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+        for (std::size_t i = 1; i <= a.size(); ++i) {
+            std::size_t diag = row[0];
+            row[0] = i;
+            for (std::size_t j = 1; j <= b.size(); ++j) {
+                const std::size_t up = row[j];
+                row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+                diag = up;
+            }
+        }
+        return row[b.size()];
+    };
+    std::string best;
+    std::size_t best_d = 3;
+    for (auto k : known) {
+        const std::size_t d = distance(word, k);
+        if (d < best_d && d < std::max<std::size_t>(k.size(), 4) / 2) best_d = d, best = k;
+    }
+    return best;
+}
+
+void Ctx::error(const Statement& s, std::string message) { result.errors.push_back({s.file, s.line, std::move(message)}); }
+void Ctx::warn(const Statement& s, std::string message) { result.warnings.push_back({s.file, s.line, std::move(message)}); }
+
+void Ctx::left_out(Out& into, const Statement& s, std::string_view why) {
+    warn(s, fmt::format("not translated: {} ({})", line_of(s), why));
+    into.add(Out::comment(fmt::format("not translated ({}:{}): {} -- {}", s.file, s.line, line_of(s), why)));
+}
+
+void Ctx::unexpected(const Statement& s, std::string_view context, std::span<const std::string_view> known) {
+    const std::string hint = did_you_mean(s.keyword, known);
+    if (!keepalived_knows(s.keyword)) {
+        error(s, fmt::format("unknown keyword '{}' in {}: keepalived ignores it{}", s.keyword, context,
+                             hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+        return;
+    }
+    error(s, fmt::format("'{}' in {}: lvsd has no equivalent, and leaving it out would change what the service does",
+                         s.keyword, context));
+}
+
+std::optional<std::string> Ctx::word(const Statement& s, std::size_t arg) {
+    if (arg < s.args.size()) return s.args[arg];
+    error(s, fmt::format("'{}' needs a value", s.keyword));
+    return std::nullopt;
+}
+
+std::optional<long> Ctx::integer(const Statement& s, long min, long max, std::size_t arg) {
+    auto w = word(s, arg);
+    if (!w) return std::nullopt;
+    long v = 0;
+    auto [ptr, ec] = std::from_chars(w->data(), w->data() + w->size(), v);
+    if (ec != std::errc{} || ptr != w->data() + w->size()) {
+        error(s, fmt::format("'{}': '{}' is not a whole number", s.keyword, *w));
+        return std::nullopt;
+    }
+    if (v < min || v > max) {
+        error(s, fmt::format("'{}': {} is outside {}..{}", s.keyword, v, min, max));
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<std::string> Ctx::seconds(const Statement& s, double min, double max, std::size_t arg) {
+    auto w = word(s, arg);
+    if (!w) return std::nullopt;
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(w->c_str(), &end);
+    if (w->empty() || *end || errno || !std::isfinite(v)) {
+        error(s, fmt::format("'{}': '{}' is not a number of seconds", s.keyword, *w));
+        return std::nullopt;
+    }
+    if (v < min || v > max) {
+        error(s, fmt::format("'{}': {} is outside {}..{} seconds", s.keyword, *w, min, max));
+        return std::nullopt;
+    }
+    const long ms = std::lround(v * 1000);
+    if (ms % 1000 == 0) return fmt::format("{}", ms / 1000);
+    std::string text = fmt::format("{:.3f}", ms / 1000.0);
+    while (text.back() == '0') text.pop_back();
+    return text;
+}
+
+std::optional<bool> Ctx::flag(const Statement& s) {
+    if (s.args.empty()) return true;
+    const std::string& w = s.args[0];
+    if (w == "on" || w == "true" || w == "yes") return true;
+    if (w == "off" || w == "false" || w == "no") return false;
+    error(s, fmt::format("'{}': '{}' is not on/off/true/false/yes/no", s.keyword, w));
+    return std::nullopt;
+}
+
+}  // namespace lvsd::config::keepalived::detail

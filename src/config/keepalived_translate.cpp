@@ -1,0 +1,367 @@
+// keepalived.conf -> lvsd configuration: the driver, global_defs, the tracked scripts,
+// files and processes, and sync groups (instances: keepalived_translate_vrrp.cpp; the
+// LVS part: keepalived_translate_lvs.cpp).
+#include <algorithm>
+#include <array>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "config/detail/keepalived_translate.hpp"
+
+namespace lvsd::config::keepalived {
+
+using detail::Ctx;
+using detail::Out;
+
+namespace detail {
+void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& default_interface, Out& instances);
+}
+
+namespace {
+
+// keepalived keywords whose absence changes neither load balancing nor failover, with the
+// reason shown in the output. Anything keepalived knows and is not here or translated is an
+// error (exit 1): the importer never guesses that a feature does not matter.
+const std::map<std::string_view, std::string_view>& global_harmless() {
+    static const std::map<std::string_view, std::string_view> m{
+        {"notification_email", "lvsd sends no mail; use notify scripts"},
+        {"notification_email_from", "lvsd sends no mail"},
+        {"smtp_server", "lvsd sends no mail"},
+        {"smtp_connect_timeout", "lvsd sends no mail"},
+        {"smtp_helo_name", "lvsd sends no mail"},
+        {"smtp_alert", "lvsd sends no mail"},
+        {"smtp_alert_vrrp", "lvsd sends no mail"},
+        {"smtp_alert_checker", "lvsd sends no mail"},
+        {"email_faults", "lvsd sends no mail"},
+        {"no_email_faults", "lvsd sends no mail"},
+        {"max_auto_priority", "process scheduling; lvsd's VRRP timing does not depend on it"},
+        {"min_auto_priority_delay", "process scheduling"},
+        {"vrrp_no_swap", "memory locking of keepalived's VRRP process"},
+        {"checker_no_swap", "memory locking of keepalived's checker process"},
+        {"bfd_no_swap", "memory locking"},
+        {"vrrp_priority", "process priority of keepalived's VRRP process"},
+        {"checker_priority", "process priority of keepalived's checker process"},
+        {"vrrp_rt_priority", "process priority"},
+        {"checker_rt_priority", "process priority"},
+        {"vrrp_rlimit_rttime", "process limits"},
+        {"checker_rlimit_rttime", "process limits"},
+        {"vrrp_notify_fifo", "lvsd has no notify FIFO; notify scripts and lvsctl status carry the states"},
+        {"vrrp_notify_fifo_script", "lvsd has no notify FIFO"},
+        {"notify_fifo", "lvsd has no notify FIFO"},
+        {"notify_fifo_script", "lvsd has no notify FIFO"},
+        {"lvs_notify_fifo", "lvsd has no notify FIFO"},
+        {"lvs_notify_fifo_script", "lvsd has no notify FIFO"},
+        {"vrrp_notify_priority_changes", "priority changes are not sent to notify; lvsctl status shows them"},
+        {"vrrp_skip_check_adv_addr", "lvsd does not compare the addresses listed in a peer's adverts"},
+        {"vrrp_check_unicast_src", "lvsd accepts unicast adverts from any source on the interface"},
+        {"vrrp_garp_lower_prio_repeat", "lvsd sends no gratuitous ARP on a lower-priority advert"},
+        {"vrrp_garp_lower_prio_delay", "lvsd sends no gratuitous ARP on a lower-priority advert"},
+        {"vrrp_higher_prio_send_advert", "a master that hears a higher priority becomes backup without a last advert"},
+        {"vrrp_lower_prio_no_advert", "lvsd answers a lower-priority advert with its own"},
+        {"dynamic_interfaces", "lvsd always follows interfaces that appear and disappear"},
+        {"vrrp_strict", "lvsd adds no firewall rules that drop traffic to the VIPs (keepalived's no_accept); the "
+                        "VIPs stay reachable"},
+        {"vrrp_iptables", "lvsd adds no firewall rules"},
+        {"vrrp_ipsets", "lvsd adds no firewall rules"},
+        {"nftables", "lvsd adds no firewall rules"},
+        {"lvs_flush", "lvsd leaves IPVS services it did not create alone"},
+        {"enable_snmp_vrrp", "lvsd has no SNMP agent; see its Prometheus metrics"},
+        {"enable_snmp_checker", "lvsd has no SNMP agent"},
+        {"enable_snmp_rfc", "lvsd has no SNMP agent"},
+        {"enable_snmp_rfcv2", "lvsd has no SNMP agent"},
+        {"enable_snmp_rfcv3", "lvsd has no SNMP agent"},
+        {"enable_traps", "lvsd has no SNMP agent"},
+        {"snmp_socket", "lvsd has no SNMP agent"},
+        {"enable_dbus", "lvsd has no D-Bus interface"},
+        {"vrrp_netlink_cmd_rcv_bufs", "netlink buffer sizes are lvsd's own"},
+        {"vrrp_netlink_monitor_rcv_bufs", "netlink buffer sizes are lvsd's own"},
+        {"lvs_netlink_cmd_rcv_bufs", "netlink buffer sizes are lvsd's own"},
+        {"lvs_netlink_monitor_rcv_bufs", "netlink buffer sizes are lvsd's own"},
+        {"process_names", "process names"},
+        {"vrrp_process_name", "process names"},
+        {"checker_process_name", "process names"},
+        {"use_pid_dir", "lvsd is one process"},
+        {"linkbeat_use_polling", "lvsd follows links over rtnetlink"},
+        {"vrrp_startup_delay", "lvsd starts VRRP at once"},
+        {"lvs_timeouts", "lvsd leaves IPVS's connection timeouts as they are (set them with ipvsadm --set)"},
+        {"vrrp_garp_extra_if", "lvsd sends gratuitous ARP on the VIPs' interfaces only"},
+    };
+    return m;
+}
+
+void translate_global(Ctx& ctx, const Statement& s, Out& global, std::string& default_interface) {
+    static constexpr std::array<std::string_view, 12> kKnown{
+        "router_id", "script_user", "enable_script_security", "vrrp_version", "vrrp_garp_interval",
+        "vrrp_gna_interval", "vrrp_garp_master_delay", "vrrp_garp_master_repeat", "vrrp_garp_master_refresh",
+        "vrrp_garp_master_refresh_repeat", "lvs_sync_daemon", "default_interface"};
+    for (const auto& k : s.children) {
+        if (k.keyword == "router_id") {
+            if (auto v = ctx.word(k)) global.add(detail::with_comments(Out::string("router_id", *v), k));
+        } else if (k.keyword == "script_user") {
+            if (auto v = ctx.word(k)) {
+                std::string user = *v;
+                if (k.args.size() > 1) user += " " + k.args[1];
+                global.add(detail::with_comments(Out::string("script_user", user), k));
+            }
+        } else if (k.keyword == "enable_script_security") {
+            global.add(detail::with_comments(Out::literal("enable_script_security", "true"), k));
+        } else if (k.keyword == "vrrp_version") {
+            if (auto v = ctx.integer(k, 2, 3)) global.add(detail::with_comments(Out::literal("vrrp_version", std::to_string(*v)), k));
+        } else if (k.keyword == "vrrp_garp_interval" || k.keyword == "vrrp_gna_interval") {
+            if (auto v = ctx.seconds(k, 0, 10)) global.add(detail::with_comments(Out::literal(k.keyword, *v), k));
+        } else if (k.keyword == "vrrp_garp_master_delay") {
+            if (auto v = ctx.seconds(k, 0, 3600)) global.add(detail::with_comments(Out::literal(k.keyword, *v), k));
+        } else if (k.keyword == "vrrp_garp_master_refresh") {
+            if (auto v = ctx.seconds(k, 0, 86400)) global.add(detail::with_comments(Out::literal(k.keyword, *v), k));
+        } else if (k.keyword == "vrrp_garp_master_repeat" || k.keyword == "vrrp_garp_master_refresh_repeat") {
+            if (auto v = ctx.integer(k, 1, 255)) global.add(detail::with_comments(Out::literal(k.keyword, std::to_string(*v)), k));
+        } else if (k.keyword == "default_interface") {
+            if (auto v = ctx.word(k)) default_interface = *v;  // applied to instances without an interface
+        } else if (k.keyword == "lvs_sync_daemon") {
+            // lvs_sync_daemon INTERFACE INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]
+            if (k.args.size() < 2) {
+                ctx.error(k, "lvs_sync_daemon needs an interface and a VRRP instance name");
+                continue;
+            }
+            Out sync = Out::group("lvs_sync_daemon");
+            sync.add(Out::string("interface", k.args[0]));
+            sync.add(Out::string("instance", k.args[1]));
+            for (std::size_t i = 2; i + 1 < k.args.size(); i += 2) {
+                if (k.args[i] == "id") {
+                    if (auto v = ctx.integer(k, 0, 255, i + 1)) sync.add(Out::literal("syncid", std::to_string(*v)));
+                } else {
+                    ctx.error(k, fmt::format("lvs_sync_daemon: '{}' is not supported by lvsd (it uses the kernel's "
+                                             "defaults for maxlen, port, ttl and group)",
+                                             k.args[i]));
+                }
+            }
+            global.add(detail::with_comments(std::move(sync), k));
+        } else if (auto h = global_harmless().find(k.keyword); h != global_harmless().end()) {
+            ctx.left_out(global, k, h->second);
+        } else {
+            ctx.unexpected(k, "global_defs", kKnown);
+        }
+    }
+}
+
+// vrrp_script NAME { script; interval; timeout; weight; rise; fall; user; init_fail }
+void translate_vrrp_script(Ctx& ctx, const Statement& s, Out& scripts) {
+    static constexpr std::array<std::string_view, 8> kKnown{"script", "interval", "timeout", "weight",
+                                                            "rise",   "fall",     "user",    "init_fail"};
+    if (s.args.empty()) return ctx.error(s, "vrrp_script needs a name");
+    Out e = detail::with_comments(Out::group(), s);
+    e.add(Out::string("name", s.args[0]));
+    for (const auto& k : s.children) {
+        if (k.keyword == "script") {
+            // keepalived joins the words of an unquoted script line.
+            std::string text;
+            for (const auto& a : k.args) text += (text.empty() ? "" : " ") + a;
+            if (text.empty()) ctx.error(k, "script needs a command");
+            else e.add(detail::with_comments(Out::string("script", text), k));
+        } else if (k.keyword == "interval" || k.keyword == "timeout") {
+            if (auto v = ctx.seconds(k, 0.01, 3600)) e.add(detail::with_comments(Out::literal(k.keyword, *v), k));
+        } else if (k.keyword == "weight") {
+            if (k.args.size() > 1 && k.args[1] == "reverse") {
+                ctx.error(k, "weight ... reverse: lvsd has no reversed script weights");
+                continue;
+            }
+            if (auto v = ctx.integer(k, -253, 253)) e.add(detail::with_comments(Out::literal("weight", std::to_string(*v)), k));
+        } else if (k.keyword == "rise" || k.keyword == "fall") {
+            if (auto v = ctx.integer(k, 1, 1000)) e.add(detail::with_comments(Out::literal(k.keyword, std::to_string(*v)), k));
+        } else if (k.keyword == "user") {
+            if (auto v = ctx.word(k))
+                e.add(detail::with_comments(Out::string("user", k.args.size() > 1 ? *v + " " + k.args[1] : *v), k));
+        } else if (k.keyword == "init_fail") {
+            e.add(detail::with_comments(Out::literal("init_fail", "true"), k));
+        } else {
+            ctx.unexpected(k, "vrrp_script", kKnown);
+        }
+    }
+    scripts.add(std::move(e));
+}
+
+// vrrp_track_file NAME { file PATH; weight N; init_file [N] [overwrite] }
+void translate_track_file(Ctx& ctx, const Statement& s, Out& files) {
+    static constexpr std::array<std::string_view, 3> kKnown{"file", "weight", "init_file"};
+    if (s.args.empty()) return ctx.error(s, "vrrp_track_file needs a name");
+    Out e = detail::with_comments(Out::group(), s);
+    e.add(Out::string("name", s.args[0]));
+    for (const auto& k : s.children) {
+        if (k.keyword == "file") {
+            if (auto v = ctx.word(k)) e.add(detail::with_comments(Out::string("file", *v), k));
+        } else if (k.keyword == "weight") {
+            if (k.args.size() > 1 && k.args[1] == "reverse") ctx.error(k, "weight ... reverse: lvsd has no reversed weights");
+            else if (auto v = ctx.integer(k, -254, 254)) e.add(detail::with_comments(Out::literal("weight", std::to_string(*v)), k));
+        } else if (k.keyword == "init_file") {
+            std::size_t i = 0;
+            long value = 0;  // keepalived's default when no number is given
+            if (i < k.args.size() && k.args[i] != "overwrite") {
+                auto v = ctx.integer(k, -2147483647, 2147483647, i++);
+                if (!v) continue;
+                value = *v;
+            }
+            e.add(detail::with_comments(Out::literal("init_file", std::to_string(value)), k));
+            if (i < k.args.size() && k.args[i] == "overwrite") e.add(Out::literal("init_overwrite", "true"));
+        } else {
+            ctx.unexpected(k, "vrrp_track_file", kKnown);
+        }
+    }
+    files.add(std::move(e));
+}
+
+// vrrp_track_process NAME { process NAME [ARGS]; param_match; weight; quorum; quorum_max; delay }
+void translate_track_process(Ctx& ctx, const Statement& s, Out& processes) {
+    static constexpr std::array<std::string_view, 6> kKnown{"process", "param_match", "weight", "quorum", "quorum_max", "delay"};
+    if (s.args.empty()) return ctx.error(s, "vrrp_track_process needs a name");
+    Out e = detail::with_comments(Out::group(), s);
+    e.add(Out::string("name", s.args[0]));
+    for (const auto& k : s.children) {
+        if (k.keyword == "process") {
+            std::string text;
+            for (const auto& a : k.args) text += (text.empty() ? "" : " ") + a;
+            if (text.empty()) ctx.error(k, "process needs a process name");
+            else e.add(detail::with_comments(Out::string("process", text), k));
+        } else if (k.keyword == "param_match") {
+            if (auto v = ctx.word(k)) e.add(detail::with_comments(Out::string("param_match", *v), k));
+        } else if (k.keyword == "weight") {
+            if (k.args.size() > 1 && k.args[1] == "reverse") ctx.error(k, "weight ... reverse: lvsd has no reversed weights");
+            else if (auto v = ctx.integer(k, -254, 254)) e.add(detail::with_comments(Out::literal("weight", std::to_string(*v)), k));
+        } else if (k.keyword == "quorum" || k.keyword == "quorum_max") {
+            if (auto v = ctx.integer(k, 1, 65535)) e.add(detail::with_comments(Out::literal(k.keyword, std::to_string(*v)), k));
+        } else if (k.keyword == "delay") {
+            if (auto v = ctx.seconds(k, 0, 3600)) e.add(detail::with_comments(Out::literal("delay", *v), k));
+        } else if (k.keyword == "terminate_delay" || k.keyword == "fork_delay") {
+            ctx.left_out(e, k, "lvsd sees a process start and exit at once (pidfd), without these delays");
+        } else {
+            ctx.unexpected(k, "vrrp_track_process", kKnown);
+        }
+    }
+    processes.add(std::move(e));
+}
+
+// `track_script { NAME [weight N] }` (instances and sync groups).
+Out track_list(Ctx& ctx, const Statement& s, std::string_view key, long limit) {
+    Out list = detail::with_comments(Out::list(std::string(key)), s);
+    for (const auto& t : s.children) {
+        if (t.args.empty()) {
+            list.add(detail::with_comments(Out::string({}, t.keyword), t));
+            continue;
+        }
+        if (t.args[0] != "weight" || t.args.size() < 2) {
+            ctx.error(t, fmt::format("{} entry '{}': expected NAME [weight N]", key, detail::line_of(t)));
+            continue;
+        }
+        if (t.args.size() > 2 && t.args[2] == "reverse") {
+            ctx.error(t, "weight ... reverse: lvsd has no reversed weights");
+            continue;
+        }
+        auto w = ctx.integer(t, -limit, limit, 1);
+        if (!w) continue;
+        Out g = detail::with_comments(Out::group(), t);
+        g.add(Out::string(key == "track_interface" ? "interface" : "name", t.keyword));
+        g.add(Out::literal("weight", std::to_string(*w)));
+        list.add(std::move(g));
+    }
+    return list;
+}
+
+void translate_sync_group(Ctx& ctx, const Statement& s, Out& groups) {
+    static constexpr std::array<std::string_view, 8> kKnown{"group",        "notify_master", "notify_backup", "notify_fault",
+                                                            "notify_stop",  "notify",        "track_script",  "smtp_alert"};
+    if (s.args.empty()) return ctx.error(s, "vrrp_sync_group needs a name");
+    Out e = detail::with_comments(Out::group(), s);
+    e.add(Out::string("name", s.args[0]));
+    for (const auto& k : s.children) {
+        if (k.keyword == "group") {
+            Out members = detail::with_comments(Out::array("group"), k);
+            for (const auto& m : k.children) {
+                members.add(Out::string({}, m.keyword));
+                for (const auto& a : m.args) members.add(Out::string({}, a));  // several names on one line
+            }
+            e.add(std::move(members));
+        } else if (k.keyword.starts_with("notify")) {
+            if (k.keyword != "notify" && k.keyword != "notify_master" && k.keyword != "notify_backup" &&
+                k.keyword != "notify_fault" && k.keyword != "notify_stop")
+                ctx.unexpected(k, "vrrp_sync_group", kKnown);
+            else if (auto v = ctx.word(k))
+                e.add(detail::with_comments(Out::string(k.keyword, detail::command_text(k)), k));
+        } else if (k.keyword == "track_script") {
+            e.add(track_list(ctx, k, "track_script", 253));
+        } else if (k.keyword == "smtp_alert") {
+            ctx.left_out(e, k, "lvsd sends no mail");
+        } else if (k.keyword == "global_tracking" || k.keyword == "sync_group_tracking_weight") {
+            ctx.left_out(e, k, "lvsd's members each track what they list");
+        } else {
+            ctx.unexpected(k, "vrrp_sync_group", kKnown);
+        }
+    }
+    groups.add(std::move(e));
+}
+
+}  // namespace
+
+namespace detail {
+Out translate_track_list(Ctx& ctx, const Statement& s, std::string_view key, long limit) {
+    return track_list(ctx, s, key, limit);
+}
+}  // namespace detail
+
+Translation translate(const ReadResult& read, const std::string& source) {
+    Ctx ctx;
+    ctx.result.errors = read.errors;
+    ctx.result.warnings = read.warnings;
+    static constexpr std::array<std::string_view, 9> kTop{
+        "global_defs",         "vrrp_script",     "vrrp_track_file",      "vrrp_track_process", "vrrp_instance",
+        "vrrp_sync_group",     "virtual_server",  "virtual_server_group", "static_ipaddress"};
+    Out global = Out::group("global_defs"), scripts = Out::list("vrrp_scripts"), files = Out::list("vrrp_track_files"),
+        processes = Out::list("vrrp_track_processes"), instances = Out::list("vrrp_instances"),
+        sync_groups = Out::list("vrrp_sync_groups"), vs_groups = Out::list("virtual_server_groups"),
+        servers = Out::list("virtual_servers");
+    std::string default_interface = "eth0";  // keepalived's default_interface
+    for (const auto& s : read.statements)
+        if (s.keyword == "global_defs") translate_global(ctx, s, global, default_interface);
+    for (const auto& s : read.statements) {
+        if (s.keyword == "global_defs") continue;
+        if (s.keyword == "vrrp_script") translate_vrrp_script(ctx, s, scripts);
+        else if (s.keyword == "vrrp_track_file") translate_track_file(ctx, s, files);
+        else if (s.keyword == "vrrp_track_process") translate_track_process(ctx, s, processes);
+        else if (s.keyword == "vrrp_instance") detail::translate_vrrp_instance(ctx, s, default_interface, instances);
+        else if (s.keyword == "vrrp_sync_group") translate_sync_group(ctx, s, sync_groups);
+        else if (s.keyword == "virtual_server") detail::translate_virtual_server(ctx, s, servers);
+        else if (s.keyword == "virtual_server_group") detail::translate_virtual_server_group(ctx, s, vs_groups);
+        else if (s.keyword == "static_ipaddress" || s.keyword == "static_routes" || s.keyword == "static_rules")
+            ctx.unexpected(s, "the top level", kTop);
+        else ctx.unexpected(s, "the top level", kTop);
+    }
+    std::vector<Out> top;
+    for (auto* o : {&global, &scripts, &files, &processes, &instances, &sync_groups, &vs_groups, &servers})
+        if (!o->items.empty()) top.push_back(std::move(*o));
+    const std::vector<std::string> header{
+        fmt::format("lvsd configuration translated from {} by lvsd --from-keepalived.", source),
+        "Check it on the balancer that will run it: lvsd -t -f FILE (the scripts it names must exist there).",
+    };
+    ctx.result.text = detail::write_config(top, header);
+    if (ctx.result.errors.empty()) {
+        LoadResult loaded = load_string(ctx.result.text, source + " (translated)", LoadOptions{.host_checks = false});
+        for (const auto& d : loaded.diagnostics())
+            ctx.result.errors.push_back({source, 0, fmt::format("the translation is not a valid lvsd configuration: {}", to_string(d))});
+    }
+    auto by_place = [](const Diagnostic& a, const Diagnostic& b) { return std::tie(a.file, a.line) < std::tie(b.file, b.line); };
+    std::stable_sort(ctx.result.errors.begin(), ctx.result.errors.end(), by_place);
+    std::stable_sort(ctx.result.warnings.begin(), ctx.result.warnings.end(), by_place);
+    return std::move(ctx.result);
+}
+
+Translation translate_file(const std::string& path, const ReadOptions& options) {
+    ReadResult read = read_file(path, options);
+    if (!read.ok()) {
+        Translation t;
+        t.errors = std::move(read.errors);
+        t.warnings = std::move(read.warnings);
+        return t;
+    }
+    return translate(read, path);
+}
+
+}  // namespace lvsd::config::keepalived
