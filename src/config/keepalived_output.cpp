@@ -11,12 +11,12 @@
 
 namespace lvsd::config::keepalived::detail {
 
-Out Out::group(std::string key) { return Out{Kind::Group, std::move(key), {}, {}, {}}; }
-Out Out::list(std::string key) { return Out{Kind::List, std::move(key), {}, {}, {}}; }
-Out Out::array(std::string key) { return Out{Kind::Array, std::move(key), {}, {}, {}}; }
-Out Out::string(std::string key, std::string_view value) { return Out{Kind::Scalar, std::move(key), quote(value), {}, {}}; }
-Out Out::literal(std::string key, std::string literal) { return Out{Kind::Scalar, std::move(key), std::move(literal), {}, {}}; }
-Out Out::comment(std::string text) { return Out{Kind::Comment, {}, {}, {}, {std::move(text)}}; }
+Out Out::group(std::string key) { return Out{Kind::Group, std::move(key), {}, {}, {}, {}, 0}; }
+Out Out::list(std::string key) { return Out{Kind::List, std::move(key), {}, {}, {}, {}, 0}; }
+Out Out::array(std::string key) { return Out{Kind::Array, std::move(key), {}, {}, {}, {}, 0}; }
+Out Out::string(std::string key, std::string_view value) { return Out{Kind::Scalar, std::move(key), quote(value), {}, {}, {}, 0}; }
+Out Out::literal(std::string key, std::string literal) { return Out{Kind::Scalar, std::move(key), std::move(literal), {}, {}, {}, 0}; }
+Out Out::comment(std::string text) { return Out{Kind::Comment, {}, {}, {}, {std::move(text)}, {}, 0}; }
 
 Out& Out::add(Out item) {
     items.push_back(std::move(item));
@@ -51,70 +51,84 @@ std::string quote(std::string_view text) {
 
 namespace {
 
-void write_comments(std::string& out, const std::vector<std::string>& comments, int indent) {
-    for (const auto& c : comments) {
-        out.append(indent, ' ');
-        out += c.empty() ? "#" : "# " + c;
+struct Writer {
+    std::string out;
+    std::vector<std::pair<std::string, int>> sources;  // per finished line
+    std::pair<std::string, int> current;
+
+    void newline() {
         out += '\n';
+        sources.push_back(current);
+    }
+};
+
+void write_comments(Writer& w, const std::vector<std::string>& comments, int indent) {
+    for (const auto& c : comments) {
+        w.out.append(indent, ' ');
+        w.out += c.empty() ? "#" : "# " + c;
+        w.newline();
     }
 }
 
 // Arrays and short scalar lists stay on one line: `[ "a", "b" ]`.
-void write_value(std::string& out, const Out& o, int indent);
+void write_value(Writer& w, const Out& o, int indent);
 
-void write_items(std::string& out, const std::vector<Out>& items, int indent, bool in_list) {
+void write_items(Writer& w, const std::vector<Out>& items, int indent, bool in_list) {
     std::size_t remaining = std::count_if(items.begin(), items.end(), [](const Out& o) { return o.kind != Out::Kind::Comment; });
+    const auto parent = w.current;
     for (const auto& o : items) {
+        if (o.src_line > 0) w.current = {o.src_file, o.src_line};
         if (o.kind == Out::Kind::Comment) {
-            write_comments(out, o.comments, indent);
+            write_comments(w, o.comments, indent);
+            w.current = parent;
             continue;
         }
-        write_comments(out, o.comments, indent);
-        out.append(indent, ' ');
-        if (!in_list) out += o.key + " = ";
-        write_value(out, o, indent);
+        write_comments(w, o.comments, indent);
+        w.out.append(indent, ' ');
+        if (!in_list) w.out += o.key + " = ";
+        write_value(w, o, indent);
+        if (o.src_line > 0) w.current = {o.src_file, o.src_line};
         --remaining;
-        if (in_list) out += remaining ? ",\n" : "\n";
-        else out += ";\n";
+        w.out += in_list ? (remaining ? "," : "") : ";";
+        w.newline();
+        w.current = parent;
     }
 }
 
-void write_value(std::string& out, const Out& o, int indent) {
+void write_value(Writer& w, const Out& o, int indent) {
     switch (o.kind) {
-    case Out::Kind::Scalar: out += o.scalar; break;
+    case Out::Kind::Scalar: w.out += o.scalar; break;
     case Out::Kind::Array: {
-        out += "[ ";
-        for (std::size_t i = 0; i < o.items.size(); ++i) out += (i ? ", " : "") + o.items[i].scalar;
-        out += o.items.empty() ? "]" : " ]";
+        w.out += "[ ";
+        for (std::size_t i = 0; i < o.items.size(); ++i) w.out += (i ? ", " : "") + o.items[i].scalar;
+        w.out += o.items.empty() ? "]" : " ]";
         break;
     }
     case Out::Kind::Group:
-        out += "{\n";
-        write_items(out, o.items, indent + 4, false);
-        out.append(indent, ' ');
-        out += "}";
+    case Out::Kind::List: {
+        const bool group = o.kind == Out::Kind::Group;
+        w.out += group ? "{" : "(";
+        w.newline();
+        write_items(w, o.items, indent + 4, !group);
+        w.out.append(indent, ' ');
+        w.out += group ? "}" : ")";
         break;
-    case Out::Kind::List:
-        out += "(\n";
-        write_items(out, o.items, indent + 4, true);
-        out.append(indent, ' ');
-        out += ")";
-        break;
+    }
     case Out::Kind::Comment: break;
     }
 }
 
 }  // namespace
 
-std::string write_config(const std::vector<Out>& top, const std::vector<std::string>& header) {
-    std::string out;
-    write_comments(out, header, 0);
+Written write_config(const std::vector<Out>& top, const std::vector<std::string>& header) {
+    Writer w;
+    write_comments(w, header, 0);
     for (const auto& o : top) {
-        out += '\n';
+        w.newline();
         std::vector<Out> one{o};
-        write_items(out, one, 0, false);
+        write_items(w, one, 0, false);
     }
-    return out;
+    return {std::move(w.out), std::move(w.sources)};
 }
 
 std::string line_of(const Statement& s) {
@@ -126,6 +140,8 @@ std::string line_of(const Statement& s) {
 
 Out with_comments(Out out, const Statement& s) {
     out.comments.insert(out.comments.end(), s.comments.begin(), s.comments.end());
+    out.src_file = s.file;
+    out.src_line = s.line;
     return out;
 }
 
@@ -161,15 +177,21 @@ void Ctx::left_out(Out& into, const Statement& s, std::string_view why) {
     into.add(Out::comment(fmt::format("not translated ({}:{}): {} -- {}", s.file, s.line, line_of(s), why)));
 }
 
-void Ctx::unexpected(const Statement& s, std::string_view context, std::span<const std::string_view> known) {
-    const std::string hint = did_you_mean(s.keyword, known);
-    if (!keepalived_knows(s.keyword)) {
-        error(s, fmt::format("unknown keyword '{}' in {}: keepalived ignores it{}", s.keyword, context,
-                             hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+void Ctx::unexpected(const Statement& s, std::string_view context, std::span<const std::string_view> known,
+                     std::span<const std::string_view> lacking) {
+    if (std::find(lacking.begin(), lacking.end(), s.keyword) != lacking.end()) {
+        error(s, fmt::format("'{}' in {}: lvsd has no equivalent, and leaving it out would change what the service does",
+                             s.keyword, context));
         return;
     }
-    error(s, fmt::format("'{}' in {}: lvsd has no equivalent, and leaving it out would change what the service does",
-                         s.keyword, context));
+    // Not a keyword of this block, as far as the importer knows keepalived: keepalived logs
+    // "Unknown keyword" and goes on without it, which is rarely what was meant.
+    std::string hint = did_you_mean(s.keyword, known);
+    if (hint.empty() && !keepalived_knows(s.keyword)) hint = did_you_mean(s.keyword, keepalived_keywords());
+    std::string where_else;
+    if (keepalived_knows(s.keyword)) where_else = " (keepalived reads it in another block, not here)";
+    error(s, fmt::format("unknown keyword '{}' in {}: keepalived ignores it{}{}", s.keyword, context, where_else,
+                         hint.empty() || hint == s.keyword ? "" : fmt::format("; did you mean '{}'?", hint)));
 }
 
 std::optional<std::string> Ctx::word(const Statement& s, std::size_t arg) {

@@ -86,6 +86,9 @@ const std::map<std::string_view, std::string_view>& global_harmless() {
         {"vrrp_startup_delay", "lvsd starts VRRP at once"},
         {"lvs_timeouts", "lvsd leaves IPVS's connection timeouts as they are (set them with ipvsadm --set)"},
         {"vrrp_garp_extra_if", "lvsd sends gratuitous ARP on the VIPs' interfaces only"},
+        // keepalived 2.2.7 no longer knows it and ignores it; it only named the host in mail.
+        {"lvs_id", "keepalived 1.x's name for router_id; keepalived 2.2.7 ignores it, and router_id only names "
+                   "this host in logs"},
     };
     return m;
 }
@@ -107,7 +110,10 @@ void translate_global(Ctx& ctx, const Statement& s, Out& global, std::string& de
         } else if (k.keyword == "enable_script_security") {
             global.add(detail::with_comments(Out::literal("enable_script_security", "true"), k));
         } else if (k.keyword == "vrrp_version") {
-            if (auto v = ctx.integer(k, 2, 3)) global.add(detail::with_comments(Out::literal("vrrp_version", std::to_string(*v)), k));
+            if (auto v = ctx.integer(k, 2, 3)) {
+                ctx.vrrp_version = static_cast<int>(*v);
+                global.add(detail::with_comments(Out::literal("vrrp_version", std::to_string(*v)), k));
+            }
         } else if (k.keyword == "vrrp_garp_interval" || k.keyword == "vrrp_gna_interval") {
             if (auto v = ctx.seconds(k, 0, 10)) global.add(detail::with_comments(Out::literal(k.keyword, *v), k));
         } else if (k.keyword == "vrrp_garp_master_delay") {
@@ -116,6 +122,12 @@ void translate_global(Ctx& ctx, const Statement& s, Out& global, std::string& de
             if (auto v = ctx.seconds(k, 0, 86400)) global.add(detail::with_comments(Out::literal(k.keyword, *v), k));
         } else if (k.keyword == "vrrp_garp_master_repeat" || k.keyword == "vrrp_garp_master_refresh_repeat") {
             if (auto v = ctx.integer(k, 1, 255)) global.add(detail::with_comments(Out::literal(k.keyword, std::to_string(*v)), k));
+        } else if (k.keyword == "vrrp_mcast_group4" || k.keyword == "vrrp_mcast_group6") {
+            // lvsd uses RFC 5798's groups; another group would leave the peer deaf to lvsd.
+            auto v = ctx.word(k);
+            if (v && *v != (k.keyword == "vrrp_mcast_group4" ? "224.0.0.18" : "ff02::12"))
+                ctx.error(k, fmt::format("{} {}: lvsd sends adverts to RFC 5798's group only", k.keyword, *v));
+            else if (v) ctx.left_out(global, k, "RFC 5798's group, lvsd's too");
         } else if (k.keyword == "default_interface") {
             if (auto v = ctx.word(k)) default_interface = *v;  // applied to instances without an interface
         } else if (k.keyword == "lvs_sync_daemon") {
@@ -334,6 +346,16 @@ Translation translate(const ReadResult& read, const std::string& source) {
             ctx.unexpected(s, "the top level", kTop);
         else ctx.unexpected(s, "the top level", kTop);
     }
+    if (ctx.sync_daemon && !global.has("lvs_sync_daemon")) {
+        Out sync = Out::group("lvs_sync_daemon");
+        sync.comments.push_back(fmt::format("from lvs_sync_daemon_interface in vrrp_instance {} ({}:{})",
+                                            ctx.sync_daemon->instance, ctx.sync_daemon->file, ctx.sync_daemon->line));
+        sync.src_file = ctx.sync_daemon->file;
+        sync.src_line = ctx.sync_daemon->line;
+        sync.add(Out::string("interface", ctx.sync_daemon->interface));
+        sync.add(Out::string("instance", ctx.sync_daemon->instance));
+        global.add(std::move(sync));
+    }
     std::vector<Out> top;
     for (auto* o : {&global, &scripts, &files, &processes, &instances, &sync_groups, &vs_groups, &servers})
         if (!o->items.empty()) top.push_back(std::move(*o));
@@ -341,11 +363,19 @@ Translation translate(const ReadResult& read, const std::string& source) {
         fmt::format("lvsd configuration translated from {} by lvsd --from-keepalived.", source),
         "Check it on the balancer that will run it: lvsd -t -f FILE (the scripts it names must exist there).",
     };
-    ctx.result.text = detail::write_config(top, header);
+    auto written = detail::write_config(top, header);
+    ctx.result.text = std::move(written.text);
     if (ctx.result.errors.empty()) {
-        LoadResult loaded = load_string(ctx.result.text, source + " (translated)", LoadOptions{.host_checks = false});
-        for (const auto& d : loaded.diagnostics())
-            ctx.result.errors.push_back({source, 0, fmt::format("the translation is not a valid lvsd configuration: {}", to_string(d))});
+        // lvsd's own rules, reported at the keepalived line the offending setting came from.
+        const std::string name = "translation";
+        LoadResult loaded = load_string(ctx.result.text, name, LoadOptions{.host_checks = false});
+        for (const auto& d : loaded.diagnostics()) {
+            std::pair<std::string, int> at{source, 0};
+            if (d.line > 0 && static_cast<std::size_t>(d.line) <= written.source_of_line.size() &&
+                written.source_of_line[d.line - 1].second > 0)
+                at = written.source_of_line[d.line - 1];
+            ctx.result.errors.push_back({at.first, at.second, fmt::format("lvsd refuses the translation: {}", d.message)});
+        }
     }
     auto by_place = [](const Diagnostic& a, const Diagnostic& b) { return std::tie(a.file, a.line) < std::tie(b.file, b.line); };
     std::stable_sort(ctx.result.errors.begin(), ctx.result.errors.end(), by_place);

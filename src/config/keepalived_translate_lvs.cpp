@@ -196,8 +196,11 @@ void translate_virtual_server(Ctx& ctx, const Statement& s, Out& virtual_servers
         if (auto v = ctx.integer(s, 1, 4294967295L, 1)) vs.add(Out::literal("fwmark", fmt::format("{}{}", *v, *v > 2147483647 ? "L" : "")));
     } else if (s.args.size() == 2 && s.args[0] == "group") {
         vs.add(Out::string("group", s.args[1]));
-    } else if (s.args.size() == 2) {
+    } else if (s.args.size() >= 2) {
         if (!parse_address(s.args[0])) return ctx.error(s, fmt::format("virtual_server '{}' is not an address", s.args[0]));
+        if (s.args.size() > 2)
+            ctx.warn(s, fmt::format("virtual_server: '{}' after the port is ignored by keepalived, and by the translation",
+                                    s.args[2]));
         vs.add(Out::string("address", s.args[0]));
         if (auto port = ctx.integer(s, 0, 65535, 1)) vs.add(Out::literal("port", std::to_string(*port)));
     } else {
@@ -217,18 +220,20 @@ void translate_virtual_server(Ctx& ctx, const Statement& s, Out& virtual_servers
             if (!v) continue;
             if (std::find(kSchedulers.begin(), kSchedulers.end(), *v) == kSchedulers.end()) {
                 const std::string hint = did_you_mean(*v, kSchedulers);
-                ctx.error(k, fmt::format("{} '{}' is not an IPVS scheduler{}: keepalived would not start the service",
+                ctx.error(k, fmt::format("{} '{}' is not an IPVS scheduler{}: keepalived ignores it and schedules by wlc",
                                          kw, *v, hint.empty() ? fmt::format(" (rr, wrr, lc, wlc, sh, mh, ...)") : fmt::format(" (did you mean '{}'?)", hint)));
             } else {
                 vs.add(with_comments(Out::string("lb_algo", *v), k));
             }
         } else if (kw == "lb_kind" || kw == "lvs_method") {
             auto v = ctx.word(k);
-            if (v && *v != "NAT" && *v != "DR" && *v != "TUN") ctx.error(k, fmt::format("{} '{}': NAT, DR or TUN", kw, *v));
+            if (v && *v != "NAT" && *v != "DR" && *v != "TUN")
+                ctx.error(k, fmt::format("{} '{}' is not NAT, DR or TUN: keepalived ignores it and forwards by NAT", kw, *v));
             else if (v) vs.add(with_comments(Out::string("lb_kind", *v), k)), has_kind = true;
         } else if (kw == "protocol") {
             auto v = ctx.word(k);
             if (v && *v != "TCP" && *v != "UDP" && *v != "SCTP") ctx.error(k, fmt::format("protocol '{}': TCP, UDP or SCTP", *v));
+            else if (v && vs.has("fwmark")) ctx.left_out(vs, k, "a firewall-mark service has no protocol (the mark decides)");
             else if (v) vs.add(with_comments(Out::string("protocol", *v), k));
         } else if (kw == "persistence_timeout") {
             if (k.args.empty()) ctx.error(k, "persistence_timeout needs a number of seconds");
@@ -238,6 +243,9 @@ void translate_virtual_server(Ctx& ctx, const Statement& s, Out& virtual_servers
         } else if (kw == "ops" || kw == "sh-port" || kw == "sh-fallback" || kw == "mh-port" || kw == "mh-fallback" ||
                    kw == "alpha" || kw == "inhibit_on_failure") {
             vs.add(with_comments(Out::literal(kw, "true"), k));
+        } else if (kw == "quorum" && !k.args.empty() && k.args[0] == "0") {
+            ctx.warn(k, "quorum 0: keepalived reads it as 1, and so does the translation");
+            vs.add(with_comments(Out::literal(kw, "1"), k));
         } else if (kw == "quorum" || kw == "hysteresis") {
             if (auto v = ctx.integer(k, kw == "quorum" ? 1 : 0, 4294967295L))
                 vs.add(with_comments(Out::literal(kw, fmt::format("{}{}", *v, *v > 2147483647 ? "L" : "")), k));
@@ -258,6 +266,8 @@ void translate_virtual_server(Ctx& ctx, const Statement& s, Out& virtual_servers
             real_server(ctx, k, defaults, real_servers);
         } else if (inherited(kw)) {
             continue;  // defaults for the checks, applied to each
+        } else if (kw == "nat_mask") {
+            ctx.left_out(vs, k, "an option of keepalived 1.x without effect on IPVS; keepalived 2.2.7 ignores it");
         } else if (kw == "omega" || kw == "ha_suspend" || kw == "smtp_alert") {
             ctx.left_out(vs, k, kw == "smtp_alert" ? "lvsd sends no mail"
                                 : kw == "omega"    ? "lvsd runs no quorum_down at its own stop"

@@ -33,6 +33,18 @@ const std::map<std::string_view, std::string_view>& instance_harmless() {
     return m;
 }
 
+// keepalived reads unicast_src_ip and unicast_peer entries up to a '/' ("192.0.2.1/24" is
+// 192.0.2.1); the translation keeps the address and says so.
+std::optional<std::string> unicast_address(Ctx& ctx, const Statement& s, const std::string& text) {
+    const std::string address = text.substr(0, text.find('/'));
+    if (!parse_address(address)) {
+        ctx.error(s, fmt::format("'{}' is not an address", text));
+        return std::nullopt;
+    }
+    if (address != text) ctx.warn(s, fmt::format("'{}': keepalived ignores the prefix length, and so does the translation", text));
+    return address;
+}
+
 // "ADDR[/LEN] [dev IF] [label L] [brd B] [scope S] ..." -> lvsd's "ADDR/LEN dev IF label L".
 std::optional<std::string> vip_entry(Ctx& ctx, const Statement& e, Out& into) {
     std::string text = e.keyword;
@@ -119,11 +131,12 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
             if (auto v = ctx.seconds(k, 0, 1000)) e.add(with_comments(Out::literal(kw, *v), k));
         } else if (kw == "unicast_src_ip" || kw == "mcast_src_ip") {
             // keepalived's two names for one setting: the source address of the adverts.
-            if (auto v = ctx.word(k)) e.add(with_comments(Out::string("unicast_src_ip", *v), k));
+            if (auto v = ctx.word(k))
+                if (auto a = unicast_address(ctx, k, *v)) e.add(with_comments(Out::string("unicast_src_ip", *a), k));
         } else if (kw == "unicast_peer") {
             Out peers = with_comments(Out::array("unicast_peer"), k);
             for (const auto& p : k.children) {
-                peers.add(Out::string({}, p.keyword));
+                if (auto a = unicast_address(ctx, p, p.keyword)) peers.add(Out::string({}, *a));
                 if (!p.args.empty()) ctx.left_out(e, p, "lvsd checks no TTL range on unicast adverts");
             }
             e.add(std::move(peers));
@@ -149,7 +162,9 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
                     auto v = ctx.word(a);
                     if (v && *v == "AH") ctx.error(a, "auth_type AH: lvsd has no IPsec AH authentication; a peer "
                                                        "that expects it would not accept lvsd's adverts");
-                    else if (v && *v != "PASS") ctx.error(a, fmt::format("auth_type '{}': PASS or AH", *v));
+                    else if (v && *v != "PASS")
+                        ctx.error(a, fmt::format("auth_type '{}' is not PASS or AH: keepalived ignores it and sends adverts "
+                                                 "without authentication, which a peer set up with PASS drops", *v));
                     else if (v) auth.add(with_comments(Out::string("auth_type", "PASS"), a));
                 } else if (a.keyword == "auth_pass") {
                     auto v = ctx.word(a);
@@ -178,6 +193,10 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
             e.add(with_comments(k.args.empty() ? Out::literal("use_vmac", "true") : Out::string("use_vmac", k.args[0]), k));
         } else if (kw == "vmac_xmit_base") {
             e.add(with_comments(Out::literal("vmac_xmit_base", "true"), k));
+        } else if (kw == "lvs_sync_daemon_interface") {
+            // keepalived 2.2.7 still reads it (deprecated): the IPVS sync daemon on that
+            // interface, following this instance. lvsd has that as global_defs.lvs_sync_daemon.
+            if (auto v = ctx.word(k)) ctx.sync_daemon = {*v, s.args[0], k.file, k.line};
         } else if (kw == "dont_track_primary") {
             ctx.error(k, "dont_track_primary: lvsd always puts an instance in FAULT while its interface is down");
         } else if (auto h = instance_harmless().find(kw); h != instance_harmless().end()) {
@@ -201,6 +220,11 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
         erase("preempt_delay", "with state MASTER");
     }
     if (priority && priority->scalar == "255") erase("nopreempt", "for the address owner (priority 255)");
+    // VRRPv3 (set, the global default, or IPv6) has no authentication: keepalived ignores it.
+    const Out* version = e.find("version");
+    const Out* vips = e.find("virtual_ipaddress");
+    const bool ipv6 = vips && !vips->items.empty() && vips->items.front().scalar.find(':') != std::string::npos;
+    if ((version ? version->scalar == "3" : ctx.vrrp_version == 3) || ipv6) erase("authentication", "with VRRPv3");
     instances.add(std::move(e));
 }
 

@@ -1030,18 +1030,20 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
 
     // Addresses decide the family (RFC 5798 §7.1: a virtual router is IPv4 or IPv6).
     std::vector<VirtualAddress> vips;
-    if (const lc::Setting* list = g.find("virtual_ipaddress")) {
-        auto elems = g.elements("virtual_ipaddress");
-        if ((list->isArray() || list->isList()) && elems.empty()) {
-            g.error(*list, "virtual_ipaddress is empty; a VRRP instance floats at least one address");
-            ok = false;
-        }
-        for (auto* e : elems) read_vip(g, *e, vi, vips);
+    // None is allowed, as keepalived allows it: the instance elects a master and its notify
+    // commands do the rest (e.g. move a cloud provider's floating address).
+    if (g.find("virtual_ipaddress"))
+        for (auto* e : g.elements("virtual_ipaddress")) read_vip(g, *e, vi, vips);
+    if (vips.empty()) {
+        // Then the unicast addresses decide the family, else IPv4.
+        std::optional<IpAddress> hint;
+        if (const lc::Setting* s = g.find("unicast_src_ip"); s && s->getType() == lc::Setting::TypeString)
+            hint = parse_address(s->c_str());
+        if (!hint && g.find("unicast_peer"))
+            for (auto* e : g.elements("unicast_peer"))
+                if (e->getType() == lc::Setting::TypeString && (hint = parse_address(e->c_str()))) break;
+        if (hint) vi.family = family_of(*hint);
     } else {
-        g.missing("virtual_ipaddress", "(the addresses this instance floats)");
-        ok = false;
-    }
-    if (!vips.empty()) {
         vi.family = family_of(vips.front().prefix.address);
         for (auto& va : vips) {
             if (family_of(va.prefix.address) != vi.family) {
@@ -1226,7 +1228,7 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
     // An instance with errors is still returned when its identity (name, interface, VRID,
     // family) is sound, so that the cross-checks (duplicate VRID, VIP in two instances)
     // see it; the Config as a whole is rejected anyway.
-    if (!ok || vi.virtual_ipaddress.empty()) return std::nullopt;
+    if (!ok || (vi.virtual_ipaddress.empty() && !vips.empty())) return std::nullopt;
     return vi;
 }
 

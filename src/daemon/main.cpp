@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
         // Migration: the translation on stdout, every problem on stderr (DESIGN.md).
         namespace ka = lvsd::config::keepalived;
         const auto t = ka::translate_file(options->from_keepalived, {.host_name = options->host_name});
-        for (const auto& w : t.warnings) fmt::print(stderr, "{}: warning: {}\n", w.file, w.line > 0 ? fmt::format("{}: {}", w.line, w.message) : w.message);
+        for (const auto& w : t.warnings)
+            fmt::print(stderr, "{}: warning: {}\n", w.line > 0 ? fmt::format("{}:{}", w.file, w.line) : w.file, w.message);
         for (const auto& e : t.errors) fmt::print(stderr, "{}\n", lvsd::config::to_string(e));
         if (!t.ok()) {
             fmt::print(stderr, "lvsd: {} was not translated: {} problem{} above change what it does\n",

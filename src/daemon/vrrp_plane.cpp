@@ -76,6 +76,7 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
     c.priority = in.priority;
     c.advert_int = in.advert_int;
     c.version = in.version;
+    c.family = in.family;
     c.nopreempt = in.nopreempt;
     c.preempt_delay = in.preempt_delay;
     c.unicast_src_ip = in.unicast_src_ip;

@@ -123,8 +123,8 @@ Parsed parse(std::span<const std::byte> p, const IpAddress& src, const IpAddress
     if (a.vrid == 0) return drop(DropReason::BadAddress, fmt::format("VRID 0 from {}", src));
     a.priority = at(p, 2);
     const unsigned count = at(p, 3);
-    if (count == 0)
-        return drop(DropReason::AddressCountMismatch, fmt::format("address count 0 from {} (VRID {})", src, a.vrid));
+    // RFC 5798 §5.2.5 says at least 1, but keepalived advertises an instance without
+    // addresses (its notify scripts move a cloud provider's address) with a count of 0.
     const std::size_t expected =
         kHeaderLength + count * address_length(family) + (a.version == 2 ? kV2AuthLength : 0);
     if (p.size() < expected)
@@ -170,8 +170,8 @@ Parsed parse(std::span<const std::byte> p, const IpAddress& src, const IpAddress
 Result<std::vector<std::byte>> encode(const Advert& a, const IpAddress& src, const IpAddress& dst) {
     if (a.version != 2 && a.version != 3) return make_error(0, "encode VRRP advert: version {} (2 or 3)", a.version);
     if (a.vrid == 0) return make_error(0, "encode VRRP advert: VRID 0 (1..255)");
-    if (a.addresses.empty() || a.addresses.size() > 255)
-        return make_error(0, "encode VRRP advert for VRID {}: {} addresses (1..255)", a.vrid, a.addresses.size());
+    if (a.addresses.size() > 255)
+        return make_error(0, "encode VRRP advert for VRID {}: {} addresses (0..255)", a.vrid, a.addresses.size());
     if (src.is_v4() != dst.is_v4())
         return make_error(0, "encode VRRP advert for VRID {}: source {} and destination {} differ in family", a.vrid,
                           src, dst);

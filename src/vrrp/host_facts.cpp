@@ -14,7 +14,7 @@ bool is_vip(const InstanceConfig& c, const IpAddress& a) {
                        [&](const VirtualAddress& v) { return v.prefix.address == a; });
 }
 
-Family family_of_instance(const InstanceConfig& c) { return family_of(c.virtual_ipaddress.front().prefix.address); }
+Family family_of_instance(const InstanceConfig& c) { return instance_family(c); }
 
 std::optional<IpAddress> advert_source(const InstanceConfig& c, const host::View& view, int ifindex) {
     const Family fam = family_of_instance(c);

@@ -94,7 +94,7 @@ struct Instance::Impl {
         if (prepared) return {};
         if (auto v = validate(cfg); !v) return v;
         if (auto h = check_host(cfg, host.view()); !h.empty()) return make_error(ENODEV, "{}", h.front().message);
-        family = family_of(cfg.virtual_ipaddress.front().prefix.address);
+        family = instance_family(cfg);
         unicast = !cfg.unicast_peer.empty();
         facts = host_facts(cfg, host.view());
         if (auto r = vips.open(); !r) return r;

@@ -73,7 +73,8 @@ struct InstanceConfig {
     std::chrono::milliseconds preempt_delay{0};
     std::optional<IpAddress> unicast_src_ip;    // with unicast_peer: unicast mode
     std::vector<IpAddress> unicast_peer;
-    std::vector<VirtualAddress> virtual_ipaddress;
+    std::vector<VirtualAddress> virtual_ipaddress;  // may be empty (keepalived allows it; notify does the work)
+    Family family = Family::V4;  // of the adverts when there is no VIP (else the VIPs' family)
     std::vector<TrackedInterface> track_interface;  // the own interface always counts (down = Fault)
     std::vector<TrackedScript> track_script;
     std::vector<TrackedFile> track_file;
@@ -100,6 +101,11 @@ struct InstanceConfig {
     std::vector<std::string> notify_master, notify_backup, notify_fault, notify_stop, notify;
     std::chrono::milliseconds notify_timeout{10000};  // then the script is killed
 };
+
+// The instance's address family (RFC 5798 §7.1): its VIPs', or `family` without VIPs.
+inline Family instance_family(const InstanceConfig& c) {
+    return c.virtual_ipaddress.empty() ? c.family : family_of(c.virtual_ipaddress.front().prefix.address);
+}
 
 // Checks what can be checked without the system (ranges, families, combinations).
 // Errors name the instance and the key.

@@ -10,7 +10,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Family vip_family(const InstanceConfig& c) { return family_of(c.virtual_ipaddress.front().prefix.address); }
+Family vip_family(const InstanceConfig& c) { return instance_family(c); }
 
 }  // namespace
 
@@ -27,7 +27,6 @@ Result<void> validate(const InstanceConfig& c) {
         return make_error(0, "{}: advert_int {} ms: VRRPv3 carries 10 ms steps from 0.01 to 40.95 s", where, ms);
     if (c.version == 2 && (ms < 1000 || ms > 255000 || ms % 1000 != 0))
         return make_error(0, "{}: advert_int {} ms: VRRPv2 carries whole seconds from 1 to 255", where, ms);
-    if (c.virtual_ipaddress.empty()) return make_error(0, "{}: virtual_ipaddress is empty", where);
     if (c.virtual_ipaddress.size() > 255)
         return make_error(0, "{}: {} virtual_ipaddress entries, an advert carries at most 255", where,
                           c.virtual_ipaddress.size());

@@ -22,6 +22,8 @@ struct Out {
     std::string scalar;                 // Scalar: the literal as written ("\"eth0\"", "100", "true")
     std::vector<Out> items;             // Group, List, Array
     std::vector<std::string> comments;  // written above it, one "# " line each
+    std::string src_file;               // the keepalived line it came from (0: its parent's)
+    int src_line = 0;
 
     static Out group(std::string key = {});
     static Out list(std::string key);
@@ -34,8 +36,13 @@ struct Out {
     Out* find(std::string_view key);
 };
 
-// libconfig text for the top-level settings, after the header comment lines.
-std::string write_config(const std::vector<Out>& top, const std::vector<std::string>& header);
+// libconfig text for the top-level settings, after the header comment lines, and for each
+// line of it (index 0 = line 1) the keepalived line it came from ({"", 0}: none).
+struct Written {
+    std::string text;
+    std::vector<std::pair<std::string, int>> source_of_line;
+};
+Written write_config(const std::vector<Out>& top, const std::vector<std::string>& header);
 // A libconfig string literal (quotes, escapes).
 std::string quote(std::string_view text);
 
@@ -48,14 +55,24 @@ std::string line_of(const Statement& s);
 class Ctx {
 public:
     Translation result;
+    // A vrrp_instance's lvs_sync_daemon_interface (keepalived's deprecated form of
+    // global_defs' lvs_sync_daemon): interface, instance, where.
+    struct SyncDaemon {
+        std::string interface, instance, file;
+        int line = 0;
+    };
+    std::optional<SyncDaemon> sync_daemon;
+    int vrrp_version = 2;  // global_defs' vrrp_version: instances without `version` (IPv4)
 
     void error(const Statement& s, std::string message);
     void warn(const Statement& s, std::string message);
     // Leaves `s` out: a warning, and a comment where it would have gone in `into`.
     void left_out(Out& into, const Statement& s, std::string_view why);
-    // A keyword this context has no handler for: unknown to keepalived (an error with
-    // "did you mean" among `known`), or known to keepalived but not here.
-    void unexpected(const Statement& s, std::string_view context, std::span<const std::string_view> known);
+    // A keyword this block has no handler for: one keepalived reads here but lvsd lacks
+    // (in `lacking`: the meaning would change), or one keepalived does not read here (it
+    // ignores it: an error with "did you mean" among `known`, then all its keywords).
+    void unexpected(const Statement& s, std::string_view context, std::span<const std::string_view> known,
+                    std::span<const std::string_view> lacking = {});
 
     // Values with keepalived's rules; nullopt after an error naming the statement.
     std::optional<long> integer(const Statement& s, long min, long max, std::size_t arg = 0);

@@ -517,9 +517,6 @@ TEST(MissingKey, RequiredKeysAreNamed) {
                 "vrrp instance \"VI_1\": missing required key 'interface'");
     one_problem("vrrp_instances = ( { name = \"VI_1\"; interface = \"eth0\"; virtual_ipaddress = [ \"192.0.2.10\" ]; } );",
                 "missing required key 'virtual_router_id'");
-    one_problem("vrrp_instances = ( { name = \"VI_1\"; interface = \"eth0\"; virtual_router_id = 51; } );",
-                "missing required key 'virtual_ipaddress'");
-    one_problem(instance("", ""), "virtual_ipaddress is empty");
     one_problem("virtual_servers = ( { address = \"192.0.2.10\"; } );", "missing required key 'port'");
     one_problem("virtual_servers = ( { port = 80; } );", "missing required key 'address' (or fwmark)");
     one_problem(service("", "").replace(service("", "").find("address = \"192.0.2.21\";"), 23, ""), "missing required key 'address'");
@@ -1108,4 +1105,19 @@ TEST(Checks, UdpAndDnsChecks) {
     one_problem(service("", R"(DNS_CHECK = { name = "has blank"; };)"), "is not a domain name");
     one_problem(service("", "DNS_CHECK = { name = \"" + std::string(64, 'x') + ".test\"; };"), "is not a domain name");
     one_problem(service("", R"(DNS_CHECK = { payload = "00"; };)"), "unknown key 'payload'");
+}
+
+// keepalived allows a VRRP instance without addresses (cloud setups: the notify scripts move
+// the provider's floating address); the unicast addresses then decide its family.
+TEST(VrrpInstance, WithoutAddressesLoadsAndTakesItsFamilyFromUnicast) {
+    auto v4 = load_string("vrrp_instances = ( { name = \"VI_1\"; interface = \"eth0\"; virtual_router_id = 51; } );", "t");
+    ASSERT_TRUE(v4.ok()) << (v4.diagnostics().empty() ? "" : to_string(v4.diagnostics()[0]));
+    EXPECT_TRUE(v4.config()->vrrp_instances[0].virtual_ipaddress.empty());
+    EXPECT_EQ(v4.config()->vrrp_instances[0].family, Family::V4);
+    auto v6 = load_string("vrrp_instances = ( { name = \"VI_1\"; interface = \"eth0\"; virtual_router_id = 51; "
+                          "unicast_src_ip = \"2001:db8::1\"; unicast_peer = [ \"2001:db8::2\" ]; } );",
+                          "t");
+    ASSERT_TRUE(v6.ok()) << (v6.diagnostics().empty() ? "" : to_string(v6.diagnostics()[0]));
+    EXPECT_EQ(v6.config()->vrrp_instances[0].family, Family::V6);
+    EXPECT_EQ(v6.config()->vrrp_instances[0].version, 3);
 }
