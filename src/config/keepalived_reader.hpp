@@ -43,6 +43,13 @@ struct Statement {
     std::vector<std::string> comments;
 };
 
+// A comment that belongs to no statement (see ReadResult::unattached_comments).
+struct Comment {
+    std::string file;
+    int line = 0;      // 1-based
+    std::string text;  // without the `#`/`!` and one following space
+};
+
 struct ReadOptions {
     // The name @NAME lines are matched against; empty means the machine's host name
     // (gethostname), as keepalived does when -i/--config-id is not given.
@@ -59,7 +66,9 @@ struct ReadResult {
     std::vector<Statement> statements;            // top level, in file order
     std::vector<Diagnostic> errors;       // keepalived would refuse or misread
     std::vector<Diagnostic> warnings;     // keepalived would log and go on
-    // Comments not attached to any statement (e.g. at the end of a file or a block).
+    // Comments not attached to any statement (e.g. at the end of a file or a block, above
+    // a blank line, on a `}` line or a definition line), in file order.
+    std::vector<Comment> unattached_comments;
     bool ok() const { return errors.empty(); }
 };
 
