@@ -79,22 +79,39 @@ void Lexer::run() {
             if (!charge(buf.size() + 1)) return;
         } else {
             if (!read_physical(buf)) break;
-            if (buf.empty()) {
-                // Only a truly empty line ends a multi-line definition (not a blank or
-                // comment-only one).
+            // keepalived 2.2.7 reads the file twice: the parent decomments each line
+            // into a consolidated copy, and the VRRP and checker processes, which do the
+            // work, read that copy and decomment it again. Their reading is the one
+            // that counts, so: a line that is empty after the first pass (a comment, or
+            // only blanks) is an empty line to them and ends a multi-line definition, as
+            // does an include line (an empty line in the copy); `\#` and `\!` are
+            // literal only to the parent. Checked with the binary.
+            trailing = decomment(buf, true);
+            if (buf.empty() || (is_include(buf) && !pd.defining.empty())) {
                 if (!pd.defining.empty()) {
                     Def& d = defs_[pd.defining];
                     if (d.value.empty()) d.multiline = false;
                     pd.defining.clear();
                 }
-                emit(LexEvent::Kind::Blank, {});
+                if (buf.empty()) {
+                    if (trailing) emit(LexEvent::Kind::Comment, std::move(*trailing));
+                    else emit(LexEvent::Kind::Blank, {});
+                    continue;
+                }
+            }
+            if (buf[0] == '#' || buf[0] == '!') {
+                error(file_, line_,
+                      fmt::format("a line starting with \\{}: keepalived's VRRP and checker processes take it for "
+                                  "a file marker of their copy of the configuration and drop it",
+                                  buf[0]));
                 continue;
             }
-            trailing = decomment(buf, true);
-            if (buf.empty()) {
-                if (trailing) emit(LexEvent::Kind::Comment, std::move(*trailing));
-                else emit(LexEvent::Kind::Blank, {});
-                continue;
+            if (auto again = decomment(buf, false)) {
+                warning(file_, line_,
+                        fmt::format("'#{}' is a comment to keepalived's VRRP and checker processes (a \\# or \\! "
+                                    "escapes a comment only in the parent's reading); read as they read it",
+                                    *again));
+                if (buf.empty()) continue;
             }
         }
         if (buf.empty()) continue;
