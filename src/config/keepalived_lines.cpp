@@ -49,17 +49,8 @@ void Lexer::run() {
             buf = std::move(*pd.residue);
             pd.residue.reset();
         } else if (!seqs_.empty() && seqs_.size() > pd.ml_seq_depth) {
-            // The innermost ~SEQ first: a ~SEQ inside a ~SEQ's text nests.
-            Seq& s = seqs_.back();
-            defs_[s.var] = Def{s.hex ? fmt::format("{:x}", s.next) : fmt::format("{}", s.next), false, Def::Fn::None};
-            buf = s.text;
-            if (!charge(buf.size() + 1)) return;
-            long long next = 0;
-            if (__builtin_add_overflow(s.next, s.step, &next) || (s.step > 0 && next > s.last) ||
-                (s.step < 0 && next < s.last))
-                seqs_.pop_back();
-            else
-                s.next = next;
+            // The innermost generator first: a ~SEQ inside a ~SEQ's text nests.
+            if (!next_generated(buf)) return;
         } else if (pd.ml_rest) {
             std::string& rest = *pd.ml_rest;
             const auto nl = rest.find('\n');
@@ -163,11 +154,11 @@ void Lexer::run() {
                 break;
             }
             if (buf.compare(0, 4, "~SEQ") == 0 || buf.compare(0, 4, "~LST") == 0) {
-                if (buf[1] == 'L')
-                    error(file_, line_, "~LST is not supported by lvsd's reader: write the lines out");
-                else if (!add_seq(buf))
+                if (buf[1] == 'L' ? !add_lst(buf) : !add_seq(buf))
                     error(file_, line_,
-                          fmt::format("invalid ~SEQ '{}': expected ~SEQ(VAR, [START,] [STEP,] END) TEXT", buf));
+                          fmt::format("invalid {} '{}': expected ~SEQ(VAR, [START,] [STEP,] END) TEXT, or "
+                                      "~LST(VAR, VALUE, ...) TEXT or ~LST({{VAR, ...}}, {{VALUE, ...}}, ...) TEXT",
+                                      buf.substr(0, 4), buf));
                 emit(LexEvent::Kind::Break, {}, std::move(trailing));
                 drop = true;
                 break;
@@ -315,67 +306,6 @@ std::vector<std::string> split_words(std::string_view text) {
         }
     }
     return words;
-}
-
-// keepalived add_seq(): `~SEQ(VAR, END)`, `~SEQ(VAR, START, END)` or
-// `~SEQ(VAR, START, STEP, END)` then TEXT: TEXT is read once for each value, with $VAR
-// defined as the value; `~SEQx` writes the values in hex. Numbers as strtol(base 0).
-bool Lexer::add_seq(const std::string& buf) {
-    std::size_t p = 4;
-    const bool hex = buf.size() > 4 && buf[4] == 'x';
-    if (hex) ++p;
-    p = skip_blanks(buf, p);
-    if (p >= buf.size() || buf[p++] != '(') return false;
-    p = skip_blanks(buf, p);
-    const std::size_t var = p;
-    p = std::min(buf.find_first_of(" \t,)", p), buf.size());
-    const std::size_t var_end = p;
-    p = skip_blanks(buf, p);
-    if (p >= buf.size() || buf[p] == ')' || var_end == var) return false;
-    p = skip_blanks(buf, p + 1);
-    const auto close = buf.find(')', p);
-    if (close == std::string::npos) return false;
-    std::string params = buf.substr(p, close + 1 - p);
-    int expansions = 0;
-    bool failed = false;
-    replace_params(params, expansions, failed);
-    if (failed) return false;
-    long long v[3];
-    int count = 0;
-    const char* c = params.c_str();
-    for (;;) {
-        char* end = nullptr;
-        errno = 0;
-        v[count++] = std::strtoll(c, &end, 0);
-        if (errno == ERANGE) return false;
-        c = end;
-        while (is_blank(*c)) ++c;
-        if (*c == ')') break;
-        if (*c != ',' || count == 3) return false;
-        ++c;
-    }
-    Seq seq;
-    seq.var = buf.substr(var, var_end - var);
-    seq.hex = hex;
-    if (count == 1) {
-        seq.last = v[0];
-        seq.step = v[0] < 1 ? -1 : 1;
-        seq.next = v[0] < 0 ? -1 : 1;
-    } else if (count == 2) {
-        seq.next = v[0];
-        seq.last = v[1];
-        seq.step = v[0] <= v[1] ? 1 : -1;
-    } else {
-        seq.next = v[0];
-        seq.step = v[1];
-        seq.last = v[2];
-        if (seq.step == 0 || (seq.next < seq.last && seq.step < 0) || (seq.next > seq.last && seq.step > 0))
-            return false;
-    }
-    if (hex && (seq.next < 0 || seq.last < 0)) return false;
-    seq.text = buf.substr(skip_blanks(buf, close + 1));
-    seqs_.push_back(std::move(seq));
-    return true;
 }
 
 bool Lexer::is_include(const std::string& buf) const {

@@ -88,6 +88,8 @@ private:
     bool replace_params(std::string& buf, int& expansions, bool& failed);
     std::optional<std::string> def_value(Def& def, std::string_view params);
     bool add_seq(const std::string& buf);
+    bool add_lst(const std::string& buf);
+    bool next_generated(std::string& buf);
     bool is_include(const std::string& buf) const;
     void do_include(const std::string& buf, std::optional<std::string> trailing);
     std::string split_braces(std::string& buf);
@@ -127,9 +129,12 @@ struct Lexer::Def {
 };
 
 struct Lexer::Seq {
-    std::string var;
+    std::string var;  // ~SEQ
     long long next = 0, step = 1, last = 0;
     bool hex = false;
+    std::vector<std::string> vars;               // ~LST: the variables
+    std::vector<std::vector<std::string>> sets;  // ~LST: one value per variable, per line
+    std::size_t next_set = 0;
     std::string text;
 };
 

@@ -176,10 +176,23 @@ TEST(KeepalivedReader, Sequences) {
     EXPECT_EQ(tree("~SEQ(i, 2) ~SEQ(j, 2) p $i $j\n"), "p(1,1);p(1,2);p(2,1);p(2,2)");
     // Definitions in the parameters.
     EXPECT_EQ(tree("$N=2\n~SEQ(i, $N) p $i\n"), "p(1);p(2)");
-    auto bad = read("~SEQ(i, 1, 0, 5) p\n~SEQ i\n~LST(a, 1, 2) p $a\n");
-    ASSERT_EQ(bad.errors.size(), 3u) << messages(bad.errors);
+    auto bad = read("~SEQ(i, 1, 0, 5) p\n~SEQ i\n~LST({a}, {1, 2}) p $a\n");
+    ASSERT_EQ(bad.errors.size(), 4u) << messages(bad.errors);  // ~LST: what, then where (as keepalived)
     EXPECT_EQ(bad.errors[0].line, 1);
-    EXPECT_NE(bad.errors[2].message.find("~LST"), std::string::npos);
+    EXPECT_NE(bad.errors[2].message.find("more values than there are variables"), std::string::npos);
+}
+
+TEST(KeepalivedReader, Lists) {
+    EXPECT_EQ(tree("~LST(ip, 192.0.2.1, 192.0.2.7) real_server $ip 80\n"),
+              "real_server(192.0.2.1,80);real_server(192.0.2.7,80)");
+    EXPECT_EQ(tree("~LST({ip, w}, {192.0.2.1, 3}, {192.0.2.2}) rs $ip ${w}x\n"), "rs(192.0.2.1,3x);rs(192.0.2.2,x)");
+    // Inside a ~SEQ.
+    EXPECT_EQ(tree("~SEQ(i, 2) ~LST(p, 80, 443) vs 192.0.2.$i $p\n"),
+              "vs(192.0.2.1,80);vs(192.0.2.1,443);vs(192.0.2.2,80);vs(192.0.2.2,443)");
+    // keepalived (checked with the binary): `$i$p` replaces only `$p` (a `$NAME` must
+    // end at a blank, `,`, `)` or the end of the line), and a missing value is empty.
+    EXPECT_EQ(tree("~SEQ(i, 1) ~LST(p, 5) a 192.0.2.$i$p\n"), "a(192.0.2.$i5)");
+    EXPECT_EQ(tree("~LST({ip, m}, {192.0.2.2}) a ${ip}/${m}\n"), "a(192.0.2.2/)");
 }
 
 TEST(KeepalivedReader, CommentsAttachToStatements) {
