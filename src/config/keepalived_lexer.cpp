@@ -106,7 +106,8 @@ Lexer::Lexer(const ReadOptions& options, ReadResult& result, Sink sink)
     host_name_ = options.host_name;
     if (host_name_.empty()) {
         char buf[HOST_NAME_MAX + 1] = {};
-        if (::gethostname(buf, sizeof buf - 1) == 0) host_name_ = buf;
+        // keepalived's default config_id: the node name up to its first '.' (main.c).
+        if (::gethostname(buf, sizeof buf - 1) == 0) host_name_ = std::string(buf).substr(0, std::strcspn(buf, "."));
     }
     // keepalived's standard definitions (set_std_definitions).
     defs_["_PWD"].fn = Def::Fn::Pwd;

@@ -51,8 +51,9 @@ struct Comment {
 };
 
 struct ReadOptions {
-    // The name @NAME lines are matched against; empty means the machine's host name
-    // (gethostname), as keepalived does when -i/--config-id is not given.
+    // The name @NAME lines are matched against (and $_INSTANCE); empty means the
+    // machine's host name up to its first '.' (gethostname), as keepalived does when
+    // -i/--config-id is not given (keepalived/core/main.c).
     std::string host_name;
     // Limits against hostile input; exceeding one is an error naming the place.
     std::size_t max_file_bytes = 4 * 1024 * 1024;  // per file, before expansion

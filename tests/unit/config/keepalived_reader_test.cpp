@@ -2,6 +2,9 @@
 // real binary's -d dump for the cases marked "keepalived:"). Small inline texts; the
 // include, hostile-input and corpus tests are in keepalived_reader_files_test.cpp.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <climits>
 
 #include "keepalived_test_util.hpp"
 
@@ -162,6 +165,11 @@ TEST(KeepalivedReader, ConditionalLines) {
     EXPECT_EQ(tree(text, "other"), "v{nopreempt}");
     // `@NAME` alone is dropped whatever the name; a condition may guard a whole block line.
     EXPECT_EQ(tree("@h1\n@h1 a {\nb\n}\n", "h1"), "a{b}");
+    // No name given: the host name up to its first '.', as keepalived's default config id.
+    char host[HOST_NAME_MAX + 1] = {};
+    ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+    const std::string shortname = std::string(host).substr(0, std::string(host).find('.'));
+    EXPECT_EQ(tree("@" + shortname + " a\n@^" + shortname + " b\n", ""), "a");
     // A definition can make a conditional line.
     EXPECT_EQ(tree("$ME=@h1\n$ME x\n", "h1"), "x");
 }
