@@ -182,6 +182,10 @@ void Lexer::run_text(std::string_view text, const std::string& name, const std::
     run();
 }
 
+// One line as keepalived's fgets(buf, 1024) reads it: a line of more than 1022
+// characters comes in pieces of 1023, each a line of its own to keepalived, and so here
+// (an error: the pieces rarely mean what was written). This also bounds the work per
+// line against hostile input.
 bool Lexer::read_physical(std::string& out) {
     while (!sources_.empty()) {
         Source& s = *sources_.back();
@@ -192,20 +196,28 @@ bool Lexer::read_physical(std::string& out) {
         }
         const auto nl = s.data.find('\n', s.pos);
         const auto end = nl == std::string::npos ? s.data.size() : nl;
-        out.assign(s.data, s.pos, end - s.pos);
-        s.pos = nl == std::string::npos ? s.data.size() : nl + 1;
         file_ = s.path;
-        line_ = ++s.line_no;
+        if (!s.continuing) {
+            line_ = ++s.line_no;
+            if (end - s.pos > kMaxLine)
+                error(file_, line_,
+                      fmt::format("line of {} characters: keepalived 2.2.7 reads it in pieces of {} characters, "
+                                  "each a line of its own (read so here)",
+                                  end - s.pos, kMaxLine + 1));
+        }
+        if (end - s.pos > kMaxLine) {
+            out.assign(s.data, s.pos, kMaxLine + 1);
+            s.pos += kMaxLine + 1;
+            s.continuing = true;
+        } else {
+            out.assign(s.data, s.pos, end - s.pos);
+            s.pos = nl == std::string::npos ? s.data.size() : nl + 1;
+            s.continuing = false;
+        }
         if (const auto z = out.find('\0'); z != std::string::npos) {
-            error(file_, line_,
-                  fmt::format("NUL byte in column {}: keepalived ignores the rest of the line", z + 1));
+            error(file_, line_, "NUL byte: keepalived ignores the rest of the line");
             out.resize(z);
         }
-        if (out.size() > kMaxLine)
-            error(file_, line_,
-                  fmt::format("line of {} characters: keepalived 2.2.7 reads at most {} per line and reads the "
-                              "rest as a line of its own",
-                              out.size(), kMaxLine));
         while (!out.empty() && (out.back() == '\r' || out.back() == '\n')) out.pop_back();
         return true;
     }

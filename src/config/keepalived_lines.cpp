@@ -99,8 +99,8 @@ void Lexer::run() {
             }
             if (auto again = decomment(buf, false)) {
                 warning(file_, line_,
-                        fmt::format("'#{}' is a comment to keepalived's VRRP and checker processes (a \\# or \\! "
-                                    "escapes a comment only in the parent's reading); read as they read it",
+                        fmt::format("keepalived's VRRP and checker processes read '{}' as a comment: \\# and \\! "
+                                    "escape a comment only in its parent process; read as they read it",
                                     *again));
                 if (buf.empty()) continue;
             }

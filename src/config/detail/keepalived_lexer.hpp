@@ -117,6 +117,7 @@ struct Lexer::Source {
     std::string data;
     std::size_t pos = 0;
     int line_no = 0;
+    bool continuing = false;  // in the middle of a line longer than keepalived reads at once
     int depth = 0;             // 0: the top file
     unsigned saved_check = 0;  // include_check to restore when this file ends
 };

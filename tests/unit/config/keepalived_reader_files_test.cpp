@@ -170,6 +170,14 @@ TEST(KeepalivedReaderFiles, HostileInputEndsInAClearErrorInBoundedTime) {
     EXPECT_TRUE(contains(messages(deep.errors), "'{' does not follow a statement"));
     EXPECT_LE(deep.errors.size(), 101u);
 
+    // 4 MB in one line of balanced braces: read in 1023-character pieces, bounded work.
+    std::string flat;
+    while (flat.size() < 4000000) flat += "a {} ";
+    t = clock::now();
+    auto one = read_string(flat, "flat.conf", opts());
+    EXPECT_LT(clock::now() - t, std::chrono::seconds(5));
+    EXPECT_TRUE(contains(messages(one.errors), "flat.conf:1: line of 4000000 characters")) << messages(one.errors);
+
     // A 10 MB file: over the default 4 MiB limit, and read in bounded time when allowed.
     std::string ten;
     while (ten.size() < 10 * 1024 * 1024) ten += "real_server 192.0.2.1 80 {\n  weight 1\n}\n";
