@@ -278,8 +278,11 @@ void Lexer::do_include(const std::string& buf, std::optional<std::string> traili
         std::string why;
         bool too_big = false;
         auto data = load_config_file(path, options_.max_file_bytes, why, too_big);
+        // A file that cannot be read is an error (keepalived logs it and reads on
+        // without it); a directory or an executable file is skipped as keepalived does.
         if (data) loaded.emplace_back(path, std::move(*data));
-        else if (too_big) error(file, line, fmt::format("include {}: {} {}", pattern, path, why));
+        else if (too_big || why.rfind("cannot", 0) == 0)
+            error(file, line, fmt::format("include {}: {} {}", pattern, path, why));
         else report(kIncludeRead, fmt::format("include {}: {} {}; keepalived skips it", pattern, path, why));
     }
     // A stack: the first match on top, read first.

@@ -95,6 +95,12 @@ TEST(KeepalivedReaderFiles, IncludedDirectoriesAndExecutablesAreSkipped) {
     EXPECT_EQ(r.warnings.size(), 2u) << messages(r.warnings);
     auto strict = read_file(d.write("strict.conf", "includer dir/*\n"), opts());
     EXPECT_EQ(strict.errors.size(), 2u) << messages(strict.errors);
+    // A file that cannot be read is an error whatever the variant.
+    std::filesystem::create_symlink(d.path() + "/gone.conf", d.path() + "/dir/dangling.conf");
+    auto unreadable = read_file(d.write("u.conf", "include dir/*.conf\n"), opts());
+    ASSERT_EQ(unreadable.errors.size(), 1u) << messages(unreadable.errors);
+    EXPECT_EQ(unreadable.errors[0].line, 1);
+    EXPECT_TRUE(contains(unreadable.errors[0].message, "dangling.conf cannot open")) << messages(unreadable.errors);
 }
 
 TEST(KeepalivedReaderFiles, TopFileProblems) {
