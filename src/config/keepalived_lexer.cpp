@@ -28,6 +28,7 @@ namespace {
 constexpr std::size_t kMaxLine = 1022;
 // After this many errors the input is not a keepalived configuration; stop.
 constexpr int kMaxErrors = 100;
+constexpr std::size_t kMaxWarnings = 1000;
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 bool is_alpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
@@ -129,7 +130,9 @@ void Lexer::error(const std::string& file, int line, std::string message) {
 }
 
 void Lexer::warning(const std::string& file, int line, std::string message) {
-    if (!stopped_) result_.warnings.push_back({file, line, std::move(message)});
+    if (stopped_ || result_.warnings.size() > kMaxWarnings) return;
+    if (result_.warnings.size() == kMaxWarnings) message = fmt::format("more than {} warnings: not shown", kMaxWarnings);
+    result_.warnings.push_back({file, line, std::move(message)});
 }
 
 void Lexer::emit(LexEvent::Kind kind, std::string text, std::optional<std::string> trailing) {

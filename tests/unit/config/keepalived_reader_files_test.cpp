@@ -198,6 +198,14 @@ TEST(KeepalivedReaderFiles, HostileInputEndsInAClearErrorInBoundedTime) {
     EXPECT_GT(read_all.statements.size(), 200000u);
     EXPECT_LT(clock::now() - t, std::chrono::seconds(20));
 
+    // Warnings are bounded in number too.
+    std::string missing;
+    for (int i = 0; i < 3000; ++i) missing += "include none" + std::to_string(i) + ".conf\n";
+    auto many = read_string(missing, "many.conf", opts());
+    EXPECT_TRUE(many.ok());
+    ASSERT_EQ(many.warnings.size(), 1001u);
+    EXPECT_TRUE(contains(many.warnings.back().message, "more than 1000 warnings"));
+
     // Random bytes: errors (bounded in number), never a crash, bounded time.
     std::mt19937 rng(13);
     for (int round = 0; round < 20; ++round) {
