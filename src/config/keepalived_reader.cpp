@@ -100,6 +100,12 @@ private:
     void statement(LexEvent& e) {
         auto words = detail::split_words(e.text);
         if (words.empty()) return;  // only form feeds and the like: keepalived skips it
+        if (++statements_ > options_.max_statements) {
+            lexer_->error(e.file, e.line,
+                          fmt::format("more than {} statements: stopped reading", options_.max_statements));
+            lexer_->stop();
+            return;
+        }
         Statement s;
         s.keyword = std::move(words.front());
         s.args.assign(std::make_move_iterator(words.begin() + 1), std::make_move_iterator(words.end()));
@@ -122,6 +128,7 @@ private:
     std::vector<Level> levels_;
     std::vector<Comment> pending_;
     Statement* last_ = nullptr;  // the statement a `{` right now would open
+    std::size_t statements_ = 0;
 };
 
 template <typename Run>

@@ -78,6 +78,9 @@ struct ReadOptions {
     int max_include_depth = 8;                      // an include loop hits this
     int max_block_depth = 32;
     int max_expansions_per_line = 64;               // $NAME inside $NAME ...
+    // Statements in the tree (each costs a few hundred bytes of memory: a file of short
+    // lines, or a ~SEQ, could otherwise fill gigabytes within max_total_bytes).
+    std::size_t max_statements = 500000;
 };
 
 struct ReadResult {

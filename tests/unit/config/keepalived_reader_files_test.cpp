@@ -146,6 +146,15 @@ TEST(KeepalivedReaderFiles, SizeLimits) {
     ASSERT_FALSE(total.ok());
     EXPECT_TRUE(contains(messages(total.errors), "more than 150 bytes")) << messages(total.errors);
 
+    // The number of statements is bounded (memory): a ~SEQ of a million lines.
+    o.max_total_bytes = 1 << 20;
+    o.max_statements = 1000;
+    auto count = read_string("~SEQ(i, 1000000) a $i\n", "count.conf", o);
+    ASSERT_EQ(count.errors.size(), 1u) << messages(count.errors);
+    EXPECT_TRUE(contains(count.errors[0].message, "more than 1000 statements"));
+    EXPECT_EQ(count.statements.size(), 1000u);
+    o.max_statements = ReadOptions{}.max_statements;
+
     // Expansion counts too: a ~SEQ of a billion lines stops at the limit.
     o.max_total_bytes = 1 << 20;
     const auto start = std::chrono::steady_clock::now();
@@ -193,6 +202,7 @@ TEST(KeepalivedReaderFiles, HostileInputEndsInAClearErrorInBoundedTime) {
     EXPECT_TRUE(contains(refused.errors[0].message, "larger than 4194304 bytes"));
     ReadOptions big = opts();
     big.max_file_bytes = big.max_total_bytes = 16 * 1024 * 1024;
+    big.max_statements = 1000000;
     auto read_all = read_string(ten, "ten.conf", big);
     EXPECT_TRUE(read_all.ok()) << messages(read_all.errors);
     EXPECT_GT(read_all.statements.size(), 200000u);
