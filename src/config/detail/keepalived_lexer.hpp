@@ -1,12 +1,14 @@
 // The first half of the keepalived reader: keepalived 2.2.7's read_line() (lib/parser.c)
 // turned into a stream of events. It does everything keepalived does before a line
 // reaches a keyword handler, in keepalived's order:
-//   physical line (at most 1022 characters: keepalived reads with fgets(buf, 1024))
-//   -> decomment (`!`/`#` outside "...", `\#` and `\!` escape them)
+//   physical line (in pieces of at most 1023 characters: keepalived's fgets(buf, 1024))
+//   -> decomment, twice: once as keepalived's parent process writes its consolidated
+//      copy, once as the VRRP and checker processes read that copy (`!`/`#` outside
+//      "..."; `\#` and `\!` escape them only in the first pass)
 //   -> multi-line definition bodies (`$NAME=value \` continues on the next line; the
-//      first line without a trailing `\`, or an empty line, ends it)
+//      first line without a trailing `\`, or an empty or comment-only line, ends it)
 //   -> `@NAME` / `@^NAME` (kept when NAME is / is not the host name)
-//   -> `$NAME=value` definitions, `~SEQ(...)` generators
+//   -> `$NAME=value` definitions, `~SEQ(...)` / `~LST(...)` generators
 //   -> `$NAME` / `${NAME}` uses (rescanned until nothing changes, as keepalived does)
 //   -> `include GLOB` (also includer/includem/includew/includeb/includea)
 //   -> split at the first `{` or `}` outside quotes: every brace becomes a piece of its
