@@ -4,6 +4,9 @@
 
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
+
+#include <chrono>
 
 #include <filesystem>
 #include <fstream>
@@ -15,6 +18,14 @@
 namespace ka_test {
 
 using lvsd::config::keepalived::Statement;
+
+// CPU time of this process: "bounded time" is about the work done, which a loaded
+// machine (the tests share it with builds) does not change.
+inline std::chrono::nanoseconds cpu_now() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
 
 // `kw(a,b){child;child}` for a statement; statements separated by `;`.
 inline std::string dump(const std::vector<Statement>& list) {
