@@ -116,7 +116,10 @@ TEST(ManPages, Lvsctl8DocumentsEveryCommandAndOptionOfLvsctlHelp) {
     ASSERT_EQ(verbs, (std::set<std::string>{"status", "reload", "realserver"}));
     for (const auto& v : verbs) EXPECT_TRUE(documented.count(v)) << "lvsctl(8) has no entry for " << v;
     for (const char* sub : {"up", "down"}) EXPECT_TRUE(documented.count(sub)) << "lvsctl(8): realserver " << sub;
-    EXPECT_NE(man::roff_to_text(pages()["lvsctl.8"]).find("exit status"), std::string::npos);
+    // The exit statuses, the usage error's as lvsctl returns it.
+    const std::string text = man::roff_to_text(pages()["lvsctl.8"]);
+    EXPECT_NE(text.find("Exit status: 0 when"), std::string::npos);
+    EXPECT_NE(text.find(std::to_string(ctl::kUsageError) + " for a mistake in the command line"), std::string::npos);
 }
 
 // The unit's Documentation= names pages the package installs.
