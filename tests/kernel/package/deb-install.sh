@@ -12,15 +12,21 @@
 # systemd and skip it. To see what they ask of it, /run/systemd/system is made (on the
 # VM's own tmpfs) and a `systemctl` that records its arguments comes first in PATH;
 # deb-systemd-helper and deb-systemd-invoke are Debian's own.
+#
+# A policy-rc.d that forbids actions (Docker images ship one that exits 101) would make
+# deb-systemd-invoke skip them, as it should; it is moved aside for the test and put back.
 set -euo pipefail
 build=${1:?usage: deb-install.sh BUILD_DIR}
 fail() { echo "deb-install: FAIL: $*" >&2; exit 1; }
+# vm-init's control share: this is the VM, whose root is thrown away afterwards.
+[[ -d /run/lvsd-vm ]] || fail "not inside the test VM (tests/kernel/vm-run): dpkg -i would change this host"
 
 rec=$(mktemp -d /tmp/deb-install.XXXXXX)
 made=()  # the directories this test made, deepest first
 cleanup() {
-    rm -rf "$rec"
+    [[ -e $rec/policy-rc.d ]] && mv "$rec/policy-rc.d" /usr/sbin/policy-rc.d
     for d in "${made[@]}"; do rmdir "$d" 2>/dev/null || true; done
+    rm -rf "$rec"
 }
 trap cleanup EXIT
 calls=$rec/systemctl.log
@@ -29,6 +35,7 @@ cat >"$rec/systemctl" <<EOS
 echo "\$*" >>"$calls"
 EOS
 chmod 755 "$rec/systemctl"
+[[ -e /usr/sbin/policy-rc.d ]] && mv /usr/sbin/policy-rc.d "$rec/policy-rc.d"
 for d in /run/systemd /run/systemd/system; do
     [[ -d $d ]] || { mkdir "$d"; made=("$d" "${made[@]}"); }
 done
