@@ -128,9 +128,11 @@ std::string heading_text(std::string_view line) {
     std::string plain;
     for (char c : trim(line.substr(line.find_first_not_of('#')))) {
         if (c == '`') continue;
-        put(plain, c, false);
+        // .SH and .SS take the rest of the line as their arguments: a bare quote would
+        // start a quoted argument.
+        if (c == '"') plain += "\\(dq";
+        else put(plain, c, false);
     }
-    // .SH and .SS take the rest of the line as the title; a quote would end it early.
     return plain;
 }
 

@@ -23,7 +23,7 @@ TEST(Markdown, BlocksBecomeRequests) {
                       "```",            "",
                       "| key | type | meaning |", "| --- | --- | --- |",
                       "| `a` | int | what \\| a |", "| `b` | | no type |",
-                      "#### Deeper"};
+                      "#### Deeper \"quoted\""};
     EXPECT_EQ(to_roff(md, 2),
               ".SH Title\n"
               ".PP\nA paragraph over \\fBtwo lines\\fR here.\n"
@@ -32,7 +32,7 @@ TEST(Markdown, BlocksBecomeRequests) {
               ".PP\n.RS 4\n.nf\n\\&.starts with a dot \\-x\n.fi\n.RE\n"
               ".TP\n\\fBa\\fR\ntype: int\n.br\nwhat | a\n"
               ".TP\n\\fBb\\fR\nno type\n"
-              ".SS Deeper\n");
+              ".SS Deeper \\(dqquoted\\(dq\n");
 }
 
 TEST(Markdown, SectionEndsAtTheNextHeadingOfItsLevelAndSkipsCode) {
