@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "ctl/realserver_plan.hpp"
 #include "host/addresses.hpp"
 #include "host/monitor.hpp"
 
@@ -13,7 +14,7 @@ namespace lvsd::ctl {
 
 namespace {
 
-Result<void> write_sysctl(const std::string& key, const std::string& value) {
+Result<void> write_sysctl(const std::string& key, int value) {
     std::ofstream f("/proc/sys/" + key);
     if (!(f << value << '\n') || !f.flush())
         return make_error(errno, "set {} = {}: {}", key, value, std::strerror(errno));
@@ -21,26 +22,34 @@ Result<void> write_sysctl(const std::string& key, const std::string& value) {
 }
 
 Result<std::string> change(const std::vector<IpAddress>& vips, bool up) {
-    if (vips.empty()) return make_error(0, "name at least one --vip ADDRESS");
     auto view = host::read_view();
     if (!view) return view.error();
     const host::Link* lo = view->link("lo");
     if (!lo) return make_error(ENODEV, "this host has no loopback interface \"lo\"");
-    host::AddressWriter addresses;
-    if (auto r = addresses.open(); !r) return r.error();
+    std::vector<Prefix> on_lo;
+    for (const auto& a : view->addresses_of(lo->index)) on_lo.push_back(a.prefix);
+    const RealserverPlan plan = plan_realserver(up, vips, on_lo);
+
     std::string done;
-    for (const auto& vip : vips) {
-        Prefix host{vip, static_cast<uint8_t>(vip.is_v4() ? 32 : 128)};
-        auto r = up ? addresses.add(lo->index, "lo", host, "")
-                    : addresses.remove(lo->index, "lo", host);
-        if (!r) return r.error();
-        done += fmt::format("{} {} {} lo\n", up ? "added" : "removed", host, up ? "to" : "from");
+    for (const auto& n : plan.notes) done += n + "\n";
+    if (!plan.add.empty() || !plan.remove.empty()) {
+        host::AddressWriter addresses;
+        if (auto r = addresses.open(); !r) return r.error();
+        for (const auto& p : plan.add) {
+            if (auto r = addresses.add(lo->index, "lo", p, ""); !r) return r.error();
+            done += fmt::format("{} added to lo\n", p);
+        }
+        for (const auto& p : plan.remove) {
+            if (auto r = addresses.remove(lo->index, "lo", p); !r) return r.error();
+            done += fmt::format("{} removed from lo\n", p);
+        }
     }
-    const std::string ignore = up ? "1" : "0", announce = up ? "2" : "0";
-    if (auto r = write_sysctl("net/ipv4/conf/all/arp_ignore", ignore); !r) return r.error();
-    if (auto r = write_sysctl("net/ipv4/conf/all/arp_announce", announce); !r) return r.error();
-    done += fmt::format("net.ipv4.conf.all.arp_ignore = {}\nnet.ipv4.conf.all.arp_announce = {}\n",
-                        ignore, announce);
+    if (plan.arp) {
+        if (auto r = write_sysctl("net/ipv4/conf/all/arp_ignore", plan.arp->arp_ignore); !r) return r.error();
+        if (auto r = write_sysctl("net/ipv4/conf/all/arp_announce", plan.arp->arp_announce); !r) return r.error();
+        done += fmt::format("net.ipv4.conf.all.arp_ignore = {}\nnet.ipv4.conf.all.arp_announce = {}\n",
+                            plan.arp->arp_ignore, plan.arp->arp_announce);
+    }
     return done;
 }
 

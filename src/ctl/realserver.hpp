@@ -1,8 +1,7 @@
-// `lvsctl realserver up|down --vip ADDR...`: the real-server side of direct routing.
-// The real server must accept packets for the VIP (the VIP on lo, host length) without
-// answering ARP for it on the LAN (arp_ignore=1: answer only for addresses of the
-// interface the request came in on; arp_announce=2: never use the VIP as the source of
-// its own ARP requests), or the LAN's routers would send VIP traffic straight to it.
+// `lvsctl realserver up|down --vip ADDR...`: the real-server side of direct routing,
+// carried out (the decisions are realserver_plan.hpp's). The real server must accept
+// packets for the VIP (the VIP on lo, host length) without answering ARP for it on the
+// LAN, or the LAN's routers would send VIP traffic straight to it.
 #pragma once
 
 #include <string>
@@ -13,9 +12,10 @@
 
 namespace lvsd::ctl {
 
+// Reads lo's addresses, plans, applies: addresses over rtnetlink, then the sysctls. The
+// text says what was done and what was already so, one line each. An error names the
+// address or sysctl and the reason; what was done before it stays done.
 Result<std::string> realserver_up(const std::vector<IpAddress>& vips);
-// Removes the VIPs from lo and puts arp_ignore and arp_announce back to the kernel's
-// defaults (0).
 Result<std::string> realserver_down(const std::vector<IpAddress>& vips);
 
 }  // namespace lvsd::ctl

@@ -25,8 +25,8 @@ namespace lvsd::daemon {
 std::vector<std::string> engine_problems(const config::Config& config) {
     std::vector<std::string> problems;
     for (const auto& in : config.vrrp_instances)
-        if (auto c = instance_config(in, config.vrrp_scripts, config.vrrp_track_files, config.vrrp_track_processes); !c)
-            problems.push_back(c.error().message);
+        for (auto& p : instance_problems(in, config.vrrp_scripts, config.vrrp_track_files, config.vrrp_track_processes))
+            problems.push_back(std::move(p));
     for (const auto& vs : config.virtual_servers)
         for (const auto& rs : vs.real_servers)
             for (const auto& hc : rs.checks) {

@@ -65,10 +65,11 @@ vrrp::ScriptConfig script_config(const config::VrrpScript& s) {
     return c;
 }
 
-Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
-                                             const std::vector<config::VrrpScript>& scripts,
-                                             const std::vector<config::VrrpTrackFile>& files,
-                                             const std::vector<config::VrrpTrackProcess>& processes) {
+namespace {
+
+vrrp::InstanceConfig map_instance(const config::VrrpInstance& in, const std::vector<config::VrrpScript>& scripts,
+                                  const std::vector<config::VrrpTrackFile>& files,
+                                  const std::vector<config::VrrpTrackProcess>& processes) {
     vrrp::InstanceConfig c;
     c.name = in.name;
     c.interface = in.interface;
@@ -105,9 +106,29 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
     c.notify_fault = argv_of(in.notify.fault);
     c.notify_stop = argv_of(in.notify.stop);
     c.notify = argv_of(in.notify.any);
+    return c;
+}
+
+}  // namespace
+
+Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
+                                             const std::vector<config::VrrpScript>& scripts,
+                                             const std::vector<config::VrrpTrackFile>& files,
+                                             const std::vector<config::VrrpTrackProcess>& processes) {
+    auto c = map_instance(in, scripts, files, processes);
     if (auto r = vrrp::validate(c); !r)
         return make_error(0, "{}:{}: {}", in.where.file, in.where.line, r.error().message);
     return c;
+}
+
+std::vector<std::string> instance_problems(const config::VrrpInstance& in,
+                                           const std::vector<config::VrrpScript>& scripts,
+                                           const std::vector<config::VrrpTrackFile>& files,
+                                           const std::vector<config::VrrpTrackProcess>& processes) {
+    std::vector<std::string> out;
+    for (const auto& p : vrrp::problems(map_instance(in, scripts, files, processes)))
+        out.push_back(fmt::format("{}:{}: {}", in.where.file, in.where.line, p));
+    return out;
 }
 
 std::vector<std::string> vrrp_host_problems(const config::Config& config, const host::View& view) {

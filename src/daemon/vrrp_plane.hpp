@@ -32,6 +32,12 @@ Result<vrrp::InstanceConfig> instance_config(const config::VrrpInstance& in,
                                              const std::vector<config::VrrpScript>& scripts = {},
                                              const std::vector<config::VrrpTrackFile>& files = {},
                                              const std::vector<config::VrrpTrackProcess>& processes = {});
+// Every problem instance_config() would refuse `in` for, not only the first (for
+// `lvsd -t`, which reports each), as `FILE:LINE: message`; empty when it has none.
+std::vector<std::string> instance_problems(const config::VrrpInstance& in,
+                                           const std::vector<config::VrrpScript>& scripts = {},
+                                           const std::vector<config::VrrpTrackFile>& files = {},
+                                           const std::vector<config::VrrpTrackProcess>& processes = {});
 
 // The runner's view of a vrrp_scripts entry: the argv (run through setpriv as `user`),
 // the timeout (the interval when not set, as keepalived).

@@ -49,6 +49,9 @@ public:
     bool has_status() const { return status_ != 0; }
     unsigned status() const { return status_; }
     bool body_found() const { return found_; }
+    // The needle was looked for in max_body_scan bytes and no further (the probe says so
+    // in its failure reason: the text may come later in a longer body).
+    bool scan_limit_reached() const { return scanned_ >= max_body_scan_; }
     // Lowercase hex MD5 of the body; empty unless constructed with `digest`.
     std::string body_md5();
     const std::string& error() const { return error_; }

@@ -111,6 +111,12 @@ asio::awaitable<ProbeResult> http_exchange(Stream& sock, const CheckSpec& spec, 
                                                      status_codes_text(spec.status_code))};
         if (p == ResponseReader::Progress::Complete) break;
     }
+    if (!spec.body_contains.empty() && !reader.body_found() && reader.scan_limit_reached()) {
+        static_assert(ResponseReader::kMaxBodyScan == 1024 * 1024, "the reason says 1 MiB");
+        co_return ProbeResult{false, fmt::format("{}HTTP {} but the body's first 1 MiB lacks {:?} (body_contains "
+                                                 "searches no further)",
+                                                 prefix, reader.status(), spec.body_contains)};
+    }
     if (!spec.body_contains.empty() && !reader.body_found())
         co_return ProbeResult{false, fmt::format("{}HTTP {} but the body lacks {:?}", prefix,
                                                  reader.status(), spec.body_contains)};

@@ -108,7 +108,9 @@ inline Family instance_family(const InstanceConfig& c) {
 }
 
 // Checks what can be checked without the system (ranges, families, combinations).
-// Errors name the instance and the key.
+// Each message names the instance and the key; problems() gives every one (for
+// `lvsd -t`), validate() the first.
+std::vector<std::string> problems(const InstanceConfig& c);
 Result<void> validate(const InstanceConfig& c);
 
 // The pure state-machine parameters for a config (after validate).

@@ -14,64 +14,70 @@ Family vip_family(const InstanceConfig& c) { return instance_family(c); }
 
 }  // namespace
 
-Result<void> validate(const InstanceConfig& c) {
+std::vector<std::string> problems(const InstanceConfig& c) {
+    // Every problem, not only the first: `lvsd -t` promises each one (README, Configuration).
+    std::vector<std::string> out;
+    auto add = [&out](std::string m) { out.push_back(std::move(m)); };
     const std::string where = fmt::format("vrrp_instance {}", c.name.empty() ? "(unnamed)" : c.name);
-    if (c.name.empty()) return make_error(0, "vrrp_instance: the instance needs a name");
+    if (c.name.empty()) add("vrrp_instance: the instance needs a name");
     if (c.interface.empty() || c.interface.size() >= IFNAMSIZ)
-        return make_error(0, "{}: interface '{}' is not a valid interface name", where, c.interface);
-    if (c.virtual_router_id == 0) return make_error(0, "{}: virtual_router_id must be 1..255", where);
-    if (c.priority == 0) return make_error(0, "{}: priority must be 1..255 (0 is reserved for stopping)", where);
-    if (c.version != 2 && c.version != 3) return make_error(0, "{}: version {} (2 or 3)", where, c.version);
+        add(fmt::format("{}: interface '{}' is not a valid interface name", where, c.interface));
+    if (c.virtual_router_id == 0) add(fmt::format("{}: virtual_router_id must be 1..255", where));
+    if (c.priority == 0) add(fmt::format("{}: priority must be 1..255 (0 is reserved for stopping)", where));
+    if (c.version != 2 && c.version != 3) add(fmt::format("{}: version {} (2 or 3)", where, c.version));
     const auto ms = c.advert_int.count();
     if (c.version == 3 && (ms < 10 || ms > 40950 || ms % 10 != 0))
-        return make_error(0, "{}: advert_int {} ms: VRRPv3 carries 10 ms steps from 0.01 to 40.95 s", where, ms);
+        add(fmt::format("{}: advert_int {} ms: VRRPv3 carries 10 ms steps from 0.01 to 40.95 s", where, ms));
     if (c.version == 2 && (ms < 1000 || ms > 255000 || ms % 1000 != 0))
-        return make_error(0, "{}: advert_int {} ms: VRRPv2 carries whole seconds from 1 to 255", where, ms);
+        add(fmt::format("{}: advert_int {} ms: VRRPv2 carries whole seconds from 1 to 255", where, ms));
     if (c.virtual_ipaddress.size() > 255)
-        return make_error(0, "{}: {} virtual_ipaddress entries, an advert carries at most 255", where,
-                          c.virtual_ipaddress.size());
+        add(fmt::format("{}: {} virtual_ipaddress entries, an advert carries at most 255", where,
+                        c.virtual_ipaddress.size()));
     const Family fam = vip_family(c);
     for (auto& v : c.virtual_ipaddress) {
         if (family_of(v.prefix.address) != fam)
-            return make_error(0, "{}: virtual_ipaddress {} mixes IPv4 and IPv6; use one instance per family", where,
-                              v.prefix);
+            add(fmt::format("{}: virtual_ipaddress {} mixes IPv4 and IPv6; use one instance per family", where,
+                            v.prefix));
         if (!v.label.empty() && (fam != Family::V4 || v.label.size() >= IFNAMSIZ))
-            return make_error(0, "{}: label '{}' of {}: labels are IPv4 only and at most 15 bytes", where, v.label,
-                              v.prefix);
+            add(fmt::format("{}: label '{}' of {}: labels are IPv4 only and at most 15 bytes", where, v.label,
+                            v.prefix));
         if (!v.dev.empty() && v.dev.size() >= IFNAMSIZ)
-            return make_error(0, "{}: dev '{}' of {} is not a valid interface name", where, v.dev, v.prefix);
+            add(fmt::format("{}: dev '{}' of {} is not a valid interface name", where, v.dev, v.prefix));
     }
     if (c.version == 2 && fam == Family::V6)
-        return make_error(0, "{}: VRRPv2 is IPv4 only (RFC 3768); use version 3 for IPv6", where);
+        add(fmt::format("{}: VRRPv2 is IPv4 only (RFC 3768); use version 3 for IPv6", where));
     if (!c.auth_pass.empty() && c.version != 2)
-        return make_error(0, "{}: auth_pass is VRRPv2 only (RFC 5798 removed authentication)", where);
-    if (c.auth_pass.size() > kV2AuthLength)
-        return make_error(0, "{}: auth_pass is longer than 8 bytes", where);
+        add(fmt::format("{}: auth_pass is VRRPv2 only (RFC 5798 removed authentication)", where));
+    if (c.auth_pass.size() > kV2AuthLength) add(fmt::format("{}: auth_pass is longer than 8 bytes", where));
     if (c.unicast_src_ip && family_of(*c.unicast_src_ip) != fam)
-        return make_error(0, "{}: unicast_src_ip {} is not of the family of the VIPs", where, *c.unicast_src_ip);
+        add(fmt::format("{}: unicast_src_ip {} is not of the family of the VIPs", where, *c.unicast_src_ip));
     for (auto& p : c.unicast_peer)
-        if (family_of(p) != fam)
-            return make_error(0, "{}: unicast_peer {} is not of the family of the VIPs", where, p);
+        if (family_of(p) != fam) add(fmt::format("{}: unicast_peer {} is not of the family of the VIPs", where, p));
     if (c.preempt_delay < 0ms || c.preempt_delay > 1000s)
-        return make_error(0, "{}: preempt_delay must be 0..1000 s", where);
+        add(fmt::format("{}: preempt_delay must be 0..1000 s", where));
     if (c.garp_interval < 0ms || c.garp_master_delay < 0ms || c.garp_master_refresh < 0ms)
-        return make_error(0, "{}: garp_* intervals must not be negative", where);
-    if (c.notify_timeout <= 0ms) return make_error(0, "{}: the notify timeout must be positive", where);
+        add(fmt::format("{}: garp_* intervals must not be negative", where));
+    if (c.notify_timeout <= 0ms) add(fmt::format("{}: the notify timeout must be positive", where));
     if (!c.use_vmac.empty() && (c.use_vmac.size() >= IFNAMSIZ || c.use_vmac == c.interface))
-        return make_error(0, "{}: use_vmac '{}' is not a valid name for a new interface", where, c.use_vmac);
+        add(fmt::format("{}: use_vmac '{}' is not a valid name for a new interface", where, c.use_vmac));
     if (!c.use_vmac.empty() && fam != Family::V4)
-        return make_error(0, "{}: use_vmac is supported for IPv4 instances only (yet)", where);
+        add(fmt::format("{}: use_vmac is supported for IPv4 instances only (yet)", where));
     for (auto& t : c.track_arp_target) {
-        if (!t.is_v4()) return make_error(0, "{}: track_arp_target {}: ARP is IPv4 only", where, t);
-        if (fam != Family::V4)
-            return make_error(0, "{}: track_arp_target {} needs an IPv4 instance to ask from", where, t);
+        if (!t.is_v4()) add(fmt::format("{}: track_arp_target {}: ARP is IPv4 only", where, t));
+        else if (fam != Family::V4)
+            add(fmt::format("{}: track_arp_target {} needs an IPv4 instance to ask from", where, t));
     }
     if (!c.track_arp_target.empty() && (c.track_arp_interval < 10ms || c.track_arp_fall == 0))
-        return make_error(0, "{}: track_arp interval must be at least 10 ms and fall at least 1", where);
+        add(fmt::format("{}: track_arp interval must be at least 10 ms and fall at least 1", where));
     for (auto* n : {&c.notify_master, &c.notify_backup, &c.notify_fault, &c.notify_stop, &c.notify})
         if (!n->empty() && (n->front().empty() || n->front()[0] != '/'))
-            return make_error(0, "{}: notify script '{}' must be an absolute path", where,
-                              n->empty() ? "" : n->front());
+            add(fmt::format("{}: notify script '{}' must be an absolute path", where, n->front()));
+    return out;
+}
+
+Result<void> validate(const InstanceConfig& c) {
+    auto all = problems(c);
+    if (!all.empty()) return make_error(0, "{}", all.front());
     return {};
 }
 

@@ -129,6 +129,11 @@ TEST(HttpProbe, ChecksStatusPathHostAndBody) {
     r = run_probe(io, s);
     EXPECT_FALSE(r.ok);
     EXPECT_EQ(r.reason, "HTTP 200 but the body lacks \"sick\"");
+    // Only the first MiB of a body is searched, and the reason says so.
+    srv.set_response(http_response(200, std::string(2 * 1024 * 1024, 'x') + "sick"));
+    r = run_probe(io, s);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "HTTP 200 but the body's first 1 MiB lacks \"sick\" (body_contains searches no further)");
 
     srv.set_response(http_response(503, "down for maintenance"));
     s.body_contains.clear();

@@ -131,6 +131,21 @@ TEST(HttpResponse, BodyScanIsBounded) {
     EXPECT_EQ(r.feed(std::string(60, 'x')), P::NeedMore);
     EXPECT_EQ(r.feed(std::string(10, 'x') + "needle"), P::Complete);  // past the budget
     EXPECT_FALSE(r.body_found());
+    EXPECT_TRUE(r.scan_limit_reached());
+    // A body shorter than the budget was searched whole.
+    ResponseReader whole("needle", 64);
+    EXPECT_EQ(whole.feed("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhay"), P::Complete);
+    EXPECT_FALSE(whole.body_found());
+    EXPECT_FALSE(whole.scan_limit_reached());
+}
+
+TEST(HttpResponse, TheDefaultBodyScanIsOneMebibyte) {
+    ResponseReader r("needle");
+    EXPECT_EQ(r.feed("HTTP/1.1 200 OK\r\n\r\n"), P::NeedMore);
+    EXPECT_EQ(r.feed(std::string(1024 * 1024 - 1, 'x')), P::NeedMore);
+    EXPECT_EQ(r.feed("needle"), P::Complete);  // starts in the last byte of the first MiB
+    EXPECT_FALSE(r.body_found());
+    EXPECT_TRUE(r.scan_limit_reached());
 }
 
 TEST(HttpResponse, NoBodyStatusesCompleteAtTheHeaders) {

@@ -1,0 +1,65 @@
+// lvsctl's command line: every usage error is an error value (lvsctl exits kUsageError).
+#include <gtest/gtest.h>
+
+#include "ctl/command.hpp"
+#include "ctl/control.hpp"
+
+using namespace lvsd::ctl;
+using Args = std::vector<std::string>;
+
+namespace {
+
+std::string error_of(const Args& a) {
+    auto r = parse_command(a);
+    EXPECT_FALSE(r.ok()) << "accepted: " << ::testing::PrintToString(a);
+    return r ? "" : r.error().message;
+}
+
+}  // namespace
+
+TEST(LvsctlCommand, ParsesEveryCommand) {
+    auto s = parse_command({"status"});
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->kind, Command::Kind::Status);
+    EXPECT_EQ(s->socket_path, kDefaultSocketPath);
+    auto j = parse_command({"-s", "/tmp/x.sock", "status", "--json"});
+    ASSERT_TRUE(j.ok());
+    EXPECT_EQ(j->kind, Command::Kind::StatusJson);
+    EXPECT_EQ(j->socket_path, "/tmp/x.sock");
+    EXPECT_EQ(parse_command({"reload", "--socket", "/a"})->kind, Command::Kind::Reload);
+    EXPECT_EQ(parse_command({"status", "--help"})->kind, Command::Kind::Help);
+    auto up = parse_command({"realserver", "up", "--vip", "192.0.2.10", "--vip", "2001:db8::10"});
+    ASSERT_TRUE(up.ok()) << up.error().message;
+    EXPECT_EQ(up->kind, Command::Kind::RealserverUp);
+    EXPECT_EQ(up->vips.size(), 2u);
+    EXPECT_EQ(parse_command({"realserver", "down", "--vip", "192.0.2.10"})->kind, Command::Kind::RealserverDown);
+}
+
+TEST(LvsctlCommand, UsageErrorsSayWhat) {
+    EXPECT_EQ(error_of({}), "no command (see lvsctl --help)");
+    EXPECT_EQ(error_of({"stats"}), "unknown command \"stats\" (see lvsctl --help)");
+    EXPECT_EQ(error_of({"status", "--yaml"}), "status: unexpected \"--yaml\" (see lvsctl --help)");
+    EXPECT_EQ(error_of({"status", "-s"}), "-s needs a socket path");
+    EXPECT_EQ(error_of({"realserver", "sideways"}), "usage: lvsctl realserver up|down --vip ADDR [--vip ADDR...]");
+    EXPECT_EQ(error_of({"realserver", "up"}), "realserver up: name at least one --vip ADDRESS");
+    EXPECT_EQ(error_of({"realserver", "up", "--vip"}), "realserver up: --vip needs an address");
+    EXPECT_EQ(error_of({"realserver", "up", "192.0.2.1"}), "realserver up: expected --vip ADDRESS, got \"192.0.2.1\"");
+    EXPECT_EQ(error_of({"realserver", "down", "--vip", "nope"}), "realserver down: \"nope\" is not an IP address");
+    EXPECT_EQ(error_of({"realserver", "up", "--vip", "192.0.2.1", "--vip", "192.0.2.1"}),
+              "realserver up: --vip 192.0.2.1 is given twice");
+}
+
+TEST(LvsctlCommand, RefusesWhatTheDaemonRefusesAsAVip) {
+    EXPECT_EQ(error_of({"realserver", "up", "--vip", "127.0.0.5"}),
+              "realserver up: --vip 127.0.0.5: 127.0.0.5 is a loopback address (lo answers for it already); a VIP "
+              "must be a unicast address");
+    EXPECT_NE(error_of({"realserver", "up", "--vip", "::1"}).find("loopback"), std::string::npos);
+    EXPECT_NE(error_of({"realserver", "up", "--vip", "0.0.0.0"}).find("unspecified"), std::string::npos);
+    EXPECT_NE(error_of({"realserver", "down", "--vip", "::"}).find("unspecified"), std::string::npos);
+    EXPECT_NE(error_of({"realserver", "up", "--vip", "224.0.0.18"}).find("multicast"), std::string::npos);
+    EXPECT_NE(error_of({"realserver", "up", "--vip", "ff02::12"}).find("multicast"), std::string::npos);
+}
+
+TEST(LvsctlCommand, UsageNamesTheExitStatuses) {
+    EXPECT_NE(usage().find("2 a usage error"), std::string::npos) << usage();
+}
