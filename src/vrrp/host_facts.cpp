@@ -171,7 +171,7 @@ std::vector<VipOp> vmac_link_local_plan(const InstanceConfig& c, const host::Vie
     }
     if (!present)
         ops.push_back({VipOp::Kind::Add, vmac->index, c.use_vmac, *wanted, {},
-                       fmt::format("{}'s link-local address absent", c.interface)});
+                       fmt::format("a copy of {}'s link-local", c.interface)});
     return ops;
 }
 

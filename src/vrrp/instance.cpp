@@ -136,6 +136,7 @@ struct Instance::Impl {
     // is) now, and the view read again so that everything below sees it.
     Result<void> make_vmac() {
         if (cfg.use_vmac.empty()) return {};
+        vmac_ll.created();  // before the view is read again: the host events it brings are ours
         const bool v6 = family == Family::V6;
         if (auto r = host::create_vmac(cfg.use_vmac, facts.base_ifindex, cfg.interface,
                                        host::virtual_router_mac(cfg.virtual_router_id, v6), v6);
@@ -143,8 +144,10 @@ struct Instance::Impl {
             return make_error(r.error().code, "{}: {}", owner, r.error().message);
         if (auto r = host.resync(); !r) return r;
         facts = host_facts(cfg, host.view());
-        vmac_ll.created();
-        vmac_ll.keep(cfg, host.view());
+        // Read again once more after writing, so that the next host event does not find
+        // the view without the link-local just added.
+        if (vmac_ll.keep(cfg, host.view()))
+            if (auto r = host.resync(); !r) return r;
         // (A socket opened at prepare() may be on a macvlan that a replaced instance has
         // deleted since: the index tells.)
         if (facts.ifindex && transport.ifindex() != facts.ifindex)

@@ -13,12 +13,12 @@ Result<void> VmacLinkLocal::open(const InstanceConfig& c) {
     return {};
 }
 
-void VmacLinkLocal::keep(const InstanceConfig& c, const host::View& view) {
-    if (!open_) return;
+bool VmacLinkLocal::keep(const InstanceConfig& c, const host::View& view) {
+    if (!open_) return false;
     const auto ops = vmac_link_local_plan(c, view);
     if (ops.empty()) {
         settled_ = true;
-        return;
+        return false;
     }
     for (const auto& op : ops) {
         auto r = op.kind == VipOp::Kind::Add ? writer_.add(op.ifindex, op.dev, op.prefix, {})
@@ -33,6 +33,7 @@ void VmacLinkLocal::keep(const InstanceConfig& c, const host::View& view) {
             spdlog::info("{}: link-local {} on {} {} ({})", owner_, op.prefix, op.dev, done, op.why);
     }
     settled_ = false;
+    return true;
 }
 
 }  // namespace lvsd::vrrp::detail

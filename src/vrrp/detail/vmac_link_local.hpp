@@ -21,8 +21,9 @@ public:
     Result<void> open(const InstanceConfig& c);
     // The macvlan was made (again) by lvsd: what follows is not a repair.
     void created() { settled_ = false; }
-    // Makes the macvlan carry what the plan wants; errors are logged.
-    void keep(const InstanceConfig& c, const host::View& view);
+    // Makes the macvlan carry what the plan wants; errors are logged. True when it wrote
+    // anything (the view does not show it yet).
+    bool keep(const InstanceConfig& c, const host::View& view);
 
 private:
     std::string owner_;

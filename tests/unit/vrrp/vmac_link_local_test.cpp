@@ -50,7 +50,7 @@ host::View host_with(std::initializer_list<Address> addrs, bool with_vmac = true
     return v;
 }
 
-VipOp add(const char* a, uint8_t len, std::string why = "eth0's link-local address absent") {
+VipOp add(const char* a, uint8_t len, std::string why = "a copy of eth0's link-local") {
     return {VipOp::Kind::Add, kVmac, "vrrp.51", {ip(a), len}, "", std::move(why)};
 }
 VipOp remove(const char* a, uint8_t len, std::string why) {
