@@ -17,7 +17,8 @@
 // it solicit routers or autoconfigure an address from the shared MAC (keepalived drops
 // its router solicitations with nftables instead). The IPv4 ARP sysctls are not set
 // for IPv6, and nothing is changed on the base interface (keepalived changes nothing
-// there for IPv6 either).
+// there for IPv6 either). Not done: keepalived's nftables rule that moves the macvlan's
+// MLD reports to the base; a backup's reports leave with the virtual MAC as source.
 #pragma once
 
 #include <array>
