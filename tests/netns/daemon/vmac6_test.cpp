@@ -115,3 +115,30 @@ TEST_F(Vmac6Test, AddressesMadeFromTheVirtualMacAreRemovedFromAnExistingMacvlan)
     EXPECT_THAT(lab_.exec("a", {"ip", "-d", "link", "show", kVmac}).output, HasSubstr("addrgenmode none"));
     EXPECT_THAT(a_.output(), Not(HasSubstr("behind lvsd's back")));
 }
+
+TEST_F(Vmac6Test, WithVmacXmitBaseAdvertsUseTheBaseAndTheVipStillTheVirtualMac) {
+    ASSERT_NO_FATAL_FAILURE(capture());
+    VrrpConf ca = v6(conf_a()), cb = v6(conf_b());
+    ca.instance_extra += "    vmac_xmit_base = true;\n";
+    cb.instance_extra += "    vmac_xmit_base = true;\n";
+    write("a", render("a", ca));
+    write("b", render("b", cb));
+    a_ = lab_.spawn("a", {kLvsd, "-f", conf_path("a")});
+    b_ = lab_.spawn("b", {kLvsd, "-f", conf_path("b")});
+    ASSERT_TRUE(wait_until([&] { return state("a") == "MASTER" && has_vip6("a"); }, 15s)) << status("a") << a_.output();
+    ASSERT_TRUE(wait_until([&] { return state("b") == "BACKUP" && counter("b", "adverts_received") >= 3; }, 10s))
+        << status("b") << b_.output();
+    EXPECT_FALSE(has_vip6("b"));
+    // a's adverts leave eth0 (its own MAC) from eth0's link-local.
+    const auto ll_a = bare(link_locals("a", "eth0").at(0));
+    const auto mac_a = lab_.exec("a", {"cat", "/sys/class/net/eth0/address"}).output.substr(0, 17);
+    auto from_a = [&] {
+        std::vector<std::string> out;
+        for (const auto& p : vrrp_adverts(dump_.output()))
+            if (ip6_source(p) == ll_a) out.push_back(p);
+        return out;
+    };
+    ASSERT_TRUE(wait_until([&] { return from_a().size() >= 5; }, 2s)) << dump_.output();
+    for (const auto& p : from_a()) EXPECT_EQ(ether_source(p), mac_a) << p;
+    EXPECT_THAT(client_sees(), HasSubstr(std::string("lladdr ") + kMac));
+}
