@@ -12,6 +12,7 @@
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/socket.h>
 
@@ -31,8 +32,9 @@ struct Link {
     }
 };
 
-Result<void> sysctl(const std::string& ifname, const char* key, const char* value) {
-    const std::string path = fmt::format("/proc/sys/net/ipv4/conf/{}/{}", ifname, key);
+// `family` is "ipv4" or "ipv6" (the directory under /proc/sys/net).
+Result<void> sysctl(const char* family, const std::string& ifname, const char* key, const char* value) {
+    const std::string path = fmt::format("/proc/sys/net/{}/conf/{}/{}", family, ifname, key);
     std::ofstream f(path);
     if (!(f << value << '\n') || !f.flush())
         return make_error(errno, "set {} = {}: {}", path, value, std::strerror(errno));
@@ -52,7 +54,8 @@ MacAddress virtual_router_mac(uint8_t vrid, bool ipv6) {
     return {0x00, 0x00, 0x5e, 0x00, static_cast<uint8_t>(ipv6 ? 0x02 : 0x01), vrid};
 }
 
-Result<void> create_vmac(const std::string& name, int base_ifindex, const std::string& base, const MacAddress& mac) {
+Result<void> create_vmac(const std::string& name, int base_ifindex, const std::string& base, const MacAddress& mac,
+                         bool ipv6) {
     const std::string what = fmt::format("create VRRP virtual MAC interface {} on {}", name, base);
     Sock s;
     if (auto r = connect(s, what); !r) return r;
@@ -80,11 +83,26 @@ Result<void> create_vmac(const std::string& name, int base_ifindex, const std::s
         if (int err = rtnl_link_get_kernel(s.p, 0, name.c_str(), &existing.p); err < 0)
             return make_error(-err, "{}: read it back: {}", what, nl_geterror(err));
     }
-    // ARP for the VIP is answered from the virtual MAC only.
-    for (auto [ifname, key, value] : {std::tuple{name, "arp_ignore", "1"}, std::tuple{name, "arp_filter", "0"},
-                                      std::tuple{name, "accept_local", "1"}, std::tuple{name, "rp_filter", "0"},
-                                      std::tuple{base, "arp_ignore", "1"}, std::tuple{base, "arp_announce", "2"}})
-        if (auto r = sysctl(ifname, key, value); !r) return make_error(r.error().code, "{}: {}", what, r.error().message);
+    if (ipv6) {
+        // Before it goes up: the kernel makes the link-local address when it does.
+        Link mode;
+        mode.p = rtnl_link_alloc();
+        if (!mode.p) return make_error(ENOMEM, "{}: out of memory", what);
+        if (int err = rtnl_link_inet6_set_addr_gen_mode(mode.p, IN6_ADDR_GEN_MODE_NONE); err < 0)
+            return make_error(-err, "{}: addr_gen_mode none: {}", what, nl_geterror(err));
+        if (int err = rtnl_link_change(s.p, existing.p, mode.p, 0); err < 0)
+            return make_error(-err, "{}: set addr_gen_mode none: {}", what, nl_geterror(err));
+        if (auto r = sysctl("ipv6", name, "accept_ra", "0"); !r)
+            return make_error(r.error().code, "{}: {}", what, r.error().message);
+    } else {
+        // ARP for the VIP is answered from the virtual MAC only.
+        for (auto [ifname, key, value] :
+             {std::tuple{name, "arp_ignore", "1"}, std::tuple{name, "arp_filter", "0"},
+              std::tuple{name, "accept_local", "1"}, std::tuple{name, "rp_filter", "0"},
+              std::tuple{base, "arp_ignore", "1"}, std::tuple{base, "arp_announce", "2"}})
+            if (auto r = sysctl("ipv4", ifname, key, value); !r)
+                return make_error(r.error().code, "{}: {}", what, r.error().message);
+    }
     Link change;
     change.p = rtnl_link_alloc();
     if (!change.p) return make_error(ENOMEM, "{}: out of memory", what);

@@ -144,6 +144,37 @@ InstanceConfig vips_leaving(const InstanceConfig& from, const InstanceConfig& to
     return leaving;
 }
 
+std::vector<VipOp> vmac_link_local_plan(const InstanceConfig& c, const host::View& view) {
+    std::vector<VipOp> ops;
+    if (c.use_vmac.empty() || family_of_instance(c) != Family::V6) return ops;
+    const host::Link* base = view.link(c.interface);
+    const host::Link* vmac = view.link(c.use_vmac);
+    if (!base || !vmac) return ops;
+    auto link_local = [](const IpAddress& a) { return a.is_v6() && a.to_v6().is_link_local(); };
+    std::optional<Prefix> wanted;
+    for (const auto& a : view.addresses_of(base->index)) {
+        if (!link_local(a.prefix.address) || !a.usable() || is_vip(c, a.prefix.address)) continue;
+        if (c.unicast_src_ip && link_local(*c.unicast_src_ip) && a.prefix.address != *c.unicast_src_ip) continue;
+        wanted = a.prefix;
+        break;
+    }
+    if (!wanted) return ops;
+    bool present = false;
+    for (const auto& a : view.addresses_of(vmac->index)) {
+        if (!link_local(a.prefix.address) || is_vip(c, a.prefix.address)) continue;
+        if (a.prefix == *wanted) {
+            present = true;
+            continue;
+        }
+        ops.push_back({VipOp::Kind::Remove, vmac->index, c.use_vmac, a.prefix, {},
+                       fmt::format("not {}'s link-local {}", c.interface, *wanted)});
+    }
+    if (!present)
+        ops.push_back({VipOp::Kind::Add, vmac->index, c.use_vmac, *wanted, {},
+                       fmt::format("a copy of {}'s link-local", c.interface)});
+    return ops;
+}
+
 std::vector<VipOp> vip_plan(const InstanceConfig& c, const HostFacts& facts, const host::View& view, bool master) {
     std::vector<VipOp> ops;
     if (!master && c.priority == kOwnerPriority) return ops;

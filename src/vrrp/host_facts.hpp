@@ -66,6 +66,19 @@ struct VipOp {
 // are the host's own.
 std::vector<VipOp> vip_plan(const InstanceConfig& c, const HostFacts& facts, const host::View& view, bool master);
 
+// IPv6 instances with use_vmac: the link-local address the macvlan must carry, as
+// operations on it. The macvlan makes none itself (host/vmac.hpp); like keepalived
+// (vrrp_vmac.c) it gets a copy of the base interface's link-local: the advert source
+// when that is link-local, else the base's first usable link-local that is not a VIP,
+// with the base's prefix length. This router's own address, never the peer's, so adverts
+// sent on the macvlan keep a link-local source (RFC 5798 §5.1.2.1: the kernel sends from
+// a link-local address only on an interface that has it). Any other link-local address
+// on the macvlan that is not a VIP (one made from the virtual MAC before lvsd set
+// addr_gen_mode, the base's old one) is removed. Empty for IPv4, without use_vmac, when
+// the macvlan or the base is missing, or when the base has no usable link-local (the
+// instance is in FAULT then: no advert source).
+std::vector<VipOp> vmac_link_local_plan(const InstanceConfig& c, const host::View& view);
+
 // Every tracker of the instance as it is now, in config order (interfaces from the view,
 // scripts, processes and files from what the daemon reported, the ARP targets' verdict):
 // what effective_priority (priority.hpp) takes. A script or process not reported yet

@@ -16,6 +16,7 @@
 #include "vrrp/detail/log_limit.hpp"
 #include "vrrp/detail/transport.hpp"
 #include "vrrp/detail/vip_keeper.hpp"
+#include "vrrp/detail/vmac_link_local.hpp"
 #include "vrrp/host_facts.hpp"
 #include "vrrp/sync_group.hpp"
 
@@ -74,6 +75,7 @@ struct Instance::Impl {
     bool hinted = false;
     bool prepared = false;
     bool vmac_pending = false;  // a re-creation of the use_vmac interface is queued
+    detail::VmacLinkLocal vmac_ll;  // IPv6 use_vmac: the macvlan's link-local address
     bool started = false;
 
     Impl(boost::asio::io_context& i, host::Monitor& h, InstanceConfig c)
@@ -84,7 +86,7 @@ struct Instance::Impl {
                   handle(p, src, dst, ttl);
               },
               [this](const Drop& d) { count_drop(d); }),
-          vips(i, owner), timer(i) {}
+          vips(i, owner), timer(i), vmac_ll(owner) {}
 
     ~Impl() { *alive = false; }
 
@@ -98,6 +100,7 @@ struct Instance::Impl {
         unicast = !cfg.unicast_peer.empty();
         facts = host_facts(cfg, host.view());
         if (auto r = vips.open(); !r) return r;
+        if (auto r = vmac_ll.open(cfg); !r) return r;
         // A use_vmac interface that does not exist yet is made at start(); its socket then.
         if (facts.ifindex)
             if (auto r = transport.open(advert_interface(cfg), facts.ifindex, family, unicast); !r) return r;
@@ -133,12 +136,18 @@ struct Instance::Impl {
     // is) now, and the view read again so that everything below sees it.
     Result<void> make_vmac() {
         if (cfg.use_vmac.empty()) return {};
+        vmac_ll.created();  // before the view is read again: the host events it brings are ours
+        const bool v6 = family == Family::V6;
         if (auto r = host::create_vmac(cfg.use_vmac, facts.base_ifindex, cfg.interface,
-                                       host::virtual_router_mac(cfg.virtual_router_id, family == Family::V6));
+                                       host::virtual_router_mac(cfg.virtual_router_id, v6), v6);
             !r)
             return make_error(r.error().code, "{}: {}", owner, r.error().message);
         if (auto r = host.resync(); !r) return r;
         facts = host_facts(cfg, host.view());
+        // Read again once more after writing, so that the next host event does not find
+        // the view without the link-local just added.
+        if (vmac_ll.keep(cfg, host.view()))
+            if (auto r = host.resync(); !r) return r;
         // (A socket opened at prepare() may be on a macvlan that a replaced instance has
         // deleted since: the index tells.)
         if (facts.ifindex && transport.ifindex() != facts.ifindex)
@@ -245,6 +254,7 @@ struct Instance::Impl {
                 if (auto r = make_vmac(); !r) spdlog::error("{}", r.error().message);
             });
         }
+        if (!vmac_pending) vmac_ll.keep(cfg, view);
         if (next.source != facts.source)
             spdlog::info("{}: advert source {} -> {}", owner,
                          facts.source ? facts.source->to_string() : std::string("none"),

@@ -93,7 +93,8 @@ struct InstanceConfig {
     std::string auth_pass;                      // v2 only: auth_type PASS, at most 8 bytes
     // keepalived's use_vmac: the name of a macvlan lvsd creates on `interface` with the
     // virtual router MAC (empty: none); the VIPs live on it, and adverts too unless
-    // vmac_xmit_base (then they use `interface`). IPv4 instances only, for now.
+    // vmac_xmit_base (then they use `interface`). The MAC is 00:00:5e:00:01:VRID for IPv4,
+    // 00:00:5e:00:02:VRID for IPv6 (RFC 5798 §7.3); host/vmac.hpp says what else is set.
     std::string use_vmac;
     bool vmac_xmit_base = false;
     // Each an argv (program and arguments, no shell). lvsd appends the instance name,

@@ -60,8 +60,6 @@ std::vector<std::string> problems(const InstanceConfig& c) {
     if (c.notify_timeout <= 0ms) add(fmt::format("{}: the notify timeout must be positive", where));
     if (!c.use_vmac.empty() && (c.use_vmac.size() >= IFNAMSIZ || c.use_vmac == c.interface))
         add(fmt::format("{}: use_vmac '{}' is not a valid name for a new interface", where, c.use_vmac));
-    if (!c.use_vmac.empty() && fam != Family::V4)
-        add(fmt::format("{}: use_vmac is supported for IPv4 instances only (yet)", where));
     for (auto& t : c.track_arp_target) {
         if (!t.is_v4()) add(fmt::format("{}: track_arp_target {}: ARP is IPv4 only", where, t));
         else if (fam != Family::V4)
