@@ -214,6 +214,13 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
         std::erase_if(e.items, [&](const Out& o) { return o.kind != Out::Kind::Comment && o.key == key; });
     };
     const Out* state = e.find("state");
+    if (state && state->scalar == "\"MASTER\"" && !e.has("priority")) {
+        // keepalived's default priority is 255 (the address owner) with state MASTER, else 100.
+        Out p = Out::literal("priority", "255");
+        p.comments.push_back("keepalived's default priority with state MASTER");
+        e.add(std::move(p));
+        state = e.find("state");
+    }
     const Out* priority = e.find("priority");
     if (state && state->scalar == "\"MASTER\"") {
         erase("nopreempt", "with state MASTER");
