@@ -23,6 +23,7 @@
 #include <memory>
 
 #include "healthcheck/detail/syn_prober.hpp"
+#include "healthcheck/detail/tls_sessions.hpp"
 #include "healthcheck/dns.hpp"
 #include "healthcheck/http.hpp"
 
@@ -155,12 +156,36 @@ Result<std::shared_ptr<asio::ssl::context>> tls_context(const CheckSpec& spec) {
     return ctx;
 }
 
+// The TLS sessions SSL_GET resumes (detail/tls_sessions.hpp has the rules), per target:
+// the connect address, port and SNI (a session is bound to the name it was made for).
+struct SessionFree {
+    void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
+};
+using SessionPtr = std::unique_ptr<SSL_SESSION, SessionFree>;
+
+detail::TlsSessions<SessionPtr>& tls_sessions() {
+    static detail::TlsSessions<SessionPtr> sessions;
+    return sessions;
+}
+
+std::string session_target(const CheckSpec& spec) {
+    return fmt::format("{}|{}|{}", format_endpoint(spec.address, spec.effective_port()), spec.virtualhost,
+                       spec.bindto ? spec.bindto->to_string() : "");
+}
+
 // SSL_GET: the handshake (SNI, and the certificate when asked), then HTTP_GET over it.
 // The watchdog's close of the socket ends a hung handshake like any other phase.
 asio::awaitable<ProbeResult> tls_exchange(tcp::socket& sock, const CheckSpec& spec, Phase& phase) {
     auto ctx = tls_context(spec);
     if (!ctx) co_return ProbeResult{false, ctx.error().message};
     asio::ssl::stream<tcp::socket&> tls(sock, **ctx);
+    // Without ssl_verify, a session from an earlier check is offered (never with it:
+    // every verified check judges the certificate afresh).
+    const std::string target = spec.ssl_verify ? std::string() : session_target(spec);
+    if (!spec.ssl_verify) {
+        if (const SessionPtr* kept = tls_sessions().offer(target, Clock::now()))
+            SSL_set_session(tls.native_handle(), kept->get());  // a refused one means a full handshake
+    }
     const bool name_given = !spec.virtualhost.empty() && !parse_address(spec.virtualhost);
     // RFC 6066 section 3: SNI carries host names only, never address literals.
     if (name_given && SSL_set_tlsext_host_name(tls.native_handle(), spec.virtualhost.c_str()) != 1)
@@ -179,9 +204,29 @@ asio::awaitable<ProbeResult> tls_exchange(tcp::socket& sock, const CheckSpec& sp
             ERR_error_string_n(static_cast<unsigned long>(ec.value()), buf, sizeof buf);
             why = buf;
         }
+        if (!spec.ssl_verify) tls_sessions().drop(target);
         co_return ProbeResult{false, fmt::format("TLS handshake failed: {}", why)};
     }
-    co_return co_await http_exchange(tls, spec, phase);
+    auto result = co_await http_exchange(tls, spec, phase);
+    if (!spec.ssl_verify) {
+        // The session as the connection left it: with TLS 1.3 the tickets the server sent
+        // after the handshake, which came in before the response.
+        SessionPtr session(SSL_get1_session(tls.native_handle()));
+        // OpenSSL marks the session of a connection freed without a shutdown as not
+        // resumable. The response is complete, so the connection ends as keepalived ends
+        // it: a quiet shutdown, no close_notify sent (RFC 5246 section 7.2.1 lets a
+        // session outlive a connection that was not closed with one).
+        if (result.ok) {
+            SSL_set_quiet_shutdown(tls.native_handle(), 1);
+            SSL_shutdown(tls.native_handle());
+        }
+        if (result.ok && session && SSL_SESSION_is_resumable(session.get()))
+            tls_sessions().keep(target, std::move(session), SSL_session_reused(tls.native_handle()) == 1,
+                                Clock::now());
+        else
+            tls_sessions().drop(target);
+    }
+    co_return result;
 }
 
 // The exchange itself; the caller bounds it with the timeout.
@@ -378,6 +423,9 @@ asio::awaitable<ProbeResult> probe(const CheckSpec& spec) {
                             : fmt::format("no response within {}ms", spec.connect_timeout.count());
         if (spec.type == CheckType::Proxy && phase != Phase::Connecting)
             result.reason = fmt::format("proxy fetching {}: {}", spec.proxy_url, result.reason);
+        // A check that timed out as it ended may have kept its TLS session: a failed check
+        // is followed by a full handshake.
+        if (spec.type == CheckType::Ssl && !spec.ssl_verify) tls_sessions().drop(session_target(spec));
     }
 
     if (sock.is_open()) {
