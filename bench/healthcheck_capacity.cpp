@@ -7,12 +7,14 @@
 // seconds after a 2 s warm-up (max lateness and peak in flight: the whole run).
 //
 //   healthcheck_capacity [--servers N] [--duration SECONDS] [--interval-ms MS]
-//                        [--timeout-ms MS] [--port PORT] [--ssl] [--keepalived]
+//                        [--timeout-ms MS] [--port PORT] [--ssl [--no-tickets]] [--keepalived]
 //
 // --ssl checks with SSL_GET instead (GET / expecting 200, certificate not verified, as
 // keepalived does by default; --timeout-ms defaults to 3000 there): the listeners are
 // Debian's nginx (nginx-light), started with a throwaway P-256 certificate in a temp
 // directory, one `listen ADDR:PORT ssl` per server; its access log counts the requests.
+// nginx issues session tickets (its default), which lvsd's SSL_GET resumes; --no-tickets
+// turns them and its session cache off, so that every check is a full handshake.
 //
 // --keepalived then runs keepalived's checker (Debian's package, `keepalived -C`) on the
 // same listeners with the same TCP_CHECK (or SSL_GET) settings for the same duration and
@@ -70,6 +72,7 @@ struct Options {
     uint16_t port = 0;        // 0: 8080 for TCP_CHECK, 8443 for SSL_GET
     bool ssl = false;
     bool keepalived = false;
+    bool no_tickets = false;  // --ssl: nginx refuses TLS session resumption
     const char* check_name() const { return ssl ? "SSL_GET" : "TCP_CHECK"; }
 };
 
@@ -92,12 +95,13 @@ Options parse(int argc, char** argv) {
         };
         if (a == "--keepalived") o.keepalived = true;
         else if (a == "--ssl") o.ssl = true;
+        else if (a == "--no-tickets") o.no_tickets = true;
         else if (a == "--servers") o.servers = static_cast<unsigned>(value());
         else if (a == "--duration") o.duration_s = static_cast<unsigned>(value());
         else if (a == "--interval-ms") o.interval_ms = static_cast<unsigned>(value());
         else if (a == "--timeout-ms") o.timeout_ms = static_cast<unsigned>(value());
         else if (a == "--port") o.port = static_cast<uint16_t>(value());
-        else die(fmt::format("unknown option '{}' (--servers --duration --interval-ms --timeout-ms --port --ssl --keepalived)", a));
+        else die(fmt::format("unknown option '{}' (--servers --duration --interval-ms --timeout-ms --port --ssl --no-tickets --keepalived)", a));
     }
     if (!o.timeout_ms) o.timeout_ms = o.ssl ? 3000 : 1000;
     if (!o.port) o.port = o.ssl ? 8443 : 8080;
@@ -289,8 +293,9 @@ pid_t start_nginx(const Options& o, const std::string& dir) {
         "daemon off;\nworker_processes {};\nworker_rlimit_nofile {};\npid {}/nginx.pid;\n"
         "error_log {}/error.log error;\nevents {{\n  worker_connections 16384;\n}}\nhttp {{\n"
         "  log_format counted \"x\";\n  access_log {} counted;\n  keepalive_timeout 0;\n"
-        "  ssl_certificate {}/cert.pem;\n  ssl_certificate_key {}/key.pem;\n  server {{\n",
-        sysconf(_SC_NPROCESSORS_ONLN), o.servers + 4096, dir, dir, g_access_log, dir, dir);
+        "  ssl_certificate {}/cert.pem;\n  ssl_certificate_key {}/key.pem;\n{}  server {{\n",
+        sysconf(_SC_NPROCESSORS_ONLN), o.servers + 4096, dir, dir, g_access_log, dir, dir,
+        o.no_tickets ? "  ssl_session_tickets off;\n  ssl_session_cache off;\n" : "");
     for (unsigned i = 0; i < o.servers; ++i) conf += fmt::format("    listen {}:{} ssl;\n", address_text(i), o.port);
     conf += "    location / {\n      return 200 \"ok\\n\";\n    }\n  }\n}\n";
     write_file(dir + "/nginx.conf", conf);
@@ -474,8 +479,9 @@ int main(int argc, char** argv) {
     const double on10 = started ? 100.0 * (st.lateness[0] + st.lateness[1]) / started : 0;
     const double on100 = started ? 100.0 * (st.lateness[0] + st.lateness[1] + st.lateness[2]) / started : 0;
 
-    fmt::print("healthcheck_capacity: {} servers, {} every {} ms (timeout {} ms), {} s\n", o.servers,
-               o.check_name(), o.interval_ms, o.timeout_ms, o.duration_s);
+    fmt::print("healthcheck_capacity: {} servers, {}{} every {} ms (timeout {} ms), {} s\n", o.servers,
+               o.check_name(), o.no_tickets ? " (server without session resumption)" : "", o.interval_ms,
+               o.timeout_ms, o.duration_s);
     // On a shared builder the other load decides how soon loopback packets are
     // processed (softirq work spills to ksoftirqd); print it next to the figures.
     fmt::print("host load average (1 min) before/after: {:.2f} / {:.2f}\n", load0, load_average());
