@@ -170,8 +170,8 @@ asio::awaitable<ProbeResult> tls_exchange(tcp::socket& sock, const CheckSpec& sp
             SSL_shutdown(tls.native_handle());
         }
         if (result.ok && session && SSL_SESSION_is_resumable(session.get()))
-            detail::tls_sessions().keep(target, std::move(session), SSL_session_reused(tls.native_handle()) == 1,
-                                Clock::now());
+            detail::tls_sessions().keep(target, std::move(session),
+                                        SSL_session_reused(tls.native_handle()) == 1, Clock::now());
         else
             detail::tls_sessions().drop(target);
     }
@@ -374,7 +374,8 @@ asio::awaitable<ProbeResult> probe(const CheckSpec& spec) {
             result.reason = fmt::format("proxy fetching {}: {}", spec.proxy_url, result.reason);
         // A check that timed out as it ended may have kept its TLS session: a failed check
         // is followed by a full handshake.
-        if (spec.type == CheckType::Ssl && !spec.ssl_verify) detail::tls_sessions().drop(detail::session_target(spec));
+        if (spec.type == CheckType::Ssl && !spec.ssl_verify)
+            detail::tls_sessions().drop(detail::session_target(spec));
     }
 
     if (sock.is_open()) {
