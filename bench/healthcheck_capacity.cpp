@@ -3,15 +3,18 @@
 // N TCP listeners on distinct loopback addresses (127.10.0.1, 127.10.0.2, ...), served
 // by one child process, each checked with TCP_CHECK every interval for the duration.
 // Prints checks/s achieved, how many checks started on time, the checker's CPU use
-// (its own process only, not the listeners') and its peak RSS.
+// (its own process only, not the listeners') and its peak RSS. Figures cover --duration
+// seconds after a 2 s warm-up (max lateness and peak in flight: the whole run).
 //
 //   healthcheck_capacity [--servers N] [--duration SECONDS] [--interval-ms MS]
-//                        [--timeout-ms MS] [--port PORT] [--ssl] [--keepalived]
+//                        [--timeout-ms MS] [--port PORT] [--ssl [--no-tickets]] [--keepalived]
 //
 // --ssl checks with SSL_GET instead (GET / expecting 200, certificate not verified, as
 // keepalived does by default; --timeout-ms defaults to 3000 there): the listeners are
 // Debian's nginx (nginx-light), started with a throwaway P-256 certificate in a temp
 // directory, one `listen ADDR:PORT ssl` per server; its access log counts the requests.
+// nginx issues session tickets (its default), which lvsd's SSL_GET resumes; --no-tickets
+// turns them and its session cache off, so that every check is a full handshake.
 //
 // --keepalived then runs keepalived's checker (Debian's package, `keepalived -C`) on the
 // same listeners with the same TCP_CHECK (or SSL_GET) settings for the same duration and
@@ -58,6 +61,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Both checkers run this long before their figures are taken (see main).
+constexpr std::chrono::seconds kWarmup{2};
+
 struct Options {
     unsigned servers = 10000;
     unsigned duration_s = 30;
@@ -66,6 +72,7 @@ struct Options {
     uint16_t port = 0;        // 0: 8080 for TCP_CHECK, 8443 for SSL_GET
     bool ssl = false;
     bool keepalived = false;
+    bool no_tickets = false;  // --ssl: nginx refuses TLS session resumption
     const char* check_name() const { return ssl ? "SSL_GET" : "TCP_CHECK"; }
 };
 
@@ -88,12 +95,13 @@ Options parse(int argc, char** argv) {
         };
         if (a == "--keepalived") o.keepalived = true;
         else if (a == "--ssl") o.ssl = true;
+        else if (a == "--no-tickets") o.no_tickets = true;
         else if (a == "--servers") o.servers = static_cast<unsigned>(value());
         else if (a == "--duration") o.duration_s = static_cast<unsigned>(value());
         else if (a == "--interval-ms") o.interval_ms = static_cast<unsigned>(value());
         else if (a == "--timeout-ms") o.timeout_ms = static_cast<unsigned>(value());
         else if (a == "--port") o.port = static_cast<uint16_t>(value());
-        else die(fmt::format("unknown option '{}' (--servers --duration --interval-ms --timeout-ms --port --ssl --keepalived)", a));
+        else die(fmt::format("unknown option '{}' (--servers --duration --interval-ms --timeout-ms --port --ssl --no-tickets --keepalived)", a));
     }
     if (!o.timeout_ms) o.timeout_ms = o.ssl ? 3000 : 1000;
     if (!o.port) o.port = o.ssl ? 8443 : 8080;
@@ -192,6 +200,12 @@ struct Cpu {
     double user = 0, sys = 0;
 };
 
+long minor_faults() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
 Cpu cpu_seconds() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
@@ -222,17 +236,24 @@ std::string read_file(const std::string& path) {
     return out;
 }
 
-// utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat).
-double process_cpu(pid_t pid) {
+struct ProcessCpu {
+    double user = -1, sys = -1;  // seconds
+    long minflt = 0;
+    double total() const { return user + sys; }
+};
+
+// minflt, utime and stime of a process (fields 10, 14 and 15 of /proc/PID/stat).
+ProcessCpu process_cpu(pid_t pid) {
     auto stat = read_file(fmt::format("/proc/{}/stat", pid));
     auto close_paren = stat.rfind(')');
-    if (close_paren == std::string::npos) return -1;
-    unsigned long utime = 0, stime = 0;
-    // After ") " come state (field 3) ... utime is field 14, stime field 15.
-    if (std::sscanf(stat.c_str() + close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                    &utime, &stime) != 2)
-        return -1;
-    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    if (close_paren == std::string::npos) return {};
+    unsigned long minflt = 0, utime = 0, stime = 0;
+    // After ") " come state (field 3) ... minflt is field 10, utime 14, stime 15.
+    if (std::sscanf(stat.c_str() + close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %lu %*u %*u %*u %lu %lu",
+                    &minflt, &utime, &stime) != 3)
+        return {};
+    const auto tck = static_cast<double>(sysconf(_SC_CLK_TCK));
+    return {static_cast<double>(utime) / tck, static_cast<double>(stime) / tck, static_cast<long>(minflt)};
 }
 
 long process_peak_rss_kb(pid_t pid) {
@@ -272,8 +293,9 @@ pid_t start_nginx(const Options& o, const std::string& dir) {
         "daemon off;\nworker_processes {};\nworker_rlimit_nofile {};\npid {}/nginx.pid;\n"
         "error_log {}/error.log error;\nevents {{\n  worker_connections 16384;\n}}\nhttp {{\n"
         "  log_format counted \"x\";\n  access_log {} counted;\n  keepalive_timeout 0;\n"
-        "  ssl_certificate {}/cert.pem;\n  ssl_certificate_key {}/key.pem;\n  server {{\n",
-        sysconf(_SC_NPROCESSORS_ONLN), o.servers + 4096, dir, dir, g_access_log, dir, dir);
+        "  ssl_certificate {}/cert.pem;\n  ssl_certificate_key {}/key.pem;\n{}  server {{\n",
+        sysconf(_SC_NPROCESSORS_ONLN), o.servers + 4096, dir, dir, g_access_log, dir, dir,
+        o.no_tickets ? "  ssl_session_tickets off;\n  ssl_session_cache off;\n" : "");
     for (unsigned i = 0; i < o.servers; ++i) conf += fmt::format("    listen {}:{} ssl;\n", address_text(i), o.port);
     conf += "    location / {\n      return 200 \"ok\\n\";\n    }\n  }\n}\n";
     write_file(dir + "/nginx.conf", conf);
@@ -301,6 +323,8 @@ pid_t start_nginx(const Options& o, const std::string& dir) {
 
 struct PeerFigures {
     double cpu_percent = -1;
+    double user_percent = 0, sys_percent = 0;
+    double minflt_per_check = 0;
     long peak_rss_kb = -1;
     double checks_per_s = 0;  // connections the listeners accepted from it (--ssl: requests answered)
     double cpu_us_per_check = 0;
@@ -349,25 +373,32 @@ PeerFigures run_keepalived(const Options& o) {
     }
     if (checker <= 0) die("keepalived's checker did not start within 10 s");
     // Let it load its configuration into IPVS and spread its first checks.
-    sleep(2);
+    sleep(static_cast<unsigned>(std::chrono::duration_cast<std::chrono::seconds>(kWarmup).count()));
     const auto wall0 = Clock::now();
-    const double cpu0 = process_cpu(checker);
+    const ProcessCpu cpu0 = process_cpu(checker);
     const uint64_t served0 = served();
     sleep(o.duration_s);
-    const double cpu1 = process_cpu(checker);
+    const ProcessCpu cpu1 = process_cpu(checker);
     const uint64_t checks = served() - served0;
     // The real servers it has in IPVS (lb_kind DR: "Route" lines): those its checks find up.
     long up = 0;
     const auto ipvs = read_file("/proc/net/ip_vs");
     for (std::size_t at = ipvs.find(" Route "); at != std::string::npos; at = ipvs.find(" Route ", at + 1)) ++up;
-    if (cpu0 < 0 || cpu1 < 0) {
+    if (cpu0.user < 0 || cpu1.user < 0) {
         kill(parent, SIGKILL);
         waitpid(parent, nullptr, 0);
         die("keepalived's checker process went away during the run");
     }
     const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
-    PeerFigures out{100.0 * (cpu1 - cpu0) / wall, process_peak_rss_kb(checker), checks / wall,
-                    checks ? 1e6 * (cpu1 - cpu0) / static_cast<double>(checks) : 0.0, up};
+    const double cpu = cpu1.total() - cpu0.total();
+    PeerFigures out{100.0 * cpu / wall,
+                    100.0 * (cpu1.user - cpu0.user) / wall,
+                    100.0 * (cpu1.sys - cpu0.sys) / wall,
+                    checks ? static_cast<double>(cpu1.minflt - cpu0.minflt) / static_cast<double>(checks) : 0.0,
+                    process_peak_rss_kb(checker),
+                    checks / wall,
+                    checks ? 1e6 * cpu / static_cast<double>(checks) : 0.0,
+                    up};
     kill(parent, SIGTERM);
     for (int i = 0; i < 100 && waitpid(parent, nullptr, WNOHANG) != parent; ++i) usleep(100'000);
     kill(parent, SIGKILL);
@@ -410,27 +441,47 @@ int main(int argc, char** argv) {
     }
 
     const double load0 = load_average();
-    const auto wall0 = Clock::now();
-    const Cpu cpu0 = cpu_seconds();
-    const uint64_t served0 = served();
+    // The figures are taken after a warm-up of kWarmup, as for keepalived below: the
+    // one-time costs (the TLS context, OpenSSL's first algorithm fetches, faulting in the
+    // libraries' pages) are no part of the cost per check, and keepalived's are not counted.
+    auto wall0 = Clock::now();
+    Cpu cpu0{};
+    uint64_t served0 = 0;
+    long minflt0 = 0;
+    MonitorStats st0{};
+    boost::asio::steady_timer warm(io, kWarmup);
+    warm.async_wait([&](boost::system::error_code) {
+        wall0 = Clock::now();
+        cpu0 = cpu_seconds();
+        served0 = served();
+        minflt0 = minor_faults();
+        st0 = monitor.stats();
+    });
     // io.run() as the daemon runs it (run_for polls in one-handler steps), stopped by a timer.
-    boost::asio::steady_timer stop(io, std::chrono::seconds(o.duration_s));
+    boost::asio::steady_timer stop(io, kWarmup + std::chrono::seconds(o.duration_s));
     stop.async_wait([&](boost::system::error_code) { io.stop(); });
     io.run();
     const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
     const Cpu cpu1 = cpu_seconds();
     const uint64_t served_lvsd = served() - served0;
     const double user = cpu1.user - cpu0.user, sys = cpu1.sys - cpu0.sys;
+    const long minflt = minor_faults() - minflt0;
 
-    const auto& st = monitor.stats();
+    MonitorStats st = monitor.stats();
+    st.probes_started -= st0.probes_started;
+    st.probes_ok -= st0.probes_ok;
+    st.probes_failed -= st0.probes_failed;
+    st.probes_inconclusive -= st0.probes_inconclusive;
+    for (std::size_t i = 0; i < st.lateness.size(); ++i) st.lateness[i] -= st0.lateness[i];
     std::size_t up = 0;
     for (const auto& t : monitor.snapshot()) up += t.health == Health::Up;
     const uint64_t started = st.probes_started;
     const double on10 = started ? 100.0 * (st.lateness[0] + st.lateness[1]) / started : 0;
     const double on100 = started ? 100.0 * (st.lateness[0] + st.lateness[1] + st.lateness[2]) / started : 0;
 
-    fmt::print("healthcheck_capacity: {} servers, {} every {} ms (timeout {} ms), {} s\n", o.servers,
-               o.check_name(), o.interval_ms, o.timeout_ms, o.duration_s);
+    fmt::print("healthcheck_capacity: {} servers, {}{} every {} ms (timeout {} ms), {} s\n", o.servers,
+               o.check_name(), o.no_tickets ? " (server without session resumption)" : "", o.interval_ms,
+               o.timeout_ms, o.duration_s);
     // On a shared builder the other load decides how soon loopback packets are
     // processed (softirq work spills to ksoftirqd); print it next to the figures.
     fmt::print("host load average (1 min) before/after: {:.2f} / {:.2f}\n", load0, load_average());
@@ -448,6 +499,9 @@ int main(int argc, char** argv) {
     fmt::print("lvsd checker CPU: {:.1f} % of one core (user {:.1f} %, system {:.1f} %)\n",
                100.0 * (user + sys) / wall, 100.0 * user / wall, 100.0 * sys / wall);
     fmt::print("lvsd checker CPU per check: {:.1f} us\n", started ? 1e6 * (user + sys) / started : 0.0);
+    const uint64_t counted = o.ssl ? served_lvsd : started;
+    fmt::print("lvsd checker minor page faults per check: {:.1f}\n",
+               counted ? static_cast<double>(minflt) / static_cast<double>(counted) : 0.0);
     fmt::print("lvsd checker peak RSS: {:.1f} MB\n", peak_rss_kb() / 1024.0);
     const double lvsd_cpu = 100.0 * (user + sys) / wall;
     if (!o.keepalived) {
@@ -458,7 +512,9 @@ int main(int argc, char** argv) {
             fmt::print("keepalived checks/s: {:.1f}{}\n", k.checks_per_s,
                        o.ssl ? " (requests nginx answered it)" : "");
             fmt::print("keepalived servers up (in IPVS) at the end: {} of {}\n", k.up, o.servers);
-            fmt::print("keepalived checker CPU: {:.1f} % of one core\n", k.cpu_percent);
+            fmt::print("keepalived checker CPU: {:.1f} % of one core (user {:.1f} %, system {:.1f} %)\n",
+                       k.cpu_percent, k.user_percent, k.sys_percent);
+            fmt::print("keepalived checker minor page faults per check: {:.1f}\n", k.minflt_per_check);
             fmt::print("keepalived checker CPU per check: {:.1f} us\n", k.cpu_us_per_check);
             fmt::print("keepalived checker peak RSS: {:.1f} MB\n", k.peak_rss_kb / 1024.0);
             if (k.cpu_percent > 0) fmt::print("CPU ratio lvsd/keepalived: {:.2f}\n", lvsd_cpu / k.cpu_percent);

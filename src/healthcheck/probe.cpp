@@ -15,14 +15,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <sys/stat.h>
 
-#include <cstring>
-#include <map>
 #include <random>
 #include <memory>
 
 #include "healthcheck/detail/syn_prober.hpp"
+#include "healthcheck/detail/tls_client.hpp"
 #include "healthcheck/dns.hpp"
 #include "healthcheck/http.hpp"
 
@@ -130,43 +128,19 @@ asio::awaitable<ProbeResult> http_exchange(Stream& sock, const CheckSpec& spec, 
     co_return ProbeResult{true, fmt::format("{}HTTP {}", prefix, reader.status())};
 }
 
-// The TLS client contexts, one per verification setting (the trust store is read once,
-// not per probe); a CA file is read again when it changes.
-Result<std::shared_ptr<asio::ssl::context>> tls_context(const CheckSpec& spec) {
-    struct Cached {
-        std::shared_ptr<asio::ssl::context> ctx;
-        struct timespec mtime {};
-    };
-    static std::map<std::string, Cached> cache;  // "" for no verification
-    const std::string key = spec.ssl_verify ? "verify:" + spec.ssl_ca : "";
-    struct stat st {};
-    if (!spec.ssl_ca.empty() && ::stat(spec.ssl_ca.c_str(), &st) != 0)
-        return make_error(errno, "ssl_ca '{}': {}", spec.ssl_ca, std::strerror(errno));
-    auto& c = cache[key];
-    if (c.ctx && c.mtime.tv_sec == st.st_mtim.tv_sec && c.mtime.tv_nsec == st.st_mtim.tv_nsec) return c.ctx;
-    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-    error_code ec;
-    if (spec.ssl_verify) {
-        ctx->set_verify_mode(asio::ssl::verify_peer, ec);
-        if (!ec) {
-            if (spec.ssl_ca.empty()) ctx->set_default_verify_paths(ec);
-            else ctx->load_verify_file(spec.ssl_ca, ec);
-        }
-    } else {
-        ctx->set_verify_mode(asio::ssl::verify_none, ec);
-    }
-    if (ec) return make_error(ec.value(), "TLS setup{}: {}", spec.ssl_ca.empty() ? "" : " with " + spec.ssl_ca, ec.message());
-    c.ctx = ctx;
-    c.mtime = st.st_mtim;
-    return ctx;
-}
-
 // SSL_GET: the handshake (SNI, and the certificate when asked), then HTTP_GET over it.
 // The watchdog's close of the socket ends a hung handshake like any other phase.
 asio::awaitable<ProbeResult> tls_exchange(tcp::socket& sock, const CheckSpec& spec, Phase& phase) {
-    auto ctx = tls_context(spec);
+    auto ctx = detail::tls_context(spec);
     if (!ctx) co_return ProbeResult{false, ctx.error().message};
     asio::ssl::stream<tcp::socket&> tls(sock, **ctx);
+    // Without ssl_verify, a session from an earlier check is offered (never with it:
+    // every verified check judges the certificate afresh).
+    const std::string target = spec.ssl_verify ? std::string() : detail::session_target(spec);
+    if (!spec.ssl_verify) {
+        if (const detail::SessionPtr* kept = detail::tls_sessions().offer(target, Clock::now()))
+            SSL_set_session(tls.native_handle(), kept->get());  // a refused one means a full handshake
+    }
     const bool name_given = !spec.virtualhost.empty() && !parse_address(spec.virtualhost);
     // RFC 6066 section 3: SNI carries host names only, never address literals.
     if (name_given && SSL_set_tlsext_host_name(tls.native_handle(), spec.virtualhost.c_str()) != 1)
@@ -185,9 +159,29 @@ asio::awaitable<ProbeResult> tls_exchange(tcp::socket& sock, const CheckSpec& sp
             ERR_error_string_n(static_cast<unsigned long>(ec.value()), buf, sizeof buf);
             why = buf;
         }
+        if (!spec.ssl_verify) detail::tls_sessions().drop(target);
         co_return ProbeResult{false, fmt::format("TLS handshake failed: {}", why)};
     }
-    co_return co_await http_exchange(tls, spec, phase);
+    auto result = co_await http_exchange(tls, spec, phase);
+    if (!spec.ssl_verify) {
+        // The session as the connection left it: with TLS 1.3 the tickets the server sent
+        // after the handshake, which came in before the response.
+        detail::SessionPtr session(SSL_get1_session(tls.native_handle()));
+        // OpenSSL marks the session of a connection freed without a shutdown as not
+        // resumable. The response is complete, so the connection ends as keepalived ends
+        // it: a quiet shutdown, no close_notify sent (RFC 5246 section 7.2.1 lets a
+        // session outlive a connection that was not closed with one).
+        if (result.ok) {
+            SSL_set_quiet_shutdown(tls.native_handle(), 1);
+            SSL_shutdown(tls.native_handle());
+        }
+        if (result.ok && session && SSL_SESSION_is_resumable(session.get()))
+            detail::tls_sessions().keep(target, std::move(session),
+                                        SSL_session_reused(tls.native_handle()) == 1, Clock::now());
+        else
+            detail::tls_sessions().drop(target);
+    }
+    co_return result;
 }
 
 // The exchange itself; the caller bounds it with the timeout.
@@ -384,6 +378,10 @@ asio::awaitable<ProbeResult> probe(const CheckSpec& spec) {
                             : fmt::format("no response within {}ms", spec.connect_timeout.count());
         if (spec.type == CheckType::Proxy && phase != Phase::Connecting)
             result.reason = fmt::format("proxy fetching {}: {}", spec.proxy_url, result.reason);
+        // A check that timed out as it ended may have kept its TLS session: a failed check
+        // is followed by a full handshake.
+        if (spec.type == CheckType::Ssl && !spec.ssl_verify)
+            detail::tls_sessions().drop(detail::session_target(spec));
     }
 
     if (sock.is_open()) {

@@ -24,11 +24,17 @@ namespace {
 const auto kSrv = *parse_address("192.0.2.2");
 constexpr const char* kName = "www.example.test";
 
-// Serves DIR over HTTPS on ADDR:PORT with CERT/KEY; writes each SNI it gets to SNI_FILE.
+// Serves DIR over HTTPS on ADDR:PORT with CERT/KEY; writes each SNI it gets to SNI_FILE
+// and, for each connection, 1 to SNI_FILE.reused when it resumed a TLS session, else 0.
 constexpr const char* kServer = R"(
 import functools, http.server, ssl, sys
 root, cert, key, addr, port, sni_file = sys.argv[1:]
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def setup(self):
+        super().setup()
+        with open(sni_file + ".reused", "a") as f:
+            f.write("1\n" if self.request.session_reused else "0\n")
+handler = functools.partial(Handler, directory=root)
 srv = http.server.ThreadingHTTPServer((addr, int(port)), handler)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
@@ -87,6 +93,14 @@ protected:
         auto s = spec_for(CheckType::Ssl, kSrv, port, 3s);
         s.path = "/health";
         return s;
+    }
+
+    // Whether the server resumed a session, one character per connection so far.
+    std::string reused(const std::string& file) {
+        std::ifstream in(dir_ + "/" + file + ".reused");
+        std::string all;
+        for (std::string l; std::getline(in, l);) all += l;
+        return all;
     }
 
     std::string sni_seen(const std::string& file) {
@@ -179,4 +193,41 @@ TEST_F(SslNetns, APeerThatDoesNotSpeakTlsFailsTheHandshakeAtOnce) {
     EXPECT_FALSE(r.ok);
     EXPECT_TRUE(r.reason.starts_with("TLS handshake failed")) << r.reason;
     EXPECT_LT(r.latency, 1s);
+}
+
+// keepalived makes a full handshake on every check; lvsd resumes the session of the last
+// one (detail/tls_sessions.hpp), which skips the certificate, except when it verifies it.
+TEST_F(SslNetns, UnverifiedChecksResumeTheSessionVerifiedOnesNever) {
+    auto s = ssl(8443);
+    s.virtualhost = kName;
+    for (int i = 0; i < 3; ++i) {
+        auto r = run_probe(io_, s);
+        EXPECT_TRUE(r.ok) << r.reason;
+        EXPECT_EQ(r.reason, "HTTP 200");
+    }
+    EXPECT_EQ(reused("sni"), "011");
+    EXPECT_EQ(sni_seen("sni"), kName);  // resumed handshakes still name the host
+    // A session is bound to its SNI: the same server without one starts afresh.
+    auto by_address = ssl(8443);
+    EXPECT_TRUE(run_probe(io_, by_address).ok);
+    EXPECT_EQ(reused("sni"), "0110");
+    // Verified checks judge the certificate every time.
+    auto v = s;
+    v.ssl_verify = true;
+    v.ssl_ca = dir_ + "/ca.pem";
+    EXPECT_TRUE(run_probe(io_, v).ok);
+    EXPECT_TRUE(run_probe(io_, v).ok);
+    EXPECT_EQ(reused("sni"), "011000");
+    // A failed check forgets the session: the next check is a full handshake.
+    auto missing = s;
+    missing.path = "/none";
+    EXPECT_FALSE(run_probe(io_, missing).ok);
+    auto again = run_probe(io_, s);
+    EXPECT_TRUE(again.ok) << again.reason;
+    EXPECT_EQ(reused("sni"), "01100010");
+    // The digest is still the whole body's on a resumed connection.
+    s.digest = md5_hex(body_);
+    auto d = run_probe(io_, s);
+    EXPECT_TRUE(d.ok) << d.reason;
+    EXPECT_EQ(reused("sni"), "011000101");
 }
