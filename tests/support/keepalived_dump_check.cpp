@@ -85,7 +85,7 @@ json::object check(const dump::Entry& e, const std::string& what) {
             if (e.body[j].indent == 7 && !t.empty() && std::isdigit(static_cast<unsigned char>(t[0]))) {
                 // "200" or a range "200-299"
                 codes.emplace_back(t);
-            } else if (t.starts_with("Digest = ")) {
+            } else if (t.starts_with("digest = ")) {
                 digest = t.substr(9);
             }
         }
@@ -208,9 +208,12 @@ boost::json::object checker_reading(const std::vector<std::string>& lines) {
             for (const auto& b : body) {
                 if (b.indent != 3) continue;
                 std::string m = b.text;
-                if (m.starts_with("VIP = ")) {
+                if (m.starts_with("VIP = ") || m.starts_with("VIP Range = ")) {
+                    // "VIP = 192.0.2.1, VPORT = 80", "VIP Range = 2001:db8::2-2001:db8::9, VPORT = 80"
+                    const auto from = m.find(" = ") + 3;
                     const auto c = m.find(", VPORT = ");
-                    members.emplace_back(m.substr(6, c - 6) + " " + m.substr(c + 10));
+                    if (c == std::string::npos) throw dump::DumpError("virtual_server_group " + name + ": unexpected '" + m + "'");
+                    members.emplace_back(m.substr(from, c - from) + " " + m.substr(c + 10));
                 } else if (m.starts_with("FWMARK = ")) {
                     members.emplace_back("fwmark " + m.substr(9));
                 } else {

@@ -35,6 +35,18 @@ void write(std::string& out, const json::value& v, int depth) {
             out += "{}";
             return;
         }
+        // Small objects of scalars on one line: {"line": 11, "text": "..."}.
+        bool flat = true;
+        std::string line = "{";
+        for (const auto& [k, x] : o) {
+            flat = flat && !x.is_object() && !x.is_array();
+            line += (line.size() > 1 ? ", " : "") + json::serialize(json::string(k)) + ": " + (flat ? scalar(x) : "");
+        }
+        line += "}";
+        if (flat && line.size() + pad.size() <= 100) {
+            out += line;
+            return;
+        }
         out += "{\n";
         bool first = true;
         for (const auto& [k, x] : o) {

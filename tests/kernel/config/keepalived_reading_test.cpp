@@ -26,6 +26,7 @@
 namespace ka = lvsd::testing::keepalived;
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -63,7 +64,7 @@ Result read(const ka::Case& c, const json::value& want) {
     if (r.half["virtual_servers"].as_array().empty() && r.half["virtual_server_groups"].as_array().empty())
         r.problems.push_back("keepalived -C dumped no virtual server; its log:\n" + run.output);
     const json::array known = want.as_object().contains("messages") ? want.at("messages").as_array() : json::array{};
-    for (const auto& m : ka::messages({lines}, c.conf, kCorpus).as_array())
+    for (const auto& m : ka::messages(std::vector<std::vector<std::string>>{lines}, c.conf, kCorpus))
         if (std::find(known.begin(), known.end(), m) == known.end())
             r.problems.push_back("the checker logs a message the checked-in reading lacks: " + json::serialize(m));
     return r;
