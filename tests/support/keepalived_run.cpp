@@ -174,12 +174,15 @@ std::vector<std::string> log_lines(std::string_view output) {
 HostSetup missing(const std::vector<std::string>& lines) {
     static const std::regex iface(R"(WARNING - interface (\S+) for .* doesn't exist)");
     static const std::regex tracked(R"(tracked interface (\S+) doesn't exist)");
+    // With dynamic_interfaces keepalived accepts the file but waits for the interface.
+    static const std::regex later(R"(specifies interface (\S+) which doesn't currently exist)");
     static const std::regex script(R"(^Script (/\S+) cannot be accessed - No such file or directory)");
     static const std::regex user(R"(^Script user '([a-z_][a-z0-9_-]*)' does not exist)");
     HostSetup s;
     std::smatch m;
     for (const auto& line : lines) {
-        if (std::regex_search(line, m, iface) || std::regex_search(line, m, tracked))
+        if (std::regex_search(line, m, iface) || std::regex_search(line, m, tracked) ||
+            std::regex_search(line, m, later))
             s.merge({{m[1].str()}, {}, {}});
         else if (std::regex_search(line, m, script))
             s.merge({{}, {m[1].str()}, {}});
