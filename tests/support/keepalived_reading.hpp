@@ -62,8 +62,10 @@ RunOutput run(const std::string& conf, Part part, const std::string& config_id, 
 
 // The log's lines without the "Mon Nov 30 09:14:26 2026: " prefix -l puts on each.
 std::vector<std::string> log_lines(std::string_view output);
-// What keepalived said it missed on this host (interfaces, script files, script users;
-// the default user keepalived_script is not one of them: a stock Debian host lacks it too).
+// What keepalived said it missed on this host (interfaces, script files, script users).
+// The default script user keepalived_script counts only where keepalived could not do
+// without it ("Unable to set default user ..."): elsewhere it runs scripts as root, as on
+// any stock Debian host, which lacks that user.
 HostSetup missing(const std::vector<std::string>& lines);
 // Which child processes the parent started: "vrrp", "checker".
 std::vector<std::string> children(const std::vector<std::string>& lines);

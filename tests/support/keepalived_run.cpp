@@ -180,7 +180,16 @@ HostSetup missing(const std::vector<std::string>& lines) {
     static const std::regex user(R"(^Script user '([a-z_][a-z0-9_-]*)' does not exist)");
     HostSetup s;
     std::smatch m;
+    // keepalived_script, keepalived's default script user, is missing on every stock
+    // Debian host and keepalived then runs scripts as root; it is created only where the
+    // file depends on it (enable_script_security without script_user, or script_user
+    // keepalived_script): keepalived then says it cannot set the user and drops scripts.
+    bool default_missing = false, default_needed = false;
     for (const auto& line : lines) {
+        if (line == "Script user 'keepalived_script' does not exist") default_missing = true;
+        if (line.find("Unable to set default user") != std::string::npos ||
+            line.find("Error setting global script uid/gid") != std::string::npos)
+            default_needed = true;
         if (std::regex_search(line, m, iface) || std::regex_search(line, m, tracked) ||
             std::regex_search(line, m, later))
             s.merge({{m[1].str()}, {}, {}});
@@ -189,6 +198,7 @@ HostSetup missing(const std::vector<std::string>& lines) {
         else if (std::regex_search(line, m, user) && m[1].str() != "keepalived_script")
             s.merge({{}, {}, {m[1].str()}});
     }
+    if (default_missing && default_needed) s.merge({{}, {}, {"keepalived_script"}});
     return s;
 }
 

@@ -112,8 +112,9 @@ TEST(KeepalivedReading, CheckerHalfMatchesTheCheckedInReadings) {
     for (std::size_t i = 0; i < cases.size(); ++i) {
         const auto& c = cases[i];
         for (const auto& p : results[i].problems) ADD_FAILURE() << c.reading << ": " << p;
-        if (!results[i].problems.empty()) continue;
+        if (results[i].half.empty()) continue;  // nothing read to compare
         if (write) {
+            if (!results[i].problems.empty()) continue;
             auto merged = wants[i].as_object();
             for (const auto& k : kOwned) merged[k] = results[i].half[k];
             ka::write_json(dir + "/" + c.reading, merged);

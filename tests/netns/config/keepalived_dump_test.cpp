@@ -90,6 +90,10 @@ TEST(KeepalivedDump, LogFacts) {
     EXPECT_EQ(m.scripts, std::vector<std::string>{"/etc/keepalived/check.sh"});
     EXPECT_EQ(m.users, std::vector<std::string>{"ziggy"});  // not the default keepalived_script
     EXPECT_EQ(ka::children(lines), std::vector<std::string>{"vrrp"});
+    // keepalived_script only where keepalived cannot do without it.
+    auto needy = lines;
+    needy.push_back("(/c/04.conf: Line 3) Unable to set default user for vrrp script chk - removing");
+    EXPECT_EQ(ka::missing(needy).users, (std::vector<std::string>{"ziggy", "keepalived_script"}));
     // Deduplicated, the top file's without "file", the included one's with it, by line.
     const auto msgs = ka::messages({lines, lines}, "/c/04.conf", "/c");
     EXPECT_EQ(json::serialize(msgs),
