@@ -54,7 +54,7 @@ struct RunOutput {
 // stops it (SIGTERM) once its child has begun the dump (the dump is written before the
 // child's event loop handles the signal) or once it has nothing to run; returns its log.
 // `conf` must be an absolute path. Throws LabError when the namespace or the private root
-// cannot be made. Root only.
+// cannot be made. Root only. With LVSD_KA_READING_LOGS=DIR set, each log is also kept there.
 RunOutput run(const std::string& conf, Part part, const std::string& config_id, const HostSetup& setup,
               std::chrono::milliseconds timeout = 60s);
 

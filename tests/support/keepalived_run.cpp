@@ -1,5 +1,6 @@
 // Running keepalived for its reading (keepalived_reading.hpp): the namespace, the private
 // overlay root, the run itself, and the log facts that are not part of the dump.
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -147,9 +148,27 @@ RunOutput run(const std::string& conf, Part part, const std::string& config_id, 
             },
             timeout, 20ms);
         out.timed_out = !settled;
+        // Stop the child first, by the pid the parent logged: keepalived's console lines
+        // are several writes each, so a parent told to stop now could log "Stopping" into
+        // the middle of a dump line. The child ends once its dump is out; the parent
+        // (-R: no respawn) then ends by itself, after it.
+        static const std::regex child(R"(Starting (?:VRRP|Healthcheck) child process, pid=([0-9]+))");
+        std::smatch m;
+        const std::string o = p.output();
+        if (settled && p.running() && contains(o, "------< Global definitions >------") &&
+            std::regex_search(o, m, child)) {
+            const pid_t pid = static_cast<pid_t>(std::stol(m[1].str()));
+            if (pid > 1 && ::kill(pid, SIGTERM) == 0) wait_until([&] { return !p.running(); }, 20s, 20ms);
+        }
         auto r = p.stop(10s);
         out.output = std::move(r.output);
         out.status = r.status;
+    }
+    // Debugging: LVSD_KA_READING_LOGS=DIR keeps each run's log as DIR/NAME[@ID].{P,C}.log.
+    if (const char* logs = std::getenv("LVSD_KA_READING_LOGS"); logs && *logs) {
+        std::ofstream(fmt::format("{}/{}{}{}.{}.log", logs, fs::path(conf).stem().string(), config_id.empty() ? "" : "@",
+                                  config_id, part == Part::vrrp ? "P" : "C"))
+            << out.output;
     }
     rmdir(mnt.c_str());
     return out;
