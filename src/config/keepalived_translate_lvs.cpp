@@ -109,6 +109,8 @@ Out check(Ctx& ctx, const Statement& s, const CheckDefaults& defaults) {
     if (kind == "MISC_CHECK") {
         // misc_path's check has no connect_timeout; its default timeout is its delay_loop, as lvsd's.
         std::erase_if(c.items, [](const Out& o) { return o.key == "connect_timeout" || o.key == "virtualhost"; });
+        // keepalived retries a MISC_CHECK 0 times by default, lvsd's checks once.
+        if (!c.has("retry") && !defaults.by_key.count("retry")) c.add(Out::literal("retry", "0"));
     }
     // Defaults given by the real server or the virtual server, for what the check leaves unset.
     for (const auto& [key, at] : defaults.by_key) {
@@ -236,8 +238,11 @@ void translate_virtual_server(Ctx& ctx, const Statement& s, Out& virtual_servers
             else if (v && vs.has("fwmark")) ctx.left_out(vs, k, "a firewall-mark service has no protocol (the mark decides)");
             else if (v) vs.add(with_comments(Out::string("protocol", *v), k));
         } else if (kw == "persistence_timeout") {
-            if (k.args.empty()) ctx.error(k, "persistence_timeout needs a number of seconds");
-            else if (auto v = ctx.integer(k, 0, 2678400)) vs.add(with_comments(Out::literal(kw, std::to_string(*v)), k));
+            if (k.args.empty()) {
+                // keepalived's documented default for a bare persistence_timeout (its dump says 360).
+                ctx.warn(k, "persistence_timeout without a value: keepalived uses 360 s, written explicitly");
+                vs.add(with_comments(Out::literal(kw, "360"), k));
+            } else if (auto v = ctx.integer(k, 0, 2678400)) vs.add(with_comments(Out::literal(kw, std::to_string(*v)), k));
         } else if (kw == "persistence_granularity" || kw == "ip_family") {
             if (auto v = ctx.word(k)) vs.add(with_comments(Out::string(kw, *v), k));
         } else if (kw == "ops" || kw == "sh-port" || kw == "sh-fallback" || kw == "mh-port" || kw == "mh-fallback" ||
