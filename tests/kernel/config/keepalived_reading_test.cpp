@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "support/keepalived_reading.hpp"
+#include "support/netns_lab.hpp"
 
 namespace ka = lvsd::testing::keepalived;
 namespace fs = std::filesystem;
@@ -72,6 +73,10 @@ Result read(const ka::Case& c, const json::value& want) {
 
 TEST(KeepalivedReading, CheckerHalfMatchesTheCheckedInReadings) {
     ASSERT_EQ(::getuid(), 0u) << "the kernel tier runs as root";
+    // The readings are Debian's keepalived 2.2.7's (scripts/setup installs it).
+    const auto version = lvsd::testing::run({"keepalived", "--version"});
+    ASSERT_NE(version.output.find("Keepalived v2.2.7"), std::string::npos)
+        << "the checked-in readings are keepalived 2.2.7's; `keepalived --version` says:\n" << version.output;
     const char* out_dir = std::getenv("LVSD_KA_READING_WRITE");
     const bool write = out_dir && *out_dir;
     const std::string dir = write ? out_dir : kReadings;

@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 
 #include "support/keepalived_reading.hpp"
+#include "support/netns_lab.hpp"
 
 namespace ka = lvsd::testing::keepalived;
 namespace fs = std::filesystem;
@@ -102,6 +103,10 @@ Reading read(const ka::Case& c, bool learn) {
 
 TEST(KeepalivedReading, VrrpHalfMatchesTheCheckedInReadings) {
     ASSERT_EQ(::getuid(), 0u) << "the netns tier runs as root";
+    // The readings are Debian's keepalived 2.2.7's (scripts/setup installs it).
+    const auto version = lvsd::testing::run({"keepalived", "--version"});
+    ASSERT_NE(version.output.find("Keepalived v2.2.7"), std::string::npos)
+        << "the checked-in readings are keepalived 2.2.7's; `keepalived --version` says:\n" << version.output;
     const char* out_dir = std::getenv("LVSD_KA_READING_WRITE");
     const bool learn = out_dir && *out_dir;
     const auto cases = ka::corpus(kCorpus);
