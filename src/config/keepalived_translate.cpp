@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -150,6 +151,7 @@ void translate_global(Ctx& ctx, const Statement& s, Out& global, std::string& de
             }
             global.add(detail::with_comments(std::move(sync), k));
         } else if (auto h = global_harmless().find(k.keyword); h != global_harmless().end()) {
+            if (k.keyword == "vrrp_strict") ctx.strict = true;
             ctx.left_out(global, k, h->second);
         } else {
             ctx.unexpected(k, "global_defs", kKnown);
@@ -164,6 +166,7 @@ void translate_vrrp_script(Ctx& ctx, const Statement& s, Out& scripts) {
     if (s.args.empty()) return ctx.error(s, "vrrp_script needs a name");
     Out e = detail::with_comments(Out::group(), s);
     e.add(Out::string("name", s.args[0]));
+    int weight = 0;
     for (const auto& k : s.children) {
         if (k.keyword == "script") {
             // keepalived joins the words of an unquoted script line.
@@ -178,7 +181,10 @@ void translate_vrrp_script(Ctx& ctx, const Statement& s, Out& scripts) {
                 ctx.error(k, "weight ... reverse: lvsd has no reversed script weights");
                 continue;
             }
-            if (auto v = ctx.integer(k, -253, 253)) e.add(detail::with_comments(Out::literal("weight", std::to_string(*v)), k));
+            if (auto v = ctx.integer(k, -253, 253)) {
+                weight = static_cast<int>(*v);
+                e.add(detail::with_comments(Out::literal("weight", std::to_string(*v)), k));
+            }
         } else if (k.keyword == "rise" || k.keyword == "fall") {
             if (auto v = ctx.integer(k, 1, 1000)) e.add(detail::with_comments(Out::literal(k.keyword, std::to_string(*v)), k));
         } else if (k.keyword == "user") {
@@ -190,6 +196,7 @@ void translate_vrrp_script(Ctx& ctx, const Statement& s, Out& scripts) {
             ctx.unexpected(k, "vrrp_script", kKnown);
         }
     }
+    ctx.script_weights[s.args[0]] = weight;
     scripts.add(std::move(e));
 }
 
@@ -256,6 +263,13 @@ void translate_track_process(Ctx& ctx, const Statement& s, Out& processes) {
 Out track_list(Ctx& ctx, const Statement& s, std::string_view key, long limit) {
     Out list = detail::with_comments(Out::list(std::string(key)), s);
     for (const auto& t : s.children) {
+        if (key == "track_script" && !ctx.script_weights.count(t.keyword)) {
+            ctx.error(t, fmt::format("track_script '{}': no vrrp_script of that name is defined above this line; "
+                                     "keepalived resolves the name as it reads it and ignores the entry (it logs \"track "
+                                     "script {} not found\"), so the instance does not track it",
+                                     t.keyword, t.keyword));
+            continue;
+        }
         if (t.args.empty()) {
             list.add(detail::with_comments(Out::string({}, t.keyword), t));
             continue;
@@ -311,6 +325,61 @@ void translate_sync_group(Ctx& ctx, const Statement& s, Out& groups) {
     groups.add(std::move(e));
 }
 
+std::string unquoted(const std::string& literal) {
+    return literal.size() >= 2 && literal.front() == '"' ? literal.substr(1, literal.size() - 2) : literal;
+}
+
+std::string name_of(const Out& item, std::string_view key = "name") {
+    if (item.kind == Out::Kind::Scalar) return unquoted(item.scalar);
+    for (const auto& o : item.items)
+        if (o.key == key || o.key == "interface") return unquoted(o.scalar);
+    return {};
+}
+
+// What keepalived decides once everything is read, written out:
+//   - the members of a sync group start as BACKUP unless every one owns its addresses
+//     (priority 255);
+//   - a vrrp_script that nothing tracks is dropped ("script X is not used") and never runs.
+void follow_keepalived_start(Ctx& ctx, Out& instances, const Out& sync_groups, Out& scripts) {
+    for (const auto& g : sync_groups.items) {
+        std::vector<Out*> members;
+        for (const auto& o : g.items)
+            if (o.key == "group")
+                for (const auto& m : o.items)
+                    for (auto& vi : instances.items)
+                        if (name_of(vi) == unquoted(m.scalar)) members.push_back(&vi);
+        const bool all_owners = std::all_of(members.begin(), members.end(), [](Out* vi) {
+            const Out* p = vi->find("priority");
+            return p && p->scalar == "255";
+        });
+        if (all_owners) continue;
+        for (Out* vi : members)
+            if (Out* st = vi->find("state"); st && st->scalar == "\"MASTER\"") {
+                st->scalar = "\"BACKUP\"";
+                ctx.result.warnings.push_back({st->src_file, st->src_line,
+                                               fmt::format("state MASTER: keepalived starts the members of sync group {} as "
+                                                           "BACKUP (not all of them own their addresses), and so does the "
+                                                           "translation",
+                                                           name_of(g))});
+            }
+    }
+    std::set<std::string> tracked;
+    auto collect = [&](const Out& holder) {
+        if (const auto* t = const_cast<Out&>(holder).find("track_script"))
+            for (const auto& e : t->items) tracked.insert(name_of(e));
+    };
+    for (const auto& vi : instances.items) collect(vi);
+    for (const auto& g : sync_groups.items) collect(g);
+    std::erase_if(scripts.items, [&](const Out& s) {
+        if (s.kind == Out::Kind::Comment || tracked.count(name_of(s))) return false;
+        ctx.result.warnings.push_back({s.src_file, s.src_line,
+                                       fmt::format("vrrp_script {}: no instance tracks it; keepalived does not run it, and "
+                                                   "the translation leaves it out",
+                                                   name_of(s))});
+        return true;
+    });
+}
+
 }  // namespace
 
 namespace detail {
@@ -346,6 +415,7 @@ Translation translate(const ReadResult& read, const std::string& source) {
             ctx.unexpected(s, "the top level", kTop);
         else ctx.unexpected(s, "the top level", kTop);
     }
+    follow_keepalived_start(ctx, instances, sync_groups, scripts);
     if (ctx.sync_daemon && !global.has("lvs_sync_daemon")) {
         Out sync = Out::group("lvs_sync_daemon");
         sync.comments.push_back(fmt::format("from lvs_sync_daemon_interface in vrrp_instance {} ({}:{})",

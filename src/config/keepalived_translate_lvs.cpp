@@ -121,6 +121,8 @@ Out check(Ctx& ctx, const Statement& s, const CheckDefaults& defaults) {
             common_check_key(ctx, *at, c);
         }
     }
+    // keepalived's HTTP_GET and SSL_GET wait 3 s before a retry unless told otherwise.
+    if ((kind == "HTTP_GET" || kind == "SSL_GET") && !c.has("delay_before_retry")) c.add(Out::literal("delay_before_retry", "3"));
     if (urls.size() == 1) {
         for (auto& o : urls[0].items) c.add(std::move(o));
     } else if (urls.size() > 1) {

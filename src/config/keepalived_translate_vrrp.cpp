@@ -72,6 +72,18 @@ std::optional<std::string> vip_entry(Ctx& ctx, const Statement& e, Out& into) {
     return text;
 }
 
+// The name in a track_* list entry: "NAME" or { name|interface = "NAME"; weight = N; }.
+std::string tracked_name(const Out& t) {
+    const Out* n = t.kind == Out::Kind::Scalar ? &t : t.items.empty() ? nullptr : &t.items.front();
+    return n && n->scalar.size() >= 2 ? n->scalar.substr(1, n->scalar.size() - 2) : std::string{};
+}
+
+int tracked_weight(const Out& t) {
+    for (const auto& o : t.items)
+        if (o.key == "weight") return std::stoi(o.scalar);
+    return 0;
+}
+
 std::optional<std::string> command_of(Ctx& ctx, const Statement& k) {
     if (k.args.empty()) {
         ctx.error(k, fmt::format("'{}' needs a command", k.keyword));
@@ -109,6 +121,7 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
     Out e = with_comments(Out::group(), s);
     e.add(Out::string("name", s.args[0]));
     bool has_interface = false;
+    bool instance_strict = false;
     for (const auto& k : s.children) {
         const std::string& kw = k.keyword;
         if (kw == "state") {
@@ -200,6 +213,7 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
         } else if (kw == "dont_track_primary") {
             ctx.error(k, "dont_track_primary: lvsd always puts an instance in FAULT while its interface is down");
         } else if (auto h = instance_harmless().find(kw); h != instance_harmless().end()) {
+            if (kw == "strict_mode") instance_strict = true;
             ctx.left_out(e, k, h->second);
         } else {
             ctx.unexpected(k, "vrrp_instance", kKnown);
@@ -222,16 +236,58 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
         state = e.find("state");
     }
     const Out* priority = e.find("priority");
-    if (state && state->scalar == "\"MASTER\"") {
+    const bool master = state && state->scalar == "\"MASTER\"";
+    const bool owner = priority && priority->scalar == "255";
+    if (master) {
         erase("nopreempt", "with state MASTER");
         erase("preempt_delay", "with state MASTER");
     }
-    if (priority && priority->scalar == "255") erase("nopreempt", "for the address owner (priority 255)");
+    if (owner) erase("nopreempt", "for the address owner (priority 255)");
     // VRRPv3 (set, the global default, or IPv6) has no authentication: keepalived ignores it.
     const Out* version = e.find("version");
     const Out* vips = e.find("virtual_ipaddress");
-    const bool ipv6 = vips && !vips->items.empty() && vips->items.front().scalar.find(':') != std::string::npos;
+    const bool ipv6 = vips && !vips->items.empty() &&
+                      vips->items.front().scalar.substr(0, vips->items.front().scalar.find(' ')).find(':') != std::string::npos;
     if ((version ? version->scalar == "3" : ctx.vrrp_version == 3) || ipv6) erase("authentication", "with VRRPv3");
+    // vrrp_strict: keepalived drops authentication and starts a non-owner as BACKUP.
+    if (ctx.strict || instance_strict) {
+        erase("authentication", "in strict mode");
+        priority = e.find("priority");
+        if (Out* st = e.find("state"); st && st->scalar == "\"MASTER\"" && (!priority || priority->scalar != "255")) {
+            st->scalar = "\"BACKUP\"";
+            ctx.warn(s, "state MASTER: keepalived's strict mode starts an instance that does not own its addresses as "
+                        "BACKUP, and so does the translation");
+        }
+    }
+    // The instance's own interface is always tracked (FAULT while down): keepalived drops a
+    // track_interface entry that names it, weight and all.
+    const Out* iface = e.find("interface");
+    if (Out* tracked = e.find("track_interface"); tracked && iface) {
+        const std::string own = iface->scalar.substr(1, iface->scalar.size() - 2);
+        std::erase_if(tracked->items, [&](const Out& t) {
+            const bool same = tracked_name(t) == own;
+            if (same) ctx.warn(s, fmt::format("track_interface {}: the instance's own interface; keepalived tracks it anyway "
+                                              "(FAULT while down) and ignores this entry", own));
+            return same;
+        });
+    }
+    // An address owner (priority 255) is never moved: keepalived ignores weighted tracking there.
+    priority = e.find("priority");
+    if (priority && priority->scalar == "255") {
+        for (std::string_view key : {"track_script", "track_interface", "track_process", "track_file"}) {
+            Out* tracked = e.find(key);
+            if (!tracked) continue;
+            std::erase_if(tracked->items, [&](const Out& t) {
+                int w = tracked_weight(t);
+                if (key == "track_script" && !t.has("weight")) w = ctx.script_weights[tracked_name(t)];
+                if (w == 0) return false;
+                ctx.warn(s, fmt::format("{} {} (weight {}): keepalived ignores weighted tracking on an address owner "
+                                        "(priority 255); left out", key, tracked_name(t), w));
+                return true;
+            });
+        }
+    }
+    std::erase_if(e.items, [](const Out& o) { return o.kind == Out::Kind::List && o.items.empty() && o.key.starts_with("track_"); });
     instances.add(std::move(e));
 }
 

@@ -3,6 +3,7 @@
 // translation context (diagnostics, "did you mean").
 #pragma once
 
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -63,6 +64,10 @@ public:
     };
     std::optional<SyncDaemon> sync_daemon;
     int vrrp_version = 2;  // global_defs' vrrp_version: instances without `version` (IPv4)
+    bool strict = false;   // global_defs' vrrp_strict
+    // vrrp_script name -> weight, in file order: keepalived resolves a track_script when it
+    // reads it, so a script defined further down is not found.
+    std::map<std::string, int> script_weights;
 
     void error(const Statement& s, std::string message);
     void warn(const Statement& s, std::string message);
