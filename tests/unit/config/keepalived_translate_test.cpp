@@ -1,0 +1,164 @@
+// The importer's rules on small keepalived texts: what is translated, written out, left out
+// with a comment, or refused with the keepalived line (README "Migrating from keepalived").
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "config/config.hpp"
+#include "config/keepalived_translate.hpp"
+
+namespace lvsd::config::keepalived {
+namespace {
+
+Translation of(std::string_view text) { return translate(read_string(text, "ka.conf", {.host_name = "lb1"}), "ka.conf"); }
+
+std::string all(const std::vector<Diagnostic>& ds) {
+    std::string out;
+    for (const auto& d : ds) out += to_string(d) + "\n";
+    return out;
+}
+
+constexpr std::string_view kInstance = R"(vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    # the standby
+    priority 100
+    virtual_ipaddress {
+        192.0.2.10/24
+    }
+}
+)";
+
+TEST(KeepalivedTranslate, AnInstanceBecomesAListElementWithItsCommentsAndLoads) {
+    auto t = of(kInstance);
+    ASSERT_TRUE(t.ok()) << all(t.errors);
+    EXPECT_NE(t.text.find("vrrp_instances = ("), std::string::npos) << t.text;
+    EXPECT_NE(t.text.find("name = \"VI_1\";"), std::string::npos) << t.text;
+    EXPECT_NE(t.text.find("# the standby\n        priority = 100;"), std::string::npos) << t.text;
+    auto loaded = load_string(t.text, "out", LoadOptions{.host_checks = false});
+    ASSERT_TRUE(loaded.ok());
+    EXPECT_EQ(loaded.config()->vrrp_instances[0].virtual_ipaddress[0].prefix.length, 24);
+}
+
+TEST(KeepalivedTranslate, KeepalivedsDefaultsThatDifferFromLvsdsAreWrittenOut) {
+    auto t = of(R"(vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        192.0.2.10
+    }
+}
+virtual_server 192.0.2.10 80 {
+    persistence_timeout
+    real_server 198.51.100.1 80 {
+        MISC_CHECK {
+            misc_path "/bin/true"
+        }
+    }
+}
+)");
+    ASSERT_TRUE(t.ok()) << all(t.errors);
+    EXPECT_NE(t.text.find("priority = 255;"), std::string::npos) << "keepalived's default with state MASTER\n" << t.text;
+    EXPECT_NE(t.text.find("lb_kind = \"NAT\";"), std::string::npos) << "keepalived's default forwarding\n" << t.text;
+    EXPECT_NE(t.text.find("persistence_timeout = 360;"), std::string::npos) << t.text;
+    EXPECT_NE(t.text.find("retry = 0;"), std::string::npos) << "keepalived's MISC_CHECK retry\n" << t.text;
+    EXPECT_NE(all(t.warnings).find("ka.conf:10: persistence_timeout without a value"), std::string::npos) << all(t.warnings);
+}
+
+TEST(KeepalivedTranslate, WhatChangesNothingIsLeftOutWithAWarningAndAComment) {
+    auto t = of(std::string(R"(global_defs {
+    notification_email {
+        ops@example.com
+    }
+    smtp_server 192.0.2.25
+    router_id lb1
+}
+)") + std::string(kInstance));
+    ASSERT_TRUE(t.ok()) << all(t.errors);
+    EXPECT_NE(t.text.find("# not translated (ka.conf:2): notification_email { ... } -- lvsd sends no mail"), std::string::npos)
+        << t.text;
+    EXPECT_NE(all(t.warnings).find("ka.conf:5: not translated: smtp_server 192.0.2.25"), std::string::npos) << all(t.warnings);
+    EXPECT_NE(t.text.find("router_id = \"lb1\";"), std::string::npos);
+}
+
+TEST(KeepalivedTranslate, AMisspeltKeywordIsRefusedAtItsLineWithAHint) {
+    auto t = of(R"(vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    lvs_sync_daemon_inteface eth1
+    virtual_ipaddress {
+        192.0.2.10
+    }
+}
+)");
+    ASSERT_FALSE(t.ok());
+    EXPECT_NE(all(t.errors).find("ka.conf:4: unknown keyword 'lvs_sync_daemon_inteface' in vrrp_instance: keepalived ignores "
+                                 "it; did you mean 'lvs_sync_daemon_interface'?"),
+              std::string::npos)
+        << all(t.errors);
+}
+
+TEST(KeepalivedTranslate, ValuesKeepalivedIgnoresAreRefused) {
+    auto sched = of("virtual_server 192.0.2.10 80 {\n    lb_algo rrr\n}\n");
+    EXPECT_NE(all(sched.errors).find("ka.conf:2: lb_algo 'rrr' is not an IPVS scheduler (did you mean 'rr'?)"), std::string::npos)
+        << all(sched.errors);
+    auto kind = of("virtual_server 192.0.2.10 80 {\n    lb_kind dr\n}\n");
+    EXPECT_NE(all(kind.errors).find("ka.conf:2: lb_kind 'dr' is not NAT, DR or TUN"), std::string::npos) << all(kind.errors);
+    auto order = of(R"(vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    track_script {
+        chk
+    }
+}
+vrrp_script chk {
+    script "/bin/true"
+}
+)");
+    EXPECT_NE(all(order.errors).find("ka.conf:5: track_script 'chk': no vrrp_script of that name is defined above"),
+              std::string::npos)
+        << all(order.errors);
+}
+
+TEST(KeepalivedTranslate, WhatLvsdLacksIsRefused) {
+    auto ah = of(R"(vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    authentication {
+        auth_type AH
+        auth_pass secret
+    }
+}
+)");
+    EXPECT_NE(all(ah.errors).find("ka.conf:5: auth_type AH"), std::string::npos) << all(ah.errors);
+}
+
+TEST(KeepalivedTranslate, LvsdsOwnRulesAreReportedAtTheKeepalivedLine) {
+    auto t = of(R"(vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        224.0.0.5
+    }
+}
+)");
+    ASSERT_FALSE(t.ok());
+    EXPECT_NE(all(t.errors).find("ka.conf:5: lvsd refuses the translation: "), std::string::npos) << all(t.errors);
+}
+
+TEST(KeepalivedTranslate, HostileInputEndsInErrorsNotACrash) {
+    std::mt19937 rng(7);
+    std::string noise(64 * 1024, '\0');
+    for (auto& ch : noise) ch = static_cast<char>(rng());
+    EXPECT_FALSE(of(noise).ok());
+    EXPECT_FALSE(of(std::string(100000, '{')).ok());
+    EXPECT_FALSE(of("virtual_server {\n real_server {\n TCP_CHECK {\n }\n }\n }\n").ok());
+    auto empty = of("");
+    EXPECT_TRUE(empty.ok()) << all(empty.errors);
+    EXPECT_TRUE(load_string(empty.text, "out").ok());
+}
+
+}  // namespace
+}  // namespace lvsd::config::keepalived
