@@ -50,7 +50,7 @@ enum class DropReason : uint8_t {
     BadVersion,            // not 2 or 3, or not the version this instance speaks
     BadType,               // type is not 1 (ADVERTISEMENT)
     BadLength,             // payload length does not match the address count
-    AddressCountMismatch,  // count is 0, or the advertised addresses differ from ours
+    AddressCountMismatch,  // the advertised addresses differ from ours (a count of 0 is valid: no VIPs)
     BadChecksum,
     BadAuthType,           // v2 auth type not 0/1 (AH is not supported), or not ours
     BadAuth,               // v2 password differs
