@@ -1073,6 +1073,10 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
         vi.version = vi.family == Family::V6 ? 3 : global_->vrrp.version.value_or(2);
     }
 
+    if (vips.empty() && vi.version == 3)
+        error(vi.where, fmt::format("{}: no virtual_ipaddress; a VRRPv3 advert carries at least one address (RFC 5798 "
+                                    "§5.2.5; keepalived refuses it too), only a version = 2 instance may have none",
+                                    context));
     if (auto v = g.number("advert_int")) {
         const lc::Setting& at = *g.find("advert_int");
         const double cs = *v * 100.0;

@@ -1109,15 +1109,18 @@ TEST(Checks, UdpAndDnsChecks) {
 
 // keepalived allows a VRRP instance without addresses (cloud setups: the notify scripts move
 // the provider's floating address); the unicast addresses then decide its family.
-TEST(VrrpInstance, WithoutAddressesLoadsAndTakesItsFamilyFromUnicast) {
+TEST(VrrpInstance, WithoutAddressesLoadsAsVrrpv2Only) {
     auto v4 = load_string("vrrp_instances = ( { name = \"VI_1\"; interface = \"eth0\"; virtual_router_id = 51; } );", "t");
     ASSERT_TRUE(v4.ok()) << (v4.diagnostics().empty() ? "" : to_string(v4.diagnostics()[0]));
     EXPECT_TRUE(v4.config()->vrrp_instances[0].virtual_ipaddress.empty());
     EXPECT_EQ(v4.config()->vrrp_instances[0].family, Family::V4);
+    // IPv6 is VRRPv3, whose adverts carry at least one address (RFC 5798 §5.2.5).
     auto v6 = load_string("vrrp_instances = ( { name = \"VI_1\"; interface = \"eth0\"; virtual_router_id = 51; "
                           "unicast_src_ip = \"2001:db8::1\"; unicast_peer = [ \"2001:db8::2\" ]; } );",
                           "t");
-    ASSERT_TRUE(v6.ok()) << (v6.diagnostics().empty() ? "" : to_string(v6.diagnostics()[0]));
-    EXPECT_EQ(v6.config()->vrrp_instances[0].family, Family::V6);
-    EXPECT_EQ(v6.config()->vrrp_instances[0].version, 3);
+    ASSERT_FALSE(v6.ok());
+    EXPECT_NE(to_string(v6.diagnostics()[0]).find("only a version = 2 instance may have none"), std::string::npos)
+        << to_string(v6.diagnostics()[0]);
+    auto v3 = load_string("vrrp_instances = ( { name = \"VI_1\"; interface = \"eth0\"; virtual_router_id = 51; version = 3; } );", "t");
+    EXPECT_FALSE(v3.ok());
 }
