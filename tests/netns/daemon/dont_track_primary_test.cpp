@@ -119,3 +119,25 @@ TEST_F(DontTrackPrimary, WithoutItTheMasterGoesToFault) {
     EXPECT_TRUE(wait_until([&] { return state("a") == "MASTER" && has_vip("a") && !has_vip_anywhere("b"); }, 10s))
         << status("a") << status("b");
 }
+
+// A reload turns the flag on or off in place (no restart of the instance): the verdict
+// over the host is made again at once.
+TEST_F(DontTrackPrimary, AReloadTurnsItOnAndOff) {
+    ASSERT_NO_FATAL_FAILURE(start_pair(conf_a(), conf_b()));
+    lab_.ip("a", "link set eth0 down");
+    ASSERT_TRUE(wait_until([&] { return state("a") == "FAULT"; }, 5s)) << status("a") << a_.output();
+
+    write("a", render("a", flagged()));
+    auto r = lvsctl("a", {"reload"});
+    ASSERT_TRUE(r.ok()) << r.output;
+    // Out of FAULT through a normal election; it hears no one on its down link.
+    ASSERT_TRUE(wait_until([&] { return state("a") == "MASTER" && has_vip("a"); }, 5s)) << status("a") << a_.output();
+    EXPECT_EQ(fld("a", "fault"), "");
+
+    write("a", render("a", conf_a()));
+    r = lvsctl("a", {"reload"});
+    ASSERT_TRUE(r.ok()) << r.output;
+    ASSERT_TRUE(wait_until([&] { return state("a") == "FAULT" && !has_vip_anywhere("a"); }, 5s))
+        << status("a") << a_.output();
+    EXPECT_EQ(fld("a", "fault"), "interface eth0 is down");
+}
