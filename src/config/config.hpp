@@ -216,6 +216,7 @@ struct VrrpInstance {
     Location where;
     std::string use_vmac;           // keepalived's use_vmac: the macvlan's name ("" = none)
     bool vmac_xmit_base = false;    // adverts on `interface`, not on the macvlan
+    bool dont_track_primary = false;  // `interface` down is not a FAULT (keepalived's keyword)
     Location interface_where;       // of the `interface` setting
     Location unicast_src_ip_where;  // of `unicast_src_ip`, when set
 };

@@ -38,7 +38,7 @@ const std::vector<SectionKeys>& sections() {
           "track_process",
           "track_arp_target",
           "garp_master_delay", "garp_master_repeat", "garp_interval", "garp_master_refresh", "garp_master_refresh_repeat",
-          "use_vmac", "vmac_xmit_base", "authentication", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"}},
+          "use_vmac", "vmac_xmit_base", "dont_track_primary", "authentication", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"}},
         {"virtual_ipaddress", {"address", "dev", "label"}},
         {"track_interface", {"interface", "weight"}},
         {"track_script", {"name", "weight"}},

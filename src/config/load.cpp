@@ -1026,6 +1026,7 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
     if (auto v = g.boolean("vmac_xmit_base")) vi.vmac_xmit_base = *v;
     if (vi.vmac_xmit_base && vi.use_vmac.empty() && g.find("vmac_xmit_base"))
         g.error(*g.find("vmac_xmit_base"), "vmac_xmit_base needs use_vmac");
+    vi.dont_track_primary = g.boolean("dont_track_primary").value_or(false);
     if (auto v = g.seconds("preempt_delay", 0ms, 1000s)) vi.preempt_delay = *v;
 
     // Addresses decide the family (RFC 5798 §7.1: a virtual router is IPv4 or IPv6).

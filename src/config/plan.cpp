@@ -231,6 +231,11 @@ std::string format_plan(const Config& c) {
             if (weight < 0) return fmt::format("priority {:+} while {}", weight, failing);
             return fmt::format("FAULT while {}", failing);
         };
+        // dont_track_primary changes what FAULT means for the instance's own interface.
+        out += vi.dont_track_primary
+                   ? fmt::format("    {} down: not a FAULT (dont_track_primary); missing or without a source address: FAULT\n",
+                                 vi.interface)
+                   : fmt::format("    {} down, missing or without a source address: FAULT\n", vi.interface);
         for (const TrackInterface& t : vi.track_interface)
             out += fmt::format("    tracks interface {}: {}\n", t.name, weighted(t.weight, "it is up", "it is down"));
         for (const TrackScript& t : vi.track_script) {

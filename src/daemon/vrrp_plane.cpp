@@ -101,6 +101,7 @@ vrrp::InstanceConfig map_instance(const config::VrrpInstance& in, const std::vec
     c.auth_pass = in.auth_pass.value_or("");
     c.use_vmac = in.use_vmac;
     c.vmac_xmit_base = in.vmac_xmit_base;
+    c.dont_track_primary = in.dont_track_primary;
     c.notify_master = argv_of(in.notify.master);
     c.notify_backup = argv_of(in.notify.backup);
     c.notify_fault = argv_of(in.notify.fault);

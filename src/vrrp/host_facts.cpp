@@ -58,11 +58,12 @@ HostFacts host_facts(const InstanceConfig& c, const host::View& view) {
         fault(fmt::format("interface {} does not exist", c.interface));
     } else {
         f.base_ifindex = link->index;
-        if (!link->up()) fault(fmt::format("interface {} is down", c.interface));
+        if (!link->up() && !c.dont_track_primary) fault(fmt::format("interface {} is down", c.interface));
     }
     if (const host::Link* vmac = c.use_vmac.empty() ? nullptr : view.link(c.use_vmac); !c.use_vmac.empty()) {
         if (!vmac) fault(fmt::format("virtual MAC interface {} does not exist", c.use_vmac));
-        else if (!vmac->up()) fault(fmt::format("virtual MAC interface {} is down", c.use_vmac));
+        else if (!vmac->up() && !c.dont_track_primary)
+            fault(fmt::format("virtual MAC interface {} is down", c.use_vmac));
     }
     if (const host::Link* l = view.link(advert_interface(c))) f.ifindex = l->index;
     for (const auto& v : c.virtual_ipaddress) {

@@ -26,6 +26,15 @@ struct HostFacts {
     // down, a VIP's interface is gone, or there is no source address. (Tracked interfaces
     // are trackers: priority.hpp.)
     // keepalived's FAULT; a master that gets one gives up its VIPs.
+    // With dont_track_primary, `interface` or the use_vmac interface being down (no
+    // IFF_UP or no carrier) is not a fault, as in keepalived 2.2.7, which registers the
+    // instance on its interface with the weight VRRP_NOT_TRACK_IF and skips it on every
+    // up/down report (keepalived_netlink.c process_if_status_change, vrrp_if.c). Measured
+    // with keepalived 2.2.7 in network namespaces: a master whose link goes down stays
+    // MASTER with its VIPs, and its adverts and gratuitous ARPs fail (ENETUNREACH,
+    // ENETDOWN) until the link is back; the missing interface and a missing source
+    // address are faults all the same (an IPv6 instance loses its link-local address
+    // when the link goes down, unless keep_addr_on_down, and so goes to FAULT anyway).
     std::string fault;
 };
 

@@ -97,6 +97,11 @@ struct InstanceConfig {
     // 00:00:5e:00:02:VRID for IPv6 (RFC 5798 §7.3); host/vmac.hpp says what else is set.
     std::string use_vmac;
     bool vmac_xmit_base = false;
+    // keepalived's dont_track_primary: `interface` (and the use_vmac interface) being down
+    // is not a fault; the instance keeps its state and tries its adverts all the same.
+    // Everything else still is: the interface missing, no source address, a VIP's `dev`
+    // missing, and every tracker (host_facts.hpp).
+    bool dont_track_primary = false;
     // Each an argv (program and arguments, no shell). lvsd appends the instance name,
     // the state (MASTER, BACKUP, FAULT, STOP) and the priority, as keepalived's `notify`.
     std::vector<std::string> notify_master, notify_backup, notify_fault, notify_stop, notify;

@@ -1124,3 +1124,16 @@ TEST(VrrpInstance, WithoutAddressesLoadsAsVrrpv2Only) {
     auto v3 = load_string("vrrp_instances = ( { name = \"VI_1\"; interface = \"eth0\"; virtual_router_id = 51; version = 3; } );", "t");
     EXPECT_FALSE(v3.ok());
 }
+
+TEST(VrrpInstance, DontTrackPrimaryIsABooleanShownInThePlan) {
+    auto off = valid(instance(""));
+    ASSERT_TRUE(off);
+    EXPECT_FALSE(off->vrrp_instances[0].dont_track_primary);
+    EXPECT_THAT(format_plan(*off), HasSubstr("    eth0 down, missing or without a source address: FAULT\n"));
+    auto on = valid(instance("dont_track_primary = true;"));
+    ASSERT_TRUE(on);
+    EXPECT_TRUE(on->vrrp_instances[0].dont_track_primary);
+    EXPECT_THAT(format_plan(*on),
+                HasSubstr("    eth0 down: not a FAULT (dont_track_primary); missing or without a source address: FAULT\n"));
+    one_problem(instance("dont_track_primary = 1;"), "dont_track_primary");
+}

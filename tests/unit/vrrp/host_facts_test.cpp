@@ -78,6 +78,58 @@ TEST(HostFacts, EachReasonForFault) {
               "interface eth9 of VIP 192.0.2.11/24 does not exist");
 }
 
+// keepalived's dont_track_primary: the instance's own interface being down (admin down
+// or no carrier) is no fault; it missing or without a source address still is.
+TEST(HostFacts, DontTrackPrimaryIgnoresOnlyTheInterfaceBeingDown) {
+    auto c = instance();
+    const auto admin_down = host_with({Link{2, "eth0", 0}}, {addr(2, "192.0.2.2", 24)});
+    const auto no_carrier = host_with({Link{2, "eth0", IFF_UP}}, {addr(2, "192.0.2.2", 24)});
+    EXPECT_EQ(host_facts(c, admin_down).fault, "interface eth0 is down");
+    EXPECT_EQ(host_facts(c, no_carrier).fault, "interface eth0 is down");
+    c.dont_track_primary = true;
+    EXPECT_EQ(host_facts(c, admin_down).fault, "");
+    EXPECT_EQ(host_facts(c, no_carrier).fault, "");
+    EXPECT_EQ(host_facts(c, no_carrier).ifindex, 2);  // adverts still go there
+    EXPECT_EQ(host_facts(c, no_carrier).source, ip("192.0.2.2"));
+    EXPECT_EQ(host_facts(c, host_with({}, {})).fault, "interface eth0 does not exist");
+    EXPECT_EQ(host_facts(c, host_with({Link{2, "eth0", 0}}, {})).fault,
+              "interface eth0 has no usable IPv4 address to send adverts from");
+    c.virtual_ipaddress.push_back({{ip("192.0.2.11"), 24}, "eth9", ""});
+    EXPECT_EQ(host_facts(c, admin_down).fault, "interface eth9 of VIP 192.0.2.11/24 does not exist");
+}
+
+TEST(HostFacts, DontTrackPrimaryCoversTheVirtualMacInterfaceToo) {
+    auto c = instance();
+    c.use_vmac = "vrrp.51";
+    const auto down = host_with({Link{2, "eth0", IFF_UP}, Link{3, "vrrp.51", IFF_UP}}, {addr(2, "192.0.2.2", 24)});
+    EXPECT_EQ(host_facts(c, down).fault, "interface eth0 is down");
+    c.dont_track_primary = true;
+    EXPECT_EQ(host_facts(c, down).fault, "");
+    EXPECT_EQ(host_facts(c, host_with({Link{2, "eth0", kUp}}, {addr(2, "192.0.2.2", 24)})).fault,
+              "virtual MAC interface vrrp.51 does not exist");
+}
+
+// The flag is about the instance's own interface only: a tracked interface (even the
+// same one, listed in track_interface) and every other tracker still count.
+TEST(CollectTrackers, DontTrackPrimaryLeavesTheTrackersAlone) {
+    auto c = instance();
+    c.dont_track_primary = true;
+    c.track_interface = {{"eth0", 0}, {"eth1", -10}};
+    c.track_script = {{"chk", 0}};
+    auto v = host_with({Link{2, "eth0", IFF_UP}, Link{3, "eth1", 0}}, {addr(2, "192.0.2.2", 24)});
+    EXPECT_EQ(host_facts(c, v).fault, "");
+    const std::map<std::string, bool> scripts{{"chk", false}};
+    auto t = collect_trackers(c, v, {&scripts, nullptr, nullptr, std::nullopt});
+    ASSERT_EQ(t.size(), 3u);
+    EXPECT_FALSE(t[0].ok);
+    EXPECT_FALSE(t[1].ok);
+    EXPECT_EQ(effective_priority(150, t).fault, "interface eth0 is down");
+    c.track_interface = {{"eth1", -10}};
+    auto p = effective_priority(150, collect_trackers(c, v, {&scripts, nullptr, nullptr, std::nullopt}));
+    EXPECT_EQ(p.priority, 140);
+    EXPECT_EQ(p.fault, "script chk failed");
+}
+
 TEST(HostFacts, UnicastSourceMustBeOnTheInterfaceAndUsable) {
     auto c = instance();
     c.unicast_src_ip = ip("192.0.2.3");
