@@ -211,7 +211,7 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
             // interface, following this instance. lvsd has that as global_defs.lvs_sync_daemon.
             if (auto v = ctx.word(k)) ctx.sync_daemon = {*v, s.args[0], k.file, k.line};
         } else if (kw == "dont_track_primary") {
-            ctx.error(k, "dont_track_primary: lvsd always puts an instance in FAULT while its interface is down");
+            e.add(with_comments(Out::literal("dont_track_primary", "true"), k));
         } else if (auto h = instance_harmless().find(kw); h != instance_harmless().end()) {
             if (kw == "strict_mode") instance_strict = true;
             ctx.left_out(e, k, h->second);
