@@ -127,7 +127,7 @@ std::string check_key(const CheckSpec& spec);
 
 // What a check probes: its kind and target (type, address, effective port, bindto).
 // Everything else is a setting: connect_timeout, tcp_method, path, virtualhost,
-// status_code, body_contains, proxy_url, rise, fall, initial, delay_loop,
+// status_code, body_contains, proxy_url, helo_name, rise, fall, initial, delay_loop,
 // delay_before_retry. A reload that changes only settings keeps the check's verdict and
 // history (Monitor::update); one that changes the probe identity makes a new check,
 // which starts as `initial` says. tcp_method is a setting because both methods prove the
