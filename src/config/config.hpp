@@ -285,10 +285,17 @@ struct DnsProbe {
     std::string name = ".";
 };
 
+// keepalived's SMTP_CHECK: the greeting must be 220, `HELO helo_name` answered 250 and
+// QUIT answered 221 (RFC 5321; multi-line replies read whole, see healthcheck/smtp.hpp).
+// keepalived's `host { }` sub-blocks are refused: several SMTP_CHECK groups instead.
+struct SmtpProbe {
+    std::string helo_name = "smtpchecker.keepalived.org";  // keepalived's default; 1-255 visible ASCII
+};
+
 struct HealthCheck {
-    std::variant<TcpProbe, HttpProbe, ProxyProbe, MiscProbe, UdpProbe, DnsProbe> probe;
+    std::variant<TcpProbe, HttpProbe, ProxyProbe, MiscProbe, UdpProbe, DnsProbe, SmtpProbe> probe;
     IpAddress connect_ip;       // default: the real server's address
-    uint16_t connect_port = 0;  // default: the real server's port
+    uint16_t connect_port = 0;  // default: the real server's port (SMTP_CHECK without one: 25)
     std::optional<IpAddress> bindto;
     std::optional<uint16_t> bind_port;
     Duration connect_timeout = std::chrono::seconds(5);
@@ -299,7 +306,8 @@ struct HealthCheck {
     bool initially_up = true;  // false when the service sets `alpha`
     Location where;
 };
-// "TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK", "UDP_CHECK", "DNS_CHECK"
+// "TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK", "UDP_CHECK", "DNS_CHECK",
+// "SMTP_CHECK"
 std::string_view check_name(const HealthCheck&);
 
 struct RealServer {

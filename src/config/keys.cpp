@@ -55,7 +55,8 @@ const std::vector<SectionKeys>& sections() {
         {"sorry_server", {"address", "port"}},
         {"real_servers",
          {"address", "port", "weight", "lb_kind", "uthreshold", "lthreshold", "inhibit_on_failure", "notify_up",
-          "notify_down", "TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK", "UDP_CHECK", "DNS_CHECK"}},
+          "notify_down", "TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK", "UDP_CHECK", "DNS_CHECK",
+          "SMTP_CHECK"}},
         {"TCP_CHECK", check_keys({"half_open"})},
         {"HTTP_GET", check_keys({"path", "virtualhost", "status_code", "body_contains", "digest", "url"})},
         {"SSL_GET",
@@ -63,6 +64,7 @@ const std::vector<SectionKeys>& sections() {
         {"url", {"path", "status_code", "digest"}},
         {"UDP_CHECK", check_keys({"payload", "require_reply"})},
         {"DNS_CHECK", check_keys({"type", "name"})},
+        {"SMTP_CHECK", check_keys({"helo_name"})},
         {"PROXY_CHECK", check_keys({"url", "status_code"})},
         // A command has no target: no connect_*, bind*; misc_timeout is its timeout.
         {"MISC_CHECK",

@@ -51,9 +51,14 @@ const std::map<std::string_view, std::string_view> kKeepalivedHints = {
     {"lvs_sched", "lvsd calls the scheduler 'lb_algo'"},
     {"lvs_method", "lvsd calls the forwarding method 'lb_kind'"},
     {"nb_get_retry", "use 'retry' (or 'fall')"},
-    {"SMTP_CHECK", "lvsd has no SMTP_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
     {"BFD_CHECK", "lvsd has no BFD_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
     {"FILE_CHECK", "lvsd has no FILE_CHECK; use TCP_CHECK, HTTP_GET, PROXY_CHECK or MISC_CHECK"},
+};
+
+// Hints for keys of one section only (a 'host' elsewhere is not keepalived's SMTP host block).
+const std::map<std::string_view, std::string_view> kSmtpCheckHints = {
+    {"host", "keepalived's deprecated SMTP_CHECK host { } blocks are not supported; give a list of SMTP_CHECK "
+             "groups instead, one per host: SMTP_CHECK = ( { connect_ip = ...; }, { connect_ip = ...; } );"},
 };
 
 const std::vector<std::string_view> kSchedulers = {"rr",  "wrr", "lc", "wlc", "lblc", "lblcr", "dh",
@@ -124,7 +129,9 @@ class Loader;
 // \"VI_1\": ...").
 class Group {
 public:
-    Group(Loader& loader, const lc::Setting& s, std::string context, const std::vector<std::string_view>& keys);
+    // `hints`: for unknown keys of this section, before the general keepalived hints.
+    Group(Loader& loader, const lc::Setting& s, std::string context, const std::vector<std::string_view>& keys,
+          const std::map<std::string_view, std::string_view>* hints = nullptr);
 
     const lc::Setting& setting() const { return s_; }
     const std::string& context() const { return context_; }
@@ -294,15 +301,21 @@ private:
     std::map<std::string, std::set<std::size_t>> mark_family_open_;
 };
 
-Group::Group(Loader& loader, const lc::Setting& s, std::string context, const std::vector<std::string_view>& keys)
+Group::Group(Loader& loader, const lc::Setting& s, std::string context, const std::vector<std::string_view>& keys,
+             const std::map<std::string_view, std::string_view>* hints)
     : loader_(loader), s_(s), context_(std::move(context)) {
     for (int i = 0; i < s.getLength(); ++i) {
         const lc::Setting& child = s[i];
         const std::string_view name = child.getName() ? child.getName() : "";
         if (std::find(keys.begin(), keys.end(), name) != keys.end()) continue;
         std::string msg = fmt::format("{}: unknown key '{}'", context_, name);
-        if (auto hint = kKeepalivedHints.find(name); hint != kKeepalivedHints.end())
-            msg += fmt::format(" ({})", hint->second);
+        std::optional<std::string_view> hint;
+        for (const auto* table : {hints, &kKeepalivedHints}) {
+            if (!table || hint) continue;
+            if (auto it = table->find(name); it != table->end()) hint = it->second;
+        }
+        if (hint)
+            msg += fmt::format(" ({})", *hint);
         else if (auto near = detail::nearest(name, keys))
             msg += fmt::format("; did you mean '{}'?", *near);
         loader_.error(child, msg);
@@ -1470,7 +1483,8 @@ void Loader::read_http_target(Group& g, HttpProbe& p) {
 
 std::vector<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_view kind, const RealServer& rs,
                                             const VirtualServer& vs, const std::string& rs_context) {
-    Group g(*this, s, fmt::format("{} of {}", kind, rs_context), detail::keys_of(kind));
+    Group g(*this, s, fmt::format("{} of {}", kind, rs_context), detail::keys_of(kind),
+            kind == "SMTP_CHECK" ? &kSmtpCheckHints : nullptr);
     const std::size_t errors_before = diagnostics_.size();
     HealthCheck hc;
     std::vector<HealthCheck> url_checks;  // HTTP_GET with url entries: one check each
@@ -1490,7 +1504,10 @@ std::vector<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_vi
         hc.connect_port = static_cast<uint16_t>(*v);
     } else if (!g.find("connect_port")) {
         hc.connect_port = rs.port;
-        if (rs.port == 0 && vs_port_known_)
+        // A real server without a port (fwmark or all-ports service): SMTP has its own,
+        // 25 (RFC 5321 section 4.5.4.2).
+        if (rs.port == 0 && kind == "SMTP_CHECK") hc.connect_port = 25;
+        else if (rs.port == 0 && vs_port_known_)
             g.error("the real server has no port (fwmark or all-ports service), so the check needs connect_port");
     }
     if (auto v = network ? g.address("bindto") : std::nullopt) {
@@ -1609,6 +1626,19 @@ std::vector<HealthCheck> Loader::read_check(const lc::Setting& s, std::string_vi
             else p.name = *v;
         }
         hc.probe = std::move(p);
+    } else if (kind == "SMTP_CHECK") {
+        SmtpProbe p;
+        if (auto v = g.string("helo_name")) {
+            // It ends up on the HELO command line: no blanks or line breaks (a second command).
+            const bool ok = !v->empty() && v->size() <= 255 && std::all_of(v->begin(), v->end(), [](unsigned char c) {
+                return c > 0x20 && c < 0x7f;
+            });
+            if (!ok)
+                g.error(*g.find("helo_name"), fmt::format("helo_name = \"{}\" must be a host name or address literal: 1-255 "
+                                                          "visible ASCII characters, no blanks", *v));
+            else p.helo_name = *v;
+        }
+        hc.probe = std::move(p);
     } else if (kind == "MISC_CHECK") {
         // keepalived: misc_timeout defaults to the check's delay_loop.
         hc.connect_timeout = hc.delay_loop;
@@ -1694,7 +1724,8 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
 
     // Each kind takes one group, or a list of groups for several checks of that kind
     // (libconfig has no repeated keys); every check must be up for the server to be.
-    for (std::string_view kind : {"TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK", "UDP_CHECK", "DNS_CHECK"}) {
+    for (std::string_view kind : {"TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "MISC_CHECK", "UDP_CHECK", "DNS_CHECK",
+                                 "SMTP_CHECK"}) {
         const lc::Setting* c = g.find(kind);
         if (!c) continue;
         std::vector<std::pair<const lc::Setting*, std::string>> groups;

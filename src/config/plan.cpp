@@ -48,7 +48,8 @@ std::string_view check_name(const HealthCheck& c) {
         case 2: return "PROXY_CHECK";
         case 3: return "MISC_CHECK";
         case 4: return "UDP_CHECK";
-        default: return "DNS_CHECK";
+        case 5: return "DNS_CHECK";
+        default: return "SMTP_CHECK";
     }
 }
 
@@ -147,6 +148,10 @@ std::string check_text(const RealServer& rs, const HealthCheck& c) {
             what = fmt::format("DNS_CHECK {} query {} {}, an answer of that type required", target, d.type, d.name);
             break;
         }
+        case 6:
+            what = fmt::format("SMTP_CHECK {} HELO {}: 220 greeting, 250 to HELO, 221 to QUIT", target,
+                               std::get<SmtpProbe>(c.probe).helo_name);
+            break;
         default: {
             auto& m = std::get<MiscProbe>(c.probe);
             what = fmt::format("MISC_CHECK {}{}{}{}", m.argv.front() == "/bin/sh" && m.argv.size() == 3 && m.argv[2] == m.text ? "sh -c " : "",

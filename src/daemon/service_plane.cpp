@@ -62,6 +62,9 @@ healthcheck::CheckSpec check_spec(const config::VirtualServer& vs, const config:
         spec.type = healthcheck::CheckType::Dns;
         spec.dns_type = dns->type;
         spec.dns_name = dns->name;
+    } else if (const auto* smtp = std::get_if<config::SmtpProbe>(&hc.probe)) {
+        spec.type = healthcheck::CheckType::Smtp;
+        spec.helo_name = smtp->helo_name;
     } else if (const auto* misc = std::get_if<config::MiscProbe>(&hc.probe)) {
         spec.type = healthcheck::CheckType::Misc;
         spec.misc_argv = misc->argv;

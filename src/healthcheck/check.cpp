@@ -47,6 +47,7 @@ std::string_view to_string(CheckType type) {
         case CheckType::Misc: return "MISC_CHECK";
         case CheckType::Udp: return "UDP_CHECK";
         case CheckType::Dns: return "DNS_CHECK";
+        case CheckType::Smtp: return "SMTP_CHECK";
     }
     return "?";
 }
@@ -167,7 +168,11 @@ Result<void> validate(const CheckSpec& s) {
     if (s.type == CheckType::Dns && !dns_query(s.dns_name, 1, 0))
         return fail(fmt::format("name '{}' is not a domain name", s.dns_name));
     if (s.udp_payload.size() > 1400) return fail("payload is longer than 1400 bytes");
-    if ((s.type == CheckType::Tcp || s.type == CheckType::Misc || s.type == CheckType::Udp || s.type == CheckType::Dns) &&
+    if (s.type == CheckType::Smtp && !valid_helo_name(s.helo_name))
+        return fail(fmt::format("helo_name {:?} must be 1-255 visible ASCII characters", s.helo_name));
+    if (s.type != CheckType::Smtp && s.helo_name != kDefaultHeloName) return fail("helo_name is only for SMTP_CHECK");
+    if ((s.type == CheckType::Tcp || s.type == CheckType::Misc || s.type == CheckType::Udp || s.type == CheckType::Dns ||
+         s.type == CheckType::Smtp) &&
         (!s.body_contains.empty() || !s.status_code.empty()))
         return fail("status_code and body_contains are only for HTTP checks");
     if (s.type == CheckType::Misc) {
@@ -211,6 +216,7 @@ std::string check_key(const CheckSpec& s) {
             if (s.require_reply) out += " require_reply";
             break;
         case CheckType::Dns: out += fmt::format(" query={} {:?}", s.dns_type, s.dns_name); break;
+        case CheckType::Smtp: out += fmt::format(" helo={:?}", s.helo_name); break;
     }
     if (s.type == CheckType::Http || s.type == CheckType::Ssl || s.type == CheckType::Proxy) {
         if (!s.virtualhost.empty()) out += fmt::format(" host={:?}", s.virtualhost);

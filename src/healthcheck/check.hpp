@@ -14,6 +14,7 @@
 #include "common/net.hpp"
 #include "common/process.hpp"
 #include "common/result.hpp"
+#include "healthcheck/smtp.hpp"
 
 namespace lvsd::healthcheck {
 
@@ -28,6 +29,7 @@ enum class CheckType : uint8_t {
     Misc,   // MISC_CHECK: runs a command; its exit status is the verdict (misc_verdict)
     Udp,    // UDP_CHECK: a datagram; ICMP port unreachable down (silence too with require_reply)
     Dns,    // DNS_CHECK: a query over UDP; an answer of the asked type up
+    Smtp,   // SMTP_CHECK: greeting 220, HELO answered 250, QUIT answered 221 (smtp.hpp)
 };
 
 // How TCP_CHECK tests the port (see detail/syn_prober.hpp for why both prove the same).
@@ -99,6 +101,8 @@ struct CheckSpec {
     // DNS_CHECK: the query (keepalived's defaults).
     std::string dns_type = "SOA";
     std::string dns_name = ".";
+    // SMTP_CHECK: the argument of HELO (valid_helo_name()).
+    std::string helo_name = std::string(kDefaultHeloName);
 
     // MISC_CHECK: argv (run without a shell; `/bin/sh -c TEXT` when the config's text
     // needs one) and whom it runs as; the command is part of the probe identity.
@@ -123,7 +127,7 @@ std::string check_key(const CheckSpec& spec);
 
 // What a check probes: its kind and target (type, address, effective port, bindto).
 // Everything else is a setting: connect_timeout, tcp_method, path, virtualhost,
-// status_code, body_contains, proxy_url, rise, fall, initial, delay_loop,
+// status_code, body_contains, proxy_url, helo_name, rise, fall, initial, delay_loop,
 // delay_before_retry. A reload that changes only settings keeps the check's verdict and
 // history (Monitor::update); one that changes the probe identity makes a new check,
 // which starts as `initial` says. tcp_method is a setting because both methods prove the

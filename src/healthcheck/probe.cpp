@@ -19,6 +19,7 @@
 #include <random>
 #include <memory>
 
+#include "healthcheck/detail/smtp_exchange.hpp"
 #include "healthcheck/detail/syn_prober.hpp"
 #include "healthcheck/detail/tls_client.hpp"
 #include "healthcheck/dns.hpp"
@@ -185,7 +186,7 @@ asio::awaitable<ProbeResult> tls_exchange(tcp::socket& sock, const CheckSpec& sp
 }
 
 // The exchange itself; the caller bounds it with the timeout.
-asio::awaitable<ProbeResult> exchange(tcp::socket& sock, const CheckSpec& spec, Phase& phase) {
+asio::awaitable<ProbeResult> exchange(tcp::socket& sock, const CheckSpec& spec, Phase& phase, std::string& smtp_waiting) {
     phase = Phase::Connecting;
     const tcp::endpoint ep(spec.address, spec.effective_port());
     if (auto [ec] = co_await sock.async_connect(ep, kNoThrow); ec) {
@@ -195,6 +196,10 @@ asio::awaitable<ProbeResult> exchange(tcp::socket& sock, const CheckSpec& spec, 
     }
     if (spec.type == CheckType::Tcp) co_return ProbeResult{true, "connected"};
     if (spec.type == CheckType::Ssl) co_return co_await tls_exchange(sock, spec, phase);
+    if (spec.type == CheckType::Smtp) {
+        phase = Phase::Receiving;
+        co_return co_await detail::smtp_exchange(sock, spec, smtp_waiting);
+    }
     co_return co_await http_exchange(sock, spec, phase);
 }
 
@@ -368,7 +373,8 @@ asio::awaitable<ProbeResult> probe(const CheckSpec& spec) {
         g->sock.close(ignored);
     });
     Phase phase = Phase::Connecting;
-    ProbeResult result = co_await exchange(sock, spec, phase);
+    std::string smtp_waiting;  // what an SMTP check waits for, for the timeout's reason
+    ProbeResult result = co_await exchange(sock, spec, phase, smtp_waiting);
     timer.cancel();
 
     if (g->fired) {
@@ -378,6 +384,8 @@ asio::awaitable<ProbeResult> probe(const CheckSpec& spec) {
                             : fmt::format("no response within {}ms", spec.connect_timeout.count());
         if (spec.type == CheckType::Proxy && phase != Phase::Connecting)
             result.reason = fmt::format("proxy fetching {}: {}", spec.proxy_url, result.reason);
+        if (spec.type == CheckType::Smtp && phase != Phase::Connecting)
+            result.reason = fmt::format("SMTP: no {} within {}ms", smtp_waiting, spec.connect_timeout.count());
         // A check that timed out as it ended may have kept its TLS session: a failed check
         // is followed by a full handshake.
         if (spec.type == CheckType::Ssl && !spec.ssl_verify)

@@ -22,6 +22,7 @@ using namespace lvsd::config;
 using namespace std::chrono_literals;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace {
 
@@ -222,7 +223,7 @@ TEST(UnknownKey, FarOffNamesGetNoSuggestionAndKeepalivedNamesGetAHint) {
     EXPECT_THAT(p[0], HasSubstr("unknown key 'smtp_alert'"));
     EXPECT_THAT(p[0], ::testing::Not(HasSubstr("did you mean")));
     one_problem(service("lvs_method = \"DR\";"), "lvsd calls the forwarding method 'lb_kind'");
-    one_problem(service("", "SMTP_CHECK = { };"), "lvsd has no SMTP_CHECK");
+    one_problem(service("", "BFD_CHECK = { };"), "lvsd has no BFD_CHECK");
     one_problem("global = { };", "the section is called 'global_defs'");
     // A key valid elsewhere is unknown here (priority belongs to vrrp instances).
     one_problem(service("priority = 100;"), "unknown key 'priority'");
@@ -1136,4 +1137,44 @@ TEST(VrrpInstance, DontTrackPrimaryIsABooleanShownInThePlan) {
     EXPECT_THAT(format_plan(*on),
                 HasSubstr("    eth0 down: not a FAULT (dont_track_primary); missing or without a source address: FAULT\n"));
     one_problem(instance("dont_track_primary = 1;"), "dont_track_primary");
+}
+
+TEST(Checks, SmtpCheck) {
+    auto c = valid(service("", R"(SMTP_CHECK = { helo_name = "lb1.example.test"; connect_port = 25; connect_timeout = 3; retry = 2; };)"));
+    const auto& hc = c->virtual_servers[0].real_servers[0].checks.at(0);
+    EXPECT_EQ(check_name(hc), "SMTP_CHECK");
+    EXPECT_EQ(std::get<SmtpProbe>(hc.probe).helo_name, "lb1.example.test");
+    EXPECT_EQ(hc.connect_port, 25);
+    EXPECT_EQ(hc.connect_timeout, std::chrono::seconds(3));
+    EXPECT_EQ(hc.fall, 3u);
+    EXPECT_THAT(format_plan(*c), HasSubstr("SMTP_CHECK :25 HELO lb1.example.test: 220 greeting, 250 to HELO, 221 to QUIT"));
+
+    // keepalived's defaults: its HELO name, the real server's port.
+    const auto d = valid(service("", "SMTP_CHECK = { };"));
+    const auto& dc = d->virtual_servers[0].real_servers[0].checks.at(0);
+    EXPECT_EQ(std::get<SmtpProbe>(dc.probe).helo_name, "smtpchecker.keepalived.org");
+    EXPECT_EQ(dc.connect_port, 8080);
+    // A real server without a port (fwmark service): port 25, where other checks need connect_port.
+    auto f = valid("virtual_servers = ( { fwmark = 7; real_servers = ( { address = \"192.0.2.21\"; SMTP_CHECK = { }; } ); } );");
+    EXPECT_EQ(f->virtual_servers[0].real_servers[0].checks.at(0).connect_port, 25);
+
+    // Several hosts: a list of SMTP_CHECK groups (keepalived's host { } blocks are refused).
+    auto two = valid(service("", R"(SMTP_CHECK = ( { connect_ip = "192.0.2.31"; }, { connect_ip = "192.0.2.32"; } );)"));
+    EXPECT_EQ(two->virtual_servers[0].real_servers[0].checks.size(), 2u);
+    one_problem(service("", R"(SMTP_CHECK = { host = { connect_ip = "192.0.2.31"; }; };)"),
+                "unknown key 'host' (keepalived's deprecated SMTP_CHECK host { } blocks are not supported; give a list of "
+                "SMTP_CHECK groups instead");
+    // 'host' elsewhere gets no SMTP hint.
+    auto elsewhere = problems(service("", "TCP_CHECK = { host = 1; };"));
+    ASSERT_EQ(elsewhere.size(), 1u);
+    EXPECT_THAT(elsewhere[0], Not(HasSubstr("SMTP")));
+
+    one_problem(service("", R"(SMTP_CHECK = { helo_name = "two words"; };)"),
+                "t.conf:1: SMTP_CHECK of real server 192.0.2.21:8080 of virtual server TCP 192.0.2.10:8080: helo_name = \"two words\" must be");
+    one_problem(service("", R"(SMTP_CHECK = { helo_name = ""; };)"), "1-255 visible ASCII characters");
+    one_problem(service("", "SMTP_CHECK = { helo_name = \"" + std::string(256, 'a') + "\"; };"), "1-255 visible ASCII");
+    one_problem(service("", "SMTP_CHECK = { helo_name = \"a\\nMAIL\"; };"), "no blanks");
+    one_problem(service("", "SMTP_CHECK = { helo_name = 7; };"), "helo_name");
+    one_problem(service("", R"(SMTP_CHECK = { path = "/"; };)"), "unknown key 'path'");
+    one_problem(service("", R"(TCP_CHECK = { helo_name = "x"; };)"), "unknown key 'helo_name'");
 }

@@ -51,7 +51,8 @@ TEST(ReferenceDoc, DocumentsExactlyTheKeysTheLoaderAccepts) {
     // checks" table.
     const KeySet common = doc["common to the checks"];
     doc.erase("common to the checks");
-    for (const char* check : {"TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "UDP_CHECK", "DNS_CHECK"}) doc[check].insert(common.begin(), common.end());
+    for (const char* check : {"TCP_CHECK", "HTTP_GET", "SSL_GET", "PROXY_CHECK", "UDP_CHECK", "DNS_CHECK", "SMTP_CHECK"})
+        doc[check].insert(common.begin(), common.end());
     for (const auto& s : detail::sections()) {
         const KeySet loader(s.keys.begin(), s.keys.end());
         EXPECT_EQ(doc[std::string(s.section)], loader) << "section " << s.section;

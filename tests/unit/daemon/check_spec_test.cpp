@@ -53,3 +53,17 @@ TEST(CheckSpec, TcpCheckIsHalfOpenByDefaultAndConnectWhenAsked) {
     b_same_target.tcp_method = a.tcp_method;
     EXPECT_EQ(healthcheck::check_key(a), healthcheck::check_key(b_same_target));
 }
+
+TEST(CheckSpec, SmtpCheckCarriesItsHeloNameAndValidates) {
+    auto c = parse(R"({ address = "192.0.2.21"; SMTP_CHECK = { helo_name = "lb1.example.test"; connect_port = 25; }; },
+                      { address = "192.0.2.22"; SMTP_CHECK = { }; })");
+    auto a = spec_of(*c, 0);
+    EXPECT_EQ(a.type, healthcheck::CheckType::Smtp);
+    EXPECT_EQ(a.helo_name, "lb1.example.test");
+    EXPECT_EQ(a.port, 25);
+    EXPECT_TRUE(healthcheck::validate(a));
+    auto b = spec_of(*c, 1);
+    EXPECT_EQ(b.helo_name, "smtpchecker.keepalived.org");
+    EXPECT_EQ(b.port, 8080);
+    EXPECT_TRUE(healthcheck::validate(b));
+}
