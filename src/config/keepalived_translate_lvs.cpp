@@ -96,6 +96,11 @@ Out check(Ctx& ctx, const Statement& s, const CheckDefaults& defaults) {
             if (auto v = ctx.word(k)) c.add(with_comments(Out::string(kw, *v), k));
         } else if (kind == "UDP_CHECK" && kw == "require_reply") {
             c.add(with_comments(Out::literal(kw, "true"), k));
+        } else if (kind == "SMTP_CHECK" && kw == "helo_name") {
+            if (auto v = ctx.word(k)) c.add(with_comments(Out::string(kw, *v), k));
+        } else if (kind == "SMTP_CHECK" && kw == "host") {
+            ctx.error(k, "SMTP_CHECK host { }: keepalived makes each host block a check of its own; write one SMTP_CHECK "
+                         "per host instead");
         } else if (kind == "DNS_CHECK" && (kw == "type" || kw == "name")) {
             if (auto v = ctx.word(k)) c.add(with_comments(Out::string(kw, *v), k));
         } else {
@@ -161,9 +166,9 @@ void real_server(Ctx& ctx, const Statement& s, const CheckDefaults& vs_defaults,
         } else if (kw == "lb_kind" || kw == "lvs_method") {
             if (auto v = ctx.word(k)) rs.add(with_comments(Out::string("lb_kind", *v), k));
         } else if (kw == "TCP_CHECK" || kw == "HTTP_GET" || kw == "SSL_GET" || kw == "MISC_CHECK" || kw == "UDP_CHECK" ||
-                   kw == "DNS_CHECK") {
+                   kw == "DNS_CHECK" || kw == "SMTP_CHECK") {
             checks[kw].push_back(check(ctx, k, defaults));
-        } else if (kw == "SMTP_CHECK" || kw == "PING_CHECK" || kw == "FILE_CHECK" || kw == "BFD_CHECK") {
+        } else if (kw == "PING_CHECK" || kw == "FILE_CHECK" || kw == "BFD_CHECK") {
             ctx.error(k, fmt::format("{}: lvsd has no such check; without it the real server would be taken as always "
                                      "up. Replace it with a MISC_CHECK that runs an equivalent probe",
                                      kw));
