@@ -127,18 +127,25 @@ std::vector<Instance> instances(const json::value& reading) {
 // weight of a few points must not reorder the pair), never below 1.
 int peer_priority(int p) { return p > 100 ? p - 50 : std::max(1, p / 2); }
 
-// Swaps each instance's unicast_src_ip with its (only) peer, as whole addresses.
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+    for (auto p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+    return s;
+}
+
+// Swaps each instance's unicast_src_ip with its (only) peer, as whole addresses. The
+// addresses go in through markers: "$1" followed by an address's digits would be read as
+// another group.
 std::string swap_unicast(std::string text, const std::vector<Instance>& insts) {
     for (const auto& i : insts) {
         if (i.unicast_src.empty() || i.unicast_peers.size() != 1) continue;
-        const std::string a = i.unicast_src, b = i.unicast_peers.front(), tmp = "\x01swap\x01";
+        const std::string a = i.unicast_src, b = i.unicast_peers.front();
         auto whole = [](const std::string& addr) {
             return std::regex("(^|[^0-9a-fA-F:.])" + std::regex_replace(addr, std::regex(R"([.])"), R"(\.)") +
                               "(?![0-9a-fA-F:.])");
         };
-        text = std::regex_replace(text, whole(a), "$1" + tmp);
-        text = std::regex_replace(text, whole(b), "$1" + a);
-        text = std::regex_replace(text, std::regex("\x01swap\x01"), b);
+        text = std::regex_replace(text, whole(a), "$1\x01A\x01");
+        text = std::regex_replace(text, whole(b), "$1\x01B\x01");
+        text = replace_all(replace_all(text, "\x01A\x01", b), "\x01B\x01", a);
     }
     return text;
 }
@@ -174,6 +181,9 @@ struct Param {
     Shape shape;
     Master master;
 };
+void PrintTo(const Param& p, std::ostream* os) {
+    *os << p.shape.file << (p.master == Master::keepalived ? ", keepalived master" : ", lvsd master");
+}
 
 class KeepalivedRoundTrip : public ::testing::TestWithParam<Param> {
 protected:
