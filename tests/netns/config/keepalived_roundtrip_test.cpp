@@ -185,6 +185,9 @@ void PrintTo(const Param& p, std::ostream* os) {
     *os << p.shape.file << (p.master == Master::keepalived ? ", keepalived master" : ", lvsd master");
 }
 
+const char* node(Master who) { return who == Master::keepalived ? "ka" : "lv"; }
+Master other(Master who) { return who == Master::keepalived ? Master::lvsd : Master::keepalived; }
+
 class KeepalivedRoundTrip : public ::testing::TestWithParam<Param> {
 protected:
     void SetUp() override {
@@ -224,7 +227,7 @@ protected:
                                   << ")\n" << r.output.substr(r.output.size() > 6000 ? r.output.size() - 6000 : 0);
             p->reset();
         }
-        if (failed) std::cout << "---- keepalived.conf\n" << slurp(ka_conf_) << "---- lvsd.conf\n" << slurp(lv_conf_);
+        if (failed) std::cout << log_ << "---- keepalived.conf\n" << slurp(ka_conf_) << "---- lvsd.conf\n" << slurp(lv_conf_);
         std::error_code ec;
         if (!dir_.empty()) fs::remove_all(dir_, ec);
     }
@@ -246,7 +249,8 @@ protected:
         auto& p = who == Master::keepalived ? ka_ : lv_;
         if (!p) return;
         const auto r = p->stop();
-        log_ += fmt::format("---- stopped {} (status {})\n", who == Master::keepalived ? "keepalived" : "lvsd", r.status);
+        log_ += fmt::format("---- {} stopped by the test (status {})\n{}", who == Master::keepalived ? "keepalived" : "lvsd",
+                            r.status, r.output);
         p.reset();
     }
 
@@ -276,32 +280,47 @@ protected:
     // Every instance of `who` is BACKUP, having heard the master: lvsd's status says so
     // with adverts counted; keepalived's log says so (the hold that follows shows that it
     // heard the master: it would have taken over otherwise).
-    bool all_backup(Master who) {
+    bool all_backup(Master who) { return all_in(who, "BACKUP"); }
+    bool all_master(Master who) { return all_in(who, "MASTER"); }
+    bool all_in(Master who, const std::string& state) {
         if (who == Master::keepalived) {
             const auto log = ka_log();
             for (const auto& i : insts_)
-                if (log.find("(" + i.name + ") Entering BACKUP STATE") == std::string::npos) return false;
+                if (ka_state(log, i.name) != state) return false;
             return true;
         }
         const auto st = lv_status();
         for (const auto& i : insts_) {
             const auto o = instance_object(st, i.name);
-            if (field(o, "state").value_or("?") != "BACKUP" || number(field(o, "adverts_received")) < 3) return false;
+            if (field(o, "state").value_or("?") != state) return false;
+            // A backup that has not heard the master yet proves nothing.
+            if (state == "BACKUP" && number(field(o, "adverts_received")) < 3) return false;
         }
         return true;
     }
-    bool all_master(Master who) {
-        if (who == Master::keepalived) {
-            const auto log = ka_log();
-            for (const auto& i : insts_)
-                if (log.find("(" + i.name + ") Entering MASTER STATE") == std::string::npos) return false;
-            return true;
-        }
-        const auto st = lv_status();
-        for (const auto& i : insts_)
-            if (field(instance_object(st, i.name), "state").value_or("?") != "MASTER") return false;
-        return true;
+    // keepalived's state of an instance: the last "(NAME) Entering X STATE" it logged.
+    static std::string ka_state(const std::string& log, const std::string& name) {
+        const std::string key = "(" + name + ") Entering ";
+        const auto p = log.rfind(key);
+        if (p == std::string::npos) return "?";
+        const auto from = p + key.size();
+        return log.substr(from, log.find(' ', from) - from);
     }
+    // Holds the pair for longer than a master-down interval: `master` keeps every VIP, the
+    // other node has none and every instance of `backup` stays BACKUP (a backup that did
+    // not hear the master would take over in that time). "" when it held.
+    std::string hold(Master master, Master backup) {
+        const auto t0 = Clock::now();
+        while (Clock::now() - t0 < failover_bound()) {
+            if (!holds_all(node(master)) || !holds_none(node(backup)) || !all_backup(backup))
+                return fmt::format("after {} ms: {} lost the VIPs or {} left BACKUP",
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count(),
+                                   node(master), node(backup));
+            std::this_thread::sleep_for(100ms);
+        }
+        return {};
+    }
+
     // How long the backup may take after the master stopped: the master-down interval
     // (3 x advert_int + skew, RFC 3768 §6.1 with the backup's priority), plus 1 s for the
     // daemons' exit and our polling. A SIGTERM'd master sends priority 0 first, so it is
@@ -334,9 +353,6 @@ protected:
     std::optional<ka::PrivateRoot> lv_;
 };
 
-const char* node(Master who) { return who == Master::keepalived ? "ka" : "lv"; }
-Master other(Master who) { return who == Master::keepalived ? Master::lvsd : Master::keepalived; }
-
 TEST_P(KeepalivedRoundTrip, ElectsFailsOverAndComesBackAsTheOriginalPair) {
     const Master m = GetParam().master, b = other(m);
     const auto t0 = Clock::now();
@@ -346,7 +362,7 @@ TEST_P(KeepalivedRoundTrip, ElectsFailsOverAndComesBackAsTheOriginalPair) {
     ASSERT_TRUE(wait_until([&] { return all_master(m) && holds_all(node(m)); }, 30s)) << where() << log_;
     start(b);
     ASSERT_TRUE(wait_until([&] { return all_backup(b) && holds_none(node(b)); }, 15s)) << where();
-    ASSERT_TRUE(holds_all(node(m))) << where();
+    if (auto bad = hold(m, b); !bad.empty()) FAIL() << bad << "\n" << where();
 
     // Failover: the master's daemon stops; every VIP moves to the backup.
     const auto bound = failover_bound();
@@ -354,7 +370,10 @@ TEST_P(KeepalivedRoundTrip, ElectsFailsOverAndComesBackAsTheOriginalPair) {
     stop(m);
     const bool moved = wait_until([&] { return holds_all(node(b)) && holds_none(node(m)); }, bound + 5s);
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t_stop);
-    ASSERT_TRUE(moved) << where();
+    ASSERT_TRUE(moved) << (holds_none(node(m)) ? "the backup did not take every VIP"
+                                               : "the stopped daemon left VIPs behind (keepalived removes them on "
+                                                 "SIGTERM, also at priority 255)")
+                       << "\n" << where();
     EXPECT_LE(took, bound) << "failover took " << took.count() << " ms, bound " << bound.count() << " ms";
     std::cout << fmt::format("[ failover ] {} ms (bound {} ms)\n", took.count(), bound.count());
     ASSERT_TRUE(wait_until([&] { return all_master(b); }, 5s)) << where();
@@ -368,11 +387,7 @@ TEST_P(KeepalivedRoundTrip, ElectsFailsOverAndComesBackAsTheOriginalPair) {
         // nopreempt: it comes up BACKUP, hears the lower-priority master and leaves it be
         // for longer than a master-down interval.
         ASSERT_TRUE(wait_until([&] { return all_backup(m); }, 20s)) << where();
-        const auto t_hold = Clock::now();
-        while (Clock::now() - t_hold < bound + 1s) {
-            ASSERT_TRUE(holds_all(node(b)) && holds_none(node(m))) << "nopreempt broken\n" << where();
-            std::this_thread::sleep_for(100ms);
-        }
+        if (auto bad = hold(b, m); !bad.empty()) FAIL() << "nopreempt: " << bad << "\n" << where();
     }
     std::cout << fmt::format("[ run time ] {} ms\n", std::chrono::duration_cast<std::chrono::milliseconds>(
                                                          Clock::now() - t0).count());
