@@ -26,6 +26,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "support/netns_lab.hpp"
+
 namespace lvsd::testing::keepalived {
 
 using namespace std::chrono_literals;
@@ -41,6 +43,26 @@ struct HostSetup {
 };
 boost::json::object to_json(const HostSetup& setup);
 HostSetup host_setup_from(const boost::json::value& reading);  // its "host" (or nothing)
+
+// A command run in network namespace `netns` (its full name) inside a private mount
+// namespace whose root is a throw-away overlay of / with the stub scripts and the users of
+// `setup`, /run a fresh tmpfs, and each of `binds` ("SRC:DST", absolute) showing the host
+// directory SRC at DST. The command's process group is stopped (SIGTERM, then SIGKILL
+// after `grace`) by stop() or the destructor, and the mount point removed. Root only.
+class PrivateRoot {
+public:
+    PrivateRoot(const std::string& netns, const std::vector<std::string>& binds, const HostSetup& setup,
+                const std::vector<std::string>& command);
+    ~PrivateRoot();
+    PrivateRoot(const PrivateRoot&) = delete;
+    PrivateRoot& operator=(const PrivateRoot&) = delete;
+    Process& process() { return process_; }
+    RunResult stop(std::chrono::milliseconds grace = 10s);
+
+private:
+    std::string mnt_;
+    Process process_;
+};
 
 enum class Part { vrrp, checker };  // keepalived -P / keepalived -C
 

@@ -22,24 +22,28 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Builds the private root and execs keepalived in it. Runs under `unshare -m` (a mount
+// Builds the private root and execs a command in it. Runs under `unshare -m` (a mount
 // namespace of its own, propagation private), so every mount below vanishes with the
 // process and nothing is written to the host: the overlay's upper layer is a tmpfs.
-//   $1 mount point (an empty directory)  $2 netns  $3 corpus dir  $4 scripts  $5 users
-//   $6... keepalived's arguments
-// /run is a fresh tmpfs with only /run/netns bound in, so that nothing keepalived writes
-// under /run reaches the host; the corpus directory is bound in because the overlay of /
-// shows only the root file system, not what is mounted below it.
+//   $1 mount point (an empty directory)  $2 netns  $3 binds  $4 scripts  $5 users
+//   $6... the command
+// /run is a fresh tmpfs with only /run/netns bound in, so that nothing the command writes
+// under /run reaches the host. Each bind "SRC:DST" shows the host directory SRC at DST in
+// the root: the overlay of / shows only the root file system, not what is mounted below
+// it, and a directory bound in is how a socket or a log made inside is seen outside.
 constexpr const char* kRootScript = R"sh(set -eu
-T=$1 ns=$2 dir=$3 scripts=$4 users=$5; shift 5
+T=$1 ns=$2 binds=$3 scripts=$4 users=$5; shift 5
 mount -t tmpfs lvsd-ka-reading "$T"
 mkdir "$T/up" "$T/work" "$T/root"
 mount -t overlay lvsd-ka-reading -o "lowerdir=/,upperdir=$T/up,workdir=$T/work" "$T/root"
 for m in proc sys dev; do mount --rbind "/$m" "$T/root/$m"; done
 mount -t tmpfs lvsd-ka-reading "$T/root/run"
-mkdir -p "$T/root/run/netns" "$T/root$dir" "$T/root/lvsd-ka-reading"
+mkdir -p "$T/root/run/netns" "$T/root/lvsd-ka-reading"
 mount --rbind /run/netns "$T/root/run/netns"
-mount --rbind "$dir" "$T/root$dir"
+for b in $binds; do
+  mkdir -p "$T/root${b#*:}"
+  mount --rbind "${b%%:*}" "$T/root${b#*:}"
+done
 for s in $scripts; do
   mkdir -p "$T/root${s%/*}"
   printf '#!/bin/sh\nexit 0\n' > "$T/root$s"
@@ -51,8 +55,7 @@ for u in $users; do
   echo "$u:x:$uid:$uid::/nonexistent:/usr/sbin/nologin" >> "$T/root/etc/passwd"
   echo "$u:x:$uid:" >> "$T/root/etc/group"
 done
-exec chroot "$T/root" ip netns exec "$ns" keepalived "$@" \
-  -p /lvsd-ka-reading/keepalived.pid -r /lvsd-ka-reading/vrrp.pid -c /lvsd-ka-reading/checkers.pid
+exec chroot "$T/root" ip netns exec "$ns" "$@"
 )sh";
 
 std::string words(const std::vector<std::string>& v) {
@@ -68,6 +71,38 @@ std::string words(const std::vector<std::string>& v) {
 bool contains(const std::string& hay, std::string_view needle) { return hay.find(needle) != std::string::npos; }
 
 }  // namespace
+
+PrivateRoot::PrivateRoot(const std::string& netns, const std::vector<std::string>& binds, const HostSetup& setup,
+                         const std::vector<std::string>& command) {
+    for (const auto& b : binds)
+        if (b.find(':') == std::string::npos || b.front() != '/')
+            throw std::invalid_argument("private root: a bind is SRC:DST with absolute paths: " + b);
+    char tmpl[] = "/tmp/lvsd-ka-reading-XXXXXX";
+    if (!mkdtemp(tmpl)) throw LabError(fmt::format("private root: mkdtemp: {}", std::strerror(errno)));
+    mnt_ = tmpl;
+    std::vector<std::string> argv{"unshare", "-m", "--propagation", "private", "sh", "-c", kRootScript,
+                                  "lvsd-ka-reading", mnt_, netns, words(binds), words(setup.scripts),
+                                  words(setup.users)};
+    argv.insert(argv.end(), command.begin(), command.end());
+    try {
+        process_ = spawn(argv);
+    } catch (...) {
+        rmdir(mnt_.c_str());
+        throw;
+    }
+}
+
+PrivateRoot::~PrivateRoot() { stop(); }
+
+RunResult PrivateRoot::stop(std::chrono::milliseconds grace) {
+    // unshare, sh, chroot and ip exec one another: the process group is the command's,
+    // and the private mounts go when its last process does; the mount point is then an
+    // empty directory of the host.
+    auto r = process_.stop(grace);
+    if (!mnt_.empty()) rmdir(mnt_.c_str());
+    mnt_.clear();
+    return r;
+}
 
 bool HostSetup::merge(const HostSetup& more) {
     bool added = false;
@@ -120,23 +155,20 @@ RunOutput run(const std::string& conf, Part part, const std::string& config_id, 
         lab.ip("ka", fmt::format("link add {} type veth peer name lvsd-kp{}", ifname, peer++));
         lab.ip("ka", fmt::format("link set {} up", ifname));
     }
-    char tmpl[] = "/tmp/lvsd-ka-reading-XXXXXX";
-    if (!mkdtemp(tmpl)) throw LabError(fmt::format("keepalived reading: mkdtemp: {}", std::strerror(errno)));
-    const std::string mnt = tmpl;
-    std::vector<std::string> argv{"unshare", "-m", "--propagation", "private", "sh", "-c", kRootScript,
-                                  "lvsd-ka-reading", mnt, ns, fs::path(conf).parent_path().string(),
-                                  words(setup.scripts), words(setup.users),
-                                  part == Part::vrrp ? "-P" : "-C", "-n", "-l", "-D", "-d", "-R", "-G"};
+    const std::string dir = fs::path(conf).parent_path().string();
+    std::vector<std::string> cmd{"keepalived", part == Part::vrrp ? "-P" : "-C", "-n", "-l", "-D", "-d", "-R", "-G"};
     if (!config_id.empty()) {
-        argv.push_back("-i");
-        argv.push_back(config_id);
+        cmd.push_back("-i");
+        cmd.push_back(config_id);
     }
-    argv.push_back("-f");
-    argv.push_back(conf);
+    for (const char* a : {"-f", conf.c_str(), "-p", "/lvsd-ka-reading/keepalived.pid", "-r",
+                          "/lvsd-ka-reading/vrrp.pid", "-c", "/lvsd-ka-reading/checkers.pid"})
+        cmd.emplace_back(a);
 
     RunOutput out;
     {
-        Process p = spawn(argv);
+        PrivateRoot root(ns, {dir + ":" + dir}, setup, cmd);
+        Process& p = root.process();
         // The child dumps in one go, before its event loop runs; a SIGTERM that arrives
         // once the dump has begun is handled after it. Without a child (nothing to run,
         // or a refused file) the parent says so or exits.
@@ -160,7 +192,7 @@ RunOutput run(const std::string& conf, Part part, const std::string& config_id, 
             const pid_t pid = static_cast<pid_t>(std::stol(m[1].str()));
             if (pid > 1 && ::kill(pid, SIGTERM) == 0) wait_until([&] { return !p.running(); }, 20s, 20ms);
         }
-        auto r = p.stop(10s);
+        auto r = root.stop(10s);
         out.output = std::move(r.output);
         out.status = r.status;
     }
@@ -170,7 +202,6 @@ RunOutput run(const std::string& conf, Part part, const std::string& config_id, 
                                   config_id, part == Part::vrrp ? "P" : "C"))
             << out.output;
     }
-    rmdir(mnt.c_str());
     return out;
 }
 
