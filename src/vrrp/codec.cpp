@@ -241,7 +241,7 @@ std::optional<Ipv4Packet> split_ipv4(std::span<const std::byte> b) {
 
 std::optional<Drop> check(const Advert& a, uint8_t ttl, const IpAddress& src, const Expectation& e) {
     // RFC 5798 §7.1 and RFC 3768 §7.1, in the order they list the checks.
-    if (ttl != kRequiredTtl)
+    if (ttl != kRequiredTtl && !e.ipv6_unicast)
         return drop(DropReason::BadTtl, fmt::format("TTL/hop limit {} from {} (VRID {}), must be 255", ttl, src, a.vrid));
     if (a.version != e.version)
         return drop(DropReason::BadVersion,

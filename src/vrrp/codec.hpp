@@ -114,6 +114,10 @@ struct Expectation {
     std::string auth_pass;                // v2
     Centiseconds advert_int{100};         // v2 must match
     std::vector<IpAddress> own_addresses; // the packet's source must not be one of ours
+    // IPv6 unicast (unicast_peer): the hop limit is not checked. keepalived sends these with
+    // the default unicast hop limit (64) and accepts any; RFC 5798 §5.1.1.3's 255 still
+    // applies to every multicast advert and to IPv4, where keepalived sends TTL 255.
+    bool ipv6_unicast = false;
 };
 std::optional<Drop> check(const Advert& advert, uint8_t ttl, const IpAddress& src, const Expectation& e);
 

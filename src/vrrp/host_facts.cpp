@@ -178,7 +178,6 @@ std::vector<VipOp> vmac_link_local_plan(const InstanceConfig& c, const host::Vie
 
 std::vector<VipOp> vip_plan(const InstanceConfig& c, const HostFacts& facts, const host::View& view, bool master) {
     std::vector<VipOp> ops;
-    if (!master && c.priority == kOwnerPriority) return ops;
     for (const auto& v : c.virtual_ipaddress) {
         const std::string& dev = vip_device(c, v);
         auto it = facts.vip_devices.find(dev);

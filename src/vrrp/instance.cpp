@@ -130,6 +130,7 @@ struct Instance::Impl {
                              params.advert_int,
                              {}};
         if (facts.source) expect.own_addresses = {*facts.source};
+        expect.ipv6_unicast = family == Family::V6 && !cfg.unicast_peer.empty();
     }
 
     // keepalived's use_vmac: the macvlan with the virtual router MAC, made (or taken as it

@@ -320,3 +320,15 @@ TEST(CodecEncode, AnAdvertWithoutAddressesRoundTrips) {
         EXPECT_EQ(back.value(), a);
     }
 }
+
+// keepalived sends IPv6 unicast adverts with hop limit 64 and accepts them; lvsd accepts
+// them too, but only there: multicast and IPv4 keep RFC 5798's 255.
+TEST(Check, Ipv6UnicastAdvertsAreAcceptedAtAnyHopLimit) {
+    Advert a{3, 51, 150, Centiseconds(100), AuthType::None, "", {ip("2001:db8::100")}};
+    Expectation e{3, 51, Family::V6, AuthType::None, "", Centiseconds(100), {ip("fe80::2")}};
+    auto peer = ip("fe80::1");
+    EXPECT_EQ(check(a, 64, peer, e)->reason, DropReason::BadTtl) << "multicast";
+    e.ipv6_unicast = true;
+    EXPECT_FALSE(check(a, 64, peer, e));
+    EXPECT_FALSE(check(a, 255, peer, e));
+}
