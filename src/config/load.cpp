@@ -2087,6 +2087,12 @@ void Loader::check_instances(Config& c) {
                                               "instance \"{}\" (line {})",
                                               v[i].name, v[i].virtual_router_id, v[i].interface, family_name(v[i].family),
                                               v[j].name, v[j].where.line));
+            // One macvlan per instance: `use_vmac = true` names it vrrp.<VRID> for both families.
+            if (!v[i].use_vmac.empty() && v[i].use_vmac == v[j].use_vmac)
+                error(v[i].where, fmt::format("vrrp instance \"{}\": use_vmac interface \"{}\" is also the one of instance "
+                                              "\"{}\" (line {}); give one of them its own name (use_vmac = \"vrrp6.{}\")",
+                                              v[i].name, v[i].use_vmac, v[j].name, v[j].where.line,
+                                              v[i].virtual_router_id));
             for (auto& a : v[i].virtual_ipaddress)
                 for (auto& b : v[j].virtual_ipaddress)
                     if (a.prefix.address == b.prefix.address)

@@ -1178,3 +1178,25 @@ TEST(Checks, SmtpCheck) {
     one_problem(service("", R"(SMTP_CHECK = { path = "/"; };)"), "unknown key 'path'");
     one_problem(service("", R"(TCP_CHECK = { helo_name = "x"; };)"), "unknown key 'helo_name'");
 }
+
+// An IPv4 and an IPv6 instance may share a VRID, but `use_vmac = true` names both macvlans
+// vrrp.<VRID>: refused here rather than at start ("exists and is not this virtual MAC").
+TEST(VrrpInstance, TwoInstancesCannotShareOneVmacName) {
+    auto r = load_string(R"(vrrp_instances = (
+    { name = "V4"; interface = "eth0"; virtual_router_id = 51; use_vmac = true; virtual_ipaddress = [ "192.0.2.10" ]; },
+    { name = "V6"; interface = "eth0"; virtual_router_id = 51; use_vmac = true; virtual_ipaddress = [ "2001:db8::10" ]; }
+);
+)",
+                         "vmac.conf");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(to_string(r.diagnostics()[0]),
+              "vmac.conf:3: vrrp instance \"V6\": use_vmac interface \"vrrp.51\" is also the one of instance \"V4\" (line 2); "
+              "give one of them its own name (use_vmac = \"vrrp6.51\")");
+    auto ok = load_string(R"(vrrp_instances = (
+    { name = "V4"; interface = "eth0"; virtual_router_id = 51; use_vmac = true; virtual_ipaddress = [ "192.0.2.10" ]; },
+    { name = "V6"; interface = "eth0"; virtual_router_id = 51; use_vmac = "vrrp6.51"; virtual_ipaddress = [ "2001:db8::10" ]; }
+);
+)",
+                          "vmac.conf");
+    EXPECT_TRUE(ok.ok()) << (ok.diagnostics().empty() ? "" : to_string(ok.diagnostics()[0]));
+}
