@@ -14,10 +14,8 @@ bool is_vip(const InstanceConfig& c, const IpAddress& a) {
                        [&](const VirtualAddress& v) { return v.prefix.address == a; });
 }
 
-Family family_of_instance(const InstanceConfig& c) { return instance_family(c); }
-
 std::optional<IpAddress> advert_source(const InstanceConfig& c, const host::View& view, int ifindex) {
-    const Family fam = family_of_instance(c);
+    const Family fam = instance_family(c);
     const auto addrs = view.addresses_of(ifindex);
     if (c.unicast_src_ip) {
         for (const auto& a : addrs)
@@ -79,7 +77,7 @@ HostFacts host_facts(const InstanceConfig& c, const host::View& view) {
             fault(fmt::format("unicast_src_ip {} is not a usable address of {}", *c.unicast_src_ip, c.interface));
         else if (!f.source)
             fault(fmt::format("interface {} has no usable {} address to send adverts from", c.interface,
-                              family_of_instance(c) == Family::V4 ? "IPv4" : "IPv6 link-local"));
+                              instance_family(c) == Family::V4 ? "IPv4" : "IPv6 link-local"));
     }
     return f;
 }
@@ -147,7 +145,7 @@ InstanceConfig vips_leaving(const InstanceConfig& from, const InstanceConfig& to
 
 std::vector<VipOp> vmac_link_local_plan(const InstanceConfig& c, const host::View& view) {
     std::vector<VipOp> ops;
-    if (c.use_vmac.empty() || family_of_instance(c) != Family::V6) return ops;
+    if (c.use_vmac.empty() || instance_family(c) != Family::V6) return ops;
     const host::Link* base = view.link(c.interface);
     const host::Link* vmac = view.link(c.use_vmac);
     if (!base || !vmac) return ops;

@@ -6,13 +6,8 @@
 #include "vrrp/instance.hpp"
 
 namespace lvsd::vrrp {
-namespace {
 
 using namespace std::chrono_literals;
-
-Family vip_family(const InstanceConfig& c) { return instance_family(c); }
-
-}  // namespace
 
 std::vector<std::string> problems(const InstanceConfig& c) {
     // Every problem, not only the first: `lvsd -t` promises each one (README, Configuration).
@@ -33,7 +28,7 @@ std::vector<std::string> problems(const InstanceConfig& c) {
     if (c.virtual_ipaddress.size() > 255)
         add(fmt::format("{}: {} virtual_ipaddress entries, an advert carries at most 255", where,
                         c.virtual_ipaddress.size()));
-    const Family fam = vip_family(c);
+    const Family fam = instance_family(c);
     for (auto& v : c.virtual_ipaddress) {
         if (family_of(v.prefix.address) != fam)
             add(fmt::format("{}: virtual_ipaddress {} mixes IPv4 and IPv6; use one instance per family", where,
@@ -151,7 +146,7 @@ std::vector<std::vector<std::string>> group_notify_commands(const GroupNotify& n
 
 bool reconfigurable(const InstanceConfig& from, const InstanceConfig& to) {
     return from.name == to.name && from.interface == to.interface && from.virtual_router_id == to.virtual_router_id &&
-           from.version == to.version && vip_family(from) == vip_family(to) &&
+           from.version == to.version && instance_family(from) == instance_family(to) &&
            from.unicast_src_ip == to.unicast_src_ip && from.unicast_peer.empty() == to.unicast_peer.empty() &&
            from.track_arp_target.empty() == to.track_arp_target.empty() && from.use_vmac == to.use_vmac &&
            from.vmac_xmit_base == to.vmac_xmit_base;
