@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "config/detail/keepalived_translate.hpp"
+#include "config/detail/text.hpp"
 
 namespace lvsd::config::keepalived::detail {
 
@@ -145,30 +146,6 @@ Out with_comments(Out out, const Statement& s) {
     return out;
 }
 
-std::string did_you_mean(std::string_view word, std::span<const std::string_view> known) {
-    auto distance = [](std::string_view a, std::string_view b) {
-        std::vector<std::size_t> row(b.size() + 1);
-        for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-        for (std::size_t i = 1; i <= a.size(); ++i) {
-            std::size_t diag = row[0];
-            row[0] = i;
-            for (std::size_t j = 1; j <= b.size(); ++j) {
-                const std::size_t up = row[j];
-                row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-                diag = up;
-            }
-        }
-        return row[b.size()];
-    };
-    std::string best;
-    std::size_t best_d = 3;
-    for (auto k : known) {
-        const std::size_t d = distance(word, k);
-        if (d < best_d && d < std::max<std::size_t>(k.size(), 4) / 2) best_d = d, best = k;
-    }
-    return best;
-}
-
 void Ctx::error(const Statement& s, std::string message) { result.errors.push_back({s.file, s.line, std::move(message)}); }
 void Ctx::warn(const Statement& s, std::string message) { result.warnings.push_back({s.file, s.line, std::move(message)}); }
 
@@ -186,8 +163,10 @@ void Ctx::unexpected(const Statement& s, std::string_view context, std::span<con
     }
     // Not a keyword of this block, as far as the importer knows keepalived: keepalived logs
     // "Unknown keyword" and goes on without it, which is rarely what was meant.
-    std::string hint = did_you_mean(s.keyword, known);
-    if (hint.empty() && !keepalived_knows(s.keyword)) hint = did_you_mean(s.keyword, keepalived_keywords());
+    // The loader's rule for near misses (detail::nearest), so that both hint alike.
+    std::string hint = config::detail::nearest(s.keyword, known).value_or("");
+    if (hint.empty() && !keepalived_knows(s.keyword))
+        hint = config::detail::nearest(s.keyword, keepalived_keywords()).value_or("");
     std::string where_else;
     if (keepalived_knows(s.keyword)) where_else = " (keepalived reads it in another block, not here)";
     error(s, fmt::format("unknown keyword '{}' in {}: keepalived ignores it{}{}", s.keyword, context, where_else,

@@ -8,6 +8,7 @@
 
 #include "common/net.hpp"
 #include "config/detail/keepalived_translate.hpp"
+#include "config/detail/text.hpp"
 
 namespace lvsd::config::keepalived::detail {
 
@@ -228,7 +229,7 @@ void translate_virtual_server(Ctx& ctx, const Statement& s, Out& virtual_servers
             auto v = ctx.word(k);
             if (!v) continue;
             if (std::find(kSchedulers.begin(), kSchedulers.end(), *v) == kSchedulers.end()) {
-                const std::string hint = did_you_mean(*v, kSchedulers);
+                const std::string hint = config::detail::nearest(*v, kSchedulers).value_or("");
                 ctx.error(k, fmt::format("{} '{}' is not an IPVS scheduler{}: keepalived ignores it and schedules by wlc",
                                          kw, *v, hint.empty() ? fmt::format(" (rr, wrr, lc, wlc, sh, mh, ...)") : fmt::format(" (did you mean '{}'?)", hint)));
             } else {

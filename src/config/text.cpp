@@ -59,7 +59,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     return d[n][m];
 }
 
-std::optional<std::string> nearest(std::string_view word, const std::vector<std::string_view>& candidates) {
+std::optional<std::string> nearest(std::string_view word, std::span<const std::string_view> candidates) {
     std::optional<std::string> best;
     std::size_t best_distance = SIZE_MAX;
     for (auto c : candidates) {

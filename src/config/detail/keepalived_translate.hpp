@@ -88,8 +88,6 @@ public:
     std::optional<bool> flag(const Statement& s);
 };
 
-// The near-miss of `word` among `known` (edit distance at most 2, or a prefix), else "".
-std::string did_you_mean(std::string_view word, std::span<const std::string_view> known);
 
 // Carries the comments of `s` over to `out`, and returns `out`.
 Out with_comments(Out out, const Statement& s);

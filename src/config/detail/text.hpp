@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -19,7 +20,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // The candidate closest to `word` when it is close enough to be a likely typo
 // (case-only differences count as a match), else nothing.
-std::optional<std::string> nearest(std::string_view word, const std::vector<std::string_view>& candidates);
+std::optional<std::string> nearest(std::string_view word, std::span<const std::string_view> candidates);
 
 // Splits a notify command like a shell splits words: blanks separate, single and double
 // quotes group (backslash escapes the next character outside single quotes). Returns
