@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -24,14 +25,24 @@ Out& Out::add(Out item) {
     return items.back();
 }
 
-bool Out::has(std::string_view k) const {
-    return std::any_of(items.begin(), items.end(), [&](const Out& o) { return o.kind != Kind::Comment && o.key == k; });
-}
-
-Out* Out::find(std::string_view k) {
-    for (auto& o : items)
+const Out* Out::find(std::string_view k) const {
+    for (const auto& o : items)
         if (o.kind != Kind::Comment && o.key == k) return &o;
     return nullptr;
+}
+
+Out* Out::find(std::string_view k) { return const_cast<Out*>(std::as_const(*this).find(k)); }
+
+std::string unquoted(std::string_view literal) {
+    if (literal.size() >= 2 && literal.front() == '"') literal = literal.substr(1, literal.size() - 2);
+    return std::string(literal);
+}
+
+std::string entry_name(const Out& entry) {
+    if (entry.kind == Out::Kind::Scalar) return unquoted(entry.scalar);
+    for (const auto& o : entry.items)
+        if (o.key == "name" || o.key == "interface") return unquoted(o.scalar);
+    return {};
 }
 
 std::string quote(std::string_view text) {
@@ -171,6 +182,30 @@ void Ctx::unexpected(const Statement& s, std::string_view context, std::span<con
     if (keepalived_knows(s.keyword)) where_else = " (keepalived reads it in another block, not here)";
     error(s, fmt::format("unknown keyword '{}' in {}: keepalived ignores it{}{}", s.keyword, context, where_else,
                          hint.empty() || hint == s.keyword ? "" : fmt::format("; did you mean '{}'?", hint)));
+}
+
+std::string command_text(const Statement& s) {
+    if (s.args.size() == 1) return s.args[0];
+    std::string out;
+    for (const auto& a : s.args) {
+        if (!out.empty()) out += ' ';
+        if (a.empty() || a.find_first_of(" \t'\"\\") != std::string::npos) {
+            out += '\'';
+            for (char ch : a) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+            out += '\'';
+        } else {
+            out += a;
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> Ctx::rest_of_line(const Statement& s) {
+    if (s.args.empty()) {
+        error(s, fmt::format("'{}' needs a value", s.keyword));
+        return std::nullopt;
+    }
+    return command_text(s);
 }
 
 std::optional<std::string> Ctx::word(const Statement& s, std::size_t arg) {

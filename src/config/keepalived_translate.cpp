@@ -169,11 +169,7 @@ void translate_vrrp_script(Ctx& ctx, const Statement& s, Out& scripts) {
     int weight = 0;
     for (const auto& k : s.children) {
         if (k.keyword == "script") {
-            // keepalived joins the words of an unquoted script line.
-            std::string text;
-            for (const auto& a : k.args) text += (text.empty() ? "" : " ") + a;
-            if (text.empty()) ctx.error(k, "script needs a command");
-            else e.add(detail::with_comments(Out::string("script", text), k));
+            if (auto v = ctx.rest_of_line(k)) e.add(detail::with_comments(Out::string("script", *v), k));
         } else if (k.keyword == "interval" || k.keyword == "timeout") {
             if (auto v = ctx.seconds(k, 0.01, 3600)) e.add(detail::with_comments(Out::literal(k.keyword, *v), k));
         } else if (k.keyword == "weight") {
@@ -237,10 +233,7 @@ void translate_track_process(Ctx& ctx, const Statement& s, Out& processes) {
     e.add(Out::string("name", s.args[0]));
     for (const auto& k : s.children) {
         if (k.keyword == "process") {
-            std::string text;
-            for (const auto& a : k.args) text += (text.empty() ? "" : " ") + a;
-            if (text.empty()) ctx.error(k, "process needs a process name");
-            else e.add(detail::with_comments(Out::string("process", text), k));
+            if (auto v = ctx.rest_of_line(k)) e.add(detail::with_comments(Out::string("process", *v), k));
         } else if (k.keyword == "param_match") {
             if (auto v = ctx.word(k)) e.add(detail::with_comments(Out::string("param_match", *v), k));
         } else if (k.keyword == "weight") {
@@ -310,8 +303,8 @@ void translate_sync_group(Ctx& ctx, const Statement& s, Out& groups) {
             if (k.keyword != "notify" && k.keyword != "notify_master" && k.keyword != "notify_backup" &&
                 k.keyword != "notify_fault" && k.keyword != "notify_stop")
                 ctx.unexpected(k, "vrrp_sync_group", kKnown);
-            else if (auto v = ctx.word(k))
-                e.add(detail::with_comments(Out::string(k.keyword, detail::command_text(k)), k));
+            else if (auto v = ctx.rest_of_line(k))
+                e.add(detail::with_comments(Out::string(k.keyword, *v), k));
         } else if (k.keyword == "track_script") {
             e.add(track_list(ctx, k, "track_script", 253));
         } else if (k.keyword == "smtp_alert") {
@@ -325,17 +318,6 @@ void translate_sync_group(Ctx& ctx, const Statement& s, Out& groups) {
     groups.add(std::move(e));
 }
 
-std::string unquoted(const std::string& literal) {
-    return literal.size() >= 2 && literal.front() == '"' ? literal.substr(1, literal.size() - 2) : literal;
-}
-
-std::string name_of(const Out& item, std::string_view key = "name") {
-    if (item.kind == Out::Kind::Scalar) return unquoted(item.scalar);
-    for (const auto& o : item.items)
-        if (o.key == key || o.key == "interface") return unquoted(o.scalar);
-    return {};
-}
-
 // What keepalived decides once everything is read, written out:
 //   - the members of a sync group start as BACKUP unless every one owns its addresses
 //     (priority 255);
@@ -347,7 +329,7 @@ void follow_keepalived_start(Ctx& ctx, Out& instances, const Out& sync_groups, O
             if (o.key == "group")
                 for (const auto& m : o.items)
                     for (auto& vi : instances.items)
-                        if (name_of(vi) == unquoted(m.scalar)) members.push_back(&vi);
+                        if (detail::entry_name(vi) == detail::unquoted(m.scalar)) members.push_back(&vi);
         const bool all_owners = std::all_of(members.begin(), members.end(), [](Out* vi) {
             const Out* p = vi->find("priority");
             return p && p->scalar == "255";
@@ -360,22 +342,22 @@ void follow_keepalived_start(Ctx& ctx, Out& instances, const Out& sync_groups, O
                                                fmt::format("state MASTER: keepalived starts the members of sync group {} as "
                                                            "BACKUP (not all of them own their addresses), and so does the "
                                                            "translation",
-                                                           name_of(g))});
+                                                           detail::entry_name(g))});
             }
     }
     std::set<std::string> tracked;
     auto collect = [&](const Out& holder) {
-        if (const auto* t = const_cast<Out&>(holder).find("track_script"))
-            for (const auto& e : t->items) tracked.insert(name_of(e));
+        if (const Out* t = holder.find("track_script"))
+            for (const auto& e : t->items) tracked.insert(detail::entry_name(e));
     };
     for (const auto& vi : instances.items) collect(vi);
     for (const auto& g : sync_groups.items) collect(g);
     std::erase_if(scripts.items, [&](const Out& s) {
-        if (s.kind == Out::Kind::Comment || tracked.count(name_of(s))) return false;
+        if (s.kind == Out::Kind::Comment || tracked.count(detail::entry_name(s))) return false;
         ctx.result.warnings.push_back({s.src_file, s.src_line,
                                        fmt::format("vrrp_script {}: no instance tracks it; keepalived does not run it, and "
                                                    "the translation leaves it out",
-                                                   name_of(s))});
+                                                   detail::entry_name(s))});
         return true;
     });
 }

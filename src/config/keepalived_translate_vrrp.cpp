@@ -72,43 +72,7 @@ std::optional<std::string> vip_entry(Ctx& ctx, const Statement& e, Out& into) {
     return text;
 }
 
-// The name in a track_* list entry: "NAME" or { name|interface = "NAME"; weight = N; }.
-std::string tracked_name(const Out& t) {
-    const Out* n = t.kind == Out::Kind::Scalar ? &t : t.items.empty() ? nullptr : &t.items.front();
-    return n && n->scalar.size() >= 2 ? n->scalar.substr(1, n->scalar.size() - 2) : std::string{};
-}
-
-int tracked_weight(const Out& t) {
-    for (const auto& o : t.items)
-        if (o.key == "weight") return std::stoi(o.scalar);
-    return 0;
-}
-
-std::optional<std::string> command_of(Ctx& ctx, const Statement& k) {
-    if (k.args.empty()) {
-        ctx.error(k, fmt::format("'{}' needs a command", k.keyword));
-        return std::nullopt;
-    }
-    return command_text(k);
-}
-
 }  // namespace
-
-std::string command_text(const Statement& s) {
-    if (s.args.size() == 1) return s.args[0];
-    std::string out;
-    for (const auto& a : s.args) {
-        if (!out.empty()) out += ' ';
-        if (a.empty() || a.find_first_of(" \t'\"\\") != std::string::npos) {
-            out += '\'';
-            for (char ch : a) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-            out += '\'';
-        } else {
-            out += a;
-        }
-    }
-    return out;
-}
 
 void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& default_interface, Out& instances) {
     static constexpr std::array<std::string_view, 30> kKnown{
@@ -195,7 +159,7 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
             e.add(std::move(auth));
         } else if (kw == "notify_master" || kw == "notify_backup" || kw == "notify_fault" || kw == "notify_stop" ||
                    kw == "notify") {
-            if (auto v = command_of(ctx, k)) e.add(with_comments(Out::string(kw, *v), k));
+            if (auto v = ctx.rest_of_line(k)) e.add(with_comments(Out::string(kw, *v), k));
         } else if (kw == "garp_master_delay" || kw == "garp_master_refresh") {
             if (auto v = ctx.seconds(k, 0, kw == "garp_master_delay" ? 3600 : 86400)) e.add(with_comments(Out::literal(kw, *v), k));
         } else if (kw == "garp_master_repeat" || kw == "garp_master_refresh_repeat") {
@@ -263,9 +227,9 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
     // track_interface entry that names it, weight and all.
     const Out* iface = e.find("interface");
     if (Out* tracked = e.find("track_interface"); tracked && iface) {
-        const std::string own = iface->scalar.substr(1, iface->scalar.size() - 2);
+        const std::string own = unquoted(iface->scalar);
         std::erase_if(tracked->items, [&](const Out& t) {
-            const bool same = tracked_name(t) == own;
+            const bool same = entry_name(t) == own;
             if (same) ctx.warn(s, fmt::format("track_interface {}: the instance's own interface; keepalived tracks it anyway "
                                               "(FAULT while down) and ignores this entry", own));
             return same;
@@ -278,11 +242,12 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
             Out* tracked = e.find(key);
             if (!tracked) continue;
             std::erase_if(tracked->items, [&](const Out& t) {
-                int w = tracked_weight(t);
-                if (key == "track_script" && !t.has("weight")) w = ctx.script_weights[tracked_name(t)];
+                const Out* weight = t.find("weight");
+                int w = weight ? std::stoi(weight->scalar) : 0;
+                if (key == "track_script" && !weight) w = ctx.script_weights[entry_name(t)];
                 if (w == 0) return false;
                 ctx.warn(s, fmt::format("{} {} (weight {}): keepalived ignores weighted tracking on an address owner "
-                                        "(priority 255); left out", key, tracked_name(t), w));
+                                        "(priority 255); left out", key, entry_name(t), w));
                 return true;
             });
         }

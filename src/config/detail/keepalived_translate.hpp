@@ -33,9 +33,15 @@ struct Out {
     static Out literal(std::string key, std::string literal);
     static Out comment(std::string text);
     Out& add(Out item);
-    bool has(std::string_view key) const;
+    bool has(std::string_view key) const { return find(key) != nullptr; }
     Out* find(std::string_view key);
+    const Out* find(std::string_view key) const;
 };
+
+// The text of a literal Out::string wrote ("\"eth0\"" -> eth0); other literals as they are.
+std::string unquoted(std::string_view literal);
+// The name a list entry stands for: "NAME", or the name/interface item of { ... }.
+std::string entry_name(const Out& entry);
 
 // libconfig text for the top-level settings, after the header comment lines, and for each
 // line of it (index 0 = line 1) the keepalived line it came from ({"", 0}: none).
@@ -84,6 +90,8 @@ public:
     // Seconds as a libconfig literal ("1", "0.5"), checked against min..max.
     std::optional<std::string> seconds(const Statement& s, double min, double max, std::size_t arg = 0);
     std::optional<std::string> word(const Statement& s, std::size_t arg = 0);
+    // All the arguments as one text (command_text), for commands, scripts and the like.
+    std::optional<std::string> rest_of_line(const Statement& s);
     // keepalived's boolean keywords: none, or on/off/true/false/yes/no.
     std::optional<bool> flag(const Statement& s);
 };
