@@ -519,21 +519,6 @@ std::optional<std::string> find_program(const std::string& name) {
     return std::nullopt;
 }
 
-// Shell syntax outside quotes: then the text is run by /bin/sh -c as written.
-bool needs_shell(std::string_view text) {
-    char quote = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char ch = text[i];
-        if (quote) {
-            if (ch == quote) quote = 0;
-            continue;
-        }
-        if (ch == '"' || ch == '\'') quote = ch;
-        else if (std::string_view("|&;<>$`*?()~#\n").find(ch) != std::string_view::npos) return true;
-    }
-    return false;
-}
-
 }  // namespace
 
 std::optional<Command> Group::command(std::string_view key) {
@@ -570,7 +555,7 @@ std::optional<Command> Group::script(std::string_view key, const std::string& ru
         return std::nullopt;
     }
     std::vector<std::string> argv;
-    if (needs_shell(*v)) {
+    if (detail::needs_shell(*v)) {
         argv = {"/bin/sh", "-c", *v};
     } else {
         auto words = detail::split_command(*v);
