@@ -169,7 +169,7 @@ void translate_vrrp_script(Ctx& ctx, const Statement& s, Out& scripts) {
     int weight = 0;
     for (const auto& k : s.children) {
         if (k.keyword == "script") {
-            if (auto v = ctx.rest_of_line(k)) e.add(detail::with_comments(Out::string("script", *v), k));
+            if (auto v = ctx.command(k, 0)) e.add(detail::with_comments(Out::string("script", *v), k));
         } else if (k.keyword == "interval" || k.keyword == "timeout") {
             if (auto v = ctx.seconds(k, 0.01, 3600)) e.add(detail::with_comments(Out::literal(k.keyword, *v), k));
         } else if (k.keyword == "weight") {
@@ -303,7 +303,7 @@ void translate_sync_group(Ctx& ctx, const Statement& s, Out& groups) {
             if (k.keyword != "notify" && k.keyword != "notify_master" && k.keyword != "notify_backup" &&
                 k.keyword != "notify_fault" && k.keyword != "notify_stop")
                 ctx.unexpected(k, "vrrp_sync_group", kKnown);
-            else if (auto v = ctx.rest_of_line(k))
+            else if (auto v = ctx.command(k, 2))
                 e.add(detail::with_comments(Out::string(k.keyword, *v), k));
         } else if (k.keyword == "track_script") {
             e.add(track_list(ctx, k, "track_script", 253));

@@ -159,7 +159,7 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
             e.add(std::move(auth));
         } else if (kw == "notify_master" || kw == "notify_backup" || kw == "notify_fault" || kw == "notify_stop" ||
                    kw == "notify") {
-            if (auto v = ctx.rest_of_line(k)) e.add(with_comments(Out::string(kw, *v), k));
+            if (auto v = ctx.command(k, 2)) e.add(with_comments(Out::string(kw, *v), k));
         } else if (kw == "garp_master_delay" || kw == "garp_master_refresh") {
             if (auto v = ctx.seconds(k, 0, kw == "garp_master_delay" ? 3600 : 86400)) e.add(with_comments(Out::literal(kw, *v), k));
         } else if (kw == "garp_master_repeat" || kw == "garp_master_refresh_repeat") {

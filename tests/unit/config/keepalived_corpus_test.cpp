@@ -275,13 +275,6 @@ const std::map<std::string, std::pair<std::string, std::string>> kPartialReading
     {"53-openshift-lvs-nat-ssl-get.json", {"vrrp", "keepalived's VRRP child needs IPVS for lvs_sync_daemon_interface"}},
 };
 
-// Differences the importer knowingly has, and why.
-const std::map<std::string, std::string> kKnownDifferences = {
-    {"13-k8s-apiserver-check.json",
-     "script \\\"/path\\\": keepalived's script reader takes the backslashes as escapes of the quotes; the "
-     "importer's reader keeps them as words"},
-};
-
 TEST(KeepalivedCorpus, EveryFileTranslatesOrIsRefusedForAListedReason) {
     const auto files = corpus_files();
     ASSERT_EQ(files.size(), 60u) << "corpus at " << kCorpus;
@@ -334,10 +327,6 @@ TEST(KeepalivedCorpus, EachTranslationReadsAsKeepalivedReadTheOriginal) {
                 for (const char* part : {"vrrp_instances", "vrrp_scripts", "sync_groups"}) lvsd.erase(part);
             }
             expect_same(keepalived, lvsd, reading_file, diffs);
-            if (kKnownDifferences.count(reading_file)) {
-                EXPECT_FALSE(diffs.empty()) << reading_file << " is listed as a known difference but reads the same now";
-                continue;
-            }
             std::string all;
             for (const auto& d : diffs) all += d + "\n";
             EXPECT_TRUE(diffs.empty()) << all << "translation:\n" << t.text;
