@@ -411,10 +411,20 @@ Translation translate(const ReadResult& read, const std::string& source) {
     std::vector<Out> top;
     for (auto* o : {&global, &scripts, &files, &processes, &instances, &sync_groups, &vs_groups, &servers})
         if (!o->items.empty()) top.push_back(std::move(*o));
-    const std::vector<std::string> header{
+    std::vector<std::string> header{
         fmt::format("lvsd configuration translated from {} by lvsd --from-keepalived.", source),
         "Check it on the balancer that will run it: lvsd -t -f FILE (the scripts it names must exist there).",
     };
+    // The original's own header (comments above its first statement that attach to none)
+    // stays a header: it usually says what the file is for.
+    bool first = true;
+    for (const auto& c : read.unattached_comments) {
+        if (!read.statements.empty() && (c.file != read.statements.front().file || c.line > read.statements.front().line))
+            break;
+        if (first) header.emplace_back();
+        first = false;
+        header.push_back(c.text);
+    }
     auto written = detail::write_config(top, header);
     ctx.result.text = std::move(written.text);
     if (ctx.result.errors.empty()) {

@@ -162,3 +162,22 @@ TEST(KeepalivedTranslate, HostileInputEndsInErrorsNotACrash) {
 
 }  // namespace
 }  // namespace lvsd::config::keepalived
+
+namespace lvsd::config::keepalived {
+namespace {
+
+TEST(KeepalivedTranslate, TheOriginalsHeaderCommentsStayAHeader) {
+    auto t = translate(read_string(std::string("# keepalived for the web pair\n! lb1 of two\n\n# unattached, later\n\n") +
+                                       std::string(kInstance) + "# at the end\n",
+                                   "ka.conf", {.host_name = "lb1"}),
+                       "ka.conf");
+    ASSERT_TRUE(t.ok()) << all(t.errors);
+    EXPECT_NE(t.text.find("(the scripts it names must exist there).\n#\n# keepalived for the web pair\n# lb1 of two\n"
+                          "# unattached, later\n\nvrrp_instances"),
+              std::string::npos)
+        << t.text;
+    EXPECT_EQ(t.text.find("at the end"), std::string::npos) << t.text;
+}
+
+}  // namespace
+}  // namespace lvsd::config::keepalived
