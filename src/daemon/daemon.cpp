@@ -85,6 +85,13 @@ Result<void> Daemon::ensure_service_plane(const config::Config& config) {
 }
 
 int Daemon::run() {
+    // Before anything is touched: a second lvsd for the same socket must change nothing.
+    auto lock = InstanceLock::acquire(lock_file_for(control_socket_path_));
+    if (!lock) {
+        spdlog::critical("cannot start: {}", lock.error().message);
+        return 1;
+    }
+    lock_.emplace(std::move(*lock));
     // The host first: every reload is checked against it, and the instances follow it.
     if (auto r = host_.start(); !r) {
         spdlog::critical("cannot start: {}", r.error().message);
