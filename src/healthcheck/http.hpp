@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,7 +37,7 @@ public:
     };
 
     // `needle`: the substring the body must contain; empty: the body is not read
-    // and the reader completes right after the status line.
+    // and the reader completes right after the (final) status line.
     // `digest`: the whole decoded body is read (to its Content-Length, last chunk or the
     // peer's close) and hashed with MD5 as it streams by, nothing of it kept (keepalived's
     // HTTP_GET digest); body_md5() has it once Complete.

@@ -88,7 +88,6 @@ struct ResponseFraming::Impl {
     std::string status_line;  // the current response's, for reasons
     unsigned interim = 0;     // interim responses skipped so far
     unsigned last_interim = 0;
-    bool any = false;         // a byte came at all
     State state = State::More;
     std::string error;
 
@@ -170,7 +169,6 @@ struct ResponseFraming::Impl {
     }
 
     State feed(std::string_view bytes, ResponseSink& sink) {
-        if (!bytes.empty()) any = true;
         while (state == State::More && !bytes.empty()) {
             if (parser->is_header_done()) {
                 // The body: straight from `bytes` unless a part of a chunk-size line (or
@@ -204,17 +202,17 @@ struct ResponseFraming::Impl {
 
     State finish(ResponseSink& sink) {
         if (state != State::More) return state;
-        if (!any) return fail("connection closed without a response");
         if (!parser->is_header_done()) {
-            if (head_bytes == 0 && line.empty() && interim == 1)
+            if (head_bytes > 0 || !line.empty())
+                return fail(status_line.empty() ? "connection closed inside the status line"
+                                                 : "connection closed inside the response headers");
+            if (interim == 0) return fail("connection closed without a response");
+            if (interim == 1)
                 return fail(fmt::format("connection closed after an interim {} response, before the final response",
                                         last_interim));
-            if (head_bytes == 0 && line.empty() && interim > 1)
-                return fail(fmt::format("connection closed after {} interim responses (the last a {}), before the "
-                                        "final response",
-                                        interim, last_interim));
-            return fail(status_line.empty() ? "connection closed inside the status line"
-                                             : "connection closed inside the response headers");
+            return fail(fmt::format(
+                "connection closed after {} interim responses (the last a {}), before the final response", interim,
+                last_interim));
         }
         // The body ends here: at the close that delimits it, or cut short (Beast's
         // partial_message), which the sink's findings judge.
