@@ -80,6 +80,8 @@ Json to_json(const SyncStatus& s) {
     return Json{{"role", or_null(s.role)}, {"interface", s.interface}, {"syncid", s.syncid}, {"instance", s.instance}};
 }
 
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 }  // namespace
 
 std::string render_status_json(const DaemonStatus& s) {
@@ -92,7 +94,9 @@ std::string render_status_json(const DaemonStatus& s) {
            {"vrrp", std::move(vrrp)},
            {"ipvs", s.ipvs ? to_json(*s.ipvs) : Json(nullptr)},
            {"sync", s.sync ? to_json(*s.sync) : Json(nullptr)}};
-    return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+    return dump(j) + "\n";
 }
+
+std::string render_status_json(const ServicePlaneStatus& s) { return dump(to_json(s)); }
 
 }  // namespace lvsd::daemon

@@ -95,5 +95,7 @@ struct DaemonStatus {
 // One JSON object on one line, ending in a newline. Unset values are null; bytes that are
 // not UTF-8 (a path, say) are written as U+FFFD.
 std::string render_status_json(const DaemonStatus& s);
+// The object's "ipvs" part alone, on one line without a newline.
+std::string render_status_json(const ServicePlaneStatus& s);
 
 }  // namespace lvsd::daemon
