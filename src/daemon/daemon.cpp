@@ -14,8 +14,8 @@
 
 #include "config/config.hpp"
 #include "ipvs/client.hpp"
-#include "daemon/status.hpp"
 #include "daemon/ownership_file.hpp"
+#include "daemon/status.hpp"
 #include "daemon/system.hpp"
 
 namespace asio = boost::asio;
