@@ -14,7 +14,7 @@
 #include "ctl/control.hpp"
 #include "daemon/connection_sync.hpp"
 #include "daemon/instance_lock.hpp"
-#include "daemon/metrics.hpp"
+#include "daemon/metrics_server.hpp"
 #include "daemon/service_plane.hpp"
 #include "daemon/vrrp_plane.hpp"
 #include "host/monitor.hpp"
