@@ -225,7 +225,8 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
         }
     }
     // auth_type AH: keepalived starts a non-owner as BACKUP, so that it learns the AH sequence
-    // number from the master's advert before it takes over (lvsd's loader insists on it).
+    // number from the master's advert before it takes over (lvsd starts every non-owner as
+    // backup anyway; the translation says what keepalived reads).
     if (const Out* auth = e.find("authentication"); auth && auth->find("auth_type") &&
                                                     auth->find("auth_type")->scalar == "\"AH\"") {
         priority = e.find("priority");

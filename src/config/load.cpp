@@ -1224,10 +1224,6 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
                     vi.auth_pass = *p;
                     vi.auth_ah = *type == "AH";
                 }
-                // keepalived clears it: a non-owner learns the AH sequence number from the master first.
-                if (vi.auth_ah && vi.state == VrrpState::Master && vi.priority != 255)
-                    ag.error(*ag.find("auth_type"), "auth_type = \"AH\" needs state = \"BACKUP\" unless priority = 255 "
-                                                    "(keepalived starts it as BACKUP too, to learn the AH sequence number)");
             } else if (!ag.find("auth_pass")) {
                 ag.missing("auth_pass");
             }

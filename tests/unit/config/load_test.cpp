@@ -612,9 +612,6 @@ TEST(Vrrp, Authentication) {
     one_problem(instance("version = 2; unicast_src_ip = \"2001:db8::1\"; unicast_peer = [ \"2001:db8::2\" ]; "
                          "authentication = { auth_type = \"AH\"; auth_pass = \"secret\"; };", ""),
                 "auth_type = \"AH\" is for VRRPv2 over IPv4 only");
-    one_problem(instance("state = \"MASTER\"; authentication = { auth_type = \"AH\"; auth_pass = \"secret\"; };"),
-                "auth_type = \"AH\" needs state = \"BACKUP\" unless priority = 255");
-    EXPECT_TRUE(valid(instance("state = \"MASTER\"; priority = 255; authentication = { auth_type = \"AH\"; auth_pass = \"x\"; };")));
     one_problem(instance("authentication = { auth_type = \"MD5\"; auth_pass = \"secret\"; };"), "auth_type = \"MD5\" is not \"PASS\" or \"AH\"");
 }
 
