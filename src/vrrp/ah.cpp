@@ -1,9 +1,10 @@
 #include "vrrp/ah.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/crypto.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 

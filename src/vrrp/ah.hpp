@@ -27,6 +27,10 @@
 // greater than the counter and then becomes it. A backup therefore follows the master's
 // count and, on taking over, continues above it; a restarted router starts from 0 and
 // catches up from the first advert it accepts. See next_sequence / accept_sequence.
+// (keepalived's master that hears a lower priority also sets its counter to that advert's
+// number plus one before answering; with the one counter the answer is above it already.
+// keepalived starts a non-owner with AH as BACKUP whatever `state` says, to learn the count
+// first; lvsd starts every non-owner as backup.)
 #pragma once
 
 #include <cstddef>
