@@ -120,6 +120,7 @@ TEST_P(KeepalivedInterop, VipMovesBothWaysWithoutComplaints) {
     }
 
     // 2. The master dies (kill -9, its host's link with it): the backup takes over.
+    const auto t0 = SteadyClock::now();
     if (c.keepalived_master) {
         ka.kill9();
         lab.ip("a", "link set eth0 down");
@@ -132,6 +133,10 @@ TEST_P(KeepalivedInterop, VipMovesBothWaysWithoutComplaints) {
         EXPECT_TRUE(lt::wait_until([&] { return keepalived_in(ka, "MASTER", mark); }, mdi + 500ms)) << ka.log();
         EXPECT_TRUE(lt::wait_until([&] { return has_address(lab, "a", kVip); }, 1s));
     }
+    const auto gap = std::chrono::duration_cast<Ms>(SteadyClock::now() - t0);
+    RecordProperty("kill9_takeover_ms", static_cast<int>(gap.count()));
+    std::cout << case_name({c, 0}) << ": kill -9 of the master, the other side has the VIP after " << gap.count()
+              << " ms (master-down " << mdi.count() << " ms)\n";
 
     // 3. The dead side comes back with its higher priority and takes the VIP back.
     if (c.keepalived_master) {
