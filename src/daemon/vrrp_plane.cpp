@@ -98,6 +98,7 @@ vrrp::InstanceConfig map_instance(const config::VrrpInstance& in, const std::vec
     c.garp_master_refresh = in.garp_master_refresh;
     c.garp_master_refresh_repeat = in.garp_master_refresh_repeat;
     c.auth_pass = in.auth_pass.value_or("");
+    c.auth_ah = in.auth_ah;
     c.use_vmac = in.use_vmac;
     c.vmac_xmit_base = in.vmac_xmit_base;
     c.dont_track_primary = in.dont_track_primary;

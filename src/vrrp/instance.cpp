@@ -12,6 +12,7 @@
 #include "common/command.hpp"
 #include "host/monitor.hpp"
 #include "host/vmac.hpp"
+#include "vrrp/ah.hpp"
 #include "vrrp/detail/arp_tracker.hpp"
 #include "vrrp/detail/log_limit.hpp"
 #include "vrrp/detail/transport.hpp"
@@ -77,14 +78,17 @@ struct Instance::Impl {
     bool vmac_pending = false;  // a re-creation of the use_vmac interface is queued
     detail::VmacLinkLocal vmac_ll;  // IPv6 use_vmac: the macvlan's link-local address
     bool started = false;
+    // auth_type AH (ah.hpp): keepalived's one counter for sent and accepted sequence
+    // numbers, and the IP ID of our packets (the ICV covers it; never 0).
+    uint32_t ah_counter = 0;
+    uint16_t ip_id = 0;
 
     Impl(boost::asio::io_context& i, host::Monitor& h, InstanceConfig c)
         : io(i), host(h), cfg(std::move(c)), owner(fmt::format("VRRP instance {}", cfg.name)),
           transport(
               i, owner,
-              [this](std::span<const std::byte> p, const IpAddress& src, const IpAddress& dst, uint8_t ttl) {
-                  handle(p, src, dst, ttl);
-              },
+              [this](std::span<const std::byte> p, const IpAddress& src, const IpAddress& dst, uint8_t ttl,
+                     std::span<const std::byte> packet) { handle(p, src, dst, ttl, packet); },
               [this](const Drop& d) { count_drop(d); }),
           vips(i, owner), timer(i), vmac_ll(owner) {}
 
@@ -103,7 +107,8 @@ struct Instance::Impl {
         if (auto r = vmac_ll.open(cfg); !r) return r;
         // A use_vmac interface that does not exist yet is made at start(); its socket then.
         if (facts.ifindex)
-            if (auto r = transport.open(advert_interface(cfg), facts.ifindex, family, unicast); !r) return r;
+            if (auto r = transport.open(advert_interface(cfg), facts.ifindex, family, unicast, cfg.auth_ah); !r)
+                return r;
         if (!cfg.track_arp_target.empty()) {
             arp = std::make_unique<detail::ArpTracker>(io, owner, cfg.track_arp_target, cfg.track_arp_interval,
                                                        cfg.track_arp_fall, [this](bool) { trackers_changed(); });
@@ -125,7 +130,7 @@ struct Instance::Impl {
         expect = Expectation{cfg.version,
                              cfg.virtual_router_id,
                              family,
-                             cfg.auth_pass.empty() ? AuthType::None : AuthType::SimpleText,
+                             auth_type_of(cfg),
                              cfg.auth_pass,
                              params.advert_int,
                              {}};
@@ -152,7 +157,8 @@ struct Instance::Impl {
         // (A socket opened at prepare() may be on a macvlan that a replaced instance has
         // deleted since: the index tells.)
         if (facts.ifindex && transport.ifindex() != facts.ifindex)
-            if (auto r = transport.open(advert_interface(cfg), facts.ifindex, family, unicast); !r) return r;
+            if (auto r = transport.open(advert_interface(cfg), facts.ifindex, family, unicast, cfg.auth_ah); !r)
+                return r;
         return {};
     }
 
@@ -235,7 +241,7 @@ struct Instance::Impl {
                 transport.close();
             } else {
                 spdlog::info("{}: interface {} is there (index {}): listening on it", owner, sender, next.ifindex);
-                if (auto r = transport.open(sender, next.ifindex, family, unicast); !r)
+                if (auto r = transport.open(sender, next.ifindex, family, unicast, cfg.auth_ah); !r)
                     spdlog::error("{}", r.error().message);
             }
         }
@@ -309,12 +315,24 @@ struct Instance::Impl {
 
     // ---- receiving
 
-    void handle(std::span<const std::byte> payload, const IpAddress& src, const IpAddress& dst, uint8_t ttl) {
+    void handle(std::span<const std::byte> payload, const IpAddress& src, const IpAddress& dst, uint8_t ttl,
+                std::span<const std::byte> packet) {
+        if (cfg.auth_ah) {  // the VRRP part is inside the AH header
+            auto o = ah::open(packet);
+            if (auto* d = std::get_if<Drop>(&o)) return count_drop(*d);
+            payload = std::get<ah::Opened>(o).vrrp;
+        }
         auto a = parse(payload, src, dst);
         if (!a) return count_drop(a.error());
         if (auto d = check(a.value(), ttl, src, expect)) return count_drop(*d);
         if (unicast && std::find(cfg.unicast_peer.begin(), cfg.unicast_peer.end(), src) == cfg.unicast_peer.end())
             return count_drop(Drop{DropReason::BadAddress, fmt::format("advert from {}, not a unicast_peer", src)});
+        // Last, once the advert is ours (other VRIDs have their own keys): ICV, SPI, replay.
+        if (cfg.auth_ah) {
+            auto r = ah::authenticate(packet, cfg.auth_pass, unicast, ah_counter);
+            if (auto* d = std::get_if<Drop>(&r)) return count_drop(*d);
+            ah_counter = std::get<uint32_t>(r);
+        }
         ++counters.adverts_received;
         warn_if_addresses_differ(a.value(), src);
         last_rx = Clock::now();
@@ -421,6 +439,7 @@ struct Instance::Impl {
         if (!unicast) dsts = {family == Family::V4 ? kGroupV4 : kGroupV6};
         for (auto& dst : dsts) {
             auto bytes = encode(a, *facts.source, dst);
+            if (bytes && cfg.auth_ah) bytes = seal_ah(*bytes, dst);
             if (!bytes) {
                 spdlog::error("{}: {}", owner, bytes.error().message);
                 return;
@@ -432,6 +451,15 @@ struct Instance::Impl {
                 ++counters.adverts_sent;
             }
         }
+    }
+
+    // keepalived advances the sequence number and the IP ID once per advert, not per peer.
+    Result<std::vector<std::byte>> seal_ah(std::span<const std::byte> advert, const IpAddress& dst) {
+        if (!unicast || dst == cfg.unicast_peer.front()) {
+            ah_counter = ah::next_sequence(ah_counter);
+            if (++ip_id == 0) ip_id = 1;
+        }
+        return ah::seal(advert, {*facts.source, dst, ip_id, ah_counter, unicast}, cfg.auth_pass);
     }
 
     void notify(State s) {

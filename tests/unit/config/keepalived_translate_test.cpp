@@ -122,7 +122,7 @@ vrrp_script chk {
         << all(order.errors);
 }
 
-TEST(KeepalivedTranslate, WhatLvsdLacksIsRefused) {
+TEST(KeepalivedTranslate, AuthTypeAhIsTranslatedWithItsKey) {
     auto ah = of(R"(vrrp_instance VI_1 {
     interface eth0
     virtual_router_id 51
@@ -132,7 +132,14 @@ TEST(KeepalivedTranslate, WhatLvsdLacksIsRefused) {
     }
 }
 )");
-    EXPECT_NE(all(ah.errors).find("ka.conf:5: auth_type AH"), std::string::npos) << all(ah.errors);
+    EXPECT_TRUE(ah.errors.empty()) << all(ah.errors);
+    EXPECT_NE(ah.text.find("auth_type = \"AH\""), std::string::npos) << ah.text;
+    EXPECT_NE(ah.text.find("auth_pass = \"secret\""), std::string::npos) << ah.text;
+    // keepalived starts a non-owner with AH as BACKUP, whatever `state` says.
+    auto master = of("vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n"
+                     "    priority 150\n    authentication {\n        auth_type AH\n        auth_pass secret\n    }\n}\n");
+    EXPECT_TRUE(master.errors.empty()) << all(master.errors);
+    EXPECT_NE(master.text.find("state = \"BACKUP\""), std::string::npos) << master.text;
 }
 
 TEST(KeepalivedTranslate, LvsdsOwnRulesAreReportedAtTheKeepalivedLine) {
