@@ -6,6 +6,7 @@ text targets (config_load, keepalived_import) start from the project's example a
 configurations where they are (scripts/fuzz names those directories). Deterministic:
 running it again changes nothing.
 Usage: fuzz/make_seeds.py   (from anywhere)"""
+import hmac
 import os
 import socket
 import struct
@@ -62,6 +63,22 @@ def vrrp_v3(vrid, prio, addrs, src, dst, v6=False, interval_cs=100):
     return body[:6] + struct.pack("!H", csum(pseudo + body)) + body[8:]
 
 
+def ah_advert(src, dst, key, seq, vrid=51, prio=100, unicast=False):
+    """keepalived 2.2.7's VRRPv2 AH (RFC 2402): IPv4 proto 51, AH (next header 112, payload
+    length 4, SPI = source address, sequence, HMAC-MD5-96 ICV), then the advert with auth
+    type 2; the ICV covers the packet with TOS, fragment field, checksum (and the TTL for
+    unicast) zeroed."""
+    advert = vrrp_v2(vrid, prio, ["192.0.2.10"], 2, b"")
+    ah = struct.pack("!BBH4sI", 112, 4, 0, ip4(src), seq) + b"\0" * 12
+    total = 20 + len(ah) + len(advert)
+    def header(tos, ttl, checksum):
+        return struct.pack("!BBHHHBBH4s4s", 0x45, tos, total, 0x1234, 0, ttl, 51, checksum, ip4(src), ip4(dst))
+    icv = hmac.new(key, header(0, 0 if unicast else 255, 0) + ah + advert, "md5").digest()[:12]
+    h = header(0xC0, 255, 0)
+    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+    return h + ah[:12] + icv + advert
+
+
 def vrrp_seeds():
     src, dst = "192.0.2.2", "224.0.0.18"
     write("vrrp_codec", "v2-none", b"\x00" + ipv4_header(src, dst, 112, vrrp_v2(51, 150, ["192.0.2.10"])))
@@ -69,6 +86,8 @@ def vrrp_seeds():
     write("vrrp_codec", "v2-no-vips", b"\x00" + ipv4_header(src, dst, 112, vrrp_v2(51, 100, [])))
     write("vrrp_codec", "v3-v4", b"\x02" + ipv4_header(src, dst, 112, vrrp_v3(51, 150, ["192.0.2.10"], src, dst)))
     write("vrrp_codec", "v3-v4-priority0", b"\x02" + ipv4_header(src, dst, 112, vrrp_v3(51, 0, ["192.0.2.10"], src, dst, interval_cs=10)))
+    write("vrrp_codec", "v2-ah", b"\x08" + ah_advert(src, dst, b"secret1", 9))
+    write("vrrp_codec", "v2-ah-unicast", b"\x18" + ah_advert(src, "192.0.2.3", b"secret1", 10, unicast=True))
     write("vrrp_codec", "v3-v6", b"\x03" + vrrp_v3(51, 150, ["2001:db8::10", "2001:db8::11"], "2001:db8::1", "ff02::12", v6=True))
 
 

@@ -1,12 +1,14 @@
 // libFuzzer target: VRRP adverts as a raw socket delivers them (issue #16). The first
-// byte picks IPv4 (the IP header comes with the packet, split_ipv4) or IPv6 (the payload
-// alone, from a fixed source); every parsed advert must encode back to a packet that
-// parses to the same advert, and check() must take it against any expectation.
+// byte picks IPv4 (the IP header comes with the packet, split_ipv4), IPv6 (the payload
+// alone, from a fixed source) or IPv4 AH (ah::open, then the ICV check and the VRRP part);
+// every parsed advert must encode back to a packet that parses to the same advert, and
+// check() must take it against any expectation.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
 
+#include "vrrp/ah.hpp"
 #include "vrrp/codec.hpp"
 
 using namespace lvsd;
@@ -30,6 +32,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     e.vrid = 51;
     e.auth_type = (data[0] & 4) ? vrrp::AuthType::SimpleText : vrrp::AuthType::None;
     e.auth_pass = "secret1";
+    if (data[0] & 8) {
+        auto opened = vrrp::ah::open(rest);
+        auto* o = std::get_if<vrrp::ah::Opened>(&opened);
+        if (!o) return 0;
+        (void)vrrp::ah::authenticate(rest, "secret1", (data[0] & 16) != 0, 7);
+        auto parsed = vrrp::parse(o->vrrp, o->src, o->dst);
+        if (parsed) (void)vrrp::check(parsed.value(), o->ttl, o->src, e);
+        return 0;
+    }
     if (data[0] & 1) {
         const auto src = boost::asio::ip::make_address("2001:db8::1");
         const auto dst = boost::asio::ip::make_address("ff02::12");
