@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "config/detail/loader.hpp"
+#include "config/detail/script_security.hpp"
 #include "config/detail/text.hpp"
 
 // GCC 12 reports a std::string assigned a short literal (`one.path = "/"`) as an
@@ -126,37 +127,6 @@ std::variant<std::string, std::string> parse_proxy_url(std::string_view url) {
     return R(std::in_place_index<0>, std::string(authority));
 }
 
-// Why lvsd refuses to run `path` as `uid` (keepalived's enable_script_security, which
-// lvsd always applies): the file or a directory above it can be rewritten by someone
-// other than root and `uid` (an owner may chmod at will; group and others by mode bits,
-// except in a sticky directory such as /tmp, where only a file's owner can replace it).
-std::optional<std::string> script_problem(const std::string& path, uint32_t uid) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return fmt::format("'{}': {}", path, std::strerror(errno));
-    if (S_ISDIR(st.st_mode)) return fmt::format("'{}' is a directory, not an executable file", path);
-    if (!S_ISREG(st.st_mode)) return fmt::format("'{}' is not a regular file", path);
-    if ((st.st_mode & 0111) == 0) return fmt::format("'{}' is not executable (mode {:04o})", path, st.st_mode & 07777);
-    const char* as = uid == 0 ? "root" : "its user";
-    std::string at = path;
-    bool file = true;
-    while (true) {
-        struct stat a {};
-        if (::stat(at.c_str(), &a) != 0) return fmt::format("'{}': {}", at, std::strerror(errno));
-        if (a.st_uid != 0 && a.st_uid != uid)
-            return fmt::format("{} '{}' is owned by uid {}, who could rewrite what lvsd runs as {}",
-                               file ? "the script" : "the directory", at, a.st_uid, as);
-        const bool sticky_dir = !file && (a.st_mode & S_ISVTX);
-        if ((a.st_mode & 0022) && !sticky_dir)
-            return fmt::format("{} '{}' is writable by group or others (mode {:04o}) but would run as {}",
-                               file ? "the script" : "the directory", at, a.st_mode & 07777, as);
-        if (at == "/") break;
-        const auto slash = at.rfind('/');
-        at = slash == 0 ? "/" : at.substr(0, slash);
-        file = false;
-    }
-    return std::nullopt;
-}
-
 }  // namespace
 
 std::optional<MiscProbe> Loader::read_misc(Group& g) {
@@ -212,17 +182,11 @@ std::optional<MiscProbe> Loader::read_misc(Group& g) {
     }
     const uint32_t uid = p.user ? p.user->uid : 0;
     if (!host_checks()) return ok ? std::optional<MiscProbe>(std::move(p)) : std::nullopt;
-    for (const std::string& file : shell ? std::vector<std::string>{"/bin/sh"} : std::vector<std::string>{exe})
-        if (auto why = script_problem(file, uid)) {
-            g.error(at, fmt::format("misc_path: {}", *why));
-            return std::nullopt;
-        }
-    // A script run through the shell is checked too when the text starts with its path.
-    if (shell && exe.front() == '/' && exe.find_first_of("|&;<>()$`*?[{") == std::string::npos)
-        if (auto why = script_problem(exe, uid)) {
-            g.error(at, fmt::format("misc_path: {}", *why));
-            return std::nullopt;
-        }
+    const std::string runs_as = p.user ? detail::split_command(p.user->name).value().front() : std::string("root");
+    if (auto why = unsafe_command(p.argv, uid, runs_as)) {
+        g.error(at, fmt::format("misc_path: {}", *why));
+        return std::nullopt;
+    }
     if (!ok) return std::nullopt;
     return p;
 }
