@@ -2,7 +2,9 @@
 //
 // The reader walks the whole tree even after errors, so one run reports every problem;
 // a value that failed its own check is left out of the cross-checks that depend on it
-// (one root cause, one message). libconfig stays inside this file.
+// (one root cause, one message). libconfig stays inside the loader's files: this one (the
+// entry points and the order of the sections), detail/loader.hpp (Loader, Group) and one
+// load_*.cpp per section.
 #include <sys/stat.h>
 
 #include <algorithm>

@@ -1,5 +1,5 @@
-// Commands lvsd runs (notify commands, tracked scripts) and keepalived's script security,
-// which lvsd always applies.
+// Commands lvsd runs (notify commands, tracked scripts), each checked by keepalived's
+// script security (script_security.cpp), which lvsd always applies.
 #include <pwd.h>
 #include <unistd.h>
 
