@@ -208,6 +208,36 @@ std::optional<std::string> Ctx::rest_of_line(const Statement& s) {
     return command_text(s);
 }
 
+std::optional<std::string> Ctx::command(const Statement& s, std::size_t owner_words) {
+    auto parsed = command_words(s.text);
+    if (auto* why = std::get_if<std::string>(&parsed)) {
+        error(s, fmt::format("'{}': {}", s.keyword, *why));
+        return std::nullopt;
+    }
+    auto& words = std::get<CommandWords>(parsed);
+    const std::string argv = quoted_command(words.argv);
+    if (owner_words == 0 && !words.extra.empty()) {
+        error(s, fmt::format("'{}': keepalived runs only {} and ignores {}; to pass arguments, quote the whole "
+                             "command: {} \"{}\"",
+                             s.keyword, argv, quoted_command(words.extra), s.keyword,
+                             quoted_command(words.argv) + " " + quoted_command(words.extra)));
+        return std::nullopt;
+    }
+    if (words.extra.size() > owner_words) {
+        error(s, fmt::format("'{}': {} after the command: keepalived takes at most a user and a group there",
+                             s.keyword, quoted_command(words.extra)));
+        return std::nullopt;
+    }
+    for (const auto& owner : words.extra) {
+        if (owner != "root" && owner != "0") {
+            error(s, fmt::format("'{}': keepalived runs it as '{}'; lvsd runs notify commands as root", s.keyword,
+                                 quoted_command(words.extra)));
+            return std::nullopt;
+        }
+    }
+    return argv;
+}
+
 std::optional<std::string> Ctx::word(const Statement& s, std::size_t arg) {
     if (arg < s.args.size()) return s.args[arg];
     error(s, fmt::format("'{}' needs a value", s.keyword));

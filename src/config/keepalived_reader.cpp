@@ -109,6 +109,7 @@ private:
         Statement s;
         s.keyword = std::move(words.front());
         s.args.assign(std::make_move_iterator(words.begin() + 1), std::make_move_iterator(words.end()));
+        s.text = e.text;
         s.file = e.file;
         s.line = e.line;
         for (auto& c : pending_) s.comments.push_back(std::move(c.text));

@@ -49,6 +49,9 @@ namespace lvsd::config::keepalived {
 struct Statement {
     std::string keyword;
     std::vector<std::string> args;       // quotes removed, definitions expanded
+    // The statement's whole text as keepalived's keyword handlers see it (after comments,
+    // definitions and brace splitting): commands are split from it again, with escapes.
+    std::string text;
     bool has_block = false;              // a `{` followed (children may still be empty)
     std::vector<Statement> children;     // in file order
     std::string file;                    // after include: the included file's path

@@ -169,7 +169,7 @@ void translate_vrrp_script(Ctx& ctx, const Statement& s, Out& scripts) {
     int weight = 0;
     for (const auto& k : s.children) {
         if (k.keyword == "script") {
-            if (auto v = ctx.rest_of_line(k)) e.add(detail::with_comments(Out::string("script", *v), k));
+            if (auto v = ctx.command(k, 0)) e.add(detail::with_comments(Out::string("script", *v), k));
         } else if (k.keyword == "interval" || k.keyword == "timeout") {
             if (auto v = ctx.seconds(k, 0.01, 3600)) e.add(detail::with_comments(Out::literal(k.keyword, *v), k));
         } else if (k.keyword == "weight") {
@@ -303,7 +303,7 @@ void translate_sync_group(Ctx& ctx, const Statement& s, Out& groups) {
             if (k.keyword != "notify" && k.keyword != "notify_master" && k.keyword != "notify_backup" &&
                 k.keyword != "notify_fault" && k.keyword != "notify_stop")
                 ctx.unexpected(k, "vrrp_sync_group", kKnown);
-            else if (auto v = ctx.rest_of_line(k))
+            else if (auto v = ctx.command(k, 2))
                 e.add(detail::with_comments(Out::string(k.keyword, *v), k));
         } else if (k.keyword == "track_script") {
             e.add(track_list(ctx, k, "track_script", 253));
@@ -411,10 +411,20 @@ Translation translate(const ReadResult& read, const std::string& source) {
     std::vector<Out> top;
     for (auto* o : {&global, &scripts, &files, &processes, &instances, &sync_groups, &vs_groups, &servers})
         if (!o->items.empty()) top.push_back(std::move(*o));
-    const std::vector<std::string> header{
+    std::vector<std::string> header{
         fmt::format("lvsd configuration translated from {} by lvsd --from-keepalived.", source),
         "Check it on the balancer that will run it: lvsd -t -f FILE (the scripts it names must exist there).",
     };
+    // The original's own header (comments above its first statement that attach to none)
+    // stays a header: it usually says what the file is for.
+    bool first = true;
+    for (const auto& c : read.unattached_comments) {
+        if (!read.statements.empty() && (c.file != read.statements.front().file || c.line > read.statements.front().line))
+            break;
+        if (first) header.emplace_back();
+        first = false;
+        header.push_back(c.text);
+    }
     auto written = detail::write_config(top, header);
     ctx.result.text = std::move(written.text);
     if (ctx.result.errors.empty()) {

@@ -86,7 +86,9 @@ Out check(Ctx& ctx, const Statement& s, const CheckDefaults& defaults) {
         } else if ((kind == "HTTP_GET" || kind == "SSL_GET") &&
                    (kw == "enable_sni" || kw == "http_protocol" || kw == "fast_recovery" || kw == "tls_compliant")) {
             ctx.left_out(c, k, "lvsd speaks HTTP/1.1, sends SNI when virtualhost is a name, and reads the whole response");
-        } else if (kind == "MISC_CHECK" && (kw == "misc_path" || kw == "user")) {
+        } else if (kind == "MISC_CHECK" && kw == "misc_path") {
+            if (auto v = ctx.command(k, 0)) c.add(with_comments(Out::string(kw, *v), k));
+        } else if (kind == "MISC_CHECK" && kw == "user") {
             if (auto v = ctx.rest_of_line(k)) c.add(with_comments(Out::string(kw, *v), k));
         } else if (kind == "MISC_CHECK" && kw == "misc_timeout") {
             if (auto v = ctx.seconds(k, 0.001, 3600)) c.add(with_comments(Out::literal(kw, *v), k));
@@ -159,7 +161,7 @@ void real_server(Ctx& ctx, const Statement& s, const CheckDefaults& vs_defaults,
         } else if (kw == "inhibit_on_failure") {
             rs.add(with_comments(Out::literal(kw, "true"), k));
         } else if (kw == "notify_up" || kw == "notify_down") {
-            if (auto v = ctx.rest_of_line(k)) rs.add(with_comments(Out::string(kw, *v), k));
+            if (auto v = ctx.command(k, 2)) rs.add(with_comments(Out::string(kw, *v), k));
         } else if (kw == "uthreshold" || kw == "lthreshold") {
             if (auto v = ctx.integer(k, 0, 2147483647)) rs.add(with_comments(Out::literal(kw, std::to_string(*v)), k));
         } else if (kw == "lb_kind" || kw == "lvs_method") {
@@ -261,7 +263,7 @@ void translate_virtual_server(Ctx& ctx, const Statement& s, Out& virtual_servers
             if (auto v = ctx.integer(k, kw == "quorum" ? 1 : 0, 4294967295L))
                 vs.add(with_comments(Out::literal(kw, fmt::format("{}{}", *v, *v > 2147483647 ? "L" : "")), k));
         } else if (kw == "quorum_up" || kw == "quorum_down") {
-            if (auto v = ctx.rest_of_line(k)) vs.add(with_comments(Out::string(kw, *v), k));
+            if (auto v = ctx.command(k, 2)) vs.add(with_comments(Out::string(kw, *v), k));
         } else if (kw == "sorry_server") {
             if (k.args.size() < 1) {
                 ctx.error(k, "sorry_server needs an address and a port");

@@ -137,12 +137,13 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
             for (const auto& a : k.children) {
                 if (a.keyword == "auth_type") {
                     auto v = ctx.word(a);
-                    if (v && *v == "AH") ctx.error(a, "auth_type AH: lvsd has no IPsec AH authentication; a peer "
-                                                       "that expects it would not accept lvsd's adverts");
-                    else if (v && *v != "PASS")
+                    // AH: lvsd speaks keepalived's IPsec AH (vrrp/ah.hpp); the loader refuses
+                    // it where keepalived has none (IPv6), and a VRRPv3 instance loses the
+                    // whole group below, as keepalived ignores it.
+                    if (v && *v != "PASS" && *v != "AH")
                         ctx.error(a, fmt::format("auth_type '{}' is not PASS or AH: keepalived ignores it and sends adverts "
                                                  "without authentication, which a peer set up with PASS drops", *v));
-                    else if (v) auth.add(with_comments(Out::string("auth_type", "PASS"), a));
+                    else if (v) auth.add(with_comments(Out::string("auth_type", *v), a));
                 } else if (a.keyword == "auth_pass") {
                     auto v = ctx.word(a);
                     if (v && v->size() > 8) {
@@ -159,7 +160,7 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
             e.add(std::move(auth));
         } else if (kw == "notify_master" || kw == "notify_backup" || kw == "notify_fault" || kw == "notify_stop" ||
                    kw == "notify") {
-            if (auto v = ctx.rest_of_line(k)) e.add(with_comments(Out::string(kw, *v), k));
+            if (auto v = ctx.command(k, 2)) e.add(with_comments(Out::string(kw, *v), k));
         } else if (kw == "garp_master_delay" || kw == "garp_master_refresh") {
             if (auto v = ctx.seconds(k, 0, kw == "garp_master_delay" ? 3600 : 86400)) e.add(with_comments(Out::literal(kw, *v), k));
         } else if (kw == "garp_master_repeat" || kw == "garp_master_refresh_repeat") {
@@ -221,6 +222,18 @@ void translate_vrrp_instance(Ctx& ctx, const Statement& s, const std::string& de
             st->scalar = "\"BACKUP\"";
             ctx.warn(s, "state MASTER: keepalived's strict mode starts an instance that does not own its addresses as "
                         "BACKUP, and so does the translation");
+        }
+    }
+    // auth_type AH: keepalived starts a non-owner as BACKUP, so that it learns the AH sequence
+    // number from the master's advert before it takes over (lvsd starts every non-owner as
+    // backup anyway; the translation says what keepalived reads).
+    if (const Out* auth = e.find("authentication"); auth && auth->find("auth_type") &&
+                                                    auth->find("auth_type")->scalar == "\"AH\"") {
+        priority = e.find("priority");
+        if (Out* st = e.find("state"); st && st->scalar == "\"MASTER\"" && (!priority || priority->scalar != "255")) {
+            st->scalar = "\"BACKUP\"";
+            ctx.warn(s, "state MASTER: keepalived starts an instance with auth_type AH that does not own its addresses "
+                        "as BACKUP (it learns the AH sequence number first), and so does the translation");
         }
     }
     // The instance's own interface is always tracked (FAULT while down): keepalived drops a

@@ -318,17 +318,21 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
             if (vi.version == 3)
                 ag.error("VRRPv3 has no authentication (RFC 5798 §9 removed it); remove this group or use version = 2");
             auto type = ag.string("auth_type");
-            if (type && *type == "AH")
-                ag.error(*ag.find("auth_type"), "auth_type = \"AH\" is not supported (keepalived deprecates it too); use \"PASS\"");
-            else if (type && *type != "PASS")
-                ag.error(*ag.find("auth_type"), fmt::format("auth_type = \"{}\" is not \"PASS\"", *type));
+            // AH (IPsec Authentication Header, vrrp/ah.hpp) is VRRPv2 over IPv4 only, as in keepalived.
+            if (type && *type == "AH" && vi.family != Family::V4)
+                ag.error(*ag.find("auth_type"), "auth_type = \"AH\" is for VRRPv2 over IPv4 only (as in keepalived)");
+            else if (type && *type != "PASS" && *type != "AH")
+                ag.error(*ag.find("auth_type"), fmt::format("auth_type = \"{}\" is not \"PASS\" or \"AH\"", *type));
             else if (!ag.find("auth_type"))
-                ag.missing("auth_type", "(\"PASS\")");
+                ag.missing("auth_type", "(\"PASS\" or \"AH\")");
             if (auto p = ag.string("auth_pass")) {
                 if (p->empty() || p->size() > 8)
                     ag.error(*ag.find("auth_pass"), fmt::format("auth_pass has {} characters; VRRPv2 carries 1 to 8 "
                                                                 "(RFC 3768 §5.3.10; keepalived would cut it silently)", p->size()));
-                else if (type && *type == "PASS" && vi.version == 2) vi.auth_pass = *p;
+                else if (type && (*type == "PASS" || *type == "AH") && vi.version == 2) {
+                    vi.auth_pass = *p;
+                    vi.auth_ah = *type == "AH";
+                }
             } else if (!ag.find("auth_pass")) {
                 ag.missing("auth_pass");
             }

@@ -280,7 +280,7 @@ std::string format_plan(const Config& c) {
             !vi.track_file.empty() || (vi.track_arp_target && vi.track_arp_target->weight))
             out += fmt::format("    effective priority: {} moved by the trackers above, kept within 1..254{}\n",
                                vi.priority, vi.priority == 255 ? " (an address owner is never moved)" : "");
-        if (vi.auth_pass) out += "    authentication PASS\n";
+        if (vi.auth_pass) out += vi.auth_ah ? "    authentication AH (IPsec, HMAC-MD5-96)\n" : "    authentication PASS\n";
         notify_lines(out, vi.notify, "    ");
     }
     for (const VrrpSyncGroup& sg : c.vrrp_sync_groups) {

@@ -44,35 +44,42 @@ int32_t wrap(std::string_view digits, unsigned base, bool negative) {
 }  // namespace
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-    const std::size_t n = a.size(), m = b.size();
-    std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
-    for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
-    for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
-    for (std::size_t i = 1; i <= n; ++i) {
+    // Three rolling rows (the transposition looks two rows back) instead of the whole
+    // matrix: "did you mean" runs this against every keyword for every unknown word.
+    const std::size_t m = b.size();
+    std::vector<std::size_t> rows(3 * (m + 1));
+    auto row = [&](std::size_t i) { return rows.data() + (i % 3) * (m + 1); };
+    for (std::size_t j = 0; j <= m; ++j) row(0)[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t* d = row(i);
+        const std::size_t* up = row(i - 1);
+        const std::size_t* up2 = row(i - 2 + 3);  // only read when i > 1
+        d[0] = i;
         for (std::size_t j = 1; j <= m; ++j) {
             const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+            d[j] = std::min({up[j] + 1, d[j - 1] + 1, up[j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[j] = std::min(d[j], up2[j - 2] + 1);
         }
     }
-    return d[n][m];
+    return row(a.size())[m];
 }
 
 std::optional<std::string> nearest(std::string_view word, std::span<const std::string_view> candidates) {
+    // One edit for short words, up to a third of the length for long ones: close enough
+    // to be a typo, far enough not to suggest "ops" for "port".
+    const std::size_t limit = std::max<std::size_t>(1, std::min<std::size_t>(3, word.size() / 3));
     std::optional<std::string> best;
     std::size_t best_distance = SIZE_MAX;
     for (auto c : candidates) {
         if (iequal(word, c)) return std::string(c);
+        // The distance is at least the difference in length: skip what cannot be near.
+        if ((word.size() > c.size() ? word.size() - c.size() : c.size() - word.size()) > limit) continue;
         const std::size_t d = edit_distance(word, c);
         if (d < best_distance) {
             best_distance = d;
             best = std::string(c);
         }
     }
-    // One edit for short words, up to a third of the length for long ones: close enough
-    // to be a typo, far enough not to suggest "ops" for "port".
-    const std::size_t limit = std::max<std::size_t>(1, std::min<std::size_t>(3, word.size() / 3));
     if (best && best_distance <= limit) return best;
     return std::nullopt;
 }

@@ -123,7 +123,8 @@ struct VrrpInstance {
     Duration garp_interval{0};
     Duration garp_master_refresh{0};  // 0: no periodic refresh
     uint32_t garp_master_refresh_repeat = 1;
-    std::optional<std::string> auth_pass;  // VRRPv2 simple-text authentication
+    std::optional<std::string> auth_pass;  // VRRPv2 simple-text authentication, or the AH key
+    bool auth_ah = false;                  // auth_type AH (IPv4 only): auth_pass keys HMAC-MD5-96
     Notify notify;
     Location where;
     std::string use_vmac;           // keepalived's use_vmac: the macvlan's name ("" = none)

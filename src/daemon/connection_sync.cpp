@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "daemon/json.hpp"
 #include "ipvs/client.hpp"
 
 namespace lvsd::daemon {
@@ -118,12 +117,11 @@ std::string ConnectionSync::status_text() const {
                        config_->instance);
 }
 
-std::string ConnectionSync::status_json() const {
-    if (!config_) return "null";
-    return fmt::format(R"({{"role":{},"interface":"{}","syncid":{},"instance":"{}"}})",
-                       running_ ? fmt::format("\"{}\"", ipvs::to_string(running_->role)) : "null",
-                       json_escape(config_->interface), config_->syncid,
-                       json_escape(config_->instance));
+std::optional<SyncStatus> ConnectionSync::status() const {
+    if (!config_) return std::nullopt;
+    SyncStatus st{std::nullopt, config_->interface, config_->syncid, config_->instance};
+    if (running_) st.role = std::string(ipvs::to_string(running_->role));
+    return st;
 }
 
 }  // namespace lvsd::daemon

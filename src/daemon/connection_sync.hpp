@@ -16,6 +16,7 @@
 
 #include "common/result.hpp"
 #include "config/config.hpp"
+#include "daemon/status.hpp"
 #include "ipvs/ipvs.hpp"
 #include "vrrp/state_machine.hpp"
 
@@ -63,7 +64,8 @@ public:
 
     const std::optional<config::SyncDaemon>& config() const { return config_; }
     std::string status_text() const;
-    std::string status_json() const;
+    // `lvsctl status --json`'s part; unset when not configured.
+    std::optional<SyncStatus> status() const;
 
 private:
     Result<void> converge(vrrp::State state);

@@ -14,8 +14,8 @@
 
 #include "config/config.hpp"
 #include "ipvs/client.hpp"
-#include "daemon/json.hpp"
 #include "daemon/ownership_file.hpp"
+#include "daemon/status.hpp"
 #include "daemon/system.hpp"
 
 namespace asio = boost::asio;
@@ -85,6 +85,13 @@ Result<void> Daemon::ensure_service_plane(const config::Config& config) {
 }
 
 int Daemon::run() {
+    // Before anything is touched: a second lvsd for the same socket must change nothing.
+    auto lock = InstanceLock::acquire(lock_file_for(control_socket_path_));
+    if (!lock) {
+        spdlog::critical("cannot start: {}", lock.error().message);
+        return 1;
+    }
+    lock_.emplace(std::move(*lock));
     // The host first: every reload is checked against it, and the instances follow it.
     if (auto r = host_.start(); !r) {
         spdlog::critical("cannot start: {}", r.error().message);
@@ -297,13 +304,15 @@ std::string Daemon::status_text() const {
 }
 
 std::string Daemon::status_json() const {
-    auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
-                                                               started_);
-    return fmt::format(
-        R"({{"version":"{}","config":"{}","generation":{},"uptime_s":{},"vrrp":{},"ipvs":{},"sync":{}}})"
-        "\n",
-        LVSD_VERSION, json_escape(config_path_), generation_, up.count(), vrrp_->status_json(),
-        services_ ? services_->status_json() : "null", sync_.status_json());
+    DaemonStatus s;
+    s.version = LVSD_VERSION;
+    s.config = config_path_;
+    s.generation = generation_;
+    s.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
+    s.vrrp = vrrp_->status();
+    if (services_) s.ipvs = services_->status();
+    s.sync = sync_.status();
+    return render_status_json(s);
 }
 
 void Daemon::stop() {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,8 @@
 
 #include "ctl/control.hpp"
 #include "daemon/connection_sync.hpp"
-#include "daemon/metrics.hpp"
+#include "daemon/instance_lock.hpp"
+#include "daemon/metrics_server.hpp"
 #include "daemon/service_plane.hpp"
 #include "daemon/vrrp_plane.hpp"
 #include "host/monitor.hpp"
@@ -79,6 +81,8 @@ private:
     host::Monitor host_{io_};  // before the planes: they read it until they are gone
     std::string config_path_;
     std::string control_socket_path_;
+    // Declared before everything it guards: released last.
+    std::optional<InstanceLock> lock_;
     std::unique_ptr<ctl::ControlServer> control_;
     ConnectionSync sync_;  // before vrrp_: the instances' callbacks reach it until the end
     std::unique_ptr<ServicePlane> services_;

@@ -8,7 +8,6 @@
 
 #include "common/command.hpp"
 #include "daemon/desired.hpp"
-#include "daemon/json.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/ownership_file.hpp"
 #include "ipvs/client.hpp"
@@ -318,37 +317,36 @@ std::string ServicePlane::status_text() const {
     return out;
 }
 
-std::string ServicePlane::status_json() const {
-    std::vector<std::string> services;
+ServicePlaneStatus ServicePlane::status() const {
+    ServicePlaneStatus out{reconciles_, ops_sent_, ops_failed_, {}};
     const auto m = metrics();
     for (size_t i = 0; i < config_->virtual_servers.size(); ++i) {
         const auto& vs = config_->virtual_servers[i];
-        std::vector<std::string> reals;
+        VirtualServiceStatus& service = out.virtual_services.emplace_back();
+        service.service = config::service_name(vs);
+        service.scheduler = vs.lb_algo;
+        service.in_kernel = reconciler_.kernel().contains(service_key(vs));
+        if (!vs.group.empty()) service.group = vs.group;
+        service.quorum = has_quorum(vs);
         for (size_t j = 0; j < vs.real_servers.size(); ++j) {
             const auto& rs = vs.real_servers[j];
             auto v = view(vs, rs);
             const auto& kernel = m.services[i].real_servers[j].kernel;
-            std::string last = "null";
-            if (v.last)
-                last = fmt::format(R"({{"ok":{},"reason":"{}","latency_us":{}}})", v.last->ok,
-                                   json_escape(v.last->reason), v.last->latency.count());
-            reals.push_back(fmt::format(
-                R"({{"address":"{}","port":{},"healthy":{},"checked":{},"weight":{},"last_probe":{},"active_connections":{},"inactive_connections":{},"probes":{}}})",
-                rs.address.to_string(), rs.port, v.healthy, !rs.checks.empty(),
-                v.weight ? std::to_string(*v.weight) : "null", last,
-                kernel ? std::to_string(kernel->active_connections) : "null",
-                kernel ? std::to_string(kernel->inactive_connections) : "null",
-                !rs.checks.empty() ? std::to_string(v.probes) : "null"));
+            RealServerStatus& real = service.real_servers.emplace_back();
+            real.address = rs.address.to_string();
+            real.port = rs.port;
+            real.healthy = v.healthy;
+            real.checked = !rs.checks.empty();
+            real.weight = v.weight;
+            if (v.last) real.last_probe = ProbeStatus{v.last->ok, v.last->reason, v.last->latency.count()};
+            if (kernel) {
+                real.active_connections = kernel->active_connections;
+                real.inactive_connections = kernel->inactive_connections;
+            }
+            if (real.checked) real.probes = v.probes;
         }
-        services.push_back(fmt::format(
-            R"({{"service":"{}","scheduler":"{}","in_kernel":{},"group":{},"quorum":{},"real_servers":[{}]}})",
-            json_escape(config::service_name(vs)), vs.lb_algo,
-            reconciler_.kernel().contains(service_key(vs)),
-            vs.group.empty() ? "null" : fmt::format("\"{}\"", json_escape(vs.group)), has_quorum(vs),
-            fmt::join(reals, ",")));
     }
-    return fmt::format(R"({{"reconciles":{},"ops_sent":{},"ops_failed":{},"virtual_services":[{}]}})",
-                       reconciles_, ops_sent_, ops_failed_, fmt::join(services, ","));
+    return out;
 }
 
 ServicePlaneMetrics ServicePlane::metrics() const {

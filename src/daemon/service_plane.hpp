@@ -16,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "daemon/desired.hpp"
+#include "daemon/status.hpp"
 #include "healthcheck/monitor.hpp"
 #include "ipvs/reconcile.hpp"
 
@@ -62,9 +63,9 @@ public:
     // Dumps the kernel and applies what differs; logs every operation and error.
     void reconcile(std::string_view why);
 
-    // `lvsctl status` text and JSON for the virtual services.
+    // `lvsctl status` text and `--json`'s part for the virtual services.
     std::string status_text() const;
-    std::string status_json() const;
+    ServicePlaneStatus status() const;
 
     // One scrape of the metrics endpoint: health, kernel weights and reconcile counters
     // as `lvsctl status` shows them, plus the kernel's traffic counters read now.

@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "daemon/json.hpp"
 #include "daemon/metrics.hpp"
 #include "vrrp/host_facts.hpp"
 
@@ -99,6 +98,7 @@ vrrp::InstanceConfig map_instance(const config::VrrpInstance& in, const std::vec
     c.garp_master_refresh = in.garp_master_refresh;
     c.garp_master_refresh_repeat = in.garp_master_refresh_repeat;
     c.auth_pass = in.auth_pass.value_or("");
+    c.auth_ah = in.auth_ah;
     c.use_vmac = in.use_vmac;
     c.vmac_xmit_base = in.vmac_xmit_base;
     c.dont_track_primary = in.dont_track_primary;
@@ -355,41 +355,39 @@ std::string VrrpPlane::status_text() const {
     return out;
 }
 
-std::vector<std::string> VrrpPlane::tracker_items(const vrrp::Instance& inst) const {
-    std::vector<std::string> items;
-    for (const auto& c : inst.contributions()) {
-        // Scripts carry their runner's counters too.
-        std::string extra;
-        if (c.what.rfind("script ", 0) == 0)
-            if (auto st = scripts_.status(c.what.substr(7)))
-                extra = fmt::format(R"(,"runs":{},"failures":{},"last":"{}")", st->runs, st->failures,
-                                    json_escape(st->last));
-        items.push_back(fmt::format(R"({{"tracker":"{}","delta":{},"fault":{}{}}})", json_escape(c.what), c.delta,
-                                    c.fault, extra));
-    }
-    return items;
-}
-
-std::string VrrpPlane::status_json() const {
-    std::vector<std::string> items;
+std::vector<VrrpInstanceStatus> VrrpPlane::status() const {
+    std::vector<VrrpInstanceStatus> out;
+    const auto now = std::chrono::steady_clock::now();
     for (const auto& [name, inst] : instances_) {
         const auto& c = inst->config();
         const auto& n = inst->counters();
-        std::vector<std::string> drops;
+        VrrpInstanceStatus st;
+        st.name = name;
+        st.state = vrrp::to_string(inst->state());
+        st.interface = c.interface;
+        st.virtual_router_id = c.virtual_router_id;
+        st.priority = c.priority;
+        st.adverts_sent = n.adverts_sent;
+        st.adverts_received = n.adverts_received;
+        st.transitions = n.transitions;
         for (size_t i = 0; i < n.dropped.size(); ++i)
             if (n.dropped[i] != 0)
-                drops.push_back(fmt::format(R"("{}":{})", static_cast<vrrp::DropReason>(i), n.dropped[i]));
-        items.push_back(fmt::format(
-            R"({{"name":"{}","state":"{}","interface":"{}","virtual_router_id":{},"priority":{},"adverts_sent":{},"adverts_received":{},"transitions":{},"dropped":{{{}}},"effective_priority":{},"vip_repairs":{},"source":{},"fault":"{}","trackers":[{}],"state_since_s":{}}})",
-            json_escape(name), inst->state(), json_escape(c.interface), c.virtual_router_id, c.priority, n.adverts_sent,
-            n.adverts_received, n.transitions, fmt::join(drops, ","), inst->effective_priority(), n.vip_repairs,
-            inst->source() ? fmt::format("\"{}\"", *inst->source()) : std::string("null"), json_escape(inst->fault()),
-            fmt::join(tracker_items(*inst), ","),
-            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
-                                                             inst->state_since())
-                .count()));
+                st.dropped.emplace_back(vrrp::to_string(static_cast<vrrp::DropReason>(i)), n.dropped[i]);
+        st.effective_priority = inst->effective_priority();
+        st.vip_repairs = n.vip_repairs;
+        if (auto source = inst->source()) st.source = fmt::format("{}", *source);
+        st.fault = inst->fault();
+        for (const auto& t : inst->contributions()) {
+            TrackerStatus& ts = st.trackers.emplace_back(TrackerStatus{t.what, t.delta, t.fault, std::nullopt});
+            // Scripts carry their runner's counters too.
+            if (t.what.rfind("script ", 0) == 0)
+                if (auto runner = scripts_.status(t.what.substr(7)))
+                    ts.script = TrackerStatus::Script{runner->runs, runner->failures, runner->last};
+        }
+        st.state_since_s = std::chrono::duration_cast<std::chrono::seconds>(now - inst->state_since()).count();
+        out.push_back(std::move(st));
     }
-    return fmt::format("[{}]", fmt::join(items, ","));
+    return out;
 }
 
 std::vector<VrrpInstanceMetrics> VrrpPlane::metrics() const {

@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "config/config.hpp"
+#include "daemon/status.hpp"
 #include "host/monitor.hpp"
 #include "vrrp/instance.hpp"
 #include "vrrp/tracked_files.hpp"
@@ -89,13 +90,13 @@ public:
     std::optional<vrrp::State> state(const std::string& instance) const;
 
     std::string status_text() const;
-    std::string status_json() const;
+    // `lvsctl status --json`'s part: every instance.
+    std::vector<VrrpInstanceStatus> status() const;
     // Every instance's state, priorities and counters for the metrics endpoint.
     std::vector<VrrpInstanceMetrics> metrics() const;
 
 private:
     void stop_instances();
-    std::vector<std::string> tracker_items(const vrrp::Instance& inst) const;
     std::unique_ptr<vrrp::Instance> make(const std::string& name, const vrrp::InstanceConfig& c);
 
     boost::asio::io_context& io_;

@@ -1,13 +1,16 @@
 // The HTTP/1.1 part of the HTTP and proxy checks, pure: the request bytes, and an
 // incremental response reader that stops as soon as the verdict is known and never
-// holds more than a bounded amount of the response.
+// holds more than a bounded amount of the response. The framing (status line, header
+// fields, Content-Length, chunked, interim 1xx responses) is Boost.Beast's parser, behind
+// detail/http_framing.hpp; what a check looks for in the body is here.
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "healthcheck/detail/http_framing.hpp"
 
 struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
 
@@ -20,7 +23,9 @@ std::string md5_hex(std::string_view bytes);
 // path (`/health`) for HTTP_GET or an absolute-form URL for the proxy check.
 std::string build_get_request(std::string_view target, std::string_view host);
 
-class ResponseReader {
+// Interim responses (`100 Continue`, `103 Early Hints`, ...) are skipped: status() is the
+// final response's. `101 Switching Protocols` is Malformed (the request asked for no upgrade).
+class ResponseReader final : private detail::ResponseSink {
 public:
     static constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
     static constexpr std::size_t kMaxBodyScan = 1024 * 1024;
@@ -32,7 +37,7 @@ public:
     };
 
     // `needle`: the substring the body must contain; empty: the body is not read
-    // and the reader completes right after the status line.
+    // and the reader completes right after the (final) status line.
     // `digest`: the whole decoded body is read (to its Content-Length, last chunk or the
     // peer's close) and hashed with MD5 as it streams by, nothing of it kept (keepalived's
     // HTTP_GET digest); body_md5() has it once Complete.
@@ -57,15 +62,12 @@ public:
     const std::string& error() const { return error_; }
 
 private:
-    enum class Stage { StatusLine, Headers, Body, ChunkSize, ChunkData, ChunkDataEnd, Done };
-
+    bool on_status(unsigned code) override;
+    bool on_body(std::string_view piece) override;
     Progress fail(std::string message);
-    Progress parse_head();
-    Progress body_bytes(std::string_view data);
-    Progress feed_body(std::string_view bytes);
-    Progress scan(std::string_view data);
-    Progress complete();
+    Progress progress(detail::ResponseFraming::State state);
 
+    detail::ResponseFraming framing_{kMaxHeaderBytes};
     std::string needle_;
     std::size_t max_body_scan_;
     struct MdFree {
@@ -73,14 +75,9 @@ private:
     };
     std::unique_ptr<evp_md_ctx_st, MdFree> md_;  // set when hashing the body
     std::string md5_;
-    Stage stage_ = Stage::StatusLine;
-    std::string head_;  // status line and headers until the blank line
-    std::string line_;  // a chunk-size line in progress
+    bool done_ = false;
     std::string tail_;  // the last needle.size()-1 body bytes, for matches across reads
     unsigned status_ = 0;
-    bool chunked_ = false;
-    bool has_length_ = false;
-    uint64_t remaining_ = 0;  // body bytes left (Content-Length or current chunk)
     std::size_t scanned_ = 0;
     bool found_ = false;
     std::string error_;

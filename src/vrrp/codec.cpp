@@ -144,9 +144,9 @@ Parsed parse(std::span<const std::byte> p, const IpAddress& src, const IpAddress
         a.max_advert_int = Centiseconds((at(p, 4) & 0x0f) << 8 | at(p, 5));
     } else {
         const uint8_t auth = at(p, 4);
-        if (auth > 1)
+        if (auth > 2)
             return drop(DropReason::BadAuthType,
-                        fmt::format("auth type {} from {} (VRID {}): only 0 (none) and 1 (PASS) are supported", auth,
+                        fmt::format("auth type {} from {} (VRID {}): only 0 (none), 1 (PASS) and 2 (AH) exist", auth,
                                     src, a.vrid));
         a.auth_type = static_cast<AuthType>(auth);
         a.max_advert_int = std::chrono::seconds(at(p, 5));
@@ -198,8 +198,6 @@ Result<std::vector<std::byte>> encode(const Advert& a, const IpAddress& src, con
         if (cs % 100 != 0 || cs < 100 || cs > 255 * 100)
             return make_error(0, "encode VRRP advert for VRID {}: VRRPv2 interval {} cs is not 1..255 whole seconds",
                               a.vrid, cs);
-        if (a.auth_type == AuthType::IpAh)
-            return make_error(0, "encode VRRP advert for VRID {}: IP AH authentication is not supported", a.vrid);
         if (a.auth_pass.size() > kV2AuthLength)
             return make_error(0, "encode VRRP advert for VRID {}: password longer than {} bytes", a.vrid,
                               kV2AuthLength);
@@ -210,7 +208,8 @@ Result<std::vector<std::byte>> encode(const Advert& a, const IpAddress& src, con
     out.push_back(std::byte{0});
     for (const auto& x : a.addresses) append_address(out, x);
     if (a.version == 2) {
-        // RFC 3768 §5.3.10: 8 octets, zero unless type 1; the password NUL-padded.
+        // RFC 3768 §5.3.10: 8 octets, zero unless type 1; the password NUL-padded. With
+        // type 2 the password keys the AH header's ICV instead (ah.hpp).
         std::array<std::byte, kV2AuthLength> auth{};
         if (a.auth_type == AuthType::SimpleText)
             std::transform(a.auth_pass.begin(), a.auth_pass.end(), auth.begin(), [](char c) { return std::byte(c); });

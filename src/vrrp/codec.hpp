@@ -1,5 +1,6 @@
 // VRRP wire format: VRRPv3 (RFC 5798 §5) for IPv4 and IPv6, VRRPv2 (RFC 3768 §5) with
-// authentication type 0 (none) or 1 (simple text password, as keepalived sends it).
+// authentication type 0 (none), 1 (simple text password, as keepalived sends it) or 2
+// (IP Authentication Header: this codec does the VRRP part, ah.hpp the AH around it).
 // Pure: no sockets, no clock. The adapter hands in the payload of protocol 112 and the
 // addresses it came from; the codec answers with an Advert or a Drop that says why.
 #pragma once
@@ -38,7 +39,7 @@ struct Advert {
     uint8_t priority = 0;
     Centiseconds max_advert_int{100};  // v2: a whole number of seconds
     AuthType auth_type = AuthType::None;  // v2 only; v3 has no authentication
-    std::string auth_pass;                // v2 simple text, at most 8 bytes, NUL-padded on the wire
+    std::string auth_pass;                // v2 simple text, at most 8 bytes, NUL-padded on the wire (AH: unused)
     std::vector<IpAddress> addresses;     // all of one family
 
     friend bool operator==(const Advert&, const Advert&) = default;
@@ -52,12 +53,12 @@ enum class DropReason : uint8_t {
     BadLength,             // payload length does not match the address count
     AddressCountMismatch,  // the advertised addresses differ from ours (a count of 0 is valid: no VIPs)
     BadChecksum,
-    BadAuthType,           // v2 auth type not 0/1 (AH is not supported), or not ours
-    BadAuth,               // v2 password differs
+    BadAuthType,           // v2 auth type not 0/1/2, or not ours
+    BadAuth,               // v2 password differs; AH: ICV, SPI or a replayed sequence number (ah.hpp)
     BadTtl,                // TTL / hop limit not 255 (checked from ancillary data)
     WrongVrid,             // another virtual router on the same wire: not an error
     IntervalMismatch,      // v2: advert interval differs from ours (RFC 3768 §7.1)
-    BadAddress,            // v4 header too short or not for protocol 112, zero VRID
+    BadAddress,            // v4 header too short or not for protocol 112 (AH around another), zero VRID
     OwnAdvert,             // our own packet looped back
     kCount
 };

@@ -24,7 +24,8 @@ Result<void> Instance::Impl::prepare() {
     if (auto r = vmac_ll.open(cfg); !r) return r;
     // A use_vmac interface that does not exist yet is made at start(); its socket then.
     if (facts.ifindex)
-        if (auto r = transport.open(advert_interface(cfg), facts.ifindex, family, unicast); !r) return r;
+        if (auto r = transport.open(advert_interface(cfg), facts.ifindex, family, unicast, cfg.auth_ah); !r)
+            return r;
     if (!cfg.track_arp_target.empty()) {
         arp = std::make_unique<detail::ArpTracker>(io, owner, cfg.track_arp_target, cfg.track_arp_interval,
                                                    cfg.track_arp_fall, [this](bool) { trackers_changed(); });
@@ -46,7 +47,7 @@ void Instance::Impl::refresh_params() {
     expect = Expectation{cfg.version,
                          cfg.virtual_router_id,
                          family,
-                         cfg.auth_pass.empty() ? AuthType::None : AuthType::SimpleText,
+                         auth_type_of(cfg),
                          cfg.auth_pass,
                          params.advert_int,
                          {}};
@@ -73,7 +74,8 @@ Result<void> Instance::Impl::make_vmac() {
     // (A socket opened at prepare() may be on a macvlan that a replaced instance has
     // deleted since: the index tells.)
     if (facts.ifindex && transport.ifindex() != facts.ifindex)
-        if (auto r = transport.open(advert_interface(cfg), facts.ifindex, family, unicast); !r) return r;
+        if (auto r = transport.open(advert_interface(cfg), facts.ifindex, family, unicast, cfg.auth_ah); !r)
+            return r;
     return {};
 }
 
@@ -154,7 +156,7 @@ void Instance::Impl::on_host(const host::View& view) {
             transport.close();
         } else {
             spdlog::info("{}: interface {} is there (index {}): listening on it", owner, sender, next.ifindex);
-            if (auto r = transport.open(sender, next.ifindex, family, unicast); !r)
+            if (auto r = transport.open(sender, next.ifindex, family, unicast, cfg.auth_ah); !r)
                 spdlog::error("{}", r.error().message);
         }
     }
@@ -213,7 +215,6 @@ void Instance::Impl::update_health() {
     if (now_ok) spdlog::info("{}: the host allows it to act again", owner);
     dispatch(now_ok ? Event{event::LinkUp{}} : Event{event::LinkDown{}});
 }
-
 
 Instance::Instance(boost::asio::io_context& io, host::Monitor& host, InstanceConfig config)
     : impl_(std::make_unique<Impl>(io, host, std::move(config))) {}

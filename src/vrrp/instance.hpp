@@ -91,6 +91,9 @@ struct InstanceConfig {
     std::chrono::milliseconds garp_master_refresh{0};    // then a burst every this (0: never)
     unsigned garp_master_refresh_repeat = 1;             // packets per address in that burst
     std::string auth_pass;                      // v2 only: auth_type PASS, at most 8 bytes
+    // v2 over IPv4 only: auth_type AH (ah.hpp), auth_pass (1..8 bytes) keys HMAC-MD5-96 and
+    // the adverts travel inside an IP Authentication Header (protocol 51), not protocol 112.
+    bool auth_ah = false;
     // keepalived's use_vmac: the name of a macvlan lvsd creates on `interface` with the
     // virtual router MAC (empty: none); the VIPs live on it, and adverts too unless
     // vmac_xmit_base (then they use `interface`). The MAC is 00:00:5e:00:01:VRID for IPv4,
@@ -130,8 +133,14 @@ Advert advert_of(const InstanceConfig& c, uint8_t priority);
 // with keepalived's arguments appended: INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority>.
 std::vector<std::vector<std::string>> notify_commands(const InstanceConfig& c, State s);
 
+// The v2 authentication type of an instance: none, PASS, or AH (auth_ah).
+inline AuthType auth_type_of(const InstanceConfig& c) {
+    return c.auth_ah ? AuthType::IpAh : c.auth_pass.empty() ? AuthType::None : AuthType::SimpleText;
+}
+
 // Whether a running instance can take `to` in place (Instance::reconfigure): the same
-// name, interface, VRID, version, family, unicast mode and source, and track_arp on/off.
+// name, interface, VRID, version, family, unicast mode and source, track_arp on/off, and
+// AH on/off (AH adverts use another socket).
 bool reconfigurable(const InstanceConfig& from, const InstanceConfig& to);
 
 struct Counters {

@@ -44,6 +44,10 @@ std::vector<std::string> problems(const InstanceConfig& c) {
     if (!c.auth_pass.empty() && c.version != 2)
         add(fmt::format("{}: auth_pass is VRRPv2 only (RFC 5798 removed authentication)", where));
     if (c.auth_pass.size() > kV2AuthLength) add(fmt::format("{}: auth_pass is longer than 8 bytes", where));
+    // keepalived: AH is VRRPv2 over IPv4 only (its AH code sits in the IPv4 header path).
+    if (c.auth_ah && (c.version != 2 || fam != Family::V4))
+        add(fmt::format("{}: auth_type AH is for VRRPv2 over IPv4 only", where));
+    if (c.auth_ah && c.auth_pass.empty()) add(fmt::format("{}: auth_type AH needs an auth_pass (its HMAC key)", where));
     if (c.unicast_src_ip && family_of(*c.unicast_src_ip) != fam)
         add(fmt::format("{}: unicast_src_ip {} is not of the family of the VIPs", where, *c.unicast_src_ip));
     for (auto& p : c.unicast_peer)
@@ -117,8 +121,8 @@ Advert advert_of(const InstanceConfig& c, uint8_t priority) {
     a.vrid = c.virtual_router_id;
     a.priority = priority;
     a.max_advert_int = std::chrono::duration_cast<Centiseconds>(c.advert_int);
-    a.auth_type = c.auth_pass.empty() ? AuthType::None : AuthType::SimpleText;
-    a.auth_pass = c.auth_pass;
+    a.auth_type = auth_type_of(c);
+    if (a.auth_type == AuthType::SimpleText) a.auth_pass = c.auth_pass;  // AH: the key, never on the wire
     for (const auto& v : c.virtual_ipaddress) a.addresses.push_back(v.prefix.address);
     return a;
 }
@@ -149,7 +153,7 @@ bool reconfigurable(const InstanceConfig& from, const InstanceConfig& to) {
            from.version == to.version && instance_family(from) == instance_family(to) &&
            from.unicast_src_ip == to.unicast_src_ip && from.unicast_peer.empty() == to.unicast_peer.empty() &&
            from.track_arp_target.empty() == to.track_arp_target.empty() && from.use_vmac == to.use_vmac &&
-           from.vmac_xmit_base == to.vmac_xmit_base;
+           from.vmac_xmit_base == to.vmac_xmit_base && from.auth_ah == to.auth_ah;
 }
 
 }  // namespace lvsd::vrrp

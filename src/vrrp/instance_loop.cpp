@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/command.hpp"
+#include "vrrp/ah.hpp"
 #include "vrrp/detail/instance_impl.hpp"
 
 namespace lvsd::vrrp {
@@ -27,12 +28,24 @@ constexpr auto kSilenceHint = 60s;
 
 }  // namespace
 
-void Instance::Impl::handle(std::span<const std::byte> payload, const IpAddress& src, const IpAddress& dst, uint8_t ttl) {
+void Instance::Impl::handle(std::span<const std::byte> payload, const IpAddress& src, const IpAddress& dst, uint8_t ttl,
+                            std::span<const std::byte> packet) {
+    if (cfg.auth_ah) {  // the VRRP part is inside the AH header
+        auto o = ah::open(packet);
+        if (auto* d = std::get_if<Drop>(&o)) return count_drop(*d);
+        payload = std::get<ah::Opened>(o).vrrp;
+    }
     auto a = parse(payload, src, dst);
     if (!a) return count_drop(a.error());
     if (auto d = check(a.value(), ttl, src, expect)) return count_drop(*d);
     if (unicast && std::find(cfg.unicast_peer.begin(), cfg.unicast_peer.end(), src) == cfg.unicast_peer.end())
         return count_drop(Drop{DropReason::BadAddress, fmt::format("advert from {}, not a unicast_peer", src)});
+    // Last, once the advert is ours (other VRIDs have their own keys): ICV, SPI, replay.
+    if (cfg.auth_ah) {
+        auto r = ah::authenticate(packet, cfg.auth_pass, unicast, ah_counter);
+        if (auto* d = std::get_if<Drop>(&r)) return count_drop(*d);
+        ah_counter = std::get<uint32_t>(r);
+    }
     ++counters.adverts_received;
     warn_if_addresses_differ(a.value(), src);
     last_rx = Clock::now();
@@ -132,6 +145,7 @@ void Instance::Impl::send_advert(uint8_t priority) {
     if (!unicast) dsts = {family == Family::V4 ? kGroupV4 : kGroupV6};
     for (auto& dst : dsts) {
         auto bytes = encode(a, *facts.source, dst);
+        if (bytes && cfg.auth_ah) bytes = seal_ah(*bytes, dst);
         if (!bytes) {
             spdlog::error("{}: {}", owner, bytes.error().message);
             return;
@@ -143,6 +157,15 @@ void Instance::Impl::send_advert(uint8_t priority) {
             ++counters.adverts_sent;
         }
     }
+}
+
+// keepalived advances the sequence number and the IP ID once per advert, not per peer.
+Result<std::vector<std::byte>> Instance::Impl::seal_ah(std::span<const std::byte> advert, const IpAddress& dst) {
+    if (!unicast || dst == cfg.unicast_peer.front()) {
+        ah_counter = ah::next_sequence(ah_counter);
+        if (++ip_id == 0) ip_id = 1;
+    }
+    return ah::seal(advert, {*facts.source, dst, ip_id, ah_counter, unicast}, cfg.auth_pass);
 }
 
 void Instance::Impl::notify(State s) {

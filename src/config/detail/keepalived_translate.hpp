@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "config/keepalived_reader.hpp"
@@ -90,8 +91,14 @@ public:
     // Seconds as a libconfig literal ("1", "0.5"), checked against min..max.
     std::optional<std::string> seconds(const Statement& s, double min, double max, std::size_t arg = 0);
     std::optional<std::string> word(const Statement& s, std::size_t arg = 0);
-    // All the arguments as one text (command_text), for commands, scripts and the like.
+    // All the arguments as one text (command_text), for values with blanks (user, process).
     std::optional<std::string> rest_of_line(const Statement& s);
+    // A command keepalived runs (script, notify*, misc_path, quorum_up/down), taken apart
+    // as keepalived does (command_words) and written for lvsd (quoted_command). Words after
+    // the command: up to `owner_words` of them name the user and group it runs as
+    // (notify-like keywords; lvsd runs those as root, so any other user is an error),
+    // and any other is an error: keepalived ignores them, so they are rarely what was meant.
+    std::optional<std::string> command(const Statement& s, std::size_t owner_words);
     // keepalived's boolean keywords: none, or on/off/true/false/yes/no.
     std::optional<bool> flag(const Statement& s);
 };
@@ -100,9 +107,26 @@ public:
 // Carries the comments of `s` over to `out`, and returns `out`.
 Out with_comments(Out out, const Statement& s);
 
-// A command as keepalived took it from the rest of the line, as one text for lvsd's
-// command keys (words re-quoted where they hold blanks or quotes).
+// The arguments as one text (words re-quoted where they hold blanks or quotes).
 std::string command_text(const Statement& s);
+
+// keepalived's word splitting for commands (lib/parser.c alloc_strvec_quoted_escaped in
+// 2.2.7): blanks separate words; "..." and '...' group; a backslash escapes the next
+// character anywhere, including inside quotes, with C's \a \b \f \n \r \t \v, \E (ESC),
+// \xHH..., \ooo (octal, up to 3 digits) and \cX (control-X). Returns the words, or why
+// keepalived refuses the text (an unclosed quote, a '\' at the end).
+std::variant<std::vector<std::string>, std::string> escaped_words(std::string_view text);
+// A command statement as keepalived 2.2.7 reads it: the whole statement text is split
+// with escaped_words, and the command is the second word, split again. `extra` holds the
+// statement's words after that (the user and group of a notify).
+struct CommandWords {
+    std::vector<std::string> argv;
+    std::vector<std::string> extra;
+};
+std::variant<CommandWords, std::string> command_words(std::string_view statement_text);
+// argv as a text that lvsd's command splitting (config::detail::split_command) and a
+// shell both read back as the same words: plain words bare, others in single quotes.
+std::string quoted_command(const std::vector<std::string>& argv);
 // `track_script { NAME [weight N] }` and its kin -> a list of names or {name, weight} groups.
 Out translate_track_list(Ctx& ctx, const Statement& s, std::string_view key, long limit);
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -39,7 +40,6 @@ struct Instance::Impl {
     std::function<void()> on_group_change;  // set by SyncGroup
     TimePoint state_since = Clock::now();
     std::shared_ptr<bool> alive = std::make_shared<bool>(true);
-
     Family family = Family::V4;
     bool unicast = false;
     HostFacts facts;  // as of the last host change
@@ -66,14 +66,17 @@ struct Instance::Impl {
     bool vmac_pending = false;  // a re-creation of the use_vmac interface is queued
     detail::VmacLinkLocal vmac_ll;  // IPv6 use_vmac: the macvlan's link-local address
     bool started = false;
+    // auth_type AH (ah.hpp): keepalived's one counter for sent and accepted sequence
+    // numbers, and the IP ID of our packets (the ICV covers it; never 0).
+    uint32_t ah_counter = 0;
+    uint16_t ip_id = 0;
 
     Impl(boost::asio::io_context& i, host::Monitor& h, InstanceConfig c)
         : io(i), host(h), cfg(std::move(c)), owner(fmt::format("VRRP instance {}", cfg.name)),
           transport(
               i, owner,
-              [this](std::span<const std::byte> p, const IpAddress& src, const IpAddress& dst, uint8_t ttl) {
-                  handle(p, src, dst, ttl);
-              },
+              [this](std::span<const std::byte> p, const IpAddress& src, const IpAddress& dst, uint8_t ttl,
+                     std::span<const std::byte> packet) { handle(p, src, dst, ttl, packet); },
               [this](const Drop& d) { count_drop(d); }),
           vips(i, owner), timer(i), vmac_ll(owner) {}
 
@@ -109,7 +112,8 @@ struct Instance::Impl {
 
     // ---- receiving
 
-    void handle(std::span<const std::byte> payload, const IpAddress& src, const IpAddress& dst, uint8_t ttl);
+    void handle(std::span<const std::byte> payload, const IpAddress& src, const IpAddress& dst, uint8_t ttl,
+                std::span<const std::byte> packet);
     void warn_if_addresses_differ(const Advert& a, const IpAddress& src);
     void count_drop(const Drop& d);
 
@@ -126,6 +130,7 @@ struct Instance::Impl {
     void run(const Action& a, TimePoint now);
     void arm(TimePoint deadline, Event fire);
     void send_advert(uint8_t priority);
+    Result<std::vector<std::byte>> seal_ah(std::span<const std::byte> advert, const IpAddress& dst);
     void notify(State s);
 };
 

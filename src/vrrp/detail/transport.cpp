@@ -12,6 +12,8 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "vrrp/ah.hpp"
+
 namespace lvsd::vrrp::detail {
 namespace {
 
@@ -44,7 +46,7 @@ struct Transport::Impl {
     Impl(boost::asio::io_context& io, std::string o, Receiver r, Dropper d)
         : sock(io), owner(std::move(o)), receive(std::move(r)), drop(std::move(d)) {}
 
-    Result<void> setup(int fd, bool unicast) {
+    Result<void> setup(int fd, bool unicast, bool ah) {
         auto fail = [&](const char* what) {
             return make_error(errno, "{}: {} on {}: {}", owner, what, ifname, std::strerror(errno));
         };
@@ -64,6 +66,9 @@ struct Transport::Impl {
             if (::setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos) < 0) return fail("IP_TOS");
             if (::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) < 0)
                 return fail("IP_MULTICAST_IF");
+            // AH: we write the IP header, since the ICV covers its ID (the kernel still
+            // fills in the checksum and total length, which the ICV does not depend on).
+            if (ah && ::setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &on, sizeof on) < 0) return fail("IP_HDRINCL");
             if (!unicast) {
                 mreq.imr_multiaddr.s_addr = htonl(kGroupV4.to_v4().to_uint());
                 if (::setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) < 0)
@@ -132,7 +137,7 @@ struct Transport::Impl {
                     drop(Drop{DropReason::TooShort, fmt::format("{} bytes: not an IPv4 packet", len)});
                     continue;
                 }
-                receive(ip->payload, ip->src, ip->dst, ip->ttl);
+                receive(ip->payload, ip->src, ip->dst, ip->ttl, packet);
                 continue;
             }
             int hops = -1;
@@ -152,7 +157,7 @@ struct Transport::Impl {
                 drop(Drop{DropReason::BadAddress, "IPv6 packet without hop limit or destination"});
                 continue;
             }
-            receive(packet, from_sockaddr(from), *dst, static_cast<uint8_t>(hops));
+            receive(packet, from_sockaddr(from), *dst, static_cast<uint8_t>(hops), {});
         }
     }
 };
@@ -165,17 +170,19 @@ Transport::~Transport() {
     close();
 }
 
-Result<void> Transport::open(const std::string& ifname, int ifindex, Family family, bool unicast) {
+Result<void> Transport::open(const std::string& ifname, int ifindex, Family family, bool unicast, bool ah) {
     close();
     auto& i = *impl_;
     i.ifname = ifname;
     i.ifindex = ifindex;
     i.family = family;
-    int fd = ::socket(family == Family::V4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, kProtocol);
+    if (ah && family != Family::V4) return make_error(EAFNOSUPPORT, "{}: AH adverts are IPv4 only", i.owner);
+    const int protocol = ah ? ah::kProtocol : kProtocol;
+    int fd = ::socket(family == Family::V4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
     if (fd < 0)
-        return make_error(errno, "{}: open raw socket for protocol 112: {}", i.owner, std::strerror(errno));
+        return make_error(errno, "{}: open raw socket for protocol {}: {}", i.owner, protocol, std::strerror(errno));
     i.sock.assign(fd);
-    if (auto r = i.setup(fd, unicast); !r) {
+    if (auto r = i.setup(fd, unicast, ah); !r) {
         close();
         return r;
     }

@@ -4,7 +4,7 @@
 //
 //   lvsd-vrrp-instance --name N --interface IF --vrid 51 --priority 100 [--version 3]
 //       [--advert-int-ms 1000] [--vip 192.0.2.100/24[,label]]... [--nopreempt]
-//       [--preempt-delay-ms N] [--unicast-src-ip A --unicast-peer B...] [--auth-pass P]
+//       [--preempt-delay-ms N] [--unicast-src-ip A --unicast-peer B...] [--auth-pass P [--auth-ah]]
 //       [--track-interface IF]... [--track-arp-target A]... [--track-arp-interval-ms N]
 //       [--track-arp-fall N] [--garp-repeat N] [--garp-interval-ms N]
 //       [--garp-delay-ms N] [--garp-refresh-ms N] [--notify /path/script]
@@ -105,6 +105,7 @@ Flags parse_flags(const std::vector<std::string>& args) {
         else if (f == "--unicast-src-ip") c.unicast_src_ip = address(f, val());
         else if (f == "--unicast-peer") c.unicast_peer.push_back(address(f, val()));
         else if (f == "--auth-pass") c.auth_pass = val();
+        else if (f == "--auth-ah") c.auth_ah = true;  // with --auth-pass: auth_type AH
         else if (f == "--track-interface") c.track_interface.push_back({val(), 0});
         else if (f == "--track-arp-target") c.track_arp_target.push_back(address(f, val()));
         else if (f == "--track-arp-interval-ms") c.track_arp_interval = std::chrono::milliseconds(number(f, val()));

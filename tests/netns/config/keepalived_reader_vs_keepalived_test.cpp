@@ -4,12 +4,15 @@
 // virtual addresses and which priority an instance gets. keepalived runs it in a
 // namespace and dumps what it read (-d); the reader's tree must give the same list.
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 
+#include "config/detail/keepalived_translate.hpp"
 #include "config/keepalived_reader.hpp"
 #include "support/netns_lab.hpp"
 
@@ -23,6 +26,25 @@ struct Reading {
     std::vector<std::string> vips;
     std::string priority;
 };
+
+// The scripts keepalived's VRRP process kept, from its -d dump: "VRRP Script = NAME" and
+// then "Command = 'arg' 'arg'" (each argument in single quotes, nothing escaped).
+std::map<std::string, std::vector<std::string>> keepalived_commands(const std::string& log) {
+    std::map<std::string, std::vector<std::string>> out;
+    static const std::regex entry(R"(VRRP Script = (\S+)\n[^\n]*Command = '(.*)'\n)");
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), entry); it != std::sregex_iterator(); ++it) {
+        std::vector<std::string> argv;
+        const std::string inner = (*it)[2];
+        for (std::size_t pos = 0;;) {
+            const auto sep = inner.find("' '", pos);
+            argv.push_back(inner.substr(pos, sep == std::string::npos ? std::string::npos : sep - pos));
+            if (sep == std::string::npos) break;
+            pos = sep + 3;
+        }
+        out[(*it)[1]] = std::move(argv);
+    }
+    return out;
+}
 
 // What keepalived's VRRP process read, from its -d dump.
 Reading keepalived_reading(const std::string& log) {
@@ -96,6 +118,16 @@ protected:
         EXPECT_EQ(want.vips.size(), expected_vips) << log;  // the case tests what it means to
     }
 
+    // keepalived's -d dump of `conf` (VRRP process only), once it is complete.
+    std::string keepalived_dump(const std::string& conf) {
+        auto proc = lab_.spawn("k", {"/usr/sbin/keepalived", "-n", "-l", "-D", "-d", "-P", "-i", "lb1", "-f", conf, "-p",
+                                     dir_ + "/ka.pid", "-r", dir_ + "/vrrp.pid"});
+        const bool dumped = lt::wait_until([&] { return proc.output().find("< Interfaces >") != std::string::npos; }, 10s);
+        auto log = proc.stop().output;
+        EXPECT_TRUE(dumped) << log;
+        return log;
+    }
+
     lt::Lab lab_;
     std::string dir_;
 };
@@ -155,4 +187,54 @@ TEST_F(KeepalivedReaderVsKeepalived, IncludesAndBracesOnOneLine) {
                               "  }\n"
                               "}\n"),
             "lb1", 4);
+}
+
+// How a command is taken apart (quotes, escapes, words after the command): keepalived's
+// dump of each vrrp_script's command against the importer's command_words().
+TEST_F(KeepalivedReaderVsKeepalived, ScriptCommandsSplitAsKeepalivedSplitsThem) {
+    const std::string check = write("bin/check", "#!/bin/sh\nexit 0\n");
+    std::filesystem::permissions(check, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                            std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                            std::filesystem::perms::others_exec);
+    ::chmod(dir_.c_str(), 0755);
+    const std::vector<std::string> lines = {
+        "script \"" + check + " a b\"",
+        "script " + check + " a b",
+        "script \"" + check + " a\\ b\"",
+        "script \"" + check + " 'a b'\"",
+        "script " + check + "\\ a",
+        "script \\\"" + check + "\\\"",
+        "script \\\"" + check + " a\\\"",
+        "script \"" + check + " \\\"x y\\\" z\\#q\"",
+        "script '" + check + " a'",
+        "script \"" + check + " a\"b",
+        "script \"" + check + " \\x41 \\101\"",
+        "script \"" + check + "\" \"a b\"",
+    };
+    std::string text = "global_defs {\n  script_user root\n  enable_script_security\n}\n";
+    std::string tracked;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        text += "vrrp_script s" + std::to_string(i) + " {\n  " + lines[i] + "\n}\n";
+        tracked += "    s" + std::to_string(i) + "\n";
+    }
+    text += instance("  track_script {\n" + tracked + "  }\n  virtual_ipaddress {\n    192.0.2.1\n  }\n");
+    const auto conf = write("scripts.conf", text);
+    const auto log = keepalived_dump(conf);
+    const auto keepalived = keepalived_commands(log);
+
+    const auto rr = read_file(conf, ReadOptions{.host_name = "lb1"});
+    std::map<std::string, std::vector<std::string>> importer;
+    for (const auto& s : rr.statements) {
+        if (s.keyword != "vrrp_script" || s.args.empty()) continue;
+        for (const auto& c : s.children) {
+            if (c.keyword != "script") continue;
+            auto words = detail::command_words(c.text);
+            if (auto* cw = std::get_if<detail::CommandWords>(&words)) importer[s.args[0]] = cw->argv;
+        }
+    }
+    EXPECT_EQ(importer, keepalived) << log;
+    // The cases mean what they were written for: one script dropped, arguments kept or not.
+    EXPECT_EQ(keepalived.size(), lines.size() - 1) << log;
+    EXPECT_EQ(keepalived.count("s6"), 0u) << log;
+    EXPECT_EQ(keepalived.at("s0"), (std::vector<std::string>{check, "a", "b"})) << log;
 }

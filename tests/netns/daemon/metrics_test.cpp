@@ -1,9 +1,9 @@
 // lvsd's metrics endpoint (global_defs.metrics_listen) with the real binary in network
 // namespaces: the VRRP series follow a real election (a master that a higher priority
 // pre-empts), the scrape parses with the Prometheus reference parser, hostile clients
-// (an oversized head, silent connections past the read deadline and the connection cap,
-// garbage) are cut off and counted while the endpoint keeps answering, and reloads add,
-// move, keep (on a bad address) and remove the endpoint.
+// (an oversized head, a body, silent connections past the read deadline and the
+// connection cap, garbage) are cut off and counted while the endpoint keeps answering,
+// and reloads add, move, keep (on a bad address) and remove the endpoint.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -239,6 +239,16 @@ TEST_F(MetricsEndpoint, HostileClientsAreCutOffAndCounted) {
         EXPECT_TRUE(r->starts_with("HTTP/1.1 200 OK\r\n")) << *r;
         EXPECT_TRUE(r->ends_with("Connection: close\r\n\r\n")) << *r;
     }
+    // A request with a body: 413, counted; the body is never read.
+    {
+        int fd = connect_in(ns, "192.0.2.2", 9100);
+        ASSERT_GE(fd, 0);
+        send_all(fd, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(20000, 'b'));
+        auto r = read_to_eof(fd, 5s);
+        ::close(fd);
+        ASSERT_TRUE(r);
+        EXPECT_TRUE(r->starts_with("HTTP/1.1 413 ")) << *r;
+    }
     // Garbage (a TLS hello): 400.
     {
         int fd = connect_in(ns, "192.0.2.2", 9100);
@@ -285,6 +295,8 @@ TEST_F(MetricsEndpoint, HostileClientsAreCutOffAndCounted) {
     EXPECT_NE(value(m, R"(lvsd_metrics_http_rejected_total{reason="connection_limit"})"), "0") << m;
     EXPECT_EQ(value(m, R"(lvsd_metrics_http_responses_total{code="431"})"), "1") << m;
     EXPECT_EQ(value(m, R"(lvsd_metrics_http_responses_total{code="400"})"), "1") << m;
+    EXPECT_EQ(value(m, R"(lvsd_metrics_http_rejected_total{reason="body_too_large"})"), "1") << m;
+    EXPECT_EQ(value(m, R"(lvsd_metrics_http_responses_total{code="413"})"), "1") << m;
     EXPECT_EQ(value(m, "lvsd_metrics_http_open_connections"), "1") << m;  // this scrape
     // Nothing of it above debug level in the log.
     EXPECT_EQ(lb1.output().find("read_timeout"), std::string::npos) << lb1.output();

@@ -272,3 +272,32 @@ TEST_F(HealthNetns, HttpDigestMatchesTheWholeBodyAndAMismatchFails) {
     EXPECT_FALSE(bad.ok);
     EXPECT_EQ(bad.reason, fmt::format("HTTP 200 but the body's MD5 is {}, expected {}", md5_hex(body), spec.digest));
 }
+
+// The user's report: a real server that answers `100 Continue` before `200 OK` on the same
+// connection was kept DOWN ("HTTP 100, expected 200"). RFC 9110 section 15.2: the check
+// skips interim responses and judges the final one; a connection that ends after interim
+// responses only is a failure that says so.
+TEST_F(HealthNetns, AServerThatSends100ContinueFirstComesUpThroughTheMonitor) {
+    auto& srv = serve(kSrv4, 8091, Behavior::Respond);
+    srv.set_pieces({"HTTP/1.1 100 Continue\r\n\r\n", http_response(200, "state: healthy")}, 20ms);
+    std::vector<HealthEvent> events;
+    Monitor mon(io_.get_executor(), [&](const HealthEvent& e) { events.push_back(e); });
+    auto s = spec_for(CheckType::Http, kSrv4, 8091, 1000ms);
+    s.path = "/health";
+    s.status_code = {{200, 200}};
+    s.body_contains = "healthy";
+    s.delay_loop = 50ms;
+    s.delay_before_retry = 50ms;
+    s.warmup = 1ms;
+    s.fall = 2;
+    auto key = mon.add(s);
+    ASSERT_TRUE(key);
+    ASSERT_TRUE(run_until(io_, [&] { return events.size() == 1; }, 5s));
+    EXPECT_EQ(fmt::format("{}", events[0]), "192.0.2.2:8091 UP: HTTP 200 (1/1 success)");
+
+    srv.set_pieces({"HTTP/1.1 100 Continue\r\n\r\n"}, 0ms);
+    ASSERT_TRUE(run_until(io_, [&] { return events.size() == 2; }, 5s));
+    EXPECT_EQ(fmt::format("{}", events[1]),
+              "192.0.2.2:8091 DOWN: HTTP: connection closed after an interim 100 response, before the final "
+              "response (2/2 failures)");
+}

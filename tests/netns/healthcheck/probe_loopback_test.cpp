@@ -2,6 +2,7 @@
 // reason, bindto and connect_port, the timeout bound, and no leaked descriptor.
 #include <gtest/gtest.h>
 
+#include "healthcheck/http.hpp"
 #include "healthcheck/probe.hpp"
 #include "servers.hpp"
 
@@ -221,4 +222,131 @@ TEST(Probes, DescriptorsAreTheSameBeforeAndAfter10000Probes) {
     }));
     io.poll();
     EXPECT_EQ(open_fds(), before);
+}
+
+// RFC 9110 section 15.2: a server may send interim (1xx) responses before the final one on
+// the same connection. A real server that answered `100 Continue` and then `200 OK` was
+// DOWN as "HTTP 100, expected 200"; the check now skips interim responses.
+namespace {
+
+const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+const std::string kEarlyHints =
+    "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n"
+    "Link: </app.js>; rel=preload; as=script\r\n\r\n";
+
+CheckSpec http_spec(const TestServer& srv, std::string body_contains = {}) {
+    auto s = spec_for(CheckType::Http, srv.endpoint().address(), srv.port());
+    s.path = "/health";
+    s.status_code = {{200, 200}};
+    s.body_contains = std::move(body_contains);
+    return s;
+}
+
+}  // namespace
+
+TEST(HttpInterim, ContinueThenOkIsUpWhetherInOneWriteOrTwo) {
+    asio::io_context io;
+    TestServer srv(io, {kV4, 0}, Behavior::Respond);
+    const std::string ok = http_response(200, "state: healthy");
+    srv.set_pieces({kContinue, ok}, 100ms);  // the final response a while after the interim one
+    auto s = http_spec(srv, "healthy");
+    auto r = run_probe(io, s);
+    EXPECT_TRUE(r.ok) << r.reason;
+    EXPECT_EQ(r.reason, "HTTP 200");
+    EXPECT_GE(r.latency, 100ms);
+    // The request is the same bytes as ever (no Expect: 100-continue: servers send 100
+    // unasked, too).
+    ASSERT_EQ(srv.requests().size(), 1u);
+    EXPECT_EQ(srv.requests()[0], fmt::format("GET /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUser-Agent: "
+                                             "lvsd-healthcheck\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+                                             srv.port()));
+    srv.set_pieces({}, 0ms);
+    srv.set_response(kContinue + ok);
+    r = run_probe(io, s);
+    EXPECT_TRUE(r.ok) << r.reason;
+    EXPECT_EQ(r.reason, "HTTP 200");
+    // The final status is the verdict, whatever came before it.
+    srv.set_response(kContinue + http_response(503, "maintenance"));
+    r = run_probe(io, s);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "HTTP 503, expected 200");
+    // Digest: the final response's body, not a byte of the interim one.
+    srv.set_response(kContinue + ok);
+    s.body_contains.clear();
+    s.digest = md5_hex("state: healthy");
+    r = run_probe(io, s);
+    EXPECT_TRUE(r.ok) << r.reason;
+}
+
+TEST(HttpInterim, EarlyHintsWithLinkHeadersThenOkIsUpOverV6) {
+    asio::io_context io;
+    TestServer srv(io, {kV6, 0}, Behavior::Respond,
+                   kEarlyHints + "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 "6\r\nstate:\r\n8\r\n healthy\r\n0\r\n\r\n");
+    auto r = run_probe(io, http_spec(srv, "state: healthy"));
+    EXPECT_TRUE(r.ok) << r.reason;
+    EXPECT_EQ(r.reason, "HTTP 200");
+}
+
+// Several interim responses, and a slow server: every byte a write of its own.
+TEST(HttpInterim, SeveralInARowThenOkIsUpEvenATrickle) {
+    asio::io_context io;
+    const std::string all = kContinue + "HTTP/1.1 102 Processing\r\n\r\n" + kEarlyHints +
+                            "HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\nstate: healthy";
+    TestServer srv(io, {kV4, 0}, Behavior::Respond, all);
+    auto s = http_spec(srv, "healthy");
+    auto r = run_probe(io, s);
+    EXPECT_TRUE(r.ok) << r.reason;
+    std::vector<std::string> bytes;
+    for (char c : all) bytes.emplace_back(1, c);
+    srv.set_pieces(bytes, 1ms);
+    s.connect_timeout = 10s;
+    r = run_probe(io, s);
+    EXPECT_TRUE(r.ok) << r.reason;
+    EXPECT_EQ(r.reason, "HTTP 200");
+}
+
+TEST(HttpInterim, AStreamThatEndsAfterInterimResponsesIsDown) {
+    asio::io_context io;
+    TestServer srv(io, {kV4, 0}, Behavior::Respond, kContinue);
+    auto r = run_probe(io, http_spec(srv));
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "HTTP: connection closed after an interim 100 response, before the final response");
+    srv.set_response(kContinue + kEarlyHints);
+    r = run_probe(io, http_spec(srv));
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason,
+              "HTTP: connection closed after 2 interim responses (the last a 103), before the final response");
+}
+
+TEST(HttpInterim, SwitchingProtocolsIsDown) {
+    asio::io_context io;
+    TestServer srv(io, {kV4, 0}, Behavior::Respond,
+                   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    auto s = http_spec(srv);
+    s.status_code = {{100, 599}};  // whatever the status: 101 is no answer to the request
+    auto r = run_probe(io, s);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "HTTP: the server switched protocols (101) though the request asked for no upgrade");
+}
+
+// PROXY_CHECK reads the proxy's response with the same reader.
+TEST(HttpInterim, ProxyCheckSkipsInterimResponsesToo) {
+    asio::io_context io;
+    TestServer proxy(io, {kV4, 0}, Behavior::Respond);
+    proxy.set_pieces({kContinue, http_response(200, "origin ok")}, 50ms);
+    auto s = spec_for(CheckType::Proxy, kV4, proxy.port());
+    s.proxy_url = "http://origin.example/health";
+    s.body_contains = "origin ok";
+    auto r = run_probe(io, s);
+    EXPECT_TRUE(r.ok) << r.reason;
+    EXPECT_EQ(r.reason, "proxy fetching http://origin.example/health: HTTP 200");
+    ASSERT_EQ(proxy.requests().size(), 1u);
+    EXPECT_TRUE(proxy.requests()[0].starts_with("GET http://origin.example/health HTTP/1.1\r\n"));
+    proxy.set_pieces({}, 0ms);
+    proxy.set_response(kContinue);
+    r = run_probe(io, s);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "proxy fetching http://origin.example/health: HTTP: connection closed after an interim 100 "
+                        "response, before the final response");
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <stdexcept>
@@ -36,7 +37,7 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 enum class Behavior {
-    Respond,       // read the request head, write `response`, close
+    Respond,       // read the request head, write `response` (or set_pieces' pieces), close
     Silent,        // accept and keep the connection open, never write
     CloseAtOnce,   // accept and close
 };
@@ -58,6 +59,12 @@ public:
     const std::vector<std::string>& requests() const { return state_->requests; }
     const std::vector<asio::ip::address>& peers() const { return state_->peers; }
     void set_response(std::string r) { state_->response = std::move(r); }
+    // Respond writes these instead of `response`, one write each, `gap` apart (a server
+    // that sends `100 Continue` and thinks before its final response; a slow one).
+    void set_pieces(std::vector<std::string> pieces, std::chrono::milliseconds gap) {
+        state_->pieces = std::move(pieces);
+        state_->gap = gap;
+    }
     // Closes the connections a Silent server holds, and keeps listening.
     void drop_connections() {
         boost::system::error_code ec;
@@ -86,6 +93,8 @@ private:
         std::vector<std::string> requests;
         std::vector<asio::ip::address> peers;
         std::vector<std::shared_ptr<tcp::socket>> held;
+        std::vector<std::string> pieces;
+        std::chrono::milliseconds gap{0};
     };
 
     static asio::awaitable<void> answer(std::shared_ptr<State> st, std::shared_ptr<tcp::socket> s) {
@@ -94,7 +103,21 @@ private:
                                                        asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;
         st->requests.emplace_back(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + n);
-        co_await asio::async_write(*s, asio::buffer(st->response), asio::as_tuple(asio::use_awaitable));
+        if (st->pieces.empty()) {
+            co_await asio::async_write(*s, asio::buffer(st->response), asio::as_tuple(asio::use_awaitable));
+        } else {
+            const auto pieces = st->pieces;  // set_pieces may change them meanwhile
+            asio::steady_timer pause(s->get_executor());
+            for (std::size_t i = 0; i < pieces.size(); ++i) {
+                if (i > 0) {
+                    pause.expires_after(st->gap);
+                    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+                }
+                auto [wec, wn] = co_await asio::async_write(*s, asio::buffer(pieces[i]),
+                                                            asio::as_tuple(asio::use_awaitable));
+                if (wec) break;  // the check has its verdict and closed
+            }
+        }
         boost::system::error_code ignored;
         s->shutdown(tcp::socket::shutdown_send, ignored);
         s->close(ignored);

@@ -46,6 +46,30 @@ srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 srv.serve_forever()
 )";
 
+// Answers every TLS connection on ADDR:PORT with the bytes of REPLY (read afresh for each),
+// after the request head, and closes: a server whose exact bytes the test chooses.
+constexpr const char* kRawServer = R"(
+import socket, ssl, sys
+cert, key, addr, port, reply = sys.argv[1:]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv = socket.create_server((addr, int(port)))
+while True:
+    conn, _ = srv.accept()
+    try:
+        with ctx.wrap_socket(conn, server_side=True) as s:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                more = s.recv(4096)
+                if not more:
+                    break
+                data += more
+            with open(reply, "rb") as f:
+                s.sendall(f.read())
+    except (OSError, ssl.SSLError):
+        pass
+)";
+
 class SslNetns : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -230,4 +254,35 @@ TEST_F(SslNetns, UnverifiedChecksResumeTheSessionVerifiedOnesNever) {
     auto d = run_probe(io_, s);
     EXPECT_TRUE(d.ok) << d.reason;
     EXPECT_EQ(reused("sni"), "011000101");
+}
+
+// RFC 9110 section 15.2 over TLS: interim responses before the final one are skipped, 101
+// and a connection that ends after interim responses only fail with their reasons.
+TEST_F(SslNetns, InterimResponsesAreSkippedOverTlsToo) {
+    std::ofstream(dir_ + "/raw.py") << kRawServer;
+    const auto reply = [&](const std::string& bytes) { std::ofstream(dir_ + "/reply", std::ios::trunc) << bytes; };
+    reply("HTTP/1.1 100 Continue\r\n\r\n"
+          "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n" +
+          http_response(200, body_));
+    auto raw = lab_.spawn("srv", {"python3", dir_ + "/raw.py", dir_ + "/good.pem", dir_ + "/srv.key", "192.0.2.2",
+                                  "8446", dir_ + "/reply"});
+    ASSERT_TRUE(lt::wait_until(
+        [&] { return run_probe(io_, spec_for(CheckType::Tcp, kSrv, 8446, 500ms, TcpMethod::Connect)).ok; }, 10s))
+        << raw.output();
+    auto s = ssl(8446);
+    s.virtualhost = kName;
+    s.digest = md5_hex(body_);
+    auto r = run_probe(io_, s);
+    EXPECT_TRUE(r.ok) << r.reason << raw.output();
+    EXPECT_EQ(r.reason, "HTTP 200");
+
+    reply("HTTP/1.1 100 Continue\r\n\r\n");
+    r = run_probe(io_, s);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "HTTP: connection closed after an interim 100 response, before the final response");
+
+    reply("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n");
+    r = run_probe(io_, s);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "HTTP: the server switched protocols (101) though the request asked for no upgrade");
 }

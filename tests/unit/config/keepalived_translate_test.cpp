@@ -122,7 +122,7 @@ vrrp_script chk {
         << all(order.errors);
 }
 
-TEST(KeepalivedTranslate, WhatLvsdLacksIsRefused) {
+TEST(KeepalivedTranslate, AuthTypeAhIsTranslatedWithItsKey) {
     auto ah = of(R"(vrrp_instance VI_1 {
     interface eth0
     virtual_router_id 51
@@ -132,7 +132,14 @@ TEST(KeepalivedTranslate, WhatLvsdLacksIsRefused) {
     }
 }
 )");
-    EXPECT_NE(all(ah.errors).find("ka.conf:5: auth_type AH"), std::string::npos) << all(ah.errors);
+    EXPECT_TRUE(ah.errors.empty()) << all(ah.errors);
+    EXPECT_NE(ah.text.find("auth_type = \"AH\""), std::string::npos) << ah.text;
+    EXPECT_NE(ah.text.find("auth_pass = \"secret\""), std::string::npos) << ah.text;
+    // keepalived starts a non-owner with AH as BACKUP, whatever `state` says.
+    auto master = of("vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n"
+                     "    priority 150\n    authentication {\n        auth_type AH\n        auth_pass secret\n    }\n}\n");
+    EXPECT_TRUE(master.errors.empty()) << all(master.errors);
+    EXPECT_NE(master.text.find("state = \"BACKUP\""), std::string::npos) << master.text;
 }
 
 TEST(KeepalivedTranslate, LvsdsOwnRulesAreReportedAtTheKeepalivedLine) {
@@ -158,6 +165,25 @@ TEST(KeepalivedTranslate, HostileInputEndsInErrorsNotACrash) {
     auto empty = of("");
     EXPECT_TRUE(empty.ok()) << all(empty.errors);
     EXPECT_TRUE(load_string(empty.text, "out").ok());
+}
+
+}  // namespace
+}  // namespace lvsd::config::keepalived
+
+namespace lvsd::config::keepalived {
+namespace {
+
+TEST(KeepalivedTranslate, TheOriginalsHeaderCommentsStayAHeader) {
+    auto t = translate(read_string(std::string("# keepalived for the web pair\n! lb1 of two\n\n# unattached, later\n\n") +
+                                       std::string(kInstance) + "# at the end\n",
+                                   "ka.conf", {.host_name = "lb1"}),
+                       "ka.conf");
+    ASSERT_TRUE(t.ok()) << all(t.errors);
+    EXPECT_NE(t.text.find("(the scripts it names must exist there).\n#\n# keepalived for the web pair\n# lb1 of two\n"
+                          "# unattached, later\n\nvrrp_instances"),
+              std::string::npos)
+        << t.text;
+    EXPECT_EQ(t.text.find("at the end"), std::string::npos) << t.text;
 }
 
 }  // namespace

@@ -603,7 +603,16 @@ TEST(Vrrp, Authentication) {
     EXPECT_EQ(valid(instance("authentication = { auth_type = \"PASS\"; auth_pass = \"12345678\"; };"))->vrrp_instances[0].auth_pass, "12345678");
     one_problem(instance("authentication = { auth_type = \"PASS\"; auth_pass = \"123456789\"; };"), "auth_pass has 9 characters; VRRPv2 carries 1 to 8");
     one_problem(instance("version = 3; authentication = { auth_type = \"PASS\"; auth_pass = \"secret\"; };"), "VRRPv3 has no authentication");
-    one_problem(instance("authentication = { auth_type = \"AH\"; auth_pass = \"secret\"; };"), "auth_type = \"AH\" is not supported");
+    auto ah = valid(instance("authentication = { auth_type = \"AH\"; auth_pass = \"secret\"; };"));
+    EXPECT_TRUE(ah->vrrp_instances[0].auth_ah);
+    EXPECT_EQ(ah->vrrp_instances[0].auth_pass, "secret") << "the HMAC key";
+    EXPECT_FALSE(valid(instance("authentication = { auth_type = \"PASS\"; auth_pass = \"secret\"; };"))->vrrp_instances[0].auth_ah);
+    one_problem(instance("authentication = { auth_type = \"AH\"; auth_pass = \"123456789\"; };"), "auth_pass has 9 characters");
+    one_problem(instance("version = 3; authentication = { auth_type = \"AH\"; auth_pass = \"secret\"; };"), "VRRPv3 has no authentication");
+    one_problem(instance("version = 2; unicast_src_ip = \"2001:db8::1\"; unicast_peer = [ \"2001:db8::2\" ]; "
+                         "authentication = { auth_type = \"AH\"; auth_pass = \"secret\"; };", ""),
+                "auth_type = \"AH\" is for VRRPv2 over IPv4 only");
+    one_problem(instance("authentication = { auth_type = \"MD5\"; auth_pass = \"secret\"; };"), "auth_type = \"MD5\" is not \"PASS\" or \"AH\"");
 }
 
 TEST(Vrrp, TrackingAndGarp) {

@@ -194,3 +194,143 @@ TEST(HttpResponse, DigestCoversTheWholeBodyInEveryFraming) {
     none.feed("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     EXPECT_EQ(none.body_md5(), "");
 }
+
+// RFC 9110 section 15.2: interim (1xx) responses come before the final one on the same
+// connection; the client skips them and judges the final one.
+TEST(HttpInterim, ContinueThenOkIsTheOk) {
+    const std::string resp =
+        "HTTP/1.1 100 Continue\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nhealthy";
+    for (std::size_t step : {1u, 3u, 26u, 1000u}) {
+        ResponseReader status_only;
+        EXPECT_EQ(feed_in_pieces(status_only, resp, step), P::Complete) << step;
+        EXPECT_EQ(status_only.status(), 200u) << step;
+        ResponseReader needle("healthy");
+        EXPECT_EQ(feed_in_pieces(needle, resp, step), P::Complete) << step;
+        EXPECT_EQ(needle.status(), 200u);
+        EXPECT_TRUE(needle.body_found()) << step;
+        ResponseReader digest({}, ResponseReader::kMaxBodyScan, true);
+        EXPECT_EQ(feed_in_pieces(digest, resp, step), P::Complete) << step;
+        EXPECT_EQ(digest.body_md5(), md5_hex("healthy")) << step;
+    }
+    // The interim status is no verdict: nothing is known until the final one.
+    ResponseReader r;
+    EXPECT_EQ(r.feed("HTTP/1.1 100 Continue\r\n\r\n"), P::NeedMore);
+    EXPECT_FALSE(r.has_status());
+    EXPECT_EQ(r.feed("HTTP/1.1 503 Unavailable\r\n"), P::Complete);
+    EXPECT_EQ(r.status(), 503u);
+}
+
+TEST(HttpInterim, EarlyHintsWithLinkHeadersThenTheFinalResponse) {
+    const std::string resp =
+        "HTTP/1.1 103 Early Hints\r\n"
+        "Link: </style.css>; rel=preload; as=style\r\n"
+        "Link: </script.js>; rel=preload; as=script\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nall \r\n7\r\nhealthy\r\n0\r\n\r\n";
+    for (std::size_t step : {1u, 5u, 1000u}) {
+        ResponseReader r("all healthy");
+        EXPECT_EQ(feed_in_pieces(r, resp, step), P::Complete) << step;
+        EXPECT_EQ(r.status(), 200u);
+        EXPECT_TRUE(r.body_found()) << step;
+    }
+}
+
+TEST(HttpInterim, SeveralInARowAndWithBareLineFeeds) {
+    ResponseReader r("ok");
+    EXPECT_EQ(feed_in_pieces(r,
+                             "HTTP/1.1 100 Continue\r\n\r\n"
+                             "HTTP/1.1 102 Processing\r\n\r\n"
+                             "HTTP/1.1 102 Processing\r\n\r\n"
+                             "HTTP/1.1 103 Early Hints\nLink: </a.css>; rel=preload\n\n"
+                             "HTTP/1.0 204\n\n",
+                             4),
+              P::Complete);
+    EXPECT_EQ(r.status(), 204u);
+    // Bounded: a server that sends nothing but interim responses fails at the 17th.
+    ResponseReader endless;
+    std::string many;
+    for (unsigned i = 0; i <= detail::ResponseFraming::kMaxInterim; ++i) many += "HTTP/1.1 100 Continue\r\n\r\n";
+    EXPECT_EQ(endless.feed(many), P::Malformed);
+    EXPECT_EQ(endless.error(), "more than 16 interim (1xx) responses");
+}
+
+TEST(HttpInterim, AStreamThatEndsAfterInterimResponsesOnlyFails) {
+    ResponseReader one;
+    EXPECT_EQ(one.feed("HTTP/1.1 100 Continue\r\n\r\n"), P::NeedMore);
+    EXPECT_EQ(one.finish(), P::Malformed);
+    EXPECT_EQ(one.error(), "connection closed after an interim 100 response, before the final response");
+    EXPECT_FALSE(one.has_status());
+    ResponseReader two;
+    EXPECT_EQ(two.feed("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"), P::NeedMore);
+    EXPECT_EQ(two.finish(), P::Malformed);
+    EXPECT_EQ(two.error(), "connection closed after 2 interim responses (the last a 103), before the final response");
+    // Cut inside the interim response, or inside the final one's head: as without interim.
+    ResponseReader cut;
+    cut.feed("HTTP/1.1 100 Continue\r\n");
+    EXPECT_EQ(cut.finish(), P::Malformed);
+    EXPECT_EQ(cut.error(), "connection closed inside the response headers");
+    ResponseReader cut_final;
+    cut_final.feed("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 2");
+    EXPECT_EQ(cut_final.finish(), P::Malformed);
+    EXPECT_EQ(cut_final.error(), "connection closed inside the status line");
+}
+
+TEST(HttpInterim, SwitchingProtocolsFails) {
+    ResponseReader r;
+    EXPECT_EQ(r.feed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+              P::Malformed);
+    EXPECT_EQ(r.error(), "the server switched protocols (101) though the request asked for no upgrade");
+    EXPECT_FALSE(r.has_status());
+    ResponseReader late;
+    EXPECT_EQ(late.feed("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\n"), P::Malformed);
+}
+
+// Beast's parser checks its header limit against what one call presents; the limit here
+// is on the whole head however it arrives, and on each interim response's head.
+TEST(HttpResponse, HeadersAreBoundedWhenTheyTrickleIn) {
+    std::string head = "HTTP/1.1 200 OK\r\n";
+    while (head.size() <= ResponseReader::kMaxHeaderBytes) head += "X-Filler: 0123456789abcdef\r\n";
+    for (std::size_t step : {1u, 100u, 100000u}) {
+        ResponseReader r("ok");
+        EXPECT_EQ(feed_in_pieces(r, head + "\r\nok", step), P::Malformed) << step;
+        EXPECT_EQ(r.error(), "response headers longer than 16384 bytes") << step;
+    }
+    ResponseReader interim;
+    EXPECT_EQ(feed_in_pieces(interim, "HTTP/1.1 103 Early Hints\r\n" + head.substr(17), 7), P::Malformed);
+    EXPECT_EQ(interim.error(), "response headers longer than 16384 bytes");
+    // Just under the limit is fine.
+    ResponseReader fits("ok");
+    std::string under = "HTTP/1.1 200 OK\r\nX: " + std::string(ResponseReader::kMaxHeaderBytes - 100, 'a') + "\r\n\r\nok";
+    EXPECT_EQ(feed_in_pieces(fits, under, 512), P::Complete);
+    EXPECT_TRUE(fits.body_found());
+}
+
+TEST(HttpResponse, ChunkLinesAndTrailersAreBounded) {
+    ResponseReader r("x");
+    ASSERT_EQ(r.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext="), P::NeedMore);
+    P p = P::NeedMore;
+    for (int i = 0; i < 100 && p == P::NeedMore; ++i) p = r.feed(std::string(1000, 'a'));
+    EXPECT_EQ(p, P::Malformed);
+    EXPECT_EQ(r.error(), "chunk size line or trailer section longer than 16384 bytes");
+    // Trailers are read (and the body ends after them).
+    ResponseReader t({}, ResponseReader::kMaxBodyScan, true);
+    EXPECT_EQ(t.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Trailer: 1\r\n\r\n"),
+              P::Complete);
+    EXPECT_EQ(t.body_md5(), md5_hex("ok"));
+}
+
+TEST(HttpResponse, StatusCodesOutsideTheRangeAndConflictingLengthsAreMalformed) {
+    ResponseReader high;
+    EXPECT_EQ(high.feed("HTTP/1.1 600 Odd\r\n"), P::Malformed);
+    EXPECT_EQ(high.error(), "malformed status line 'HTTP/1.1 600 Odd'");
+    ResponseReader two("x");
+    EXPECT_EQ(two.feed("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"), P::Malformed);
+    EXPECT_EQ(two.error(), "conflicting Content-Length values");
+    // RFC 9112 section 6.3: both framings at once is how responses are smuggled.
+    ResponseReader both("x");
+    EXPECT_EQ(both.feed("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"), P::Malformed);
+    EXPECT_EQ(both.error(), "malformed Transfer-Encoding, or one beside Content-Length");
+    ResponseReader bad("x");
+    EXPECT_EQ(bad.feed("HTTP/1.1 200 OK\r\nContent-Length: 12a\r\n\r\n"), P::Malformed);
+    EXPECT_EQ(bad.error(), "malformed Content-Length, or one beside Transfer-Encoding");
+}

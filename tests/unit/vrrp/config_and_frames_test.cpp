@@ -1,5 +1,7 @@
 // The pure parts of the adapter: config validation (errors name the instance and the
 // key) and the gratuitous ARP / unsolicited NA frames.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "vrrp/arp_track.hpp"
@@ -76,6 +78,22 @@ TEST(InstanceConfig, EachBadValueIsNamed) {
     c.version = 2;
     c.auth_pass = "ninechars";
     expect_error(c, "longer than 8");
+    c = valid();
+    c.auth_ah = true;
+    c.auth_pass = "secret";
+    {
+        auto all = problems(c);  // v3: the auth_pass problem comes first, the AH one too
+        EXPECT_TRUE(std::any_of(all.begin(), all.end(), [](const std::string& m) {
+            return m.find("AH is for VRRPv2 over IPv4 only") != std::string::npos;
+        }));
+    }
+    c.version = 2;
+    c.advert_int = 1s;
+    EXPECT_TRUE(validate(c)) << validate(c).error().message;
+    EXPECT_EQ(advert_of(c, 100).auth_type, AuthType::IpAh);
+    EXPECT_EQ(advert_of(c, 100).auth_pass, "") << "the AH key never goes on the wire";
+    c.auth_pass.clear();
+    expect_error(c, "AH needs an auth_pass");
     c = valid();
     c.unicast_peer = {*parse_address("2001:db8::2")};
     expect_error(c, "unicast_peer 2001:db8::2");

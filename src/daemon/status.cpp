@@ -1,0 +1,102 @@
+#include "daemon/status.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace lvsd::daemon {
+namespace {
+
+// Insertion order: the fields come out in the order the README documents them.
+using Json = nlohmann::ordered_json;
+
+template <class T>
+Json or_null(const std::optional<T>& v) {
+    return v ? Json(*v) : Json(nullptr);
+}
+
+Json to_json(const TrackerStatus& t) {
+    Json j{{"tracker", t.tracker}, {"delta", t.delta}, {"fault", t.fault}};
+    if (t.script) {
+        j["runs"] = t.script->runs;
+        j["failures"] = t.script->failures;
+        j["last"] = t.script->last;
+    }
+    return j;
+}
+
+Json to_json(const VrrpInstanceStatus& i) {
+    Json dropped = Json::object();
+    for (const auto& [reason, n] : i.dropped) dropped[reason] = n;
+    Json trackers = Json::array();
+    for (const auto& t : i.trackers) trackers.push_back(to_json(t));
+    return Json{{"name", i.name},
+                {"state", i.state},
+                {"interface", i.interface},
+                {"virtual_router_id", i.virtual_router_id},
+                {"priority", i.priority},
+                {"adverts_sent", i.adverts_sent},
+                {"adverts_received", i.adverts_received},
+                {"transitions", i.transitions},
+                {"dropped", std::move(dropped)},
+                {"effective_priority", i.effective_priority},
+                {"vip_repairs", i.vip_repairs},
+                {"source", or_null(i.source)},
+                {"fault", i.fault},
+                {"trackers", std::move(trackers)},
+                {"state_since_s", i.state_since_s}};
+}
+
+Json to_json(const RealServerStatus& r) {
+    Json last = nullptr;
+    if (r.last_probe)
+        last = Json{{"ok", r.last_probe->ok}, {"reason", r.last_probe->reason}, {"latency_us", r.last_probe->latency_us}};
+    return Json{{"address", r.address},
+                {"port", r.port},
+                {"healthy", r.healthy},
+                {"checked", r.checked},
+                {"weight", or_null(r.weight)},
+                {"last_probe", std::move(last)},
+                {"active_connections", or_null(r.active_connections)},
+                {"inactive_connections", or_null(r.inactive_connections)},
+                {"probes", or_null(r.probes)}};
+}
+
+Json to_json(const VirtualServiceStatus& v) {
+    Json reals = Json::array();
+    for (const auto& r : v.real_servers) reals.push_back(to_json(r));
+    return Json{{"service", v.service},   {"scheduler", v.scheduler}, {"in_kernel", v.in_kernel},
+                {"group", or_null(v.group)}, {"quorum", v.quorum},       {"real_servers", std::move(reals)}};
+}
+
+Json to_json(const ServicePlaneStatus& p) {
+    Json services = Json::array();
+    for (const auto& v : p.virtual_services) services.push_back(to_json(v));
+    return Json{{"reconciles", p.reconciles},
+                {"ops_sent", p.ops_sent},
+                {"ops_failed", p.ops_failed},
+                {"virtual_services", std::move(services)}};
+}
+
+Json to_json(const SyncStatus& s) {
+    return Json{{"role", or_null(s.role)}, {"interface", s.interface}, {"syncid", s.syncid}, {"instance", s.instance}};
+}
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+}  // namespace
+
+std::string render_status_json(const DaemonStatus& s) {
+    Json vrrp = Json::array();
+    for (const auto& i : s.vrrp) vrrp.push_back(to_json(i));
+    Json j{{"version", s.version},
+           {"config", s.config},
+           {"generation", s.generation},
+           {"uptime_s", s.uptime_s},
+           {"vrrp", std::move(vrrp)},
+           {"ipvs", s.ipvs ? to_json(*s.ipvs) : Json(nullptr)},
+           {"sync", s.sync ? to_json(*s.sync) : Json(nullptr)}};
+    return dump(j) + "\n";
+}
+
+std::string render_status_json(const ServicePlaneStatus& s) { return dump(to_json(s)); }
+
+}  // namespace lvsd::daemon

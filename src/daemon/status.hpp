@@ -1,0 +1,101 @@
+// `lvsctl status --json`: the daemon's status as plain values, and the one function that
+// writes them as JSON (nlohmann-json, in status.cpp only). README "lvsctl" documents the
+// object; fields are only ever added, never renamed, and keep their order.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lvsd::daemon {
+
+struct TrackerStatus {
+    struct Script {  // a track_script's runner
+        uint64_t runs = 0;
+        uint64_t failures = 0;
+        std::string last;  // "exited with status 1", ...
+    };
+    std::string tracker;  // "script chk_haproxy", "interface eth1", ...
+    int delta = 0;
+    bool fault = false;
+    std::optional<Script> script;
+};
+
+struct VrrpInstanceStatus {
+    std::string name;
+    std::string state;  // "MASTER", ...
+    std::string interface;
+    unsigned virtual_router_id = 0;
+    unsigned priority = 0;
+    uint64_t adverts_sent = 0;
+    uint64_t adverts_received = 0;
+    uint64_t transitions = 0;
+    std::vector<std::pair<std::string, uint64_t>> dropped;  // reasons with drops, in order
+    unsigned effective_priority = 0;
+    uint64_t vip_repairs = 0;
+    std::optional<std::string> source;  // the advert source address; unset: none
+    std::string fault;                  // empty: the host lets it act
+    std::vector<TrackerStatus> trackers;
+    int64_t state_since_s = 0;
+};
+
+struct ProbeStatus {
+    bool ok = false;
+    std::string reason;
+    int64_t latency_us = 0;
+};
+
+struct RealServerStatus {
+    std::string address;
+    unsigned port = 0;
+    bool healthy = true;
+    bool checked = false;
+    std::optional<uint32_t> weight;  // unset: not in the kernel table
+    std::optional<ProbeStatus> last_probe;
+    std::optional<uint64_t> active_connections;  // the kernel's; unset with weight
+    std::optional<uint64_t> inactive_connections;
+    std::optional<uint64_t> probes;  // unset: no check
+};
+
+struct VirtualServiceStatus {
+    std::string service;  // "TCP 192.0.2.10:8080", "FWM 7"
+    std::string scheduler;
+    bool in_kernel = false;
+    std::optional<std::string> group;  // the virtual_server_groups entry; unset: none
+    bool quorum = true;
+    std::vector<RealServerStatus> real_servers;
+};
+
+struct ServicePlaneStatus {
+    uint64_t reconciles = 0;
+    uint64_t ops_sent = 0;
+    uint64_t ops_failed = 0;
+    std::vector<VirtualServiceStatus> virtual_services;
+};
+
+struct SyncStatus {
+    std::optional<std::string> role;  // unset: no sync daemon runs
+    std::string interface;
+    unsigned syncid = 0;
+    std::string instance;
+};
+
+struct DaemonStatus {
+    std::string version;
+    std::string config;  // the file's path
+    uint64_t generation = 1;
+    int64_t uptime_s = 0;
+    std::vector<VrrpInstanceStatus> vrrp;
+    std::optional<ServicePlaneStatus> ipvs;  // unset: no virtual services
+    std::optional<SyncStatus> sync;          // unset: no lvs_sync_daemon
+};
+
+// One JSON object on one line, ending in a newline. Unset values are null; bytes that are
+// not UTF-8 (a path, say) are written as U+FFFD.
+std::string render_status_json(const DaemonStatus& s);
+// The object's "ipvs" part alone, on one line without a newline.
+std::string render_status_json(const ServicePlaneStatus& s);
+
+}  // namespace lvsd::daemon
