@@ -21,6 +21,9 @@ struct MsgFree {
 };
 using MsgPtr = std::unique_ptr<nl_msg, MsgFree>;
 
+// Addresses travel as a 16-byte union nf_inet_addr, IPv4 in its first 4 bytes.
+inline constexpr int kAddrLen = 16;
+
 // A genetlink request for `family_id` carrying `command` (IPVS_CMD_*), no attributes yet.
 Result<MsgPtr> new_request(int family_id, uint8_t command, int flags = 0);
 

@@ -998,11 +998,11 @@ TEST_F(MiscCheck, EveryBadValueIsRefusedAtItsLine) {
 TEST_F(MiscCheck, AScriptSomeoneElseCouldRewriteIsRefused) {
     ASSERT_EQ(::chmod(script_.c_str(), 0775), 0);
     one_problem(misc(fmt::format("misc_path = \"{}\";", script_)),
-                fmt::format("the script '{}' is writable by group or others (mode 0775)", script_));
+                fmt::format("misc_path: '{}' is writable by group or others (mode 0775)", script_));
     ASSERT_EQ(::chmod(script_.c_str(), 0755), 0);
     ASSERT_EQ(::chmod(dir_.c_str(), 0777), 0);
     one_problem(misc(fmt::format("misc_path = \"{}\";", script_)),
-                fmt::format("the directory '{}' is writable by group or others (mode 0777)", dir_.string()));
+                fmt::format("'{}' is in '{}', which a user other than root can write to (mode 0777", script_, dir_.string()));
     ASSERT_EQ(::chmod(dir_.c_str(), 01777), 0);  // sticky, as /tmp: only the owner may replace the file
     valid(misc(fmt::format("misc_path = \"{}\";", script_)));
     ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
@@ -1010,13 +1010,23 @@ TEST_F(MiscCheck, AScriptSomeoneElseCouldRewriteIsRefused) {
     if (::getuid() == 0) {
         ASSERT_EQ(::chown(script_.c_str(), 65534, 65534), 0);
         one_problem(service("", fmt::format("MISC_CHECK = {{ misc_path = \"{}\"; }};", script_)),
-                    fmt::format("the script '{}' is owned by uid 65534, who could rewrite what lvsd runs as root", script_));
+                    fmt::format("misc_path: '{}' is owned by uid 65534, who could rewrite what lvsd runs as root", script_));
         ASSERT_EQ(::chown(script_.c_str(), 0, 0), 0);
     } else {
         // Not root: the test's own file is such a script when it would run as root.
         one_problem(service("", fmt::format("MISC_CHECK = {{ misc_path = \"{}\"; }};", script_)),
                     fmt::format("is owned by uid {}, who could rewrite what lvsd runs as root", ::getuid()));
     }
+}
+
+// One checker for every command lvsd runs (config/detail/script_security.hpp): a script
+// handed to an interpreter is checked as a vrrp_script's is.
+TEST_F(MiscCheck, AScriptGivenToAnInterpreterIsCheckedToo) {
+    ASSERT_EQ(::chmod(script_.c_str(), 0646), 0);
+    one_problem(misc(fmt::format("misc_path = \"/bin/sh {}\";", script_)),
+                fmt::format("misc_path: '{}' is writable by group or others (mode 0646)", script_));
+    ASSERT_EQ(::chmod(script_.c_str(), 0644), 0);  // read by sh, not executed
+    valid(misc(fmt::format("misc_path = \"/bin/sh {}\";", script_)));
 }
 
 TEST_F(MiscCheck, SeveralKindsTogether) {
