@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <regex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -105,25 +105,60 @@ LoadResult finish(Loader& loader, const lc::Config& cfg) {
 
 // Integers too wide for libconfig, in `text` and the files it @includes (libconfig's own
 // nesting limit is 10).
+// The path of an `@include "PATH"` line (libconfig's directive: first on its line), or
+// nothing. By hand rather than with std::regex: this runs on every line of every load.
+std::optional<std::string> include_path(std::string_view line) {
+    std::size_t p = line.find_first_not_of(" \t");
+    if (p == std::string_view::npos || line.compare(p, 8, "@include") != 0) return std::nullopt;
+    p += 8;
+    const std::size_t open = line.find_first_not_of(" \t", p);
+    if (open == p || open == std::string_view::npos || line[open] != '"') return std::nullopt;
+    const std::size_t close = line.find('"', open + 1);
+    if (close == std::string_view::npos || close == open + 1) return std::nullopt;
+    return std::string(line.substr(open + 1, close - open - 1));
+}
+
+// An included file libconfig must not be given: anything but a regular file (a FIFO or
+// /dev/zero would never end), or one over kMaxIncludeBytes.
+constexpr std::uintmax_t kMaxIncludeBytes = 16u << 20;
+std::optional<std::string> include_problem(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;  // libconfig reports a missing file
+    if (!S_ISREG(st.st_mode)) return "is not a regular file";
+    if (static_cast<std::uintmax_t>(st.st_size) > kMaxIncludeBytes)
+        return fmt::format("is {} bytes, over the {} MiB an included file may have", st.st_size, kMaxIncludeBytes >> 20);
+    return std::nullopt;
+}
+
+// Integers too wide for libconfig, in `text` and the files it @includes (libconfig's own
+// nesting limit is 10), and @include lines naming what libconfig must not read (in
+// `refused`: the load stops before libconfig sees the text).
 void scan_wide_integers(std::string_view text, const std::string& name, const std::string& include_dir, int depth,
-                        std::vector<Diagnostic>& out, std::set<WideAt>& lines) {
+                        std::vector<Diagnostic>& out, std::set<WideAt>& lines, std::vector<Diagnostic>& refused) {
     for (auto& w : detail::find_wide_integers(text)) {
         out.push_back({name, w.line, fmt::format("integer {} does not fit in 32 bits (libconfig would read it wrongly; "
                                                  "write {}L if a 64-bit value is meant)", w.literal, w.literal)});
         lines.insert({name, w.line, w.wrapped});
     }
     if (depth >= 10) return;
-    std::istringstream in{std::string(text)};
-    const std::regex include(R"re(^\s*@include\s+"([^"]+)")re");
-    for (std::string line; std::getline(in, line);) {
-        std::smatch m;
-        if (!std::regex_search(line, m, include)) continue;
-        const std::string path = resolve_include(include_dir, m[1].str());
+    int line_number = 0;
+    for (std::size_t start = 0; start < text.size();) {
+        const std::size_t end = std::min(text.find('\n', start), text.size());
+        const std::string_view line = text.substr(start, end - start);
+        start = end + 1;
+        ++line_number;
+        auto included = include_path(line);
+        if (!included) continue;
+        const std::string path = resolve_include(include_dir, *included);
+        if (auto why = include_problem(path)) {
+            refused.push_back({name, line_number, fmt::format("@include \"{}\": {} {}", *included, path, *why)});
+            continue;
+        }
         std::ifstream f(path, std::ios::binary);
         if (!f) continue;  // libconfig reports it
         std::ostringstream content;
         content << f.rdbuf();
-        scan_wide_integers(content.str(), path, include_dir, depth + 1, out, lines);
+        scan_wide_integers(content.str(), path, include_dir, depth + 1, out, lines, refused);
     }
 }
 
@@ -131,7 +166,9 @@ LoadResult load_text(std::string_view text, const std::string& name, const std::
                      LoadOptions options = {}) {
     std::vector<Diagnostic> early;
     std::set<WideAt> wide_lines;
-    scan_wide_integers(text, name, include_dir, 0, early, wide_lines);
+    std::vector<Diagnostic> refused;
+    scan_wide_integers(text, name, include_dir, 0, early, wide_lines, refused);
+    if (!refused.empty()) return LoadResult(std::move(refused));
     lc::Config cfg;
     if (!include_dir.empty()) cfg.setIncludeDir(include_dir.c_str());
     try {

@@ -204,6 +204,19 @@ TEST(Load, IncludedFilesReportTheirOwnNameAndLine) {
     std::filesystem::remove_all(dir);
 }
 
+TEST(Load, AnIncludeOfAnythingButARegularFileIsRefusedBeforeLibconfigReadsIt) {
+    // /dev/zero would never end; a directory or a FIFO is no configuration either.
+    const auto dir = std::filesystem::path(::testing::TempDir()) / "lvsd-config-include-special";
+    std::filesystem::create_directories(dir / "sub");
+    std::ofstream(dir / "main.conf") << "# main\n@include \"/dev/zero\"\n  @include \"sub\"\n";
+    auto r = load_file((dir / "main.conf").string());
+    ASSERT_EQ(r.diagnostics().size(), 2u);
+    const std::string main = (dir / "main.conf").string();
+    EXPECT_EQ(to_string(r.diagnostics()[0]), main + ":2: @include \"/dev/zero\": /dev/zero is not a regular file");
+    EXPECT_EQ(to_string(r.diagnostics()[1]), main + ":3: @include \"sub\": " + (dir / "sub").string() + " is not a regular file");
+    std::filesystem::remove_all(dir);
+}
+
 // ----------------------------------------------------------------------------------
 
 TEST(UnknownKey, SuggestsTheNearestKeyOfThatSection) {
