@@ -7,24 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include "fixtures.hpp"
+
 using namespace lvsd;
 using namespace lvsd::vrrp;
 
 namespace {
 
-std::vector<std::byte> load_hex(const std::string& name) {
-    std::ifstream in(std::string(LVSD_SOURCE_DIR) + "/tests/unit/vrrp/fixtures/" + name);
-    EXPECT_TRUE(in) << "missing fixture " << name;
-    std::vector<std::byte> out;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        std::istringstream words(line);
-        std::string w;
-        while (words >> w) out.push_back(std::byte(std::stoi(w, nullptr, 16)));
-    }
-    return out;
-}
+using lvsd::testing::load_hex;
 
 struct Captured {
     IpAddress src, dst;
