@@ -20,9 +20,11 @@
 
 // GCC 12 reports a std::string assigned a short literal (`one.path = "/"`) as an
 // overlapping memcpy once it inlines the assignment into read_check (GCC bug 105329, a
-// false positive).
+// false positive); with the standard headers from the precompiled header (a different
+// inlining order) the same false positive comes as -Wstringop-overflow.
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
 #pragma GCC diagnostic ignored "-Wrestrict"
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
 #endif
 
 namespace lvsd::config::detail {
