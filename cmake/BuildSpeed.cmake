@@ -107,7 +107,7 @@ function(lvsd_apply_build_speed)
         # GCC says a type from an anonymous namespace in a member of a type with linkage
         # only outside "the main file" (where it would be an ODR hazard in a header); in a
         # unity build every source is an included file, so it would say it of every .cpp.
-        target_compile_options(${t} PRIVATE -Wno-subobject-linkage)
+        target_compile_options(${t} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-Wno-subobject-linkage>)
       endif()
     endif()
   endforeach()
