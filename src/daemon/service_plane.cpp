@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -115,6 +116,7 @@ ServicePlane::ServicePlane(boost::asio::any_io_executor executor, Backends backe
       reconciler_(*backend_),
       monitor_(executor, [this](const healthcheck::HealthEvent& e) { on_health(e); }),
       periodic_(executor),
+      drain_poll_(executor),
       stats_(backends.second) {}
 
 ServicePlane::~ServicePlane() = default;
@@ -125,11 +127,13 @@ Result<void> ServicePlane::apply(std::shared_ptr<const config::Config> config) {
         for (const auto& rs : vs.real_servers)
             for (const auto& hc : rs.checks) specs.push_back(check_spec(vs, rs, hc));
     if (auto r = monitor_.update(specs); !r) return r;
-    config_ = std::move(config);
+    const auto previous = std::exchange(config_, std::move(config));
+    fit_overrides(previous.get());
     update_quorum();
     rebuild_desired();
     reconcile("configuration applied");
     arm_periodic();
+    poll_drains();
     return {};
 }
 
@@ -137,7 +141,8 @@ void ServicePlane::rebuild_desired() {
     reconciler_.set_desired(desired_table(
         *config_, [this](const auto& vs, const auto& rs) { return view(vs, rs).healthy; },
         [this](const config::VirtualServer& vs) { return has_quorum(vs); },
-        [this](const auto& vs, const auto& rs) { return view(vs, rs).dynamic_weight; }));
+        [this](const auto& vs, const auto& rs) { return view(vs, rs).dynamic_weight; },
+        [this](const auto& vs, const auto& rs) { return override_of(vs, rs); }));
 }
 
 bool ServicePlane::has_quorum(const config::VirtualServer& vs) const {
