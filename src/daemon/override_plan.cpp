@@ -190,4 +190,18 @@ std::string describe(const RealServerOverride& o, OverrideClock::time_point now)
     return fmt::format("{}", fmt::join(parts, ", "));
 }
 
+OverrideStatus override_status(const RealServerOverride& o, OverrideClock::time_point now) {
+    OverrideStatus out;
+    if (o.drain) {
+        out.drain = o.drain->done ? "drained" : "draining";
+        if (!o.drain->done && o.drain->deadline)
+            out.drain_timeout_s =
+                std::max<int64_t>(std::chrono::ceil<std::chrono::seconds>(*o.drain->deadline - now).count(), 0);
+        out.drain_balancer = o.drain->balancer;
+    }
+    out.disabled = o.disabled;
+    out.weight = o.weight;
+    return out;
+}
+
 }  // namespace lvsd::daemon

@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "ctl/request.hpp"
 #include "daemon/overrides.hpp"
+#include "daemon/status.hpp"
 
 namespace lvsd::daemon {
 
@@ -57,5 +58,7 @@ std::vector<std::string> fit_to_config(Overrides& o, const config::Config* previ
 // One real server's override as lvsctl status shows it: "draining (until 120 s from
 // now)", "drained", "disabled", "weight 5"; empty when there is none.
 std::string describe(const RealServerOverride& o, OverrideClock::time_point now);
+// The same for lvsctl status --json.
+OverrideStatus override_status(const RealServerOverride& o, OverrideClock::time_point now);
 
 }  // namespace lvsd::daemon

@@ -290,6 +290,8 @@ ServicePlane::RealServerView ServicePlane::view(const config::VirtualServer& vs,
 std::string ServicePlane::status_text() const {
     std::string out = fmt::format("IPVS: {} reconciles, {} operations sent, {} failed\n",
                                   reconciles_, ops_sent_, ops_failed_);
+    if (overrides_ && overrides_->get().balancer_drain)
+        out += "balancer drained (lvsctl drain --balancer; undrain --balancer ends it)\n";
     // The kernel's connection counts come from the same read as a metrics scrape.
     const auto m = metrics();
     for (size_t i = 0; i < config_->virtual_servers.size(); ++i) {
@@ -309,21 +311,23 @@ std::string ServicePlane::status_text() const {
             if (v.last)
                 last = fmt::format("  last {}: {} in {:.1f} ms", v.last_check,
                                    v.last->reason, v.last->latency.count() / 1000.0);
-            out += fmt::format("  -> {:<24} {:<14} weight {:<5} conns {:<11}{}\n",
+            const auto* o = override_of(vs, rs);
+            const auto what = o ? describe(*o, OverrideClock::now()) : std::string();
+            out += fmt::format("  -> {:<24} {:<14} weight {:<5} conns {:<11}{}{}\n",
                                format_endpoint(rs.address, rs.port),
                                rs.checks.empty() ? "up (no check)" : v.healthy ? "up" : "down",
                                v.weight ? std::to_string(*v.weight) : "-",
                                kernel ? fmt::format("{}/{}", kernel->active_connections,
                                                     kernel->inactive_connections)
                                       : "-",
-                               last);
+                               what.empty() ? "" : "  override: " + what, last);
         }
     }
     return out;
 }
 
 ServicePlaneStatus ServicePlane::status() const {
-    ServicePlaneStatus out{reconciles_, ops_sent_, ops_failed_, {}};
+    ServicePlaneStatus out{reconciles_, ops_sent_, ops_failed_, {}, overrides_ && overrides_->get().balancer_drain};
     const auto m = metrics();
     for (size_t i = 0; i < config_->virtual_servers.size(); ++i) {
         const auto& vs = config_->virtual_servers[i];
@@ -349,6 +353,7 @@ ServicePlaneStatus ServicePlane::status() const {
                 real.inactive_connections = kernel->inactive_connections;
             }
             if (real.checked) real.probes = v.probes;
+            if (const auto* o = override_of(vs, rs)) real.override_state = override_status(*o, OverrideClock::now());
         }
     }
     return out;
@@ -361,6 +366,7 @@ ServicePlaneMetrics ServicePlane::metrics() const {
     m.ops_sent = ops_sent_;
     m.ops_failed = ops_failed_;
     m.probes = monitor_.stats();
+    m.balancer_drained = overrides_ && overrides_->get().balancer_drain;
     if (!config_) return m;
 
     // The kernel's counters are read here, once per scrape, rather than kept from the
@@ -402,6 +408,7 @@ ServicePlaneMetrics ServicePlane::metrics() const {
             r.weight = v.weight;
             r.probes = v.probes;
             r.last_probe = v.last;
+            if (const auto* o = override_of(vs, rs)) r.override_state = override_status(*o, OverrideClock::now());
             if (auto it = dests.find(destination_key(rs)); it != dests.end()) r.kernel = it->second;
             sm.real_servers.push_back(std::move(r));
         }
