@@ -95,6 +95,7 @@ TEST(ProbeOnce, ARealServerInThreeServicesIsProbedOncePerInterval) {
     std::optional<TestServer> server;
     {
         InNetns in(lab.netns_name("srv"));
+        // TCP_CHECK probes half-open by default (SYN, SYN-ACK, RST): the listener only answers.
         server.emplace(io, tcp::endpoint{*parse_address("192.0.2.2"), 8080}, Behavior::CloseAtOnce);
     }
     SynCounter syns(lab.netns_name("srv"), 8080);
@@ -103,11 +104,11 @@ TEST(ProbeOnce, ARealServerInThreeServicesIsProbedOncePerInterval) {
     // Three services with the same real server and the same TCP_CHECK: one check.
     const char* text = R"(
 virtual_servers = (
-  { address = "192.0.2.10"; port = 80;  delay_loop = 0.5;
+  { address = "192.0.2.10"; port = 8080; delay_loop = 0.5;
     real_servers = ( { address = "192.0.2.2"; port = 8080; TCP_CHECK = { connect_timeout = 1; }; } ); },
-  { address = "192.0.2.10"; port = 443; delay_loop = 0.5;
+  { address = "192.0.2.11"; port = 8080; delay_loop = 0.5;
     real_servers = ( { address = "192.0.2.2"; port = 8080; TCP_CHECK = { connect_timeout = 1; }; } ); },
-  { address = "192.0.2.11"; port = 80;  delay_loop = 0.5;
+  { address = "192.0.2.12"; port = 8080; delay_loop = 0.5;
     real_servers = ( { address = "192.0.2.2"; port = 8080; TCP_CHECK = { connect_timeout = 1; }; } ); }
 );
 )";
@@ -126,7 +127,7 @@ virtual_servers = (
     ASSERT_EQ(status.virtual_services.size(), 3u);
     const uint64_t probes = status.virtual_services[0].real_servers.at(0).probes.value_or(0);
     std::cout << "SYNs on the wire " << seen << ", probes " << probes << ", intervals " << intervals
-              << ", accepted " << server->accepted() << "\n";
+              << "\n";
     // Every service shows the same, single check's count.
     for (const auto& vs : status.virtual_services) EXPECT_EQ(vs.real_servers.at(0).probes, probes) << vs.service;
     // One SYN per probe (a probe still in flight at the end may not be judged yet) ...
@@ -135,7 +136,6 @@ virtual_servers = (
     EXPECT_GE(seen, probes);
     // ... and one probe per interval, not three: three checks would send 3 x intervals.
     EXPECT_LE(static_cast<double>(seen), intervals + 2);
-    EXPECT_EQ(server->accepted(), seen);
     const auto text_status = plane.status_text();
     EXPECT_NE(text_status.find("(check shared by 3)"), std::string::npos) << text_status;
     for (const auto& [key, vs] : table) EXPECT_EQ(vs.destinations.size(), 1u);
