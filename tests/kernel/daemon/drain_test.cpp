@@ -321,7 +321,7 @@ TEST_F(DrainInKernel, NoConnectionIsResetNoNewOneArrivesAndTheServerLeavesWhenTh
     EXPECT_EQ(lvsctl({"drain", "192.0.2.3"}).status, 2);
 }
 
-TEST_F(DrainInKernel, TimeoutEndsTheDrainAndTheOpenConnectionGoesOn) {
+TEST_F(DrainInKernel, TimeoutEndsTheDrainWithConnectionsLeft) {
     auto lvsd = start();
     std::vector<std::unique_ptr<Client>> clients;
     for (int i = 0; i < 4; ++i) {
@@ -337,14 +337,28 @@ TEST_F(DrainInKernel, TimeoutEndsTheDrainAndTheOpenConnectionGoesOn) {
     EXPECT_FALSE(in_table("192.0.2.4:8080")) << table();
     EXPECT_NE(lvsd.output().find("drained: --timeout reached with 2 active connections left"), std::string::npos)
         << lvsd.output();
-    // Out of the table, yet its connections are not cut (IPVS keeps them).
-    for (auto& c : clients) EXPECT_TRUE(c->exchange("still here\n")) << c->error();
+    // rs1's connections go on; rs2's stall, as documented: IPVS drops the packets of a
+    // connection whose real server has left the table (expire_nodest_conn=0).
+    int working = 0;
+    for (auto& c : clients) working += c->exchange("still here\n");
+    EXPECT_EQ(working, 2);
 }
 
 TEST_F(DrainInKernel, DisableEnableAndAWeightThatSurvivesReloadAndRestart) {
     auto lvsd = start(true);  // inhibit_on_failure: disabled means weight 0
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < 2; ++i) {
+        clients.push_back(std::make_unique<Client>(lab_.netns_name("cl")));
+        ASSERT_TRUE(clients.back()->exchange("hello\n")) << clients.back()->error();
+    }
+    ASSERT_EQ(rs2_->vip_accepted(), 1u);
     ASSERT_EQ(lvsctl({"disable", "192.0.2.4:8080"}).status, 0);
     EXPECT_EQ(weight("192.0.2.4:8080"), "0") << table();
+    // Inhibited, not removed: its connection goes on; a new one goes to rs1.
+    for (auto& c : clients) EXPECT_TRUE(c->exchange("on\n")) << c->error();
+    Client late(lab_.netns_name("cl"));
+    EXPECT_TRUE(late.exchange("late\n")) << late.error();
+    EXPECT_EQ(rs2_->vip_accepted(), 1u);
     auto status = lvsctl({"status"}).output;
     EXPECT_NE(status.find("override: disabled"), std::string::npos) << status;
     ASSERT_EQ(lvsctl({"enable", "192.0.2.4:8080"}).status, 0);
