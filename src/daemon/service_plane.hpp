@@ -60,6 +60,10 @@ public:
     // whenever the set changes.
     void keep_ownership_in(std::string path);
 
+    // Writes the ownership file again although the set did not change: it was removed
+    // with its directory (see ctl::ControlServer, which re-creates the directory).
+    void rewrite_ownership();
+
     // Dumps the kernel and applies what differs; logs every operation and error.
     void reconcile(std::string_view why);
 
@@ -83,6 +87,7 @@ private:
     void update_quorum();
     bool has_quorum(const config::VirtualServer& vs) const;  // as of the last update_quorum()
     void arm_periodic();
+    void write_ownership_if_changed();
     // One real server as the checker and the kernel table (as of the last reconcile)
     // see it; the desired table and both status views read it.
     struct RealServerView {
@@ -104,6 +109,8 @@ private:
     std::map<std::string, Quorum> quorum_;  // by config::pool_name, kept across reloads
     std::string ownership_path_;  // empty: not kept
     std::set<ipvs::ServiceKey> ownership_written_;
+    std::string ownership_error_;
+    bool ownership_lost_ = false;  // rewrite_ownership() asked, and no write has worked since  // the last write's error, "" when it worked
     uint64_t reconciles_ = 0;
     uint64_t ops_sent_ = 0;
     uint64_t ops_failed_ = 0;

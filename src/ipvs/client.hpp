@@ -26,6 +26,8 @@ public:
     Result<void> edit_service(const Service& s);
     Result<void> delete_service(const ServiceKey& k);
     // Services of a protocol lvsd does not model (IPVS's AH/ESP) are left out.
+    // Every dump (services, destinations, dump(), sync_daemons) is asked again from the
+    // start when the kernel reports lost replies (ENOBUFS), up to 3 times in all.
     Result<std::vector<ServiceStatus>> services();
 
     Result<void> add_destination(const ServiceKey& s, const Destination& d);
@@ -56,6 +58,10 @@ public:
 
 private:
     explicit Client(std::unique_ptr<Impl> impl);
+    // One attempt each; the public calls repeat one whose replies were lost (ENOBUFS).
+    Result<std::vector<ServiceStatus>> services_once();
+    Result<Table> dump_once();
+    Result<std::vector<SyncDaemon>> sync_daemons_once();
     std::unique_ptr<Impl> impl_;
 };
 

@@ -168,6 +168,7 @@ Result<void> Client::Impl::exchange(nl_msg* m, bool dump, std::string_view what,
     std::optional<Error> first_error;
     Reply status;
     bool finished = false;
+    bool lost = false;
     while (!finished) {
         iovec iov{rx.data(), rx.size()};
         msghdr mh{};
@@ -176,6 +177,13 @@ Result<void> Client::Impl::exchange(nl_msg* m, bool dump, std::string_view what,
         ssize_t n = recvmsg(fd, &mh, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
+            // Messages for this socket were dropped: this answer may miss some. The dump
+            // still runs in the kernel, which refuses another on this socket until it
+            // ends (EBUSY), so it is read to its end before the caller asks again.
+            if (errno == ENOBUFS && dump) {
+                lost = true;
+                continue;
+            }
             const int e = errno == EAGAIN ? ETIMEDOUT : errno;
             return make_error(e, "{}: receive: {}", what, errno_text(e));
         }
@@ -199,6 +207,7 @@ Result<void> Client::Impl::exchange(nl_msg* m, bool dump, std::string_view what,
             }
         });
     }
+    if (lost) return make_error(ENOBUFS, "{}: replies were lost (ENOBUFS)", what);
     if (status.error != 0)
         return make_error(status.error, "{}: {}", what,
                           with_extack(errno_text(status.error), status.extack));
