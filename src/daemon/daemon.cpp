@@ -106,10 +106,9 @@ int Daemon::run() {
         if (sync_.config() && sync_.config()->instance == instance) sync_.on_state(state);
     });
     // The control socket first: it can fail for reasons of its own, and nothing has been
-    // touched yet then.
-    // Should the directory be removed under it, the lock is taken again before the
-    // socket is bound again (a second lvsd may have started meanwhile: then it keeps
-    // the path), and the ownership file is written again.
+    // touched yet then. Should its directory be removed under it, the lock is taken
+    // again before the socket is bound again (a second lvsd may have started meanwhile:
+    // then it keeps the path), and the ownership file is written again.
     auto rebind = [this]() -> Result<void> {
         const auto path = lock_file_for(control_socket_path_);
         if (!lock_ || !lock_->holds(path)) {
@@ -131,7 +130,7 @@ int Daemon::run() {
     asio::co_spawn(io_, handle_signals(), asio::detached);
     // Ready also while waiting for IPVS: the control socket answers, and systemd's
     // status line says what lvsd waits for.
-    notify_systemd(waiting_for_ipvs_ ? "READY=1\nSTATUS=waiting for IPVS (modprobe ip_vs)" : "READY=1");
+    if (waiting_for_ipvs_) notify_systemd("READY=1\nSTATUS=waiting for IPVS (modprobe ip_vs)");
     io_.run();
     spdlog::info("lvsd stopped");
     return exit_code_;
