@@ -399,6 +399,13 @@ int Soak::run() {
     const auto end = t0_ + std::chrono::duration_cast<Clock::duration>(duration_);
     auto next = Clock::now();
     bool died = false;
+    // A row at every period's end, also when the events run late and nothing sleeps.
+    auto rows_due = [&] {
+        while (now() >= row_start + period_) {
+            report_period(row++, row_start, row_start + period_);
+            row_start += period_;
+        }
+    };
     while (Clock::now() < end && !g_stop) {
         if (!lb_[0]->running() || !lb_[1]->running()) {
             died = true;
@@ -414,11 +421,9 @@ int Soak::run() {
         }
         ++n;
         next += 1s;
+        rows_due();
         while (Clock::now() < std::min(next, end) && !g_stop) {
-            if (now() >= row_start + period_) {
-                report_period(row++, row_start, row_start + period_);
-                row_start += period_;
-            }
+            rows_due();
             std::this_thread::sleep_for(50ms);
         }
         if (Clock::now() > next + 5s) next = Clock::now();  // an event that took long: no burst to catch up
@@ -465,12 +470,24 @@ int Soak::run() {
     if (action_errors_ > 0)
         why.push_back(fmt::format("{} events not answered as expected: {}", action_errors_,
                                   fmt::join(action_error_texts_, "; ")));
+    // The hostile adverts must have reached lvsd (and been dropped there), or they prove nothing.
+    long dropped[2] = {-1, -1};
+    for (int i = 0; i < 2; ++i) {
+        std::smatch m;
+        const auto st = lvsctl(i, {"status"}).output;
+        if (std::regex_search(st, m, std::regex("adverts sent [0-9]+ received [0-9]+ dropped ([0-9]+)")))
+            dropped[i] = std::stol(m[1]);
+        if (adverts_sent_ > 0 && dropped[i] <= 0)
+            why.push_back(fmt::format("{}: no hostile advert was seen and dropped (status: {})", lb_name(i),
+                                      st.substr(0, 300)));
+    }
     const auto unparsed = client_->unparsed();
     if (!unparsed.empty()) why.push_back("client lines that did not parse: " + unparsed.substr(0, 200));
 
     std::cout << fmt::format(
-        "\n{} events ({} hostile adverts sent), {} flaps, {} requests: {} failed during the flaps, {} other\n", n,
-        adverts_sent_, flaps_.size(), total, own, other);
+        "\n{} events ({} hostile adverts sent; adverts dropped by lb1 {}, lb2 {}), {} flaps, {} requests: {} failed "
+        "during the flaps, {} other\n",
+        n, adverts_sent_, dropped[0], dropped[1], flaps_.size(), total, own, other);
     std::cout << fmt::format(
         "verdict: {}: fds growth after the first row lb1 {} lb2 {} (target 0), RSS growth lb1 {} KiB lb2 {} KiB (target "
         "<= {} KiB), VRRP transitions lb1 {} lb2 {} (target 0), failed requests outside the flaps {} (target 0){}\n",

@@ -66,14 +66,7 @@ private:
 }  // namespace
 
 TEST(IpvsLate, MissingAtStartThenLoadedStartsWithoutARestart) {
-    NoModuleLoading no_loading;
-    for (const auto& m : ipvs_modules()) {
-        auto r = run({"rmmod", m});
-        ASSERT_EQ(r.status, 0) << "cannot unload " << m << ": " << r.output;
-    }
-    struct stat st {};
-    ASSERT_NE(::stat("/proc/net/ip_vs", &st), 0) << "ip_vs is still loaded";
-
+    // The lab first: bridge and veth are modules loaded on demand too.
     Lab lab;
     lab.netns("lb");
     lab.netns("sw");
@@ -81,6 +74,14 @@ TEST(IpvsLate, MissingAtStartThenLoadedStartsWithoutARestart) {
     lab.veth("lb", "eth0", "sw", "lb0");
     lab.enslave("sw", "lb0", "br0");
     lab.address("lb", "eth0", "192.0.2.2/24");
+
+    NoModuleLoading no_loading;
+    for (const auto& m : ipvs_modules()) {
+        auto r = run({"rmmod", m});
+        ASSERT_EQ(r.status, 0) << "cannot unload " << m << ": " << r.output;
+    }
+    struct stat st {};
+    ASSERT_NE(::stat("/proc/net/ip_vs", &st), 0) << "ip_vs is still loaded";
     const std::string dir = "/tmp/" + lab.prefix() + "late";
     ::mkdir(dir.c_str(), 0700);
     const std::string conf = dir + "/lvsd.conf", sock = dir + "/ctl.sock";
