@@ -17,7 +17,11 @@ class Client final : public Backend {
 public:
     // Connects and resolves the "IPVS" family, retrying once while ip_vs autoloads.
     // Without IPVS: "IPVS is not available in this kernel: modprobe ip_vs".
-    static Result<std::unique_ptr<Client>> open();
+    // `receive_buffer`: bytes the kernel may queue for the replies (batches of ops are
+    // sized so that their ACKs fit); tests make it small so that the kernel drops
+    // replies and reports ENOBUFS.
+    static constexpr int kReceiveBuffer = 8 << 20;
+    static Result<std::unique_ptr<Client>> open(int receive_buffer = kReceiveBuffer);
     ~Client() override;
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
