@@ -76,9 +76,13 @@ Daemon::Daemon(std::string config_path, std::string control_socket_path,
       config_(std::move(initial)) {}
 
 Result<void> Daemon::ensure_service_plane(const config::Config& config) {
+    ipvs_unavailable_ = false;
     if (services_ || config.virtual_servers.empty()) return {};
     auto client = ipvs::Client::open();
-    if (!client) return client.error();
+    if (!client) {
+        ipvs_unavailable_ = client.error().code == ENOENT;
+        return client.error();
+    }
     services_ = std::make_unique<ServicePlane>(io_.get_executor(), std::move(*client));
     services_->keep_ownership_in(ownership_file_for(control_socket_path_));
     services_->keep_overrides_in(overrides());
@@ -109,28 +113,73 @@ int Daemon::run() {
         if (sync_.config() && sync_.config()->instance == instance) sync_.on_state(state);
     });
     // The control socket first: it can fail for reasons of its own, and nothing has been
-    // touched yet then.
+    // touched yet then. Should its directory be removed under it, the lock is taken
+    // again before the socket is bound again (a second lvsd may have started meanwhile:
+    // then it keeps the path), and the ownership file is written again.
+    auto rebind = [this]() -> Result<void> {
+        const auto path = lock_file_for(control_socket_path_);
+        if (!lock_ || !lock_->holds(path)) {
+            auto again = InstanceLock::acquire(path);
+            if (!again) return again.error();
+            lock_.emplace(std::move(*again));
+        }
+        if (services_) services_->rewrite_ownership();
+        return {};
+    };
     auto control = ctl::ControlServer::start(io_.get_executor(), control_socket_path_,
-                                             [this](std::string_view r) { return on_request(r); });
+                                             [this](std::string_view r) { return on_request(r); }, rebind);
     if (!control) {
         spdlog::critical("cannot start: {}", control.error().message);
         return 1;
     }
     control_ = std::move(*control);
-    if (auto r = apply(config_); !r) {
-        spdlog::critical("cannot start: {}", r.error().message);
-        // Instances that did start hand over and remove their VIPs.
-        stop();
-        return 1;
-    }
-    running_ = true;
+    if (!start_engines() && !waiting_for_ipvs_) return 1;
     asio::co_spawn(io_, handle_signals(), asio::detached);
-    spdlog::info("lvsd {} started with {} (generation {})", LVSD_VERSION, config_path_,
-                 generation_);
-    notify_systemd("READY=1");
+    // Ready also while waiting for IPVS: the control socket answers, and systemd's
+    // status line says what lvsd waits for.
+    if (waiting_for_ipvs_) notify_systemd("READY=1\nSTATUS=waiting for IPVS (modprobe ip_vs)");
     io_.run();
     spdlog::info("lvsd stopped");
     return exit_code_;
+}
+
+bool Daemon::start_engines() {
+    if (auto r = apply(config_); !r) {
+        // No IPVS (ip_vs neither loaded nor loadable): nothing has been started, and
+        // nothing will until it is there. Not starting VRRP either keeps a balancer that
+        // cannot balance from taking the VIP; the peer keeps serving. Said once, not
+        // on every retry.
+        if (ipvs_unavailable_) {
+            if (!waiting_for_ipvs_)
+                spdlog::error("{}; lvsd waits for it: nothing is started (no VRRP instance, so the peer keeps the "
+                              "VIP) until it is there, asked again every {} s and on SIGHUP",
+                              r.error().message, kIpvsRetry.count());
+            waiting_for_ipvs_ = true;
+            wait_for_ipvs();
+            return false;
+        }
+        spdlog::critical("cannot start: {}", r.error().message);
+        // Instances that did start hand over and remove their VIPs.
+        stop();
+        exit_code_ = 1;
+        io_.stop();  // when the loop runs already (a retry): it ends, and lvsd with it
+        return false;
+    }
+    if (waiting_for_ipvs_) spdlog::info("IPVS is available now; starting");
+    waiting_for_ipvs_ = false;
+    ipvs_retry_.cancel();
+    running_ = true;
+    spdlog::info("lvsd {} started with {} (generation {})", LVSD_VERSION, config_path_, generation_);
+    notify_systemd("READY=1\nSTATUS=");
+    return true;
+}
+
+void Daemon::wait_for_ipvs() {
+    ipvs_retry_.expires_after(kIpvsRetry);
+    ipvs_retry_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || !waiting_for_ipvs_) return;
+        start_engines();
+    });
 }
 
 asio::awaitable<void> Daemon::handle_signals() {
@@ -154,7 +203,15 @@ ctl::Reply Daemon::reload() {
     spdlog::info("re-reading {}", config_path_);
     auto loaded = load_config(config_path_);
     ctl::Reply reply;
-    if (!loaded.config) {
+    if (loaded.config && waiting_for_ipvs_) {
+        // Nothing runs yet: the new file is simply the one to start with.
+        config_ = std::move(loaded.config);
+        const bool started = start_engines();
+        reply = {started, started ? fmt::format("IPVS is available now: started (generation {})\n", generation_)
+                                  : waiting_for_ipvs_ ? "IPVS is still not available in this kernel (modprobe ip_vs): "
+                                                        "the new file will be started with once it is\n"
+                                                      : "cannot start: see the log\n"};
+    } else if (!loaded.config) {
         // One line, so that an operator grepping the journal sees the whole verdict.
         auto problems = fmt::format("{}", fmt::join(loaded.problems, "; "));
         spdlog::error("reload rejected, keeping the running configuration: {}", problems);
@@ -324,7 +381,11 @@ std::string Daemon::status_text() const {
     return fmt::format("lvsd {}  config {}  generation {}  up {}s\n\n{}", LVSD_VERSION,
                        config_path_, generation_, up.count(),
                        vrrp_->status_text() + "\n" +
-                           (services_ ? services_->status_text() : "IPVS: no virtual services\n") +
+                           (services_          ? services_->status_text()
+                            : waiting_for_ipvs_ ? fmt::format("IPVS: not available in this kernel (modprobe ip_vs); "
+                                                              "waiting for it, nothing started (asked again every {} s)\n",
+                                                              kIpvsRetry.count())
+                                                : "IPVS: no virtual services\n") +
                            sync_.status_text());
 }
 
@@ -342,6 +403,8 @@ std::string Daemon::status_json() const {
 
 void Daemon::stop() {
     notify_systemd("STOPPING=1");
+    waiting_for_ipvs_ = false;
+    ipvs_retry_.cancel();
     if (control_) control_->stop();
     if (metrics_) metrics_->stop();
     // The sync daemon goes first, so that the instances' stop transitions below do not

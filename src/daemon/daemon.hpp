@@ -10,6 +10,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "ctl/control.hpp"
 #include "daemon/connection_sync.hpp"
@@ -53,8 +54,13 @@ public:
     int run();
 
     // The service plane for `config`, or null when it has no virtual servers (a
-    // VRRP-only host needs no IPVS). An error when IPVS is needed but unavailable.
+    // VRRP-only host needs no IPVS). An error when IPVS is needed but unavailable
+    // (then ipvs_unavailable_ is set: the kernel has no IPVS family, as opposed to a
+    // failing socket).
     Result<void> ensure_service_plane(const config::Config& config);
+
+    // How often a start that found no IPVS asks the kernel again.
+    static constexpr std::chrono::seconds kIpvsRetry{5};
 
 private:
     boost::asio::awaitable<void> handle_signals();
@@ -66,6 +72,9 @@ private:
     std::string status_text() const;
     std::string status_json() const;
     void stop();
+    // The first apply, at start and again while waiting for IPVS: true once running.
+    bool start_engines();
+    void wait_for_ipvs();
 
     // The metrics endpoint across a reload: the one for the new config is bound before
     // anything else changes, and takes over only when the whole reload is accepted.
@@ -105,6 +114,11 @@ private:
     bool last_reload_succeeded_ = true;
     int exit_code_ = 1;
     bool running_ = false;  // the first apply succeeded
+    // At start the kernel had no IPVS (ip_vs not loaded and not loadable): nothing is
+    // started, and the start is tried again every kIpvsRetry and on SIGHUP.
+    bool waiting_for_ipvs_ = false;
+    bool ipvs_unavailable_ = false;  // the last ensure_service_plane found no IPVS
+    boost::asio::steady_timer ipvs_retry_{io_};
 };
 
 }  // namespace lvsd::daemon
