@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "healthcheck/monitor.hpp"
+#include "daemon/realtime.hpp"
 #include "ipvs/ipvs.hpp"
 #include "vrrp/instance.hpp"
 
@@ -92,6 +93,7 @@ struct ProcessMetrics {
 struct MetricsSnapshot {
     ProcessMetrics process;
     std::vector<VrrpInstanceMetrics> vrrp;
+    SchedulingStatus vrrp_thread;
     std::optional<ServicePlaneMetrics> ipvs;  // unset: no virtual services (VRRP only)
     HttpMetrics http;
 };
