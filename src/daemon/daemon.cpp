@@ -336,6 +336,7 @@ void Daemon::stop() {
     sync_.stop();
     if (vrrp_) vrrp_->stop();
     vrrp_thread_.call([this] { host_.stop(); });
+    vrrp_thread_.stop_watching();
     // The IPVS table stays as it is: a restart adopts it without dropping a connection,
     // and the standby holds the same table anyway (DESIGN.md). Checks and timers stop.
     services_.reset();

@@ -42,7 +42,7 @@ std::string describe(const SchedulingStatus& s) {
         out += fmt::format(" (demoted: it ran over vrrp_rlimit_rttime {} us without sleeping)", s.rlimit_rttime_us);
     else if (!s.problem.empty())
         out += fmt::format(" ({})", s.problem);
-    else if (s.wanted_priority == 0)
+    else if (s.wanted_priority == 0 && s.policy != "SCHED_RR")
         out += " (vrrp_rt_priority 0)";
     if (s.memory_locked) out += ", memory locked";
     return out;
@@ -106,6 +106,11 @@ Result<void> install_sigxcpu_handler(pid_t tid, int event_fd) {
     if (::sigaction(SIGXCPU, &sa, nullptr) != 0)
         return make_error(errno, "sigaction(SIGXCPU): {}", std::strerror(errno));
     return {};
+}
+
+void forget_sigxcpu_target() {
+    g_tid.store(0);
+    g_event_fd.store(-1);
 }
 
 bool sigxcpu_demoted() { return g_demoted.load(); }

@@ -74,6 +74,9 @@ Result<void> lock_memory(bool lock);
 // thread `tid` to SCHED_OTHER at once and writes 1 to `event_fd`, so that the main loop
 // logs it. Installed once; later calls change the thread and the descriptor.
 Result<void> install_sigxcpu_handler(pid_t tid, int event_fd);
+// The handler forgets the thread and the descriptor (they are about to go); it stays
+// installed, so that a late SIGXCPU does not end lvsd.
+void forget_sigxcpu_target();
 // Whether the handler has demoted a thread since the process started.
 bool sigxcpu_demoted();
 

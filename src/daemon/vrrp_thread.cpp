@@ -46,11 +46,22 @@ VrrpThread::~VrrpThread() { stop(); }
 
 bool VrrpThread::here() const { return !thread_.joinable() || std::this_thread::get_id() == id_; }
 
+void VrrpThread::stop_watching() {
+    if (!watch_) return;
+    forget_sigxcpu_target();
+    watch_->sd.close();
+    watch_.reset();
+}
+
 void VrrpThread::stop() {
     if (!thread_.joinable()) return;
     io_.stop();
     thread_.join();
-    if (watch_) watch_->sd.close();
+    // A main loop that still runs finds the descriptor closed (its handler sees an error).
+    if (watch_) {
+        forget_sigxcpu_target();
+        watch_->sd.close();
+    }
 }
 
 SchedulingStatus VrrpThread::scheduling() const {

@@ -116,6 +116,8 @@ public:
     // How it runs now (thread-safe).
     SchedulingStatus scheduling() const;
 
+    // Stops watching for SIGXCPU on the main loop (so that it can run out of work).
+    void stop_watching();
     // Stops the loop and joins the thread; what is still queued is dropped.
     void stop();
 
