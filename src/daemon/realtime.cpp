@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -15,12 +16,14 @@
 
 namespace lvsd::daemon {
 
-RttimeLimits rttime_limits(std::chrono::microseconds budget) {
+RttimeLimits rttime_limits(std::chrono::microseconds budget, uint64_t current_hard) {
     const auto soft = static_cast<uint64_t>(std::max<int64_t>(budget.count(), 1));
-    return {soft, soft + 1000000};
+    const uint64_t hard = std::min(soft + 1000000, current_hard);
+    return {std::min(soft, hard), hard};
 }
 
-SchedulingPlan plan_scheduling(const config::VrrpScheduling& want, const SchedulingStatus& now) {
+SchedulingPlan plan_scheduling(const config::VrrpScheduling& want, const SchedulingStatus& now,
+                               uint64_t current_hard) {
     SchedulingPlan p;
     const bool rt = want.rt_priority > 0 && !now.demoted;
     p.policy = rt ? SCHED_RR : SCHED_OTHER;
@@ -30,7 +33,7 @@ SchedulingPlan plan_scheduling(const config::VrrpScheduling& want, const Schedul
     // The budget is set before the policy, so that the thread never runs in real time
     // without one.
     p.set_rlimit = rt;
-    p.limits = rttime_limits(want.rlimit_rttime);
+    p.limits = rttime_limits(want.rlimit_rttime, current_hard);
     p.lock_memory = want.no_swap && !now.memory_locked;
     p.unlock_memory = !want.no_swap && now.memory_locked;
     return p;
@@ -65,6 +68,12 @@ Result<void> set_rttime_limit(const RttimeLimits& l) {
     if (::setrlimit(RLIMIT_RTTIME, &r) != 0)
         return make_error(errno, "setrlimit(RLIMIT_RTTIME, {} us): {}", l.soft_us, std::strerror(errno));
     return {};
+}
+
+uint64_t current_rttime_hard_limit() {
+    rlimit r{};
+    if (::getrlimit(RLIMIT_RTTIME, &r) != 0 || r.rlim_max == RLIM_INFINITY) return UINT64_MAX;
+    return r.rlim_max;
 }
 
 Result<void> lock_memory(bool lock) {

@@ -37,13 +37,14 @@ struct SchedulingStatus {
 // RLIMIT_RTTIME for a budget, in microseconds. The soft limit is the budget: SIGXCPU, and
 // lvsd demotes the thread. The hard limit a second later makes the kernel SIGKILL lvsd
 // should that demotion ever fail: systemd restarts a killed lvsd, a spinning one it would
-// not notice.
+// not notice. A hard limit is never raised above `current_hard` (the one in force: raising
+// it needs CAP_SYS_RESOURCE, which the unit does not grant), nor the soft one above it.
 struct RttimeLimits {
     uint64_t soft_us = 0;
     uint64_t hard_us = 0;
     friend bool operator==(const RttimeLimits&, const RttimeLimits&) = default;
 };
-RttimeLimits rttime_limits(std::chrono::microseconds budget);
+RttimeLimits rttime_limits(std::chrono::microseconds budget, uint64_t current_hard = UINT64_MAX);
 
 // What a start or reload asks of the thread, given how it runs now: a thread demoted by
 // SIGXCPU stays demoted (it hit its budget: a bug to report, not to retry); otherwise
@@ -57,7 +58,8 @@ struct SchedulingPlan {
     bool lock_memory = false;    // mlockall now
     bool unlock_memory = false;  // munlockall now
 };
-SchedulingPlan plan_scheduling(const config::VrrpScheduling& want, const SchedulingStatus& now);
+SchedulingPlan plan_scheduling(const config::VrrpScheduling& want, const SchedulingStatus& now,
+                               uint64_t current_hard = UINT64_MAX);
 
 // "SCHED_RR priority 10", "SCHED_OTHER (demoted by SIGXCPU ...)": for logs and status.
 std::string describe(const SchedulingStatus& s);
@@ -68,6 +70,8 @@ std::string describe(const SchedulingStatus& s);
 // never inherits real time).
 Result<void> set_thread_policy(pthread_t thread, int policy, int priority);
 Result<void> set_rttime_limit(const RttimeLimits& l);
+// The hard RLIMIT_RTTIME in force, in microseconds (UINT64_MAX: none).
+uint64_t current_rttime_hard_limit();
 Result<void> lock_memory(bool lock);
 
 // SIGXCPU: a handler (async-signal-safe: two system calls and an atomic) that drops the

@@ -73,7 +73,7 @@ void VrrpThread::schedule(const config::VrrpScheduling& want, boost::asio::io_co
     if (!watch_) watch_sigxcpu(main);
     SchedulingStatus s = scheduling();
     s.wanted_priority = want.rt_priority;
-    const SchedulingPlan plan = plan_scheduling(want, s);
+    const SchedulingPlan plan = plan_scheduling(want, s, current_rttime_hard_limit());
     std::string problem;
     if (plan.lock_memory || plan.unlock_memory) {
         if (auto r = lock_memory(plan.lock_memory); !r) {

@@ -38,6 +38,13 @@ TEST(RttimeLimits, TheBudgetIsTheSoftLimitAndTheKernelKillsASecondLater) {
     EXPECT_EQ(rttime_limits(1000us), (RttimeLimits{1000, 1001000}));
 }
 
+TEST(RttimeLimits, AHardLimitInForceIsNeverRaised) {
+    // A reload from 10 ms to 2 s: the hard limit of 1.01 s stays, and so must the soft one.
+    EXPECT_EQ(rttime_limits(20000us, 1010000), (RttimeLimits{20000, 1010000}));
+    EXPECT_EQ(rttime_limits(2000000us, 1010000), (RttimeLimits{1010000, 1010000}));
+    EXPECT_EQ(plan_scheduling(want(10), running("SCHED_RR", 10), 1010000).limits.hard_us, 1010000u);
+}
+
 TEST(PlanScheduling, RealTimeAtStartWithItsBudgetSetFirst) {
     auto p = plan_scheduling(want(10), running("SCHED_OTHER", 0));
     EXPECT_EQ(p.policy, SCHED_RR);
