@@ -40,6 +40,7 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -389,6 +390,17 @@ bool load_figure(int seconds) {
                                  "(load: {}, on {} CPUs)",
                                  seconds, pairs[i].name, n[i], what, lt::CpuLoad::cpus())
                   << std::endl;
+    // What the shipped lvsd's pair logged about a takeover, to see why.
+    if (n[0] > 0) {
+        std::istringstream b(pairs[0].pb.output());
+        for (std::string line; std::getline(b, line);)
+            if (line.find(" -> ") != std::string::npos) std::cerr << "vrrp_failover: backup: " << line << "\n";
+        std::istringstream a(pairs[0].pa.output());
+        for (std::string line; std::getline(a, line);)
+            if (line.find(" -> ") != std::string::npos || line.find("error") != std::string::npos ||
+                line.find("warn") != std::string::npos)
+                std::cerr << "vrrp_failover: master: " << line << "\n";
+    }
     std::cout << fmt::format("vrrp_failover v3 advert=10ms false takeovers under load in {} s: ratio lvsd/keepalived: "
                              "{}/{} = {:.3f}; lvsd with vrrp_rt_priority 0: {}",
                              seconds, n[0], n[2], n[2] ? double(n[0]) / n[2] : 0.0, n[1])
