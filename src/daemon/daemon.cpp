@@ -75,6 +75,8 @@ Daemon::Daemon(std::string config_path, std::string control_socket_path,
       control_socket_path_(std::move(control_socket_path)),
       config_(std::move(initial)) {}
 
+Daemon::~Daemon() { vrrp_thread_.stop(); }
+
 Result<void> Daemon::ensure_service_plane(const config::Config& config) {
     ipvs_unavailable_ = false;
     if (services_ || config.virtual_servers.empty()) return {};
@@ -104,11 +106,14 @@ int Daemon::run() {
     lock_.emplace(std::move(*lock));
     (void)overrides();  // read before any plane starts, and logged once
     // The host first: every reload is checked against it, and the instances follow it.
-    if (auto r = host_.start(); !r) {
-        spdlog::critical("cannot start: {}", r.error().message);
+    auto started = vrrp_thread_.call([this] { return host_.start(); });
+    if (!started || !*started) {
+        spdlog::critical("cannot start: {}", started ? started->error().message : "the VRRP thread did not answer");
         return 1;
     }
-    vrrp_ = std::make_unique<VrrpPlane>(io_, host_);
+    // Real time (or not) before the first advert.
+    vrrp_thread_.schedule(config_->global.vrrp_scheduling, io_);
+    vrrp_ = std::make_unique<VrrpPlane>(vrrp_thread_, io_, host_);
     vrrp_->on_transition([this](const std::string& instance, vrrp::State state) {
         if (sync_.config() && sync_.config()->instance == instance) sync_.on_state(state);
     });
@@ -139,6 +144,7 @@ int Daemon::run() {
     // status line says what lvsd waits for.
     if (waiting_for_ipvs_) notify_systemd("READY=1\nSTATUS=waiting for IPVS (modprobe ip_vs)");
     io_.run();
+    vrrp_thread_.stop();
     spdlog::info("lvsd stopped");
     return exit_code_;
 }
@@ -251,13 +257,16 @@ Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) 
         return r;
     };
     // A VIP of this config counts as ours: the backup holds it only once it is master.
+    // (The host view is the VRRP thread's.)
     auto is_ours = [&](const IpAddress& a) {
         for (const auto& in : config->vrrp_instances)
             for (const auto& v : in.virtual_ipaddress)
                 if (v.prefix.address == a) return true;
         return host_.view().is_local(a);
     };
-    if (auto r = check_against_host(*config, is_ours); !r) return failed(r);
+    auto checked = vrrp_thread_.call([&] { return check_against_host(*config, is_ours); });
+    if (!checked) return failed(make_error(ETIMEDOUT, "the VRRP thread did not answer"));
+    if (!*checked) return failed(*checked);
     if (auto r = ensure_service_plane(*config); !r) return failed(r);
     auto vrrp = vrrp_->prepare(*config);
     if (!vrrp) return failed(vrrp.error());
@@ -277,6 +286,7 @@ Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) 
         !r)
         spdlog::error("IPVS connection sync: {}", r.error().message);
     commit_metrics(metrics);
+    if (running_) vrrp_thread_.schedule(config->global.vrrp_scheduling, io_);
     return {};
 }
 
@@ -345,6 +355,7 @@ std::string Daemon::scrape(const HttpMetrics& http) const {
     s.process.reloads_failed = reloads_failed_;
     s.process.last_reload_succeeded = last_reload_succeeded_;
     s.vrrp = vrrp_->metrics();
+    s.vrrp_thread = vrrp_thread_.scheduling();
     if (services_) s.ipvs = services_->metrics();
     s.http = http;
     return render_metrics(s);
@@ -378,8 +389,8 @@ void Daemon::balancer_drain_vrrp(bool /*on*/) {
 std::string Daemon::status_text() const {
     auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                                started_);
-    return fmt::format("lvsd {}  config {}  generation {}  up {}s\n\n{}", LVSD_VERSION,
-                       config_path_, generation_, up.count(),
+    return fmt::format("lvsd {}  config {}  generation {}  up {}s\nVRRP thread: {}\n\n{}", LVSD_VERSION,
+                       config_path_, generation_, up.count(), describe(vrrp_thread_.scheduling()),
                        vrrp_->status_text() + "\n" +
                            (services_          ? services_->status_text()
                             : waiting_for_ipvs_ ? fmt::format("IPVS: not available in this kernel (modprobe ip_vs); "
@@ -396,6 +407,7 @@ std::string Daemon::status_json() const {
     s.generation = generation_;
     s.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
     s.vrrp = vrrp_->status();
+    s.vrrp_thread = vrrp_thread_.scheduling();
     if (services_) s.ipvs = services_->status();
     s.sync = sync_.status();
     return render_status_json(s);
@@ -411,7 +423,8 @@ void Daemon::stop() {
     // switch it to backup on the way out.
     sync_.stop();
     if (vrrp_) vrrp_->stop();
-    host_.stop();
+    vrrp_thread_.call([this] { host_.stop(); });
+    vrrp_thread_.stop_watching();
     // The IPVS table stays as it is: a restart adopts it without dropping a connection,
     // and the standby holds the same table anyway (DESIGN.md). Checks and timers stop.
     services_.reset();

@@ -1,5 +1,7 @@
-// The shell around the pure core: one io_context, one thread; signals drive reload and
-// stop (DESIGN.md "Interfaces").
+// The shell around the pure core: signals drive reload and stop (DESIGN.md "Interfaces").
+// Two threads, one io_context each: the main one (config, health checks, IPVS, control
+// socket, metrics, trackers, notify commands) and the VRRP thread (vrrp_thread.hpp: the
+// instances and the host view they follow), possibly real time.
 #pragma once
 
 #include <chrono>
@@ -19,6 +21,7 @@
 #include "daemon/overrides.hpp"
 #include "daemon/service_plane.hpp"
 #include "daemon/vrrp_plane.hpp"
+#include "daemon/vrrp_thread.hpp"
 #include "host/monitor.hpp"
 
 namespace lvsd::config {
@@ -49,6 +52,7 @@ class Daemon {
 public:
     Daemon(std::string config_path, std::string control_socket_path,
            std::shared_ptr<const config::Config> initial);
+    ~Daemon();  // the VRRP thread stops before what it runs is destroyed
 
     // Runs until SIGTERM/SIGINT; returns the process exit code.
     int run();
@@ -90,7 +94,9 @@ private:
     std::string scrape(const HttpMetrics& http) const;
 
     boost::asio::io_context io_;
-    host::Monitor host_{io_};  // before the planes: they read it until they are gone
+    VrrpThread vrrp_thread_;  // before everything that runs on it
+    // The VRRP thread's; before the planes: they read it until they are gone.
+    host::Monitor host_{vrrp_thread_.io()};
     std::string config_path_;
     std::string control_socket_path_;
     // Declared before everything it guards: released last.
