@@ -10,10 +10,6 @@ namespace lvsd::daemon {
 
 namespace {
 
-std::string name(const RealServerKey& k) {
-    return fmt::format("{} in {}", ctl::format_real(k.real), ctl::format_service(k.service));
-}
-
 std::set<RealServerKey> keys_of(const config::Config& config) {
     auto all = every_real_server(config);
     return {all.begin(), all.end()};
@@ -29,6 +25,10 @@ Drain new_drain(std::optional<uint32_t> timeout_s, OverrideClock::time_point now
 void drop_empty(Overrides& o) { std::erase_if(o.real_servers, [](const auto& e) { return e.second.empty(); }); }
 
 }  // namespace
+
+std::string real_server_name(const RealServerKey& k) {
+    return fmt::format("{} in {}", ctl::format_real(k.real), ctl::format_service(k.service));
+}
 
 std::vector<RealServerKey> every_real_server(const config::Config& config) {
     std::vector<RealServerKey> out;
@@ -128,7 +128,7 @@ std::vector<std::string> advance_drains(Overrides& o, const ObservedLookup& obse
                               : "--timeout reached";
         if (why.empty()) continue;
         ov.drain->done = true;
-        log.push_back(fmt::format("real server {} drained: {}", name(k), why));
+        log.push_back(fmt::format("real server {} drained: {}", real_server_name(k), why));
     }
     return log;
 }
@@ -156,7 +156,7 @@ std::vector<std::string> fit_to_config(Overrides& o, const config::Config* previ
             continue;
         }
         log.push_back(fmt::format("override of real server {} dropped: the configuration no longer has it",
-                                  name(it->first)));
+                                  real_server_name(it->first)));
         it = o.real_servers.erase(it);
     }
     if (o.balancer_drain) {
@@ -166,7 +166,7 @@ std::vector<std::string> fit_to_config(Overrides& o, const config::Config* previ
             auto& drain = o.real_servers[k].drain;
             if (drain) continue;
             drain = o.balancer_drain;  // a deadline already passed ends it on the next poll
-            log.push_back(fmt::format("real server {} drained with the balancer (drain --balancer is on)", name(k)));
+            log.push_back(fmt::format("real server {} drained with the balancer (drain --balancer is on)", real_server_name(k)));
         }
     }
     return log;

@@ -21,6 +21,8 @@ namespace lvsd::daemon {
 Result<std::vector<RealServerKey>> resolve(const config::Config& config, const ctl::RealServerRef& ref);
 // Every real server of every virtual service, in config order.
 std::vector<RealServerKey> every_real_server(const config::Config& config);
+// "RIP:PORT in VIP:PORT/proto", as lvsctl names them, for replies and the log.
+std::string real_server_name(const RealServerKey& k);
 
 // The overrides after a drain / undrain / disable / enable / weight request, and the real
 // servers it concerns (for the reply). A reference that names nothing changes nothing.

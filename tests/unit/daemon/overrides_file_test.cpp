@@ -117,7 +117,9 @@ TEST(OverridesFile, WriteReplacesAtomicallyAndReadsBack) {
     EXPECT_TRUE(missing.problems.empty());
     auto bad_dir = write_overrides("/nonexistent-dir/x.overrides", sample());
     ASSERT_FALSE(bad_dir);
-    EXPECT_EQ(bad_dir.error().message, "create /nonexistent-dir/x.overrides.new: No such file or directory");
+    EXPECT_EQ(bad_dir.error().message,
+              "create /nonexistent-dir/x.overrides.new: No such file or directory (the previous "
+              "/nonexistent-dir/x.overrides is kept)");
 }
 
 // A disk that fills up while the file is written (RLIMIT_FSIZE makes write() fail with
