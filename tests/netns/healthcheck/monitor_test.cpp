@@ -187,8 +187,10 @@ TEST(Monitor, StartsAreSpreadAcrossTheInterval) {
     }
     // Only 127.0.0.1 listens; the rest are refused at once (loopback answers RST).
     ASSERT_TRUE(run_until(io, [&] { return mon.stats().probes_started >= kChecks; }, 3s));
-    // Fired together, all 500 would be in flight at once.
-    EXPECT_LT(mon.stats().peak_in_flight, 50u);
+    // Fired together, all 500 would be in flight at once; spread, one starts every 1 ms and
+    // a refused connect is over in well under a millisecond on an idle machine. The bound
+    // leaves room for a slow one (ASan, a loaded builder: 64 seen with both), not for a burst.
+    EXPECT_LT(mon.stats().peak_in_flight, static_cast<std::size_t>(kChecks / 4));
     auto snap = mon.snapshot();
     ASSERT_EQ(snap.size(), static_cast<std::size_t>(kChecks));
     EXPECT_TRUE(std::is_sorted(snap.begin(), snap.end(),

@@ -2,6 +2,7 @@
 // the reverse, VRRPv2 (keepalived's default, with a PASS password or with auth_type AH)
 // and v3, multicast and unicast. The VIP moves both ways when either side dies, and neither side complains
 // about the other's packets.
+#include <cstring>
 #include <regex>
 
 #include <fmt/ranges.h>
@@ -49,6 +50,16 @@ RouterSpec lvsd_spec(const Case& c, int priority) {
 
 bool keepalived_in(const Keepalived& k, const std::string& state, std::size_t from = 0) {
     return k.log().find("Entering " + state + " STATE", from) != std::string::npos;
+}
+
+// The state keepalived entered last ("" before its first).
+std::string keepalived_state(const Keepalived& k) {
+    const std::string log = k.log();
+    const auto at = log.rfind("Entering ");
+    if (at == std::string::npos) return "";
+    const auto begin = at + std::strlen("Entering ");
+    const auto end = log.find(" STATE", begin);
+    return end == std::string::npos ? "" : log.substr(begin, end - begin);
 }
 
 // Lines in which keepalived objects to a packet it received.
@@ -110,7 +121,10 @@ TEST_P(KeepalivedInterop, VipMovesBothWaysWithoutComplaints) {
         ASSERT_TRUE(lv.wait_state("MASTER", 8s)) << lv.proc.output();
         lt::wait_until([] { return false; }, Ms(3 * advert_ms));
         EXPECT_EQ(lv.last_state(), "MASTER") << lv.proc.output() << ka.log();
-        EXPECT_FALSE(keepalived_in(ka, "MASTER")) << ka.log();
+        // keepalived starts first: when lvsd's first advert is later than keepalived's
+        // master-down interval (361 ms at advert_int 0.1; a loaded machine, an ASan lvsd)
+        // keepalived is master until it hears it. The steady state is what this checks.
+        EXPECT_EQ(keepalived_state(ka), "BACKUP") << ka.log();
         EXPECT_TRUE(has_address(lab, "b", kVip));
         EXPECT_FALSE(has_address(lab, "a", kVip));
     }
