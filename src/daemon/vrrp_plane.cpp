@@ -74,6 +74,7 @@ vrrp::InstanceConfig map_instance(const config::VrrpInstance& in, const std::vec
     c.interface = in.interface;
     c.virtual_router_id = in.virtual_router_id;
     c.priority = in.priority;
+    c.failover_priority = in.failover_priority;
     c.advert_int = in.advert_int;
     c.version = in.version;
     c.family = in.family;
@@ -268,6 +269,8 @@ std::vector<std::string> VrrpPlane::commit(std::unique_ptr<Prepared> p) {
         it->second->stop();
         it = instances_.erase(it);
     }
+    // Before a reconfigure can make an overridden instance an address owner.
+    reconcile_overrides(topology_of(*p));
     for (auto& [name, c] : p->configs)
         if (!p->fresh.contains(name))
             if (auto r = instances_.at(name)->reconfigure(c); !r)
@@ -287,6 +290,8 @@ std::vector<std::string> VrrpPlane::commit(std::unique_ptr<Prepared> p) {
             groups_.push_back(std::make_unique<vrrp::SyncGroup>(g.name, std::move(members), std::move(n)));
         }
     }
+    // New instances are overridden before they start: a held one never becomes master.
+    apply_overrides();
     // Every instance learns the verdicts known now (a reload may have added a tracker).
     for (auto& [name, inst] : instances_) {
         for (const auto& t : inst->config().track_script)
@@ -339,6 +344,7 @@ void VrrpPlane::stop_instances() {
 std::string VrrpPlane::status_text() const {
     if (instances_.empty()) return "VRRP: no instances\n";
     std::string out = "VRRP:\n";
+    auto overridden = per_instance(overrides_, topology_);
     for (const auto& [name, inst] : instances_) {
         const auto& c = inst->config();
         const auto& n = inst->counters();
@@ -349,6 +355,9 @@ std::string VrrpPlane::status_text() const {
                            inst->effective_priority(), n.adverts_sent, n.adverts_received,
                            n.drops(), n.transitions, n.vip_repairs,
                            inst->fault().empty() ? std::string() : "\n               fault: " + inst->fault());
+        if (const auto& o = overridden[name]; o.kind != vrrp::Override::None)
+            out += fmt::format("               override {} since {} ({}){}\n", vrrp::to_string(o.kind), wall_clock(o.since),
+                               age(o.since), o.group.empty() ? "" : ", on sync group " + o.group);
         for (const auto& t : inst->contributions())
             out += fmt::format("               tracker {:<28} {:+d}{}\n", t.what, t.delta, t.fault ? "  FAULT" : "");
     }
@@ -358,6 +367,7 @@ std::string VrrpPlane::status_text() const {
 std::vector<VrrpInstanceStatus> VrrpPlane::status() const {
     std::vector<VrrpInstanceStatus> out;
     const auto now = std::chrono::steady_clock::now();
+    auto overridden = per_instance(overrides_, topology_);
     for (const auto& [name, inst] : instances_) {
         const auto& c = inst->config();
         const auto& n = inst->counters();
@@ -385,6 +395,11 @@ std::vector<VrrpInstanceStatus> VrrpPlane::status() const {
                     ts.script = TrackerStatus::Script{runner->runs, runner->failures, runner->last};
         }
         st.state_since_s = std::chrono::duration_cast<std::chrono::seconds>(now - inst->state_since()).count();
+        if (const auto& o = overridden[name]; o.kind != vrrp::Override::None)
+            st.override_ = VrrpInstanceStatus::Override{
+                std::string(vrrp::to_string(o.kind)),
+                std::chrono::duration_cast<std::chrono::seconds>(now - o.since).count(),
+                o.group.empty() ? std::nullopt : std::optional<std::string>(o.group)};
         out.push_back(std::move(st));
     }
     return out;
@@ -393,6 +408,7 @@ std::vector<VrrpInstanceStatus> VrrpPlane::status() const {
 std::vector<VrrpInstanceMetrics> VrrpPlane::metrics() const {
     std::vector<VrrpInstanceMetrics> out;
     const auto now = std::chrono::steady_clock::now();
+    auto overridden = per_instance(overrides_, topology_);
     for (const auto& [name, inst] : instances_) {
         const auto& c = inst->config();
         VrrpInstanceMetrics m;
@@ -407,6 +423,10 @@ std::vector<VrrpInstanceMetrics> VrrpPlane::metrics() const {
         m.counters = inst->counters();
         m.trackers = inst->contributions();
         m.fault = !inst->fault().empty();
+        if (const auto& o = overridden[name]; o.kind != vrrp::Override::None) {
+            m.override_ = o.kind;
+            m.override_seconds = std::chrono::duration<double>(now - o.since).count();
+        }
         out.push_back(std::move(m));
     }
     return out;

@@ -15,6 +15,7 @@
 
 #include "config/config.hpp"
 #include "daemon/status.hpp"
+#include "daemon/vrrp_overrides.hpp"
 #include "host/monitor.hpp"
 #include "vrrp/instance.hpp"
 #include "vrrp/tracked_files.hpp"
@@ -89,6 +90,23 @@ public:
     // The instance's state, or nothing when no such instance runs.
     std::optional<vrrp::State> state(const std::string& instance) const;
 
+    // ---- operator overrides (lvsctl failover / hold): vrrp_overrides.hpp decides, the
+    // instances carry it out (vrrp/override.hpp). Each runs on the VRRP engine's thread.
+
+    // Carries out `r` on the running instances at once. The answer has one line per
+    // instance named, with the state it is in now; the error is the refusal (nothing
+    // changed then).
+    Result<std::string> request_override(const VrrpOverrideRequest& r);
+    const VrrpOverrides& overrides() const { return overrides_; }
+    // Overrides from the state file: call before the first commit(), which applies them
+    // before any instance starts (a held instance never becomes master on its way up).
+    void restore_overrides(VrrpOverrides o) { overrides_ = std::move(o); }
+    // Called whenever the overrides change (a request, or a reload that drops some), so
+    // that the daemon keeps the state file.
+    // It returns the error when the file cannot be written: a request then changes nothing.
+    using SaveOverrides = std::function<Result<void>(const VrrpOverrides&)>;
+    void on_overrides_changed(SaveOverrides f) { save_overrides_ = std::move(f); }
+
     std::string status_text() const;
     // `lvsctl status --json`'s part: every instance.
     std::vector<VrrpInstanceStatus> status() const;
@@ -97,6 +115,11 @@ public:
 
 private:
     void stop_instances();
+    // Every running instance gets the override per_instance() gives it now.
+    void apply_overrides();
+    void reconcile_overrides(const VrrpTopology& next);
+    static VrrpTopology topology_of(const Prepared& p);
+    std::string override_text(const std::string& instance) const;
     std::unique_ptr<vrrp::Instance> make(const std::string& name, const vrrp::InstanceConfig& c);
 
     boost::asio::io_context& io_;
@@ -108,6 +131,9 @@ private:
     std::vector<std::unique_ptr<vrrp::SyncGroup>> groups_;
     Groups group_members_;
     std::function<void(const std::string&, vrrp::State)> on_transition_;
+    VrrpTopology topology_;  // of the running configuration
+    VrrpOverrides overrides_;
+    SaveOverrides save_overrides_;
 };
 
 }  // namespace lvsd::daemon

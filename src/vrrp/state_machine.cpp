@@ -5,7 +5,7 @@
 // state      | event                         | actions                                  | next
 // -----------+-------------------------------+------------------------------------------+--------
 // Initialize | Startup, priority 255         | SendAdvert, AddVips, SendGarp, ArmAdvert | Master   §6.4.1
-// Initialize | Startup, otherwise            | ArmMasterDown(MDI)                       | Backup   §6.4.1
+// Initialize | Startup, otherwise (or hold)  | ArmMasterDown(MDI)                       | Backup   §6.4.1
 // Initialize | Startup, a link down          | —                                        | Fault    (keepalived)
 // Backup     | Shutdown                      | CancelTimer                              | Initialize §6.4.2
 // Backup     | MasterDownTimer               | SendAdvert, AddVips, SendGarp, ArmAdvert | Master   §6.4.2
@@ -24,6 +24,11 @@
 // Fault      | LinkUp / SyncBackup, no fault | ArmMasterDown(MDI)                       | Backup   (keepalived)
 // Backup     | SyncMaster                    | as MasterDownTimer                       | Master   (sync group)
 // Master     | SyncBackup                    | SendAdvert(0), RemoveVips, ArmMasterDown | Backup   (sync group)
+// Master     | Yield                         | SendAdvert(0), RemoveVips, ArmMasterDown | Backup   (lvsctl failover/hold)
+// Master     | AdvertTimer, hold             | as Yield                                 | Backup   (lvsctl hold)
+// Backup     | MasterDownTimer, hold         | ArmMasterDown(MDI)                       | Backup   (lvsctl hold)
+// Backup     | SyncMaster, hold              | —                                        | Backup   (lvsctl hold)
+// Fault      | SyncMaster, hold, no fault    | ArmMasterDown(MDI)                       | Backup   (lvsctl hold)
 #include "vrrp/state_machine.hpp"
 
 #include <algorithm>
@@ -75,6 +80,14 @@ struct Builder {
         notify(State::Backup);
     }
 
+    // Master -> Backup without leaving the election: priority 0 tells the peer to take
+    // over after its Skew_Time (RFC 5798 §6.4.2) instead of Master_Down_Interval.
+    void yield() {
+        send(kStopPriority);
+        out.actions.push_back(action::RemoveVips{});
+        become_backup(p.advert_int);
+    }
+
     void become_fault() {
         if (out.next.state == State::Master) {
             // Tell the peer to take over now rather than after Master_Down_Interval.
@@ -93,7 +106,7 @@ Step initialize(Builder b, const Event& e) {
                    [&](const event::Startup&) {
                        if (b.out.next.link_fault || b.out.next.group_fault) {
                            b.become_fault();
-                       } else if (b.p.priority == kOwnerPriority) {
+                       } else if (b.p.priority == kOwnerPriority && !b.p.hold) {
                            b.become_master();
                        } else {
                            b.become_backup(b.p.advert_int);
@@ -117,8 +130,15 @@ Step backup(Builder b, const Event& e) {
                 next.preempt_at.reset();
                 b.notify(State::Initialize);
             },
-            [&](const event::MasterDownTimer&) { b.become_master(); },
-            [&](const event::SyncMaster&) { b.become_master(); },
+            [&](const event::MasterDownTimer&) {
+                // Held: the master is silent, but the operator said never; keep timing it,
+                // so that a release without a master takes over one interval later.
+                if (b.p.hold) b.arm_master_down(master_down_interval(b.p, next.master_adver_interval));
+                else b.become_master();
+            },
+            [&](const event::SyncMaster&) {
+                if (!b.p.hold) b.become_master();
+            },
             [&](const event::AdvertReceived& a) {
                 if (a.priority == kStopPriority) {
                     // §6.4.2: the master is leaving; take over after Skew_Time, so the
@@ -162,9 +182,12 @@ Step master(Builder b, const Event& e) {
     auto& next = b.out.next;
     std::visit(Overloaded{
                    [&](const event::AdvertTimer&) {
+                       // Held while Master (set without a Yield): leave at the next advert.
+                       if (b.p.hold) return b.yield();
                        b.send(b.p.priority);
                        b.arm_advert();
                    },
+                   [&](const event::Yield&) { b.yield(); },
                    [&](const event::Shutdown&) {
                        b.out.actions.push_back(action::CancelTimer{});
                        b.send(kStopPriority);
@@ -211,9 +234,7 @@ Step master(Builder b, const Event& e) {
                    [&](const event::SyncBackup&) {
                        // A sibling lost the election: follow it and tell our peer to take
                        // over now (priority 0) so that the group moves as one.
-                       b.send(kStopPriority);
-                       b.out.actions.push_back(action::RemoveVips{});
-                       b.become_backup(b.p.advert_int);
+                       b.yield();
                    },
                    [&](const auto&) {},  // Startup, MasterDownTimer (stale), LinkUp, SyncMaster
                },
@@ -238,7 +259,9 @@ Step fault(Builder b, const Event& e) {
                    },
                    [&](const event::SyncMaster&) {
                        next.group_fault = false;
-                       if (!next.link_fault) b.become_master();
+                       if (next.link_fault) return;
+                       if (b.p.hold) b.become_backup(b.p.advert_int);
+                       else b.become_master();
                    },
                    [&](const event::SyncFault&) { next.group_fault = true; },
                    [&](const event::Shutdown&) {

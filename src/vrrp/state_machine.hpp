@@ -39,6 +39,10 @@ struct Params {
     bool preempt = true;                 // keepalived's `nopreempt` sets false
     Duration preempt_delay{0};           // keepalived's `preempt_delay`
     IpAddress primary;                   // our primary address: the tie-breaker (§6.4.3)
+    // The operator holds the instance in Backup (`lvsctl hold`, override.hpp): it never
+    // becomes Master, not even when the master falls silent or a sync-group sibling
+    // becomes Master. Not in the RFCs.
+    bool hold = false;
 };
 
 // What the machine remembers between steps.
@@ -68,11 +72,16 @@ struct LinkUp {};    // every tracked interface is up again
 struct SyncMaster {};
 struct SyncBackup {};
 struct SyncFault {};
+// The operator hands mastership over (`lvsctl failover` or `lvsctl hold`, override.hpp):
+// a Master advertises priority 0 (RFC 5798 §6.4.3 / RFC 3768 §6.4.3, as on Shutdown, so
+// the peer takes over after its Skew_Time) and goes on as Backup with the priority in
+// Params, which the caller has lowered first. Nothing in the other states.
+struct Yield {};
 }  // namespace event
 
 using Event = std::variant<event::Startup, event::Shutdown, event::AdvertReceived, event::MasterDownTimer,
                            event::AdvertTimer, event::LinkDown, event::LinkUp, event::SyncMaster,
-                           event::SyncBackup, event::SyncFault>;
+                           event::SyncBackup, event::SyncFault, event::Yield>;
 
 namespace action {
 struct SendAdvert {
