@@ -139,6 +139,8 @@ public:
             reload_weight();
             reload_broken();
             restart_lb1();
+            operator_failover();
+            failover_clear();
             const bool answered = proxy1_answered();
             check(answered, "proxy1 answered requests again after its return",
                   answered ? "" : "lb1's ipvsadm -Ln now:\n" + lab_->exec("lb1", {"ipvsadm", "-Ln"}).output);
@@ -745,6 +747,49 @@ private:
         check(o.lb[0].table == o.lb[1].table && o.lb[0].table.weight(kService, kProxy2) == 3,
               "both balancers hold the same table, with proxy2's new weight",
               "lb1: " + o.lb[0].table.str() + " / lb2: " + o.lb[1].table.str());
+    }
+
+    // Issue #15: the operator hands mastership to lb2 without stopping lb1's lvsd
+    // (priority 0, then lb1 backup at failover_priority), and takes it back.
+    void operator_failover() {
+        const Seconds skew = advert_int_ * ((256 - priority_[1]) / 256.0);
+        step("`lvsctl failover VI_1` on lb1 (master)", fmt::format("lb2's skew time {}, 0 failed requests", secs(skew)));
+        const auto t = Clock::now();
+        auto r = lvsctl(0, {"failover", "VI_1"});
+        say("lvsctl failover said: " + r.output.substr(0, r.output.find_last_not_of('\n') + 1));
+        check(r.status == 0 && r.output.find("VI_1: BACKUP") != std::string::npos,
+              "lvsctl failover answers that lb1 is BACKUP now (exit 0)", fmt::format("exit {}", r.status));
+        auto moved = observe(t, [](const Observation& o) { return o.lb[1].vip && !o.lb[0].vip; }, skew + 10s);
+        const Seconds took = moved ? rel(moved->t) - rel(t) : Seconds(-1);
+        if (moved) measured("lvsctl failover -> lb2 holds the VIP, lb1 not", secs(took));
+        check(moved && took <= skew + kSlack, fmt::format("lb2 holds the VIP within its skew time {}", secs(skew)),
+              moved ? "after " + secs(took) : lvsd_logs());
+        if (!moved) throw Aborted("the VIP did not move to lb2");
+        pause(4 * advert_int_);  // longer than lb1's Master_Down_Interval
+        check(watcher_->always(moved->t, Clock::now(), [](const Observation& o) { return o.lb[1].vip && !o.lb[0].vip; }),
+              "lb1 does not take the VIP back while failed over");
+        check(vrrp_state(0) == "BACKUP" && vrrp_state(1) == "MASTER", "lvsctl status: lb1 BACKUP, lb2 MASTER");
+        const auto failed = failures_since(rel(t));
+        check(failed == 0, "no request fails across the failover", first_failure(client_->requests(), rel(t)));
+    }
+
+    void failover_clear() {
+        const Seconds vrrp = 3 * advert_int_ + Seconds((256 - priority_[0]) / 256.0);
+        step("`lvsctl failover --clear VI_1` on lb1", fmt::format("preempts within 3 x advert_int + skew = {}, 0 failed "
+                                                                    "requests", secs(vrrp)));
+        const auto t = Clock::now();
+        auto r = lvsctl(0, {"failover", "--clear", "VI_1"});
+        check(r.status == 0, "lvsctl failover --clear succeeds", r.output);
+        auto back = observe(t, [](const Observation& o) { return o.lb[0].vip && !o.lb[1].vip; }, vrrp + 10s);
+        const Seconds took = back ? rel(back->t) - rel(t) : Seconds(-1);
+        if (back) measured("lvsctl failover --clear -> lb1 master again (preempt)", secs(took));
+        check(back && took <= vrrp + kSlack, fmt::format("lb1 preempts within {}", secs(vrrp)),
+              back ? "after " + secs(took) : lvsd_logs());
+        if (!back) throw Aborted("lb1 did not take the VIP back");
+        pause(1s);
+        check(vrrp_state(0) == "MASTER" && vrrp_state(1) == "BACKUP", "lvsctl status: lb1 MASTER, lb2 BACKUP");
+        const auto failed = failures_since(rel(t));
+        check(failed == 0, "no request fails across the preemption", first_failure(client_->requests(), rel(t)));
     }
 
     void finish() {

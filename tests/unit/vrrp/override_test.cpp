@@ -34,6 +34,15 @@ Snapshot in(State s) {
     return x;
 }
 
+Tracker script(const char* name, int weight, bool ok) {
+    Tracker t;
+    t.kind = Tracker::Kind::Script;
+    t.name = name;
+    t.weight = weight;
+    t.ok = ok;
+    return t;
+}
+
 event::AdvertReceived advert(uint8_t prio) { return event::AdvertReceived{prio, *parse_address("192.0.2.3"), Centiseconds(100)}; }
 
 template <class A>
@@ -61,7 +70,7 @@ TEST(OverridePriority, NoOverrideKeepsTheTrackedPriority) {
 
 TEST(OverridePriority, FailoverAndHoldRunWithFailoverPriorityWhateverTheTrackersAdd) {
     // priority 100 + a script's +50 while it succeeds: still 1 under the override.
-    const auto tracked = effective_priority(100, {{Tracker::Kind::Script, "chk", 50, true}});
+    const auto tracked = effective_priority(100, {script("chk", 50, true)});
     ASSERT_EQ(tracked.priority, 150);
     EXPECT_EQ(overridden_priority(tracked.priority, Override::Failover, 1), 1);
     EXPECT_EQ(overridden_priority(tracked.priority, Override::Hold, 1), 1);
@@ -70,7 +79,7 @@ TEST(OverridePriority, FailoverAndHoldRunWithFailoverPriorityWhateverTheTrackers
 
 TEST(OverridePriority, AnOverrideNeverRaisesAPriority) {
     // 100 with a failing -60 script is 40: a failover_priority of 50 must not lift it.
-    const auto tracked = effective_priority(100, {{Tracker::Kind::Script, "chk", -60, false}});
+    const auto tracked = effective_priority(100, {script("chk", -60, false)});
     ASSERT_EQ(tracked.priority, 40);
     EXPECT_EQ(overridden_priority(tracked.priority, Override::Failover, 50), 40);
 }

@@ -1,0 +1,221 @@
+// Issue #15, the VRRP side: `lvsctl failover` and `lvsctl hold` on real lvsd processes in
+// namespaces (a: priority 150, b: 100, or keepalived 2.2.7 as b), with an HTTP server
+// (busybox httpd) listening on every address of each balancer and a client namespace
+// that fetches the VIP with a new connection per request and no retries (curl, one
+// process per request): failover moves the VIP to the peer with no failed request,
+// `failover --clear` lets a preempt it back; hold keeps a in BACKUP when b is killed, and
+// across a SIGHUP and a restart of lvsd (the state file), until `hold --clear`.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "host_follow.hpp"
+
+using namespace lvsd::testing;
+using namespace lvsd::testing::hostfollow;
+using ::testing::HasSubstr;
+
+namespace {
+
+class Failover : public PairTest {
+protected:
+    void SetUp() override {
+        PairTest::SetUp();
+        lab_.netns("c");
+        lab_.veth("c", "eth0", "sw", "cp");
+        lab_.enslave("sw", "cp", "br0");
+        lab_.address("c", "eth0", "192.0.2.50/24");
+        for (const char* node : {"a", "b"}) {
+            const std::string www = dir_ + "/www-" + node;
+            run({"mkdir", "-p", www});
+            std::ofstream(www + "/index.html") << node << "\n";
+            httpd_.push_back(lab_.spawn(node, {"busybox", "httpd", "-f", "-p", "0.0.0.0:80", "-h", www}));
+        }
+    }
+    void TearDown() override {
+        stop_client();
+        if (ka_.pid() > 0) ka_.stop();
+        for (auto& h : httpd_) h.stop();
+        PairTest::TearDown();
+    }
+
+    // The client: one curl per request (a new connection each time, curl's default of no
+    // retry), every 20 ms, until the stop file appears (or 2000 requests, a bound); one
+    // line per request: "ok a", "ok b" or "FAIL <curl's exit status>".
+    void start_client() {
+        const std::string script = "i=0; while [ ! -e " + dir_ + "/stop ] && [ $i -lt 2000 ]; do i=$((i+1)); "
+                                   "r=$(curl -s --connect-timeout 5 -m 8 http://192.0.2.10/); rc=$?; "
+                                   "if [ $rc -eq 0 ]; then echo \"ok $r\"; else echo \"FAIL $rc\"; fi; "
+                                   "sleep 0.02; done; echo done";
+        client_ = lab_.spawn("c", {"sh", "-c", script});
+    }
+    void stop_client() {
+        if (client_.pid() <= 0) return;
+        std::ofstream(dir_ + "/stop") << "x\n";
+        wait_until([&] { return !client_.running(); }, 15s);
+        client_.stop();
+    }
+    std::size_t answered_by(const std::string& node) const { return count(client_.output(), "ok " + node + "\n"); }
+    std::size_t failures() const { return count(client_.output(), "FAIL"); }
+    std::size_t requests() const { return count(client_.output(), "ok ") + failures(); }
+    // Waits until `n` more requests were answered by `node`.
+    bool served_by(const std::string& node, std::size_t n = 10) const {
+        const auto before = answered_by(node);
+        return wait_until([&] { return answered_by(node) >= before + n; }, 10s);
+    }
+
+    std::string override_kind(const std::string& node) const {
+        const auto o = instance_object(status(node));
+        const auto at = o.find("\"override\":");
+        return at == std::string::npos ? "<absent>" : o.substr(at + 11, o.find_first_of(",}", at + 11) - at - 11);
+    }
+    bool a_backup_b_master() const {
+        return state("a") == "BACKUP" && !has_vip("a") && state("b") == "MASTER" && has_vip("b");
+    }
+
+    // keepalived 2.2.7 in b instead of lvsd: the same instance.
+    void start_keepalived_b() {
+        const std::string conf = dir_ + "/keepalived.conf";
+        std::ofstream(conf) << "global_defs {\n  router_id lvt_b\n}\n"
+                            << "vrrp_instance VI_1 {\n  interface eth0\n  state BACKUP\n  virtual_router_id 51\n"
+                            << "  priority 100\n  version 3\n  advert_int 0.1\n"
+                            << "  virtual_ipaddress {\n    192.0.2.10/24\n  }\n}\n";
+        ka_ = lab_.spawn("b", {"keepalived", "-n", "-l", "-D", "-P", "-f", conf, "-p", dir_ + "/ka.pid", "-r",
+                               dir_ + "/vrrp.pid"});
+    }
+
+    std::vector<Process> httpd_;
+    Process client_;
+    Process ka_;
+};
+
+}  // namespace
+
+TEST_F(Failover, MovesTheVipToTheLvsdPeerWithNoFailedRequestAndClearPreemptsBack) {
+    ASSERT_NO_FATAL_FAILURE(start_pair(conf_a(), conf_b()));
+    start_client();
+    ASSERT_TRUE(served_by("a")) << client_.output();
+
+    auto r = lvsctl("a", {"failover", "VI_1"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("VI_1: BACKUP, priority 1 (configured 150), failover"));
+    const auto t0 = Clock::now();
+    ASSERT_TRUE(wait_until([&] { return a_backup_b_master(); }, 5s, 5ms)) << status("a") << status("b");
+    measure("failover_to_peer_master_ms", ms_since(t0));
+    EXPECT_EQ(counter("a", "effective_priority"), 1);
+    EXPECT_EQ(override_kind("a"), "{\"kind\":\"failover\"") << inst("a");
+    EXPECT_THAT(lvsctl("a", {"status"}).output, HasSubstr("override failover since"));
+    ASSERT_TRUE(served_by("b")) << client_.output();
+    // It stays that way: a does not take mastership back while b advertises.
+    EXPECT_EQ(hold_for(1500ms, [&]() -> std::string { return a_backup_b_master() ? "" : "a took over again"; }), "");
+
+    r = lvsctl("a", {"failover", "--clear", "VI_1"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("VI_1: BACKUP, priority 150 (configured 150), no override"));
+    // a preempts: b's lower adverts are discarded, a is master after Master_Down_Interval.
+    ASSERT_TRUE(wait_until([&] { return state("a") == "MASTER" && has_vip("a") && !has_vip("b"); }, 5s))
+        << status("a") << status("b");
+    EXPECT_EQ(override_kind("a"), "null");
+    ASSERT_TRUE(served_by("a")) << client_.output();
+    stop_client();
+    std::cout << "[ measure  ] requests " << requests() << ", by a " << answered_by("a") << ", by b "
+              << answered_by("b") << ", failed " << failures() << std::endl;
+    EXPECT_EQ(failures(), 0u) << client_.output();
+}
+
+TEST_F(Failover, MovesTheVipToAKeepalivedPeerWithNoFailedRequest) {
+    write("a", render("a", conf_a()));
+    a_ = lab_.spawn("a", {kLvsd, "-f", conf_path("a")});
+    start_keepalived_b();
+    ASSERT_TRUE(wait_until([&] { return state("a") == "MASTER" && has_vip("a") && !has_vip("b"); }, 15s))
+        << status("a") << ka_.output();
+    start_client();
+    ASSERT_TRUE(served_by("a")) << client_.output();
+    const auto mark = ka_.output().size();
+
+    auto r = lvsctl("a", {"failover", "VI_1"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    ASSERT_TRUE(wait_until([&] { return has_vip("b") && !has_vip("a"); }, 5s, 5ms)) << status("a") << ka_.output();
+    EXPECT_THAT(ka_.output().substr(mark), HasSubstr("Entering MASTER STATE"));
+    ASSERT_TRUE(served_by("b")) << client_.output();
+    EXPECT_EQ(hold_for(1500ms, [&]() -> std::string {
+                  return state("a") == "BACKUP" && has_vip("b") && !has_vip("a") ? "" : "a took over again";
+              }),
+              "");
+
+    r = lvsctl("a", {"failover", "--clear", "VI_1"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    ASSERT_TRUE(wait_until([&] { return state("a") == "MASTER" && has_vip("a") && !has_vip("b"); }, 5s))
+        << status("a") << ka_.output();
+    ASSERT_TRUE(served_by("a")) << client_.output();
+    stop_client();
+    std::cout << "[ measure  ] requests " << requests() << ", by a " << answered_by("a") << ", by b "
+              << answered_by("b") << ", failed " << failures() << std::endl;
+    EXPECT_EQ(failures(), 0u) << client_.output();
+}
+
+TEST_F(Failover, HoldSurvivesThePeersDeathASighupAndARestart) {
+    ASSERT_NO_FATAL_FAILURE(start_pair(conf_a(), conf_b()));
+    auto r = lvsctl("a", {"hold", "VI_1"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("VI_1: BACKUP, priority 1 (configured 150), hold"));
+    ASSERT_TRUE(wait_until([&] { return a_backup_b_master(); }, 5s)) << status("a") << status("b");
+
+    // b dies without a word (by pid): with advert_int 0.1 a would be master within
+    // 0.4 s; held, it stays BACKUP and says so in its log.
+    ASSERT_EQ(::kill(b_.pid(), SIGKILL), 0);
+    ASSERT_TRUE(wait_until([&] { return !b_.running(); }, 5s));
+    auto stays_backup = [&]() -> std::string {
+        if (auto s = state("a"); s != "BACKUP") return "a is " + s;
+        if (has_vip_anywhere("a")) return "a holds the VIP";
+        return {};
+    };
+    EXPECT_EQ(hold_for(2s, stays_backup), "") << a_.output();
+    EXPECT_THAT(a_.output(), HasSubstr("the operator holds this instance in BACKUP"));
+
+    // SIGHUP: a reload keeps the override.
+    ASSERT_EQ(::kill(a_.pid(), SIGHUP), 0);
+    ASSERT_TRUE(wait_until([&] { return generation("a") == 2; }, 5s)) << a_.output();
+    EXPECT_EQ(hold_for(1s, stays_backup), "") << a_.output();
+    EXPECT_EQ(override_kind("a"), "{\"kind\":\"hold\"") << inst("a");
+
+    // A restart of lvsd: the state file brings the hold back before the instance starts.
+    ASSERT_EQ(::kill(a_.pid(), SIGTERM), 0);
+    ASSERT_TRUE(wait_until([&] { return !a_.running(); }, 10s));
+    EXPECT_EQ(a_.status(), 0) << a_.output();
+    std::ifstream saved(dir_ + "/a.overrides");
+    std::stringstream text;
+    text << saved.rdbuf();
+    EXPECT_THAT(text.str(), HasSubstr("vrrp_instance VI_1 hold"));
+    a_ = lab_.spawn("a", {kLvsd, "-f", conf_path("a")});
+    ASSERT_TRUE(wait_until([&] { return state("a") == "BACKUP"; }, 10s)) << a_.output();
+    EXPECT_EQ(override_kind("a"), "{\"kind\":\"hold\"") << inst("a");
+    EXPECT_EQ(hold_for(2s, stays_backup), "") << a_.output();
+
+    // Released: no master is heard, so a takes over.
+    r = lvsctl("a", {"hold", "--clear", "VI_1"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    ASSERT_TRUE(wait_until([&] { return state("a") == "MASTER" && has_vip("a"); }, 5s)) << status("a");
+}
+
+TEST_F(Failover, RefusalsAreClearAndChangeNothing) {
+    ASSERT_NO_FATAL_FAILURE(start_pair(conf_a(), conf_b()));
+    auto r = lvsctl("a", {"failover", "VI_9"});
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("no vrrp instance named \"VI_9\""));
+    r = lvsctl("a", {"hold", "--group", "G9"});
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("no vrrp sync group named \"G9\""));
+    r = lvsctl("a", {"failover", "VI_1"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    r = lvsctl("a", {"hold", "--clear", "VI_1"});
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("lvsctl failover --clear VI_1"));
+    EXPECT_EQ(override_kind("a"), "{\"kind\":\"failover\"") << inst("a");
+}
