@@ -1,8 +1,11 @@
 #include "ctl/command.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "ctl/control.hpp"
+#include "ctl/request.hpp"
 
 namespace lvsd::ctl {
 
@@ -55,12 +58,23 @@ Result<Command> parse_command(const std::vector<std::string>& args) {
     }
     if (words.empty()) return make_error(0, "no command (see lvsctl --help)");
     if (words[0] == "realserver") return parse_realserver(words, std::move(c));
+    if (words[0] != "status" && words[0] != "reload") {
+        // --wait is lvsctl's own: the daemon answers at once, lvsctl then polls.
+        if (auto it = std::find(words.begin(), words.end(), "--wait"); it != words.end()) {
+            if (words[0] != "drain") return make_error(0, "{}: --wait applies to drain only", words[0]);
+            words.erase(it);
+            c.wait = true;
+        }
+        auto request = parse_request(words);
+        if (!request) return make_error(0, "{} (see lvsctl --help)", request.error().message);
+        c.kind = Command::Kind::Request;
+        c.request = format_request(*request);
+        return c;
+    }
     if (words == std::vector<std::string>{"status"}) c.kind = Command::Kind::Status;
     else if (words == std::vector<std::string>{"status", "--json"}) c.kind = Command::Kind::StatusJson;
     else if (words == std::vector<std::string>{"reload"}) c.kind = Command::Kind::Reload;
-    else if (words[0] == "status" || words[0] == "reload")
-        return make_error(0, "{}: unexpected \"{}\" (see lvsctl --help)", words[0], words.back());
-    else return make_error(0, "unknown command \"{}\" (see lvsctl --help)", words[0]);
+    else return make_error(0, "{}: unexpected \"{}\" (see lvsctl --help)", words[0], words.back());
     return c;
 }
 
@@ -71,16 +85,41 @@ std::string usage() {
         "commands:\n"
         "  status [--json]   VRRP instances and virtual services of the running lvsd\n"
         "  reload            re-read the configuration; says whether it was accepted\n"
+        "  drain [SERVICE] REAL [--timeout SECONDS] [--wait]\n"
+        "                    weight 0 now (new connections go elsewhere, existing ones\n"
+        "                    continue); out of the table once its active connections\n"
+        "                    reach 0 or after --timeout; --wait shows the progress\n"
+        "                    until then\n"
+        "  drain --balancer [--timeout SECONDS] [--wait]\n"
+        "                    drain every real server of every virtual service\n"
+        "  undrain [SERVICE] REAL | undrain --balancer\n"
+        "                    end a drain: back in the table as its health says\n"
+        "  progress [SERVICE] REAL | progress --balancer\n"
+        "                    how many drains run and the active connections left\n"
+        "  disable [SERVICE] REAL\n"
+        "                    out of the table now (health is still checked)\n"
+        "  enable [SERVICE] REAL\n"
+        "                    end a disable\n"
+        "  weight [SERVICE] REAL WEIGHT | weight --clear [SERVICE] REAL\n"
+        "                    replace the configured weight (0-{}) until cleared\n"
+        "  failover [--clear] INSTANCE | failover [--clear] --group GROUP\n"
+        "                    a master hands its VIPs over to the peer until cleared\n"
+        "  hold [--clear] INSTANCE | hold [--clear] --group GROUP\n"
+        "                    keep an instance (or a sync group) backup until cleared\n"
         "  realserver up|down --vip ADDR [--vip ADDR...]\n"
         "                    on a DSR real server: put the VIPs on lo and set\n"
         "                    arp_ignore=1, arp_announce=2 (down: remove them; the\n"
         "                    sysctls go back to 0 once no IPv4 VIP is left on lo)\n"
         "\n"
+        "  SERVICE           VIP:PORT/tcp|udp|sctp or fwmark:N[/ipv6], as in status;\n"
+        "                    without it, REAL in every virtual service it belongs to\n"
+        "  REAL              ADDRESS:PORT or [IPV6]:PORT, as in status\n"
         "  -s, --socket PATH control socket (default {})\n"
         "  -h, --help        this text\n"
         "\n"
+        "Overrides stay until cleared, across reloads and restarts of lvsd.\n"
         "exit status: 0 done, 1 the command failed, {} a usage error\n",
-        kDefaultSocketPath, kUsageError);
+        kMaxWeight, kDefaultSocketPath, kUsageError);
 }
 
 }  // namespace lvsd::ctl

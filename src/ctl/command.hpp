@@ -15,11 +15,16 @@ namespace lvsd::ctl {
 inline constexpr int kUsageError = 2;
 
 struct Command {
-    enum class Kind { Help, Status, StatusJson, Reload, RealserverUp, RealserverDown };
+    enum class Kind { Help, Status, StatusJson, Reload, RealserverUp, RealserverDown, Request };
     Kind kind = Kind::Help;
-    std::string socket_path;       // the control socket (status, reload)
+    std::string socket_path;       // the control socket (status, reload, Request)
     std::vector<IpAddress> vips;   // realserver: at least one, each refused as the daemon
                                    // refuses a virtual_ipaddress (see vip_problem)
+    // Request: any other verb of the control socket (ctl/request.hpp), as its canonical
+    // line, parsed by the daemon's own parser; `wait` is drain --wait (lvsctl then polls
+    // the drain's progress until it is over).
+    std::string request;
+    bool wait = false;
 };
 
 // Why `a` cannot be a VIP, as src/config refuses it in virtual_ipaddress (unspecified,

@@ -1,4 +1,5 @@
 #include "ctl/control.hpp"
+#include "ctl/request.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,8 +25,8 @@ using stream = asio::local::stream_protocol;
 namespace lvsd::ctl {
 
 namespace {
-// A request is one short line; anything longer is not a client of ours.
-constexpr size_t kMaxRequest = 256;
+// A request is one short line (request.hpp); anything longer is not a client of ours.
+constexpr size_t kMaxRequest = kMaxRequestLine + 1;  // and its newline
 }  // namespace
 
 struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {

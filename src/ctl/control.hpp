@@ -1,6 +1,6 @@
 // The control channel between lvsd and lvsctl: a unix stream socket that only root can
 // open (mode 0600 in a 0700 runtime directory). One request line in, one reply out,
-// then the daemon closes the connection. Requests: "status", "status json", "reload".
+// then the daemon closes the connection. The requests are in request.hpp.
 #pragma once
 
 #include <functional>

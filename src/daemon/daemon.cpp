@@ -81,7 +81,13 @@ Result<void> Daemon::ensure_service_plane(const config::Config& config) {
     if (!client) return client.error();
     services_ = std::make_unique<ServicePlane>(io_.get_executor(), std::move(*client));
     services_->keep_ownership_in(ownership_file_for(control_socket_path_));
+    services_->keep_overrides_in(overrides());
     return {};
+}
+
+OverrideStore& Daemon::overrides() {
+    if (!overrides_) overrides_.emplace(overrides_file_for(control_socket_path_));
+    return *overrides_;
 }
 
 int Daemon::run() {
@@ -92,12 +98,14 @@ int Daemon::run() {
         return 1;
     }
     lock_.emplace(std::move(*lock));
+    (void)overrides();  // read before any plane starts, and logged once
     // The host first: every reload is checked against it, and the instances follow it.
     if (auto r = host_.start(); !r) {
         spdlog::critical("cannot start: {}", r.error().message);
         return 1;
     }
     vrrp_ = std::make_unique<VrrpPlane>(io_, host_);
+    vrrp_->keep_overrides_in(overrides());
     vrrp_->on_transition([this](const std::string& instance, vrrp::State state) {
         if (sync_.config() && sync_.config()->instance == instance) sync_.on_state(state);
     });
@@ -286,11 +294,28 @@ std::string Daemon::scrape(const HttpMetrics& http) const {
     return render_metrics(s);
 }
 
-ctl::Reply Daemon::on_request(std::string_view request) {
-    if (request == "reload") return reload();
-    if (request == "status") return {true, status_text()};
-    if (request == "status json") return {true, status_json()};
-    return {false, fmt::format("unknown request \"{}\"\n", request)};
+ctl::Reply Daemon::on_request(std::string_view line) {
+    auto request = ctl::parse_request(line);
+    if (!request) return {false, fmt::format("{}\n", request.error().message)};
+    if (std::holds_alternative<ctl::ReloadRequest>(*request)) return reload();
+    if (const auto* s = std::get_if<ctl::StatusRequest>(&*request)) return {true, s->json ? status_json() : status_text()};
+    if (const auto* v = std::get_if<ctl::VrrpRequest>(&*request)) {
+        auto answer = vrrp_->request_override(override_request(*v));
+        return answer ? ctl::Reply{true, *answer} : ctl::Reply{false, answer.error().message + "\n"};
+    }
+    // The real-server verbs: drain, undrain, progress, disable, enable, weight.
+    if (!services_) return {false, "no virtual services in the configuration\n"};
+    auto reply = services_->on_request(*request);
+    if (const auto* d = std::get_if<ctl::DrainRequest>(&*request); d && reply.ok)
+        if (std::holds_alternative<ctl::Balancer>(d->target)) balancer_drain_vrrp(true);
+    if (const auto* u = std::get_if<ctl::UndrainRequest>(&*request); u && reply.ok)
+        if (std::holds_alternative<ctl::Balancer>(u->target)) balancer_drain_vrrp(false);
+    return reply;
+}
+
+void Daemon::balancer_drain_vrrp(bool /*on*/) {
+    // The VRRP half of drain --balancer (issue #15): the instances' failover, wired with
+    // the failover verbs. The real servers are drained by the service plane already.
 }
 
 std::string Daemon::status_text() const {

@@ -15,6 +15,7 @@
 #include "daemon/connection_sync.hpp"
 #include "daemon/instance_lock.hpp"
 #include "daemon/metrics_server.hpp"
+#include "daemon/overrides.hpp"
 #include "daemon/service_plane.hpp"
 #include "daemon/vrrp_plane.hpp"
 #include "host/monitor.hpp"
@@ -59,7 +60,9 @@ private:
     boost::asio::awaitable<void> handle_signals();
     ctl::Reply reload();
     Result<void> apply(const std::shared_ptr<const config::Config>& config);
-    ctl::Reply on_request(std::string_view request);
+    ctl::Reply on_request(std::string_view line);
+    // Hook: the VRRP part of `drain --balancer` / `undrain --balancer` (issue #15).
+    void balancer_drain_vrrp(bool on);
     std::string status_text() const;
     std::string status_json() const;
     void stop();
@@ -84,6 +87,10 @@ private:
     // Declared before everything it guards: released last.
     std::optional<InstanceLock> lock_;
     std::unique_ptr<ctl::ControlServer> control_;
+    // Operator overrides (lvsctl drain, disable, weight, failover, hold): read on first
+    // use, after the instance lock (overrides() makes it).
+    std::optional<OverrideStore> overrides_;
+    OverrideStore& overrides();
     ConnectionSync sync_;  // before vrrp_: the instances' callbacks reach it until the end
     std::unique_ptr<ServicePlane> services_;
     std::unique_ptr<VrrpPlane> vrrp_;

@@ -83,8 +83,18 @@ ipvs::DestinationKey destination_key(const config::RealServer& rs) {
     return ipvs::DestinationKey{rs.address, rs.port};
 }
 
+std::optional<uint32_t> effective_weight(bool up, uint32_t weight, bool inhibit_on_failure,
+                                         const RealServerOverride* o) {
+    const bool out = !up || (o && (o->disabled || (o->drain && o->drain->done)));
+    if (out) return inhibit_on_failure ? std::optional<uint32_t>(0) : std::nullopt;
+    if (o && o->drain) return 0;
+    if (o && o->weight) return *o->weight;
+    return weight;
+}
+
 ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_up,
-                          const QuorumLookup& has_quorum, const WeightLookup& dynamic_weight) {
+                          const QuorumLookup& has_quorum, const WeightLookup& dynamic_weight,
+                          const OverrideLookup& override_of) {
     ipvs::Table table;
     for (const auto& vs : config.virtual_servers) {
         const bool quorum =
@@ -94,13 +104,12 @@ ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_u
         std::vector<ipvs::Destination> destinations;
         for (const auto& rs : vs.real_servers) {
             const bool up = !sorry && (rs.checks.empty() || is_up(vs, rs));
-            if (up) {
-                std::optional<uint32_t> w;
-                if (!rs.checks.empty() && dynamic_weight) w = dynamic_weight(vs, rs);
-                destinations.push_back(destination_of(rs, w.value_or(rs.weight)));
-            } else if (rs.inhibit_on_failure) {
-                destinations.push_back(destination_of(rs, 0));
-            }
+            std::optional<uint32_t> w;
+            if (up && !rs.checks.empty() && dynamic_weight) w = dynamic_weight(vs, rs);
+            // Under the sorry server the overrides wait: every real server is out then.
+            const RealServerOverride* o = !sorry && override_of ? override_of(vs, rs) : nullptr;
+            if (auto weight = effective_weight(up, w.value_or(rs.weight), rs.inhibit_on_failure, o))
+                destinations.push_back(destination_of(rs, *weight));
         }
         if (sorry) {
             ipvs::Destination sorry;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "daemon/overrides.hpp"
 #include "ipvs/ipvs.hpp"
 
 namespace lvsd::daemon {
@@ -58,7 +59,24 @@ ipvs::DestinationKey destination_key(const config::RealServer& rs);
 // Under inhibit_on_failure a down server still gets 0. (Quorum counts configured weights.)
 using WeightLookup =
     std::function<std::optional<uint32_t>(const config::VirtualServer&, const config::RealServer&)>;
+// The operator's override of a real server (issue #15); null: none.
+using OverrideLookup =
+    std::function<const RealServerOverride*(const config::VirtualServer&, const config::RealServer&)>;
 ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_up,
-                          const QuorumLookup& has_quorum = {}, const WeightLookup& dynamic_weight = {});
+                          const QuorumLookup& has_quorum = {}, const WeightLookup& dynamic_weight = {},
+                          const OverrideLookup& override_of = {});
+
+// One real server's weight in the table, or unset for "not in the table" (issue #15).
+// `up`: its health verdict; `weight`: the configured or dynamic weight. In order:
+// - disabled, drained (done), or down: out of the table, or weight 0 under
+//   inhibit_on_failure (its established connections finish either way: IPVS keeps the
+//   connections of a removed destination unless expire_nodest_conn is set);
+// - draining: weight 0, so that the scheduler sends it nothing new while its connections
+//   continue (the drain ends when advance_drains() marks it done);
+// - a weight override replaces `weight`.
+// Health is checked and shown whatever the override says: enable brings it back as its
+// verdict stands.
+std::optional<uint32_t> effective_weight(bool up, uint32_t weight, bool inhibit_on_failure,
+                                         const RealServerOverride* override_of);
 
 }  // namespace lvsd::daemon

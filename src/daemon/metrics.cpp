@@ -214,6 +214,20 @@ void render_real_servers(Text& t, const ServicePlaneMetrics& m) {
             t.sample({{"service", s.name}, {"real_server", r.name}},
                      std::chrono::duration<double>(r.last_probe->latency).count());
     });
+    t.family("lvsd_real_server_override", "gauge",
+             "1 for each operator override of the real server (lvsctl): draining, drained, disabled, weight.");
+    each([&](const auto& s, const auto& r) {
+        if (!r.override_state) return;
+        const auto& o = *r.override_state;
+        auto one = [&](std::string_view kind) {
+            t.sample({{"service", s.name}, {"real_server", r.name}, {"override", std::string(kind)}}, 1);
+        };
+        if (o.drain) one(*o.drain);
+        if (o.disabled) one("disabled");
+        if (o.weight) one("weight");
+    });
+    t.family("lvsd_balancer_drained", "gauge", "1 while lvsctl drain --balancer is on.");
+    t.sample(m.balancer_drained);
     t.family("lvsd_healthcheck_probes_total", "counter",
              "Health probes finished, by result (inconclusive: a local shortage such as no free file "
              "descriptor, not counted against the real server).");

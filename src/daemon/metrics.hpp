@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/status.hpp"
 #include "healthcheck/monitor.hpp"
 #include "ipvs/ipvs.hpp"
 #include "vrrp/instance.hpp"
@@ -45,6 +46,7 @@ struct RealServerMetrics {
     std::optional<healthcheck::ProbeResult> last_probe;
     // The kernel's counters, read for this scrape; unset: not in the kernel or not read.
     std::optional<ipvs::DestinationStatus> kernel;
+    std::optional<OverrideStatus> override_state;  // lvsctl drain/disable/weight; unset: none
 };
 
 struct ServiceMetrics {
@@ -62,6 +64,7 @@ struct ServicePlaneMetrics {
     bool stats_read = false;  // the kernel counters were read for this scrape
     healthcheck::MonitorStats probes;
     std::vector<ServiceMetrics> services;
+    bool balancer_drained = false;  // lvsctl drain --balancer is on
 };
 
 // Why the HTTP server turned a client away. Each reason is a label value.

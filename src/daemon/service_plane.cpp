@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -115,6 +116,7 @@ ServicePlane::ServicePlane(boost::asio::any_io_executor executor, Backends backe
       reconciler_(*backend_),
       monitor_(executor, [this](const healthcheck::HealthEvent& e) { on_health(e); }),
       periodic_(executor),
+      drain_poll_(executor),
       stats_(backends.second) {}
 
 ServicePlane::~ServicePlane() = default;
@@ -125,11 +127,13 @@ Result<void> ServicePlane::apply(std::shared_ptr<const config::Config> config) {
         for (const auto& rs : vs.real_servers)
             for (const auto& hc : rs.checks) specs.push_back(check_spec(vs, rs, hc));
     if (auto r = monitor_.update(specs); !r) return r;
-    config_ = std::move(config);
+    const auto previous = std::exchange(config_, std::move(config));
+    fit_overrides(previous.get());
     update_quorum();
     rebuild_desired();
     reconcile("configuration applied");
     arm_periodic();
+    poll_drains();
     return {};
 }
 
@@ -137,7 +141,8 @@ void ServicePlane::rebuild_desired() {
     reconciler_.set_desired(desired_table(
         *config_, [this](const auto& vs, const auto& rs) { return view(vs, rs).healthy; },
         [this](const config::VirtualServer& vs) { return has_quorum(vs); },
-        [this](const auto& vs, const auto& rs) { return view(vs, rs).dynamic_weight; }));
+        [this](const auto& vs, const auto& rs) { return view(vs, rs).dynamic_weight; },
+        [this](const auto& vs, const auto& rs) { return override_of(vs, rs); }));
 }
 
 bool ServicePlane::has_quorum(const config::VirtualServer& vs) const {
@@ -285,6 +290,8 @@ ServicePlane::RealServerView ServicePlane::view(const config::VirtualServer& vs,
 std::string ServicePlane::status_text() const {
     std::string out = fmt::format("IPVS: {} reconciles, {} operations sent, {} failed\n",
                                   reconciles_, ops_sent_, ops_failed_);
+    if (overrides_ && overrides_->get().balancer_drain)
+        out += "balancer drained (lvsctl drain --balancer; undrain --balancer ends it)\n";
     // The kernel's connection counts come from the same read as a metrics scrape.
     const auto m = metrics();
     for (size_t i = 0; i < config_->virtual_servers.size(); ++i) {
@@ -304,21 +311,23 @@ std::string ServicePlane::status_text() const {
             if (v.last)
                 last = fmt::format("  last {}: {} in {:.1f} ms", v.last_check,
                                    v.last->reason, v.last->latency.count() / 1000.0);
-            out += fmt::format("  -> {:<24} {:<14} weight {:<5} conns {:<11}{}\n",
+            const auto* o = override_of(vs, rs);
+            const auto what = o ? describe(*o, OverrideClock::now()) : std::string();
+            out += fmt::format("  -> {:<24} {:<14} weight {:<5} conns {:<11}{}{}\n",
                                format_endpoint(rs.address, rs.port),
                                rs.checks.empty() ? "up (no check)" : v.healthy ? "up" : "down",
                                v.weight ? std::to_string(*v.weight) : "-",
                                kernel ? fmt::format("{}/{}", kernel->active_connections,
                                                     kernel->inactive_connections)
                                       : "-",
-                               last);
+                               what.empty() ? "" : "  override: " + what, last);
         }
     }
     return out;
 }
 
 ServicePlaneStatus ServicePlane::status() const {
-    ServicePlaneStatus out{reconciles_, ops_sent_, ops_failed_, {}};
+    ServicePlaneStatus out{reconciles_, ops_sent_, ops_failed_, {}, overrides_ && overrides_->get().balancer_drain};
     const auto m = metrics();
     for (size_t i = 0; i < config_->virtual_servers.size(); ++i) {
         const auto& vs = config_->virtual_servers[i];
@@ -344,6 +353,7 @@ ServicePlaneStatus ServicePlane::status() const {
                 real.inactive_connections = kernel->inactive_connections;
             }
             if (real.checked) real.probes = v.probes;
+            if (const auto* o = override_of(vs, rs)) real.override_state = override_status(*o, OverrideClock::now());
         }
     }
     return out;
@@ -356,6 +366,7 @@ ServicePlaneMetrics ServicePlane::metrics() const {
     m.ops_sent = ops_sent_;
     m.ops_failed = ops_failed_;
     m.probes = monitor_.stats();
+    m.balancer_drained = overrides_ && overrides_->get().balancer_drain;
     if (!config_) return m;
 
     // The kernel's counters are read here, once per scrape, rather than kept from the
@@ -397,6 +408,7 @@ ServicePlaneMetrics ServicePlane::metrics() const {
             r.weight = v.weight;
             r.probes = v.probes;
             r.last_probe = v.last;
+            if (const auto* o = override_of(vs, rs)) r.override_state = override_status(*o, OverrideClock::now());
             if (auto it = dests.find(destination_key(rs)); it != dests.end()) r.kernel = it->second;
             sm.real_servers.push_back(std::move(r));
         }

@@ -15,7 +15,11 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/config.hpp"
+#include "ctl/control.hpp"
+#include "ctl/request.hpp"
 #include "daemon/desired.hpp"
+#include "daemon/override_plan.hpp"
+#include "daemon/overrides.hpp"
 #include "daemon/status.hpp"
 #include "healthcheck/monitor.hpp"
 #include "ipvs/reconcile.hpp"
@@ -60,6 +64,13 @@ public:
     // whenever the set changes.
     void keep_ownership_in(std::string path);
 
+    // Carries out the operator's overrides of real servers kept in `store` (issue #15;
+    // service_overrides.cpp): read now, fitted to each config applied, written back.
+    void keep_overrides_in(OverrideStore& store);
+    // drain, undrain, progress, disable, enable, weight: the resulting state of every
+    // real server concerned, or an error (nothing changed).
+    ctl::Reply on_request(const ctl::Request& request);
+
     // Dumps the kernel and applies what differs; logs every operation and error.
     void reconcile(std::string_view why);
 
@@ -83,6 +94,17 @@ private:
     void update_quorum();
     bool has_quorum(const config::VirtualServer& vs) const;  // as of the last update_quorum()
     void arm_periodic();
+    // Overrides (service_overrides.cpp).
+    const RealServerOverride* override_of(const config::VirtualServer& vs, const config::RealServer& rs) const;
+    void fit_overrides(const config::Config* previous);
+    // Ends the drains that are over, and re-arms itself while any runs (once a second:
+    // the kernel tells no one when a destination's last connection ends).
+    void poll_drains();
+    // The kernel's active connections of the real servers being drained, per service.
+    std::map<RealServerKey, uint64_t> draining_connections() const;
+    Observed observe(const RealServerKey& key, const std::map<RealServerKey, uint64_t>& active) const;
+    std::string state_line(const RealServerKey& key) const;
+    ctl::Reply progress(const ctl::DrainTarget& target);
     // One real server as the checker and the kernel table (as of the last reconcile)
     // see it; the desired table and both status views read it.
     struct RealServerView {
@@ -100,6 +122,8 @@ private:
     ipvs::Reconciler reconciler_;
     healthcheck::Monitor monitor_;
     boost::asio::steady_timer periodic_;
+    boost::asio::steady_timer drain_poll_;
+    OverrideStore* overrides_ = nullptr;  // the daemon's; null: no overrides (tests)
     std::shared_ptr<const config::Config> config_;
     std::map<std::string, Quorum> quorum_;  // by config::pool_name, kept across reloads
     std::string ownership_path_;  // empty: not kept

@@ -49,6 +49,14 @@ Json to_json(const VrrpInstanceStatus& i) {
                 {"override", std::move(over)}};
 }
 
+Json to_json(const OverrideStatus& o) {
+    return Json{{"drain", or_null(o.drain)},
+                {"drain_timeout_s", or_null(o.drain_timeout_s)},
+                {"drain_balancer", o.drain_balancer},
+                {"disabled", o.disabled},
+                {"weight", or_null(o.weight)}};
+}
+
 Json to_json(const RealServerStatus& r) {
     Json last = nullptr;
     if (r.last_probe)
@@ -61,7 +69,8 @@ Json to_json(const RealServerStatus& r) {
                 {"last_probe", std::move(last)},
                 {"active_connections", or_null(r.active_connections)},
                 {"inactive_connections", or_null(r.inactive_connections)},
-                {"probes", or_null(r.probes)}};
+                {"probes", or_null(r.probes)},
+                {"override", r.override_state ? to_json(*r.override_state) : Json(nullptr)}};
 }
 
 Json to_json(const VirtualServiceStatus& v) {
@@ -77,7 +86,8 @@ Json to_json(const ServicePlaneStatus& p) {
     return Json{{"reconciles", p.reconciles},
                 {"ops_sent", p.ops_sent},
                 {"ops_failed", p.ops_failed},
-                {"virtual_services", std::move(services)}};
+                {"virtual_services", std::move(services)},
+                {"balancer_drained", p.balancer_drained}};
 }
 
 Json to_json(const SyncStatus& s) {

@@ -54,6 +54,15 @@ struct ProbeStatus {
     int64_t latency_us = 0;
 };
 
+// An operator's override of a real server (lvsctl drain, disable, weight; issue #15).
+struct OverrideStatus {
+    std::optional<std::string> drain;  // "draining", "drained"; unset: none
+    std::optional<int64_t> drain_timeout_s;  // seconds left of a running drain's --timeout
+    bool drain_balancer = false;             // made by drain --balancer
+    bool disabled = false;
+    std::optional<uint32_t> weight;
+};
+
 struct RealServerStatus {
     std::string address;
     unsigned port = 0;
@@ -64,6 +73,7 @@ struct RealServerStatus {
     std::optional<uint64_t> active_connections;  // the kernel's; unset with weight
     std::optional<uint64_t> inactive_connections;
     std::optional<uint64_t> probes;  // unset: no check
+    std::optional<OverrideStatus> override_state;  // unset: none
 };
 
 struct VirtualServiceStatus {
@@ -80,6 +90,7 @@ struct ServicePlaneStatus {
     uint64_t ops_sent = 0;
     uint64_t ops_failed = 0;
     std::vector<VirtualServiceStatus> virtual_services;
+    bool balancer_drained = false;  // lvsctl drain --balancer is on
 };
 
 struct SyncStatus {

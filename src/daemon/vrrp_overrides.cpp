@@ -10,6 +10,13 @@ std::string describe(const VrrpOverrideTarget& t) {
     return fmt::format("{} {}", t.group ? "vrrp sync group" : "vrrp instance", t.name);
 }
 
+VrrpOverrideRequest override_request(const ctl::VrrpRequest& r) {
+    const bool group = !r.group.empty();
+    return VrrpOverrideRequest{{group, group ? r.group : r.instance},
+                               r.verb == ctl::VrrpRequest::Verb::Hold ? vrrp::Override::Hold : vrrp::Override::Failover,
+                               r.clear};
+}
+
 std::optional<std::string> VrrpTopology::group_of(const std::string& instance) const {
     for (const auto& [g, members] : groups)
         if (std::find(members.begin(), members.end(), instance) != members.end()) return g;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "ctl/request.hpp"
 #include "vrrp/override.hpp"
 
 namespace lvsd::daemon {
@@ -63,6 +64,9 @@ struct VrrpOverrideRequest {
     vrrp::Override verb = vrrp::Override::Failover;
     bool clear = false;
 };
+
+// lvsctl's request (ctl/request.hpp) in these terms.
+VrrpOverrideRequest override_request(const ctl::VrrpRequest& r);
 
 // The overrides after `request`, or the refusal (one line, no newline) when the rules
 // above refuse it: then nothing changes.

@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "config/config.hpp"
+#include "daemon/overrides.hpp"
 #include "daemon/status.hpp"
 #include "daemon/vrrp_overrides.hpp"
 #include "host/monitor.hpp"
@@ -98,14 +99,11 @@ public:
     // changed then).
     Result<std::string> request_override(const VrrpOverrideRequest& r);
     const VrrpOverrides& overrides() const { return overrides_; }
-    // Overrides from the state file: call before the first commit(), which applies them
-    // before any instance starts (a held instance never becomes master on its way up).
-    void restore_overrides(VrrpOverrides o) { overrides_ = std::move(o); }
-    // Called whenever the overrides change (a request, or a reload that drops some), so
-    // that the daemon keeps the state file.
-    // It returns the error when the file cannot be written: a request then changes nothing.
-    using SaveOverrides = std::function<Result<void>(const VrrpOverrides&)>;
-    void on_overrides_changed(SaveOverrides f) { save_overrides_ = std::move(f); }
+    // The daemon's store of operator overrides (the state file): its failover and hold
+    // entries are read now, applied by the next commit() before any instance starts (a
+    // held instance never becomes master on its way up), and every change is written
+    // back. Without a store (tests) overrides live in memory only.
+    void keep_overrides_in(OverrideStore& store);
 
     std::string status_text() const;
     // `lvsctl status --json`'s part: every instance.
@@ -133,7 +131,7 @@ private:
     std::function<void(const std::string&, vrrp::State)> on_transition_;
     VrrpTopology topology_;  // of the running configuration
     VrrpOverrides overrides_;
-    SaveOverrides save_overrides_;
+    OverrideStore* store_ = nullptr;
 };
 
 }  // namespace lvsd::daemon

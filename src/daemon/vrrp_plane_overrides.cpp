@@ -15,14 +15,45 @@ VrrpTopology VrrpPlane::topology_of(const Prepared& p) {
     return t;
 }
 
+namespace {
+
+vrrp::Override engine_kind(VrrpOverride o) { return o == VrrpOverride::Hold ? vrrp::Override::Hold : vrrp::Override::Failover; }
+VrrpOverride file_kind(vrrp::Override o) { return o == vrrp::Override::Hold ? VrrpOverride::Hold : VrrpOverride::Failover; }
+
+// The store's failover and hold entries as the plane keeps them. The file has no time:
+// an entry read at start counts from then.
+VrrpOverrides from_store(const Overrides& o, VrrpOverrideClock::time_point now) {
+    VrrpOverrides out;
+    for (const auto& [name, kind] : o.vrrp_instances) out[{false, name}] = {engine_kind(kind), now};
+    for (const auto& [name, kind] : o.vrrp_groups) out[{true, name}] = {engine_kind(kind), now};
+    return out;
+}
+
+// `all` with its VRRP entries replaced by `v` (the real servers' stay as they are).
+Overrides with_vrrp(Overrides all, const VrrpOverrides& v) {
+    all.vrrp_instances.clear();
+    all.vrrp_groups.clear();
+    for (const auto& [target, entry] : v)
+        (target.group ? all.vrrp_groups : all.vrrp_instances)[target.name] = file_kind(entry.kind);
+    return all;
+}
+
+}  // namespace
+
+void VrrpPlane::keep_overrides_in(OverrideStore& store) {
+    store_ = &store;
+    overrides_ = from_store(store.get(), VrrpOverrideClock::now());
+    for (const auto& [target, entry] : overrides_)
+        spdlog::info("{}: the operator's {} from the previous run is kept", describe(target), vrrp::to_string(entry.kind));
+}
+
 Result<std::string> VrrpPlane::request_override(const VrrpOverrideRequest& r) {
     auto next = apply_request(overrides_, r, topology_, VrrpOverrideClock::now());
     if (!next) return next.error();
     if (*next != overrides_) {
         // Kept first: an override that would not survive a restart is refused.
-        if (save_overrides_)
-            if (auto saved = save_overrides_(*next); !saved)
-                return make_error(saved.error().code, "nothing changed: {}", saved.error().message);
+        if (store_)
+            if (auto saved = store_->commit(with_vrrp(store_->get(), *next)); !saved) return saved.error();
         overrides_ = std::move(*next);
         spdlog::info("{}: operator {} {}", describe(r.target), vrrp::to_string(r.verb), r.clear ? "cleared" : "set");
         apply_overrides();
@@ -47,8 +78,7 @@ void VrrpPlane::reconcile_overrides(const VrrpTopology& next) {
     for (const auto& line : after.dropped) spdlog::warn("{}", line);
     if (after.kept != overrides_) {
         overrides_ = std::move(after.kept);
-        if (save_overrides_)
-            if (auto r = save_overrides_(overrides_); !r) spdlog::error("overrides: {}", r.error().message);
+        if (store_) store_->update(with_vrrp(store_->get(), overrides_));
     }
     apply_overrides();
 }

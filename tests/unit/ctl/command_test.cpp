@@ -37,7 +37,7 @@ TEST(LvsctlCommand, ParsesEveryCommand) {
 
 TEST(LvsctlCommand, UsageErrorsSayWhat) {
     EXPECT_EQ(error_of({}), "no command (see lvsctl --help)");
-    EXPECT_EQ(error_of({"stats"}), "unknown command \"stats\" (see lvsctl --help)");
+    EXPECT_EQ(error_of({"stats"}), "unknown command \"stats\" (did you mean \"status\"?) (see lvsctl --help)");
     EXPECT_EQ(error_of({"status", "--yaml"}), "status: unexpected \"--yaml\" (see lvsctl --help)");
     EXPECT_EQ(error_of({"status", "-s"}), "-s needs a socket path");
     EXPECT_EQ(error_of({"realserver", "sideways"}), "usage: lvsctl realserver up|down --vip ADDR [--vip ADDR...]");
@@ -47,6 +47,26 @@ TEST(LvsctlCommand, UsageErrorsSayWhat) {
     EXPECT_EQ(error_of({"realserver", "down", "--vip", "nope"}), "realserver down: \"nope\" is not an IP address");
     EXPECT_EQ(error_of({"realserver", "up", "--vip", "192.0.2.1", "--vip", "192.0.2.1"}),
               "realserver up: --vip 192.0.2.1 is given twice");
+}
+
+TEST(LvsctlCommand, DaemonVerbsSendTheDaemonsOwnRequestLine) {
+    auto d = parse_command({"drain", "192.0.2.10:80/tcp", "198.51.100.5:8080", "--wait", "--timeout", "30"});
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    EXPECT_EQ(d->kind, Command::Kind::Request);
+    EXPECT_EQ(d->request, "drain 192.0.2.10:80/tcp 198.51.100.5:8080 --timeout 30");
+    EXPECT_TRUE(d->wait);
+    auto b = parse_command({"-s", "/tmp/x.sock", "undrain", "--balancer"});
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(b->request, "undrain --balancer");
+    EXPECT_FALSE(b->wait);
+    EXPECT_EQ(b->socket_path, "/tmp/x.sock");
+    EXPECT_EQ(parse_command({"weight", "--clear", "198.51.100.5:8080"})->request, "weight --clear 198.51.100.5:8080");
+    EXPECT_EQ(parse_command({"failover", "--clear", "VI_1"})->request, "failover --clear VI_1");
+    EXPECT_EQ(error_of({"disable", "198.51.100.5:8080", "--wait"}), "disable: --wait applies to drain only");
+    EXPECT_EQ(error_of({"weight", "198.51.100.5:8080", "x"}),
+              "weight: \"x\" is not a weight from 0 to 65535 (see lvsctl --help)");
+    EXPECT_EQ(error_of({"drain"}),
+              "drain: name a real server as ADDRESS:PORT (lvsctl status shows them) (see lvsctl --help)");
 }
 
 TEST(LvsctlCommand, RefusesWhatTheDaemonRefusesAsAVip) {

@@ -113,7 +113,8 @@ TEST(ManPages, Lvsctl8DocumentsEveryCommandAndOptionOfLvsctlHelp) {
         else if (line.empty()) in_commands = false;
         else if (in_commands && line.starts_with("  ") && line[2] != ' ') verbs.insert(line.substr(2, line.find(' ', 2) - 2));
     }
-    ASSERT_EQ(verbs, (std::set<std::string>{"status", "reload", "realserver"}));
+    ASSERT_EQ(verbs, (std::set<std::string>{"status", "reload", "drain", "undrain", "progress", "disable", "enable",
+                                            "weight", "failover", "hold", "realserver"}));
     for (const auto& v : verbs) EXPECT_TRUE(documented.count(v)) << "lvsctl(8) has no entry for " << v;
     for (const char* sub : {"up", "down"}) EXPECT_TRUE(documented.count(sub)) << "lvsctl(8): realserver " << sub;
     // The exit statuses, the usage error's as lvsctl returns it.
