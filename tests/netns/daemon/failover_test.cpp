@@ -219,3 +219,43 @@ TEST_F(Failover, RefusalsAreClearAndChangeNothing) {
     EXPECT_THAT(r.output, HasSubstr("lvsctl failover --clear VI_1"));
     EXPECT_EQ(override_kind("a"), "{\"kind\":\"failover\"") << inst("a");
 }
+
+// A sync group moves as one: `failover --group` hands both instances over, a member alone
+// is refused, and `--clear` brings both back.
+TEST_F(Failover, ASyncGroupMovesAsOne) {
+    auto conf = [&](const std::string& node, int priority) {
+        std::string s = "global_defs = { control_socket = \"" + sock(node) + "\"; };\nvrrp_instances = (\n";
+        for (int i = 0; i < 2; ++i)
+            s += std::string(i ? ",\n" : "") + "  { name = \"VI_" + std::to_string(i + 1) +
+                 "\"; interface = \"eth0\"; virtual_router_id = " + std::to_string(51 + i) +
+                 "; priority = " + std::to_string(priority) + "; version = 3; advert_int = 0.1;\n"
+                 "    virtual_ipaddress = [ \"192.0.2." + std::to_string(10 + i) + "/24\" ]; }";
+        return s + "\n);\nvrrp_sync_groups = ( { name = \"G\"; group = [ \"VI_1\", \"VI_2\" ]; } );\n";
+    };
+    write("a", conf("a", 150));
+    write("b", conf("b", 100));
+    a_ = lab_.spawn("a", {kLvsd, "-f", conf_path("a")});
+    b_ = lab_.spawn("b", {kLvsd, "-f", conf_path("b")});
+    auto both_on = [&](const std::string& on, const std::string& off) {
+        return has_vip(on) && has_vip(on, "eth0", "192.0.2.11/24") && !has_vip(off) &&
+               !has_vip(off, "eth0", "192.0.2.11/24");
+    };
+    ASSERT_TRUE(wait_until([&] { return both_on("a", "b") && state("b") == "BACKUP"; }, 15s)) << status("a");
+
+    auto r = lvsctl("a", {"failover", "VI_2"});
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("use --group G"));
+    EXPECT_TRUE(both_on("a", "b"));
+
+    r = lvsctl("a", {"failover", "--group", "G"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("VI_1: BACKUP, priority 1 (configured 150), failover"));
+    EXPECT_THAT(r.output, HasSubstr("VI_2: BACKUP, priority 1 (configured 150), failover"));
+    EXPECT_THAT(r.output, HasSubstr("on sync group G"));
+    ASSERT_TRUE(wait_until([&] { return both_on("b", "a"); }, 5s)) << status("a") << status("b");
+    EXPECT_EQ(hold_for(1500ms, [&]() -> std::string { return both_on("b", "a") ? "" : "a took a VIP back"; }), "");
+
+    r = lvsctl("a", {"failover", "--clear", "--group", "G"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    ASSERT_TRUE(wait_until([&] { return both_on("a", "b"); }, 5s)) << status("a") << status("b");
+}
