@@ -259,3 +259,28 @@ TEST_F(Failover, ASyncGroupMovesAsOne) {
     ASSERT_EQ(r.status, 0) << r.output;
     ASSERT_TRUE(wait_until([&] { return both_on("a", "b"); }, 5s)) << status("a") << status("b");
 }
+
+// A reload that removes the instance drops its override, with a log line, and the state
+// file forgets it; a reload that keeps it keeps the override.
+TEST_F(Failover, AReloadThatRemovesTheInstanceDropsItsOverride) {
+    ASSERT_NO_FATAL_FAILURE(start_pair(conf_a(), conf_b()));
+    ASSERT_EQ(lvsctl("a", {"hold", "VI_1"}).status, 0);
+    ASSERT_TRUE(wait_until([&] { return a_backup_b_master(); }, 5s)) << status("a");
+    // The same instance under another name: VI_1 leaves the configuration.
+    std::string text = render("a", conf_a());
+    text.replace(text.find("\"VI_1\""), 6, "\"VI_9\"");
+    write("a", text);
+    auto r = lvsctl("a", {"reload"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_THAT(a_.output(), HasSubstr("vrrp instance VI_1: the operator's hold is dropped: the instance is no "
+                                       "longer in the configuration"));
+    std::ifstream saved(dir_ + "/a.overrides");
+    std::stringstream file;
+    file << saved.rdbuf();
+    EXPECT_EQ(file.str().find("VI_1"), std::string::npos) << file.str();
+    // Nothing holds VI_9 back: a (150) preempts b.
+    ASSERT_TRUE(wait_until([&] { return has_vip("a") && !has_vip("b"); }, 5s)) << a_.output();
+    const auto s = instance_object(status("a"), "VI_9");
+    EXPECT_THAT(s, HasSubstr("\"state\":\"MASTER\""));
+    EXPECT_THAT(s, HasSubstr("\"override\":null"));
+}
