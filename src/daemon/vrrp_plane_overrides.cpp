@@ -102,6 +102,8 @@ std::string VrrpPlane::override_text(const std::string& instance) const {
             what = "hold (never master until cleared)";
             break;
     }
+    if (inst.handing_over())
+        what += ", handing over: advertising priority 0, VIPs kept until the peer is heard as master";
     if (!o.group.empty()) what += fmt::format(", on sync group {}", o.group);
     return fmt::format("{}: {}, priority {} (configured {}), {}\n", instance, inst.state(), inst.effective_priority(),
                        inst.config().priority, what);

@@ -202,8 +202,9 @@ void Instance::Impl::trackers_changed() {
     refresh_params();
     if (params.priority != before) {
         spdlog::info("{}: effective priority {} -> {}", owner, before, params.priority);
-        // A master tells its peers at once rather than at its next advert.
-        if (snap.state == State::Master) send_advert(params.priority);
+        // A master tells its peers at once rather than at its next advert (not while it
+        // hands over: then it advertises 0 until a taker is heard).
+        if (snap.state == State::Master && !snap.yielding) send_advert(params.priority);
     }
     if (!effective.fault.empty() && effective.fault != fault_before)
         spdlog::warn("{}: {}: FAULT", owner, effective.fault);
@@ -224,9 +225,8 @@ Result<void> Instance::Impl::set_override(Override o) {
                  o == Override::Hold      ? ", never master until cleared"
                  : o == Override::Failover ? ", master again only if no other is heard"
                                            : "");
-    if (o != Override::None) dispatch(event::Yield{});
-    // A Master (failover taken over when the peer died) tells its peers at once.
-    else if (snap.state == State::Master && params.priority != priority_before) send_advert(params.priority);
+    // A Master hands over (or, cleared, advertises its priority again at once).
+    dispatch(o != Override::None ? Event{event::Yield{}} : Event{event::Resume{}});
     return {};
 }
 
@@ -264,6 +264,7 @@ void Instance::file_value(const std::string& name, long value) {
 
 Result<void> Instance::set_override(Override o) { return impl_->set_override(o); }
 Override Instance::operator_override() const { return impl_->override_; }
+bool Instance::handing_over() const { return impl_->snap.yielding; }
 std::optional<IpAddress> Instance::source() const { return impl_->facts.source; }
 std::chrono::steady_clock::time_point Instance::state_since() const { return impl_->state_since; }
 uint8_t Instance::effective_priority() const { return impl_->started ? impl_->params.priority : uint8_t{0}; }

@@ -210,13 +210,16 @@ public:
     // Why the instance is in FAULT ("" when the host allows it to act; a sync-group
     // sibling's fault is the sibling's).
     const std::string& fault() const;
-    // The operator's override (override.hpp), in force at once: a Master advertises
-    // priority 0 and goes on as Backup; clearing it restores the tracked priority (a
-    // Master advertises it at once). Refused, changing nothing, for an address owner.
+    // The operator's override (override.hpp), in force at once: a Master hands over
+    // (event::Yield: priority 0, VIPs kept until the taker is heard); clearing it restores
+    // the tracked priority (a Master advertises it at once). Refused, changing nothing, for an address owner.
     // Kept across start(), stop() and reconfigure(); a reconfigure() that makes the
     // instance an address owner drops it (logged).
     Result<void> set_override(Override o);
     Override operator_override() const;
+    // A Master handing over (event::Yield): advertising priority 0, VIPs kept until the
+    // taker is heard.
+    bool handing_over() const;
     // The address adverts go out from now; none when there is no usable one.
     std::optional<IpAddress> source() const;
     const InstanceConfig& config() const;

@@ -4,14 +4,17 @@
 // keeps them (and a reload does not touch them) until the operator clears them.
 //
 //   failover  the instance runs with the lower of its tracked priority and its
-//             `failover_priority` (default 1), whatever its trackers add; a Master first
-//             advertises priority 0 (RFC 5798 §6.4.3 / RFC 3768 §6.4.3, as on shutdown:
-//             the backup takes over after Skew_Time) and goes on as Backup. Availability
-//             first: when no master is heard for Master_Down_Interval (the peer died,
-//             or there is none), it becomes Master again, at that low priority, and any
-//             peer that preempts takes over as soon as it is back.
+//             `failover_priority` (default 1), whatever its trackers add. A Master hands
+//             over make before break (state_machine.hpp, event::Yield): it advertises
+//             priority 0 (RFC 5798 §6.4.3 / RFC 3768 §6.4.3, as on shutdown: a backup
+//             takes over after its Skew_Time) once every Advertisement_Interval, keeps
+//             its VIPs until it hears the new master, then is Backup. Availability first:
+//             without a taker it keeps the VIPs; and a failed-over Backup that hears no
+//             master for Master_Down_Interval (the peer died) becomes Master again, at
+//             that low priority, until a preempting peer is back.
 //   hold      the same, and it never becomes Master, not even when the peer dies
-//             (state_machine.hpp, Params::hold).
+//             (state_machine.hpp, Params::hold); a held Master without a taker leaves
+//             (removing its VIPs) after Master_Down_Interval all the same.
 //   clearing  the configured priority, moved by the trackers, comes back; a Backup that
 //             preempts (no `nopreempt`) then takes mastership back as RFC 5798 §6.4.2
 //             says (adverts of a lower priority are discarded, Master_Down_Interval later

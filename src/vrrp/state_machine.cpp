@@ -24,8 +24,14 @@
 // Fault      | LinkUp / SyncBackup, no fault | ArmMasterDown(MDI)                       | Backup   (keepalived)
 // Backup     | SyncMaster                    | as MasterDownTimer                       | Master   (sync group)
 // Master     | SyncBackup                    | SendAdvert(0), RemoveVips, ArmMasterDown | Backup   (sync group)
-// Master     | Yield                         | SendAdvert(0), RemoveVips, ArmMasterDown | Backup   (lvsctl failover/hold)
-// Master     | AdvertTimer, hold             | as Yield                                 | Backup   (lvsctl hold)
+// Master     | Yield                         | SendAdvert(0), ArmAdvert; yielding       | Master   (lvsctl failover/hold)
+// Master     | AdvertTimer, yielding         | SendAdvert(0), ArmAdvert                 | Master   (lvsctl failover)
+// Master     | AdvertTimer, yielding, hold,  | SendAdvert(0), RemoveVips, ArmMasterDown | Backup   (lvsctl hold)
+//            |   past yield_until            |                                          |
+// Master     | AdvertTimer, hold, !yielding  | as Yield                                 | Master   (lvsctl hold)
+// Master     | Advert prio > 0, yielding     | CancelTimer, RemoveVips, ArmMasterDown   | Backup   (lvsctl failover/hold)
+// Master     | Advert priority 0, yielding   | — (no reply: two yielding masters)       | Master
+// Master     | Resume                        | SendAdvert, ArmAdvert; not yielding      | Master   (--clear)
 // Backup     | MasterDownTimer, hold         | ArmMasterDown(MDI)                       | Backup   (lvsctl hold)
 // Backup     | SyncMaster, hold              | —                                        | Backup   (lvsctl hold)
 // Fault      | SyncMaster, hold, no fault    | ArmMasterDown(MDI)                       | Backup   (lvsctl hold)
@@ -70,6 +76,7 @@ struct Builder {
         arm_advert();
         out.next.state = State::Master;
         out.next.preempt_at.reset();
+        stop_yielding();
         notify(State::Master);
     }
 
@@ -77,15 +84,29 @@ struct Builder {
         out.next.master_adver_interval = master_interval;
         arm_master_down(master_down_interval(p, master_interval));
         out.next.state = State::Backup;
+        stop_yielding();
         notify(State::Backup);
     }
 
     // Master -> Backup without leaving the election: priority 0 tells the peer to take
     // over after its Skew_Time (RFC 5798 §6.4.2) instead of Master_Down_Interval.
-    void yield() {
+    void step_down() {
         send(kStopPriority);
         out.actions.push_back(action::RemoveVips{});
         become_backup(p.advert_int);
+    }
+
+    // Make before break: ask for a taker, keep the VIPs until one is heard.
+    void start_yield() {
+        send(kStopPriority);
+        arm_advert();
+        out.next.yielding = true;
+        out.next.yield_until = now + master_down_interval(p, p.advert_int);
+    }
+
+    void stop_yielding() {
+        out.next.yielding = false;
+        out.next.yield_until.reset();
     }
 
     void become_fault() {
@@ -97,6 +118,7 @@ struct Builder {
         out.actions.push_back(action::CancelTimer{});
         out.next.state = State::Fault;
         out.next.preempt_at.reset();
+        stop_yielding();
         notify(State::Fault);
     }
 };
@@ -182,12 +204,26 @@ Step master(Builder b, const Event& e) {
     auto& next = b.out.next;
     std::visit(Overloaded{
                    [&](const event::AdvertTimer&) {
-                       // Held while Master (set without a Yield): leave at the next advert.
-                       if (b.p.hold) return b.yield();
+                       if (next.yielding) {
+                           // Held: nobody took over within Master_Down_Interval; leave anyway.
+                           if (b.p.hold && next.yield_until && b.now >= *next.yield_until) return b.step_down();
+                           b.send(kStopPriority);
+                           b.arm_advert();
+                           return;
+                       }
+                       // Held while Master (set without a Yield): hand over from now.
+                       if (b.p.hold) return b.start_yield();
                        b.send(b.p.priority);
                        b.arm_advert();
                    },
-                   [&](const event::Yield&) { b.yield(); },
+                   [&](const event::Yield&) {
+                       if (!next.yielding) b.start_yield();
+                   },
+                   [&](const event::Resume&) {
+                       b.stop_yielding();
+                       b.send(b.p.priority);
+                       b.arm_advert();
+                   },
                    [&](const event::Shutdown&) {
                        b.out.actions.push_back(action::CancelTimer{});
                        b.send(kStopPriority);
@@ -197,9 +233,18 @@ Step master(Builder b, const Event& e) {
                    },
                    [&](const event::AdvertReceived& a) {
                        if (a.priority == kStopPriority) {
+                           // Two masters handing over: a reply would start a ping-pong.
+                           if (next.yielding) return;
                            // §6.4.3: another master left; restate that we are master.
                            b.send(b.p.priority);
                            b.arm_advert();
+                           return;
+                       }
+                       if (next.yielding) {
+                           // The taker we asked for: the VIPs are its now.
+                           b.out.actions.push_back(action::CancelTimer{});
+                           b.out.actions.push_back(action::RemoveVips{});
+                           b.become_backup(learned_interval(b.p, a.max_advert_int));
                            return;
                        }
                        if (a.priority > b.p.priority || (a.priority == b.p.priority && wins_tie(a.src, b.p.primary))) {
@@ -234,7 +279,7 @@ Step master(Builder b, const Event& e) {
                    [&](const event::SyncBackup&) {
                        // A sibling lost the election: follow it and tell our peer to take
                        // over now (priority 0) so that the group moves as one.
-                       b.yield();
+                       b.step_down();
                    },
                    [&](const auto&) {},  // Startup, MasterDownTimer (stale), LinkUp, SyncMaster
                },

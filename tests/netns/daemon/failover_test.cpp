@@ -104,10 +104,18 @@ TEST_F(Failover, MovesTheVipToTheLvsdPeerWithNoFailedRequestAndClearPreemptsBack
 
     auto r = lvsctl("a", {"failover", "VI_1"});
     ASSERT_EQ(r.status, 0) << r.output;
-    EXPECT_THAT(r.output, HasSubstr("VI_1: BACKUP, priority 1 (configured 150), failover"));
+    // Make before break: a keeps the VIP, advertising priority 0, until it hears b.
+    EXPECT_THAT(r.output, HasSubstr("VI_1: MASTER, priority 1 (configured 150), failover"));
+    EXPECT_THAT(r.output, HasSubstr("handing over"));
     const auto t0 = Clock::now();
-    ASSERT_TRUE(wait_until([&] { return a_backup_b_master(); }, 5s, 5ms)) << status("a") << status("b");
+    int vipless = 0;  // samples with the VIP on neither balancer
+    ASSERT_TRUE(wait_until([&] {
+        const bool on_a = has_vip("a"), on_b = has_vip("b");
+        vipless += !on_a && !on_b;
+        return !on_a && on_b && state("a") == "BACKUP" && state("b") == "MASTER";
+    }, 5s, 5ms)) << status("a") << status("b");
     measure("failover_to_peer_master_ms", ms_since(t0));
+    EXPECT_EQ(vipless, 0) << "the VIP was on neither balancer during the hand-over";
     EXPECT_EQ(counter("a", "effective_priority"), 1);
     EXPECT_EQ(override_kind("a"), "{\"kind\":\"failover\"") << inst("a");
     EXPECT_THAT(lvsctl("a", {"status"}).output, HasSubstr("override failover since"));
@@ -164,7 +172,7 @@ TEST_F(Failover, HoldSurvivesThePeersDeathASighupAndARestart) {
     ASSERT_NO_FATAL_FAILURE(start_pair(conf_a(), conf_b()));
     auto r = lvsctl("a", {"hold", "VI_1"});
     ASSERT_EQ(r.status, 0) << r.output;
-    EXPECT_THAT(r.output, HasSubstr("VI_1: BACKUP, priority 1 (configured 150), hold"));
+    EXPECT_THAT(r.output, HasSubstr("VI_1: MASTER, priority 1 (configured 150), hold"));
     ASSERT_TRUE(wait_until([&] { return a_backup_b_master(); }, 5s)) << status("a") << status("b");
 
     // b dies without a word (by pid): with advert_int 0.1 a would be master within
@@ -249,8 +257,8 @@ TEST_F(Failover, ASyncGroupMovesAsOne) {
 
     r = lvsctl("a", {"failover", "--group", "G"});
     ASSERT_EQ(r.status, 0) << r.output;
-    EXPECT_THAT(r.output, HasSubstr("VI_1: BACKUP, priority 1 (configured 150), failover"));
-    EXPECT_THAT(r.output, HasSubstr("VI_2: BACKUP, priority 1 (configured 150), failover"));
+    EXPECT_THAT(r.output, HasSubstr("VI_1: MASTER, priority 1 (configured 150), failover"));
+    EXPECT_THAT(r.output, HasSubstr("VI_2: MASTER, priority 1 (configured 150), failover"));
     EXPECT_THAT(r.output, HasSubstr("on sync group G"));
     ASSERT_TRUE(wait_until([&] { return both_on("b", "a"); }, 5s)) << status("a") << status("b");
     EXPECT_EQ(hold_for(1500ms, [&]() -> std::string { return both_on("b", "a") ? "" : "a took a VIP back"; }), "");

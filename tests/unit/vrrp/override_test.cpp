@@ -103,23 +103,63 @@ TEST(OverrideWords, RoundTrip) {
 
 // ---- failover in the state machine
 
-TEST(OverrideMachine, MasterYieldsWithPriorityZeroThenBacksUpAtTheLowPriority) {
+TEST(OverrideMachine, MasterHandsOverMakeBeforeBreak) {
     const auto p = v3(1);  // the caller lowered the priority first
     auto r = step(p, in(State::Master), event::Yield{}, t0);
-    EXPECT_EQ(r.next.state, State::Backup);
-    // The priority-0 advert goes out first (the peer takes over after Skew_Time), then
-    // the VIPs go.
-    ASSERT_FALSE(r.actions.empty());
-    ASSERT_TRUE(std::holds_alternative<action::SendAdvert>(r.actions.front()));
-    EXPECT_EQ(std::get<action::SendAdvert>(r.actions.front()).priority, 0);
-    EXPECT_EQ(count<action::SendAdvert>(r), 1);
-    EXPECT_EQ(count<action::RemoveVips>(r), 1);
-    EXPECT_EQ(count<action::AddVips>(r), 0);
-    // Timing the new master at our (low) priority: 3 s + (256 - 1) / 256 s.
-    ASSERT_NE(first<action::ArmMasterDownTimer>(r), nullptr);
-    EXPECT_EQ(first<action::ArmMasterDownTimer>(r)->deadline, t0 + master_down_interval(p, Centiseconds(100)));
-    ASSERT_NE(first<action::Notify>(r), nullptr);
-    EXPECT_EQ(first<action::Notify>(r)->state, State::Backup);
+    // Still Master, the VIPs kept: priority 0 asks the peer to take over after Skew_Time.
+    EXPECT_EQ(r.next.state, State::Master);
+    EXPECT_TRUE(r.next.yielding);
+    ASSERT_EQ(count<action::SendAdvert>(r), 1);
+    EXPECT_EQ(first<action::SendAdvert>(r)->priority, 0);
+    EXPECT_EQ(count<action::RemoveVips>(r), 0);
+    EXPECT_EQ(count<action::Notify>(r), 0);
+    ASSERT_NE(first<action::ArmAdvertTimer>(r), nullptr);
+    EXPECT_EQ(first<action::ArmAdvertTimer>(r)->deadline, t0 + 1s);
+    // A second Yield changes nothing; each advert interval repeats the request.
+    EXPECT_TRUE(step(p, r.next, event::Yield{}, t0).actions.empty());
+    auto again = step(p, r.next, event::AdvertTimer{}, t0 + 1s);
+    EXPECT_EQ(again.next.state, State::Master);
+    EXPECT_EQ(first<action::SendAdvert>(again)->priority, 0);
+    EXPECT_EQ(count<action::RemoveVips>(again), 0);
+    // Another yielding master's priority 0 gets no reply (no ping-pong).
+    EXPECT_TRUE(step(p, r.next, advert(0), t0).actions.empty());
+    // The taker is heard: now the VIPs go, and we time it at our low priority.
+    auto taken = step(p, r.next, advert(100), t0 + 600ms);
+    EXPECT_EQ(taken.next.state, State::Backup);
+    EXPECT_FALSE(taken.next.yielding);
+    EXPECT_EQ(count<action::RemoveVips>(taken), 1);
+    EXPECT_EQ(count<action::SendAdvert>(taken), 0);
+    ASSERT_NE(first<action::ArmMasterDownTimer>(taken), nullptr);
+    EXPECT_EQ(first<action::ArmMasterDownTimer>(taken)->deadline,
+              t0 + 600ms + master_down_interval(p, Centiseconds(100)));
+    EXPECT_EQ(first<action::Notify>(taken)->state, State::Backup);
+}
+
+TEST(OverrideMachine, TheTakerWinsWhateverItsPriority) {
+    // Even a taker at our own low priority (both failed over) ends the hand-over.
+    auto y = step(v3(1), in(State::Master), event::Yield{}, t0).next;
+    EXPECT_EQ(step(v3(1), y, advert(1), t0).next.state, State::Backup);
+}
+
+TEST(OverrideMachine, FailedOverMasterWithoutTakerKeepsTheVips) {
+    auto s = step(v3(1), in(State::Master), event::Yield{}, t0).next;
+    for (int i = 1; i <= 10; ++i) {
+        auto r = step(v3(1), s, event::AdvertTimer{}, t0 + i * 1s);
+        EXPECT_EQ(r.next.state, State::Master);
+        EXPECT_EQ(count<action::RemoveVips>(r), 0);
+        s = r.next;
+    }
+}
+
+TEST(OverrideMachine, ClearingWhileHandingOverAdvertisesThePriorityAgain) {
+    auto s = step(v3(1), in(State::Master), event::Yield{}, t0).next;
+    auto r = step(v3(150), s, event::Resume{}, t0 + 100ms);
+    EXPECT_EQ(r.next.state, State::Master);
+    EXPECT_FALSE(r.next.yielding);
+    EXPECT_EQ(first<action::SendAdvert>(r)->priority, 150);
+    EXPECT_EQ(count<action::ArmAdvertTimer>(r), 1);
+    // Resume means nothing outside Master.
+    EXPECT_TRUE(step(v3(150), in(State::Backup), event::Resume{}, t0).actions.empty());
 }
 
 TEST(OverrideMachine, YieldOutsideMasterChangesNothing) {
@@ -187,12 +227,22 @@ TEST(OverrideMachine, HeldBackupIgnoresAStoppingMasterToo) {
     EXPECT_EQ(r.next.state, State::Backup);
 }
 
-TEST(OverrideMachine, HeldMasterLeavesAtItsNextAdvert) {
-    auto r = step(v3(1, true), in(State::Master), event::AdvertTimer{}, t0);
+TEST(OverrideMachine, HeldMasterWithoutTakerLeavesAfterMasterDownInterval) {
+    const auto p = v3(1, true);
+    auto r = step(p, in(State::Master), event::Yield{}, t0);
+    ASSERT_TRUE(r.next.yielding);
+    const auto until = t0 + master_down_interval(p, Centiseconds(100));
+    EXPECT_EQ(r.next.yield_until, until);
+    r = step(p, r.next, event::AdvertTimer{}, t0 + 1s);
+    EXPECT_EQ(r.next.state, State::Master);
+    r = step(p, r.next, event::AdvertTimer{}, until);
     EXPECT_EQ(r.next.state, State::Backup);
-    ASSERT_NE(first<action::SendAdvert>(r), nullptr);
     EXPECT_EQ(first<action::SendAdvert>(r)->priority, 0);
     EXPECT_EQ(count<action::RemoveVips>(r), 1);
+    // A held Master that was never told (no Yield) starts handing over at its next advert.
+    r = step(p, in(State::Master), event::AdvertTimer{}, t0);
+    EXPECT_TRUE(r.next.yielding);
+    EXPECT_EQ(first<action::SendAdvert>(r)->priority, 0);
 }
 
 TEST(OverrideMachine, HeldInstanceLeavesFaultAsBackupEvenWhenItsGroupIsMaster) {
@@ -244,17 +294,20 @@ struct Group {
 
 }  // namespace
 
-TEST(OverrideGroup, FailoverMovesTheWholeGroupWithOnePriorityZeroAdvertEach) {
+TEST(OverrideGroup, FailoverHandsTheWholeGroupOverAndItLeavesAsOne) {
     Group g(3, 1, false);
-    std::vector<std::pair<std::size_t, Action>> all;
-    // The daemon yields every member in turn; the first takes the others along.
-    for (std::size_t i = 0; i < 3; ++i)
-        for (auto& a : g.on(i, event::Yield{})) all.push_back(std::move(a));
-    EXPECT_EQ(g.states(), (std::vector{State::Backup, State::Backup, State::Backup}));
     std::vector<int> zeros(3);
-    for (auto& [i, a] : all)
-        if (auto s = std::get_if<action::SendAdvert>(&a)) zeros[i] += s->priority == 0 ? 1 : 100;
+    // The daemon yields every member in turn: each asks its peer once.
+    for (std::size_t i = 0; i < 3; ++i)
+        for (auto& [m, a] : g.on(i, event::Yield{}))
+            if (auto s = std::get_if<action::SendAdvert>(&a)) zeros[m] += s->priority == 0 ? 1 : 100;
     EXPECT_EQ(zeros, (std::vector{1, 1, 1}));
+    EXPECT_EQ(g.states(), (std::vector{State::Master, State::Master, State::Master}));
+    // The first taker heard takes the whole group to Backup.
+    int removed = 0;
+    for (auto& [m, a] : g.on(0, advert(100))) removed += std::holds_alternative<action::RemoveVips>(a);
+    EXPECT_EQ(g.states(), (std::vector{State::Backup, State::Backup, State::Backup}));
+    EXPECT_EQ(removed, 3);
 }
 
 TEST(OverrideGroup, FailedOverGroupComesBackAsOneWhenThePeerDies) {
