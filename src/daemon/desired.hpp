@@ -69,8 +69,8 @@ ipvs::Table desired_table(const config::Config& config, const HealthLookup& is_u
 // One real server's weight in the table, or unset for "not in the table" (issue #15).
 // `up`: its health verdict; `weight`: the configured or dynamic weight. In order:
 // - disabled, drained (done), or down: out of the table, or weight 0 under
-//   inhibit_on_failure (its established connections finish either way: IPVS keeps the
-//   connections of a removed destination unless expire_nodest_conn is set);
+//   inhibit_on_failure, where its established connections go on (IPVS drops the packets
+//   of a connection whose destination is gone: ip_vs_in_hook, expire_nodest_conn);
 // - draining: weight 0, so that the scheduler sends it nothing new while its connections
 //   continue (the drain ends when advance_drains() marks it done);
 // - a weight override replaces `weight`.

@@ -276,6 +276,7 @@ ServicePlane::RealServerView ServicePlane::view(const config::VirtualServer& vs,
         states.push_back({up, st && misc && misc->dynamic ? st->dynamic_weight : std::nullopt});
         if (!st) continue;
         v.probes += st->probes;
+        v.sharing = std::max(v.sharing, st->users);
         if (st->last && !first_last) first_last = st->last, first_check = config::check_name(hc);
         if (st->last && !up && !failing_last) failing_last = st->last, failing_check = config::check_name(hc);
     }
@@ -313,14 +314,20 @@ std::string ServicePlane::status_text() const {
                                    v.last->reason, v.last->latency.count() / 1000.0);
             const auto* o = override_of(vs, rs);
             const auto what = o ? describe(*o, OverrideClock::now()) : std::string();
-            out += fmt::format("  -> {:<24} {:<14} weight {:<5} conns {:<11}{}{}\n",
+            // One probe serves every real server with the same check (in every service):
+            // say so, or the counts look three times too low beside the interval.
+            std::string probes;
+            if (!rs.checks.empty())
+                probes = fmt::format("  probes {}{}", v.probes,
+                                     v.sharing > 1 ? fmt::format(" (check shared by {})", v.sharing) : "");
+            out += fmt::format("  -> {:<24} {:<14} weight {:<5} conns {:<11}{}{}{}\n",
                                format_endpoint(rs.address, rs.port),
                                rs.checks.empty() ? "up (no check)" : v.healthy ? "up" : "down",
                                v.weight ? std::to_string(*v.weight) : "-",
                                kernel ? fmt::format("{}/{}", kernel->active_connections,
                                                     kernel->inactive_connections)
                                       : "-",
-                               what.empty() ? "" : "  override: " + what, last);
+                               what.empty() ? "" : "  override: " + what, probes, last);
         }
     }
     return out;

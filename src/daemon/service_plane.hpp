@@ -113,6 +113,7 @@ private:
         std::optional<healthcheck::ProbeResult> last;  // of a failing check if any, else of the first
         std::string last_check;                        // that check's kind: "HTTP_GET"
         uint64_t probes = 0;                           // summed over the real server's checks
+        unsigned sharing = 0;  // the most real servers (in all services) one of its checks serves
         std::optional<uint32_t> dynamic_weight;        // a MISC_CHECK's misc_dynamic weight
     };
     RealServerView view(const config::VirtualServer& vs, const config::RealServer& rs) const;

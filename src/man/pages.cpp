@@ -75,10 +75,16 @@ Result<std::vector<Page>> render_pages(std::string_view readme, std::string_view
     if (!ctl) return ctl.error();
     pages.push_back({"lvsctl.8",
                      header("lvsctl", 8, version, "System Administration",
-                            "ask a running lvsd for its state, reload it; set up a DSR real server") +
+                            "ask a running lvsd for its state, reload it, drain or override real servers; set up a DSR real server") +
                          ".SH SYNOPSIS\n"
                          ".B lvsctl\n[\\fB\\-s\\fR \\fIPATH\\fR] \\fBstatus\\fR [\\fB\\-\\-json\\fR]\n.br\n"
                          ".B lvsctl\n[\\fB\\-s\\fR \\fIPATH\\fR] \\fBreload\\fR\n.br\n"
+                         ".B lvsctl\n[\\fB\\-s\\fR \\fIPATH\\fR] \\fBdrain\\fR|\\fBundrain\\fR|\\fBprogress\\fR|\\fBdisable\\fR|"
+                         "\\fBenable\\fR [\\fISERVICE\\fR] \\fIREAL\\fR|\\fB\\-\\-balancer\\fR [\\fIOPTIONS\\fR]\n.br\n"
+                         ".B lvsctl\n[\\fB\\-s\\fR \\fIPATH\\fR] \\fBweight\\fR [\\fB\\-\\-clear\\fR] "
+                         "[\\fISERVICE\\fR] \\fIREAL\\fR [\\fIWEIGHT\\fR]\n.br\n"
+                         ".B lvsctl\n[\\fB\\-s\\fR \\fIPATH\\fR] \\fBfailover\\fR|\\fBhold\\fR [\\fB\\-\\-clear\\fR] "
+                         "\\fIINSTANCE\\fR|\\fB\\-\\-group\\fR \\fIGROUP\\fR\n.br\n"
                          ".B lvsctl realserver\n\\fBup\\fR|\\fBdown\\fR \\fB\\-\\-vip\\fR \\fIADDR\\fR "
                          "[\\fB\\-\\-vip\\fR \\fIADDR\\fR ...]\n" +
                          *ctl + kSeeAlso + "\\fBlvsd\\fR(8), \\fBlvsd.conf\\fR(5), \\fBipvsadm\\fR(8)\n"});

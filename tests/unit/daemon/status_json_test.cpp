@@ -65,6 +65,7 @@ DaemonStatus example() {
     rs.last_probe = ProbeStatus{true, "port open (SYN-ACK)", 412};
     rs.active_connections = 12;
     rs.inactive_connections = 40;
+    rs.override_state = OverrideStatus{"draining", 412, false, false, std::nullopt};
     rs.probes = 812;
     vs.real_servers.push_back(rs);
     p.virtual_services.push_back(vs);
@@ -102,13 +103,14 @@ TEST(StatusJson, UnsetValuesAreNull) {
     rs.active_connections.reset();
     rs.inactive_connections.reset();
     rs.probes.reset();
+    rs.override_state.reset();
     rs.checked = false;
     s.ipvs->virtual_services[0].group = "web";
     s.sync->role.reset();
     j = render_status_json(s);
     EXPECT_NE(j.find(R"("group":"web")"), std::string::npos) << j;
     EXPECT_NE(j.find(R"("checked":false,"weight":null,"last_probe":null,"active_connections":null,)"
-                     R"("inactive_connections":null,"probes":null})"),
+                     R"("inactive_connections":null,"probes":null,"override":null})"),
               std::string::npos)
         << j;
     EXPECT_NE(j.find(R"("sync":{"role":null,)"), std::string::npos) << j;
