@@ -303,13 +303,16 @@ ctl::Reply Daemon::on_request(std::string_view line) {
         auto answer = vrrp_->request_override(override_request(*v));
         return answer ? ctl::Reply{true, *answer} : ctl::Reply{false, answer.error().message + "\n"};
     }
-    // The real-server verbs: drain, undrain, progress, disable, enable, weight.
-    if (!services_) return {false, "no virtual services in the configuration\n"};
-    auto reply = services_->on_request(*request);
-    if (const auto* d = std::get_if<ctl::DrainRequest>(&*request); d && reply.ok)
-        if (std::holds_alternative<ctl::Balancer>(d->target)) balancer_drain_vrrp(true);
-    if (const auto* u = std::get_if<ctl::UndrainRequest>(&*request); u && reply.ok)
-        if (std::holds_alternative<ctl::Balancer>(u->target)) balancer_drain_vrrp(false);
+    // The real-server verbs: drain, undrain, progress, disable, enable, weight. A balancer
+    // drain also concerns VRRP, with or without virtual services.
+    const auto* d = std::get_if<ctl::DrainRequest>(&*request);
+    const auto* u = std::get_if<ctl::UndrainRequest>(&*request);
+    const bool balancer = (d && std::holds_alternative<ctl::Balancer>(d->target)) ||
+                          (u && std::holds_alternative<ctl::Balancer>(u->target));
+    auto reply = services_ ? services_->on_request(*request)
+                 : balancer ? ctl::Reply{true, "no virtual services\n"}
+                            : ctl::Reply{false, "no virtual services in the configuration\n"};
+    if (balancer && reply.ok) balancer_drain_vrrp(d != nullptr);
     return reply;
 }
 

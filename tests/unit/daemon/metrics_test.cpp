@@ -209,6 +209,23 @@ TEST(MetricsRender, RealServersHealthWeightAndProbes) {
     EXPECT_EQ(m.at("lvsd_healthcheck_probes_in_flight"), "2");
 }
 
+TEST(MetricsRender, OperatorOverridesOnePerKind) {
+    auto s = with_services();
+    auto& reals = s.ipvs->services[0].real_servers;
+    reals[0].override_state = OverrideStatus{"draining", 30, true, false, 7};
+    reals[1].override_state = OverrideStatus{std::nullopt, std::nullopt, false, true, std::nullopt};
+    s.ipvs->balancer_drained = true;
+    auto m = parse(render_metrics(s));
+    EXPECT_EQ(m.at("lvsd_real_server_override{" + kRs1 + R"(,override="draining"})"), "1");
+    EXPECT_EQ(m.at("lvsd_real_server_override{" + kRs1 + R"(,override="weight"})"), "1");
+    EXPECT_EQ(m.at("lvsd_real_server_override{" + kRs2 + R"(,override="disabled"})"), "1");
+    size_t series = 0;
+    for (const auto& [k, v] : m) series += k.starts_with("lvsd_real_server_override{");
+    EXPECT_EQ(series, 3u);  // none for the real server without one
+    EXPECT_EQ(m.at("lvsd_balancer_drained"), "1");
+    EXPECT_EQ(parse(render_metrics(with_services())).at("lvsd_balancer_drained"), "0");
+}
+
 TEST(MetricsRender, IpvsCountersPerServiceAndRealServer) {
     auto m = parse(render_metrics(with_services()));
     EXPECT_EQ(m.at("lvsd_ipvs_reconciles_total"), "12");
