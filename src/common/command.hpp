@@ -16,4 +16,10 @@ namespace lvsd {
 // exits non-zero or overruns `timeout` (then it is killed with SIGKILL).
 void run_command(boost::asio::any_io_executor executor, std::vector<std::string> argv, std::chrono::milliseconds timeout);
 
+// run_command() on `executor`'s thread, from any thread: the VRRP thread hands its notify
+// commands to the main loop this way (forking and reaping children is no work for a
+// real-time thread).
+void post_command(boost::asio::any_io_executor executor, std::vector<std::string> argv,
+                  std::chrono::milliseconds timeout);
+
 }  // namespace lvsd

@@ -44,6 +44,22 @@ struct VrrpDefaults {
     std::string script_group;
 };
 
+// The VRRP engine's thread (keepalived's vrrp_rt_priority, vrrp_rlimit_rttime and
+// vrrp_no_swap): it runs the instances' adverts, timers and VIPs apart from health checks,
+// IPVS and the control socket, so that a machine busy with normal-priority work does not
+// delay an advert into a false takeover.
+struct VrrpScheduling {
+    // 0: normal scheduling (SCHED_OTHER); 1..99: SCHED_RR at that priority (sched(7)).
+    // 10 by default: above every normal task, below the kernel's IRQ threads (50).
+    int rt_priority = 10;
+    // RLIMIT_RTTIME (setrlimit(2)): CPU time the real-time thread may use without
+    // sleeping before the kernel sends SIGXCPU; lvsd then drops the thread to normal
+    // scheduling (logged, lvsctl status). 1 ms..10 s.
+    std::chrono::microseconds rlimit_rttime{10000};
+    bool no_swap = false;  // mlockall(MCL_CURRENT | MCL_FUTURE) at start
+    friend bool operator==(const VrrpScheduling&, const VrrpScheduling&) = default;
+};
+
 struct Global {
     std::string router_id;  // empty: the host name
     LogLevel log_level = LogLevel::Info;
@@ -53,6 +69,7 @@ struct Global {
     Location metrics_listen_where;  // the key's line, for errors binding it
     std::optional<SyncDaemon> lvs_sync_daemon;
     VrrpDefaults vrrp;
+    VrrpScheduling vrrp_scheduling;
     Location where;
 };
 

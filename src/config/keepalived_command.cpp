@@ -116,16 +116,15 @@ std::string quoted_command(const std::vector<std::string>& argv) {
         if (!out.empty()) out += ' ';
         const bool plain = !a.empty() && a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                                              "0123456789_@%+=:,./-") == std::string::npos;
-        if (plain) {
-            out += a;
-            continue;
-        }
-        // Single quotes keep every character as it is for lvsd's word splitting (and
-        // for a shell); a quote inside is closed, escaped and reopened.
-        out += '\'';
-        for (char ch : a) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-        out += '\'';
+        out += plain ? a : single_quoted(a);
     }
+    return out;
+}
+
+std::string single_quoted(std::string_view word) {
+    std::string out = "'";
+    for (char ch : word) out += ch == '\'' ? std::string_view("'\\''") : std::string_view(&ch, 1);
+    out += '\'';
     return out;
 }
 

@@ -189,13 +189,10 @@ std::string command_text(const Statement& s) {
     std::string out;
     for (const auto& a : s.args) {
         if (!out.empty()) out += ' ';
-        if (a.empty() || a.find_first_of(" \t'\"\\") != std::string::npos) {
-            out += '\'';
-            for (char ch : a) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-            out += '\'';
-        } else {
-            out += a;
-        }
+        // Fewer characters need quotes here than in quoted_command: user and process
+        // names are read back as written, not split as a command.
+        const bool plain = !a.empty() && a.find_first_of(" \t'\"\\") == std::string::npos;
+        out += plain ? a : single_quoted(a);
     }
     return out;
 }

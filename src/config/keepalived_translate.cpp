@@ -38,14 +38,11 @@ const std::map<std::string_view, std::string_view>& global_harmless() {
         {"no_email_faults", "lvsd sends no mail"},
         {"max_auto_priority", "process scheduling; lvsd's VRRP timing does not depend on it"},
         {"min_auto_priority_delay", "process scheduling"},
-        {"vrrp_no_swap", "memory locking of keepalived's VRRP process"},
         {"checker_no_swap", "memory locking of keepalived's checker process"},
         {"bfd_no_swap", "memory locking"},
         {"vrrp_priority", "process priority of keepalived's VRRP process"},
         {"checker_priority", "process priority of keepalived's checker process"},
-        {"vrrp_rt_priority", "process priority"},
         {"checker_rt_priority", "process priority"},
-        {"vrrp_rlimit_rttime", "process limits"},
         {"checker_rlimit_rttime", "process limits"},
         {"vrrp_notify_fifo", "lvsd has no notify FIFO; notify scripts and lvsctl status carry the states"},
         {"vrrp_notify_fifo_script", "lvsd has no notify FIFO"},
@@ -95,10 +92,11 @@ const std::map<std::string_view, std::string_view>& global_harmless() {
 }
 
 void translate_global(Ctx& ctx, const Statement& s, Out& global, std::string& default_interface) {
-    static constexpr std::array<std::string_view, 12> kKnown{
+    static constexpr std::array<std::string_view, 16> kKnown{
         "router_id", "script_user", "enable_script_security", "vrrp_version", "vrrp_garp_interval",
         "vrrp_gna_interval", "vrrp_garp_master_delay", "vrrp_garp_master_repeat", "vrrp_garp_master_refresh",
-        "vrrp_garp_master_refresh_repeat", "lvs_sync_daemon", "default_interface"};
+        "vrrp_garp_master_refresh_repeat", "lvs_sync_daemon", "default_interface", "vrrp_rt_priority",
+        "vrrp_rlimit_rttime", "vrrp_rlimit_rtime", "vrrp_no_swap"};
     for (const auto& k : s.children) {
         if (k.keyword == "router_id") {
             if (auto v = ctx.word(k)) global.add(detail::with_comments(Out::string("router_id", *v), k));
@@ -123,6 +121,17 @@ void translate_global(Ctx& ctx, const Statement& s, Out& global, std::string& de
             if (auto v = ctx.seconds(k, 0, 86400)) global.add(detail::with_comments(Out::literal(k.keyword, *v), k));
         } else if (k.keyword == "vrrp_garp_master_repeat" || k.keyword == "vrrp_garp_master_refresh_repeat") {
             if (auto v = ctx.integer(k, 1, 255)) global.add(detail::with_comments(Out::literal(k.keyword, std::to_string(*v)), k));
+        } else if (k.keyword == "vrrp_rt_priority") {
+            // keepalived: SCHED_RR for its VRRP process; lvsd: for its VRRP thread.
+            if (auto v = ctx.integer(k, 1, 99))
+                global.add(detail::with_comments(Out::literal("vrrp_rt_priority", std::to_string(*v)), k));
+        } else if (k.keyword == "vrrp_rlimit_rttime" || k.keyword == "vrrp_rlimit_rtime") {
+            // vrrp_rlimit_rtime is keepalived's older spelling of the same key. lvsd wants at
+            // least 1 ms: the kernel counts this limit in scheduler ticks anyway.
+            if (auto v = ctx.integer(k, 1000, 10000000))
+                global.add(detail::with_comments(Out::literal("vrrp_rlimit_rttime", std::to_string(*v)), k));
+        } else if (k.keyword == "vrrp_no_swap") {
+            global.add(detail::with_comments(Out::literal("vrrp_no_swap", "true"), k));
         } else if (k.keyword == "vrrp_mcast_group4" || k.keyword == "vrrp_mcast_group6") {
             // lvsd uses RFC 5798's groups; another group would leave the peer deaf to lvsd.
             auto v = ctx.word(k);

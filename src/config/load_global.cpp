@@ -49,6 +49,11 @@ void Loader::read_global(const lc::Setting& s, Config& c) {
     if (auto v = g.seconds("vrrp_garp_master_refresh", 0ms, 86400s)) d.garp_master_refresh = *v;
     if (auto v = g.integer("vrrp_garp_master_refresh_repeat", 1, 255))
         d.garp_master_refresh_repeat = static_cast<uint32_t>(*v);
+    // The VRRP thread's scheduling (keepalived's keys; 0 turns real time off).
+    if (auto v = g.integer("vrrp_rt_priority", 0, 99)) gl.vrrp_scheduling.rt_priority = static_cast<int>(*v);
+    if (auto v = g.integer("vrrp_rlimit_rttime", 1000, 10000000))
+        gl.vrrp_scheduling.rlimit_rttime = std::chrono::microseconds(*v);
+    if (auto v = g.boolean("vrrp_no_swap")) gl.vrrp_scheduling.no_swap = *v;
     if (auto v = g.string("script_user")) {
         auto words = detail::split_command(*v).value_or(std::vector<std::string>{});
         if (words.empty() || words.size() > 2 ||

@@ -14,6 +14,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -27,11 +28,71 @@ namespace lvsd::ctl {
 namespace {
 // A request is one short line (request.hpp); anything longer is not a client of ours.
 constexpr size_t kMaxRequest = kMaxRequestLine + 1;  // and its newline
+
+// Creates the socket's directory when missing, then binds and listens on `acceptor`;
+// `bound` gets the socket file's identity.
+Result<void> bind_socket(stream::acceptor& acceptor, const std::string& path, struct stat& bound) {
+    // Outside systemd (RuntimeDirectory=lvsd) nobody has made the directory yet.
+    if (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0) {
+        std::string dir = path.substr(0, slash);
+        if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+            return make_error(errno, "control socket {}: cannot create {}: {}", path, dir, std::strerror(errno));
+    }
+    ::unlink(path.c_str());
+    boost::system::error_code ec;
+    acceptor.open(stream(), ec);
+    // The socket is created 0600 from the start: no window in which others can connect.
+    mode_t old_mask = ::umask(0177);
+    if (!ec) acceptor.bind(stream::endpoint(path), ec);
+    ::umask(old_mask);
+    if (!ec) acceptor.listen(16, ec);
+    if (!ec && ::stat(path.c_str(), &bound) != 0) ec.assign(errno, boost::system::system_category());
+    if (ec) {
+        boost::system::error_code ignored;
+        acceptor.close(ignored);
+        return make_error(ec.value(), "control socket {}: {}", path, ec.message());
+    }
+    return {};
+}
+
 }  // namespace
 
 struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
-    Impl(asio::any_io_executor ex, std::string p, RequestHandler h)
-        : acceptor(ex), path(std::move(p)), handler(std::move(h)) {}
+    Impl(asio::any_io_executor ex, std::string p, RequestHandler h, RebindHook r)
+        : acceptor(ex), watch(ex), path(std::move(p)), handler(std::move(h)), rebind(std::move(r)) {}
+
+    // Still our socket at `path`? Else bind again (see ControlServer::start).
+    void look() {
+        watch.expires_after(kWatchInterval);
+        watch.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec || self->stopped) return;
+            struct stat now {};
+            const bool ours = ::stat(self->path.c_str(), &now) == 0 && now.st_dev == self->bound.st_dev &&
+                              now.st_ino == self->bound.st_ino;
+            if (!ours) self->bind_again();
+            self->look();
+        });
+    }
+
+    void bind_again() {
+        auto r = rebind ? rebind() : Result<void>{};
+        if (r) {
+            boost::system::error_code ignored;
+            acceptor.close(ignored);  // the accept loop on the old socket ends
+            r = bind_socket(acceptor, path, bound);
+        }
+        if (!r) {
+            if (r.error().message != rebind_error)
+                spdlog::error("control socket {} was removed and cannot be made again: {}; lvsctl cannot reach "
+                              "lvsd until it can (tried every {} s)",
+                              path, r.error().message, kWatchInterval.count());
+            rebind_error = r.error().message;
+            return;
+        }
+        rebind_error.clear();
+        spdlog::warn("control socket {} was removed while lvsd ran; it is listening there again", path);
+        asio::co_spawn(acceptor.get_executor(), accept_loop(), asio::detached);
+    }
 
     asio::awaitable<void> accept_loop() {
         auto self = shared_from_this();
@@ -59,31 +120,22 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     }
 
     stream::acceptor acceptor;
+    asio::steady_timer watch;
     std::string path;
     RequestHandler handler;
+    RebindHook rebind;
+    struct stat bound {};      // the socket file we made
+    std::string rebind_error;  // the last failed re-bind's, to say it once
+    bool stopped = false;
 };
 
 Result<std::unique_ptr<ControlServer>> ControlServer::start(asio::any_io_executor executor,
                                                             const std::string& path,
-                                                            RequestHandler handler) {
-    auto impl = std::make_shared<Impl>(executor, path, std::move(handler));
-    // Outside systemd (RuntimeDirectory=lvsd) nobody has made the directory yet.
-    if (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0) {
-        std::string dir = path.substr(0, slash);
-        if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-            return make_error(errno, "control socket {}: cannot create {}: {}", path, dir,
-                              std::strerror(errno));
-    }
-    ::unlink(path.c_str());
-    boost::system::error_code ec;
-    impl->acceptor.open(stream(), ec);
-    // The socket is created 0600 from the start: no window in which others can connect.
-    mode_t old_mask = ::umask(0177);
-    if (!ec) impl->acceptor.bind(stream::endpoint(path), ec);
-    ::umask(old_mask);
-    if (!ec) impl->acceptor.listen(16, ec);
-    if (ec) return make_error(ec.value(), "control socket {}: {}", path, ec.message());
+                                                            RequestHandler handler, RebindHook rebind) {
+    auto impl = std::make_shared<Impl>(executor, path, std::move(handler), std::move(rebind));
+    if (auto r = bind_socket(impl->acceptor, path, impl->bound); !r) return r.error();
     asio::co_spawn(executor, impl->accept_loop(), asio::detached);
+    impl->look();
     return std::unique_ptr<ControlServer>(new ControlServer(std::move(impl)));
 }
 
@@ -92,10 +144,17 @@ ControlServer::ControlServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)
 ControlServer::~ControlServer() { stop(); }
 
 void ControlServer::stop() {
-    if (!impl_ || !impl_->acceptor.is_open()) return;
+    if (!impl_ || impl_->stopped) return;
+    impl_->stopped = true;
+    impl_->watch.cancel();
+    if (!impl_->acceptor.is_open()) return;
     boost::system::error_code ignored;
     impl_->acceptor.close(ignored);
-    ::unlink(impl_->path.c_str());
+    // Only our own socket: another lvsd may have bound the path since.
+    struct stat now {};
+    if (::stat(impl_->path.c_str(), &now) == 0 && now.st_dev == impl_->bound.st_dev &&
+        now.st_ino == impl_->bound.st_ino)
+        ::unlink(impl_->path.c_str());
 }
 
 Result<Reply> request(const std::string& path, std::string_view req) {

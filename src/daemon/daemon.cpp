@@ -75,10 +75,16 @@ Daemon::Daemon(std::string config_path, std::string control_socket_path,
       control_socket_path_(std::move(control_socket_path)),
       config_(std::move(initial)) {}
 
+Daemon::~Daemon() { vrrp_thread_.stop(); }
+
 Result<void> Daemon::ensure_service_plane(const config::Config& config) {
+    ipvs_unavailable_ = false;
     if (services_ || config.virtual_servers.empty()) return {};
     auto client = ipvs::Client::open();
-    if (!client) return client.error();
+    if (!client) {
+        ipvs_unavailable_ = client.error().code == ENOENT;
+        return client.error();
+    }
     services_ = std::make_unique<ServicePlane>(io_.get_executor(), std::move(*client));
     services_->keep_ownership_in(ownership_file_for(control_socket_path_));
     services_->keep_overrides_in(overrides());
@@ -100,38 +106,87 @@ int Daemon::run() {
     lock_.emplace(std::move(*lock));
     (void)overrides();  // read before any plane starts, and logged once
     // The host first: every reload is checked against it, and the instances follow it.
-    if (auto r = host_.start(); !r) {
-        spdlog::critical("cannot start: {}", r.error().message);
+    auto started = vrrp_thread_.call([this] { return host_.start(); });
+    if (!started || !*started) {
+        spdlog::critical("cannot start: {}", started ? started->error().message : "the VRRP thread did not answer");
         return 1;
     }
-    vrrp_ = std::make_unique<VrrpPlane>(io_, host_);
+    // Real time (or not) before the first advert.
+    vrrp_thread_.schedule(config_->global.vrrp_scheduling, io_);
+    vrrp_ = std::make_unique<VrrpPlane>(vrrp_thread_, io_, host_);
     vrrp_->keep_overrides_in(overrides());
     vrrp_->on_transition([this](const std::string& instance, vrrp::State state) {
         if (sync_.config() && sync_.config()->instance == instance) sync_.on_state(state);
     });
     // The control socket first: it can fail for reasons of its own, and nothing has been
-    // touched yet then.
+    // touched yet then. Should its directory be removed under it, the lock is taken
+    // again before the socket is bound again (a second lvsd may have started meanwhile:
+    // then it keeps the path), and the ownership file is written again.
+    auto rebind = [this]() -> Result<void> {
+        const auto path = lock_file_for(control_socket_path_);
+        if (!lock_ || !lock_->holds(path)) {
+            auto again = InstanceLock::acquire(path);
+            if (!again) return again.error();
+            lock_.emplace(std::move(*again));
+        }
+        if (services_) services_->rewrite_ownership();
+        return {};
+    };
     auto control = ctl::ControlServer::start(io_.get_executor(), control_socket_path_,
-                                             [this](std::string_view r) { return on_request(r); });
+                                             [this](std::string_view r) { return on_request(r); }, rebind);
     if (!control) {
         spdlog::critical("cannot start: {}", control.error().message);
         return 1;
     }
     control_ = std::move(*control);
+    if (!start_engines() && !waiting_for_ipvs_) return 1;
+    asio::co_spawn(io_, handle_signals(), asio::detached);
+    // Ready also while waiting for IPVS: the control socket answers, and systemd's
+    // status line says what lvsd waits for.
+    if (waiting_for_ipvs_) notify_systemd("READY=1\nSTATUS=waiting for IPVS (modprobe ip_vs)");
+    io_.run();
+    vrrp_thread_.stop();
+    spdlog::info("lvsd stopped");
+    return exit_code_;
+}
+
+bool Daemon::start_engines() {
     if (auto r = apply(config_); !r) {
+        // No IPVS (ip_vs neither loaded nor loadable): nothing has been started, and
+        // nothing will until it is there. Not starting VRRP either keeps a balancer that
+        // cannot balance from taking the VIP; the peer keeps serving. Said once, not
+        // on every retry.
+        if (ipvs_unavailable_) {
+            if (!waiting_for_ipvs_)
+                spdlog::error("{}; lvsd waits for it: nothing is started (no VRRP instance, so the peer keeps the "
+                              "VIP) until it is there, asked again every {} s and on SIGHUP",
+                              r.error().message, kIpvsRetry.count());
+            waiting_for_ipvs_ = true;
+            wait_for_ipvs();
+            return false;
+        }
         spdlog::critical("cannot start: {}", r.error().message);
         // Instances that did start hand over and remove their VIPs.
         stop();
-        return 1;
+        exit_code_ = 1;
+        io_.stop();  // when the loop runs already (a retry): it ends, and lvsd with it
+        return false;
     }
+    if (waiting_for_ipvs_) spdlog::info("IPVS is available now; starting");
+    waiting_for_ipvs_ = false;
+    ipvs_retry_.cancel();
     running_ = true;
-    asio::co_spawn(io_, handle_signals(), asio::detached);
-    spdlog::info("lvsd {} started with {} (generation {})", LVSD_VERSION, config_path_,
-                 generation_);
-    notify_systemd("READY=1");
-    io_.run();
-    spdlog::info("lvsd stopped");
-    return exit_code_;
+    spdlog::info("lvsd {} started with {} (generation {})", LVSD_VERSION, config_path_, generation_);
+    notify_systemd("READY=1\nSTATUS=");
+    return true;
+}
+
+void Daemon::wait_for_ipvs() {
+    ipvs_retry_.expires_after(kIpvsRetry);
+    ipvs_retry_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || !waiting_for_ipvs_) return;
+        start_engines();
+    });
 }
 
 asio::awaitable<void> Daemon::handle_signals() {
@@ -155,7 +210,15 @@ ctl::Reply Daemon::reload() {
     spdlog::info("re-reading {}", config_path_);
     auto loaded = load_config(config_path_);
     ctl::Reply reply;
-    if (!loaded.config) {
+    if (loaded.config && waiting_for_ipvs_) {
+        // Nothing runs yet: the new file is simply the one to start with.
+        config_ = std::move(loaded.config);
+        const bool started = start_engines();
+        reply = {started, started ? fmt::format("IPVS is available now: started (generation {})\n", generation_)
+                                  : waiting_for_ipvs_ ? "IPVS is still not available in this kernel (modprobe ip_vs): "
+                                                        "the new file will be started with once it is\n"
+                                                      : "cannot start: see the log\n"};
+    } else if (!loaded.config) {
         // One line, so that an operator grepping the journal sees the whole verdict.
         auto problems = fmt::format("{}", fmt::join(loaded.problems, "; "));
         spdlog::error("reload rejected, keeping the running configuration: {}", problems);
@@ -195,13 +258,16 @@ Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) 
         return r;
     };
     // A VIP of this config counts as ours: the backup holds it only once it is master.
+    // (The host view is the VRRP thread's.)
     auto is_ours = [&](const IpAddress& a) {
         for (const auto& in : config->vrrp_instances)
             for (const auto& v : in.virtual_ipaddress)
                 if (v.prefix.address == a) return true;
         return host_.view().is_local(a);
     };
-    if (auto r = check_against_host(*config, is_ours); !r) return failed(r);
+    auto checked = vrrp_thread_.call([&] { return check_against_host(*config, is_ours); });
+    if (!checked) return failed(make_error(ETIMEDOUT, "the VRRP thread did not answer"));
+    if (!*checked) return failed(*checked);
     if (auto r = ensure_service_plane(*config); !r) return failed(r);
     auto vrrp = vrrp_->prepare(*config);
     if (!vrrp) return failed(vrrp.error());
@@ -221,6 +287,7 @@ Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) 
         !r)
         spdlog::error("IPVS connection sync: {}", r.error().message);
     commit_metrics(metrics);
+    if (running_) vrrp_thread_.schedule(config->global.vrrp_scheduling, io_);
     return {};
 }
 
@@ -289,6 +356,7 @@ std::string Daemon::scrape(const HttpMetrics& http) const {
     s.process.reloads_failed = reloads_failed_;
     s.process.last_reload_succeeded = last_reload_succeeded_;
     s.vrrp = vrrp_->metrics();
+    s.vrrp_thread = vrrp_thread_.scheduling();
     if (services_) s.ipvs = services_->metrics();
     s.http = http;
     return render_metrics(s);
@@ -324,10 +392,14 @@ void Daemon::balancer_drain_vrrp(bool /*on*/) {
 std::string Daemon::status_text() const {
     auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                                started_);
-    return fmt::format("lvsd {}  config {}  generation {}  up {}s\n\n{}", LVSD_VERSION,
-                       config_path_, generation_, up.count(),
+    return fmt::format("lvsd {}  config {}  generation {}  up {}s\nVRRP thread: {}\n\n{}", LVSD_VERSION,
+                       config_path_, generation_, up.count(), describe(vrrp_thread_.scheduling()),
                        vrrp_->status_text() + "\n" +
-                           (services_ ? services_->status_text() : "IPVS: no virtual services\n") +
+                           (services_          ? services_->status_text()
+                            : waiting_for_ipvs_ ? fmt::format("IPVS: not available in this kernel (modprobe ip_vs); "
+                                                              "waiting for it, nothing started (asked again every {} s)\n",
+                                                              kIpvsRetry.count())
+                                                : "IPVS: no virtual services\n") +
                            sync_.status_text());
 }
 
@@ -338,6 +410,7 @@ std::string Daemon::status_json() const {
     s.generation = generation_;
     s.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
     s.vrrp = vrrp_->status();
+    s.vrrp_thread = vrrp_thread_.scheduling();
     if (services_) s.ipvs = services_->status();
     s.sync = sync_.status();
     return render_status_json(s);
@@ -345,13 +418,16 @@ std::string Daemon::status_json() const {
 
 void Daemon::stop() {
     notify_systemd("STOPPING=1");
+    waiting_for_ipvs_ = false;
+    ipvs_retry_.cancel();
     if (control_) control_->stop();
     if (metrics_) metrics_->stop();
     // The sync daemon goes first, so that the instances' stop transitions below do not
     // switch it to backup on the way out.
     sync_.stop();
     if (vrrp_) vrrp_->stop();
-    host_.stop();
+    vrrp_thread_.call([this] { host_.stop(); });
+    vrrp_thread_.stop_watching();
     // The IPVS table stays as it is: a restart adopts it without dropping a connection,
     // and the standby holds the same table anyway (DESIGN.md). Checks and timers stop.
     services_.reset();

@@ -1,5 +1,7 @@
-// The shell around the pure core: one io_context, one thread; signals drive reload and
-// stop (DESIGN.md "Interfaces").
+// The shell around the pure core: signals drive reload and stop (DESIGN.md "Interfaces").
+// Two threads, one io_context each: the main one (config, health checks, IPVS, control
+// socket, metrics, trackers, notify commands) and the VRRP thread (vrrp_thread.hpp: the
+// instances and the host view they follow), possibly real time.
 #pragma once
 
 #include <chrono>
@@ -10,6 +12,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "ctl/control.hpp"
 #include "daemon/connection_sync.hpp"
@@ -18,6 +21,7 @@
 #include "daemon/overrides.hpp"
 #include "daemon/service_plane.hpp"
 #include "daemon/vrrp_plane.hpp"
+#include "daemon/vrrp_thread.hpp"
 #include "host/monitor.hpp"
 
 namespace lvsd::config {
@@ -48,13 +52,19 @@ class Daemon {
 public:
     Daemon(std::string config_path, std::string control_socket_path,
            std::shared_ptr<const config::Config> initial);
+    ~Daemon();  // the VRRP thread stops before what it runs is destroyed
 
     // Runs until SIGTERM/SIGINT; returns the process exit code.
     int run();
 
     // The service plane for `config`, or null when it has no virtual servers (a
-    // VRRP-only host needs no IPVS). An error when IPVS is needed but unavailable.
+    // VRRP-only host needs no IPVS). An error when IPVS is needed but unavailable
+    // (then ipvs_unavailable_ is set: the kernel has no IPVS family, as opposed to a
+    // failing socket).
     Result<void> ensure_service_plane(const config::Config& config);
+
+    // How often a start that found no IPVS asks the kernel again.
+    static constexpr std::chrono::seconds kIpvsRetry{5};
 
 private:
     boost::asio::awaitable<void> handle_signals();
@@ -66,6 +76,9 @@ private:
     std::string status_text() const;
     std::string status_json() const;
     void stop();
+    // The first apply, at start and again while waiting for IPVS: true once running.
+    bool start_engines();
+    void wait_for_ipvs();
 
     // The metrics endpoint across a reload: the one for the new config is bound before
     // anything else changes, and takes over only when the whole reload is accepted.
@@ -81,7 +94,9 @@ private:
     std::string scrape(const HttpMetrics& http) const;
 
     boost::asio::io_context io_;
-    host::Monitor host_{io_};  // before the planes: they read it until they are gone
+    VrrpThread vrrp_thread_;  // before everything that runs on it
+    // The VRRP thread's; before the planes: they read it until they are gone.
+    host::Monitor host_{vrrp_thread_.io()};
     std::string config_path_;
     std::string control_socket_path_;
     // Declared before everything it guards: released last.
@@ -105,6 +120,11 @@ private:
     bool last_reload_succeeded_ = true;
     int exit_code_ = 1;
     bool running_ = false;  // the first apply succeeded
+    // At start the kernel had no IPVS (ip_vs not loaded and not loadable): nothing is
+    // started, and the start is tried again every kIpvsRetry and on SIGHUP.
+    bool waiting_for_ipvs_ = false;
+    bool ipvs_unavailable_ = false;  // the last ensure_service_plane found no IPVS
+    boost::asio::steady_timer ipvs_retry_{io_};
 };
 
 }  // namespace lvsd::daemon

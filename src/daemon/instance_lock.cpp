@@ -67,6 +67,12 @@ InstanceLock& InstanceLock::operator=(InstanceLock&& other) noexcept {
     return *this;
 }
 
+bool InstanceLock::holds(const std::string& path) const {
+    struct stat mine {}, there {};
+    return fd_ >= 0 && ::fstat(fd_, &mine) == 0 && ::stat(path.c_str(), &there) == 0 && mine.st_dev == there.st_dev &&
+           mine.st_ino == there.st_ino;
+}
+
 InstanceLock::~InstanceLock() {
     if (fd_ >= 0) ::close(fd_);
 }

@@ -27,6 +27,10 @@ public:
     InstanceLock& operator=(InstanceLock&& other) noexcept;
     InstanceLock(const InstanceLock&) = delete;
     InstanceLock& operator=(const InstanceLock&) = delete;
+    // Whether `path` still names the locked file (false once it was removed, e.g. with
+    // its directory: then anyone could lock a new file there).
+    bool holds(const std::string& path) const;
+
     // Releases the lock; the file stays (removing it would race with a starting lvsd
     // that has opened it but not yet locked it).
     ~InstanceLock();

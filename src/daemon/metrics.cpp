@@ -114,6 +114,17 @@ void render_process(Text& t, const ProcessMetrics& p) {
     t.sample(p.last_reload_succeeded);
 }
 
+void render_vrrp_thread(Text& t, const SchedulingStatus& s) {
+    t.family("lvsd_vrrp_thread_realtime_priority", "gauge",
+             "The VRRP thread's SCHED_RR priority; 0 when it runs at normal priority (vrrp_rt_priority 0, not "
+             "permitted, or demoted).");
+    t.sample(static_cast<uint64_t>(s.policy == "SCHED_RR" ? s.priority : 0));
+    t.family("lvsd_vrrp_thread_demoted", "gauge",
+             "1 once the VRRP thread ran over vrrp_rlimit_rttime without sleeping and was dropped to normal "
+             "priority (until lvsd restarts), else 0.");
+    t.sample(s.demoted);
+}
+
 void render_vrrp(Text& t, const std::vector<VrrpInstanceMetrics>& instances) {
     if (instances.empty()) return;
     t.family("lvsd_vrrp_instance_info", "gauge", "Always 1; labels give each VRRP instance's interface, VRID and version.");
@@ -343,6 +354,7 @@ void render_http(Text& t, const HttpMetrics& h) {
 std::string render_metrics(const MetricsSnapshot& s) {
     Text t;
     render_process(t, s.process);
+    if (!s.vrrp.empty()) render_vrrp_thread(t, s.vrrp_thread);
     render_vrrp(t, s.vrrp);
     if (s.ipvs) {
         render_real_servers(t, *s.ipvs);

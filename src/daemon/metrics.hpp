@@ -14,6 +14,7 @@
 
 #include "daemon/status.hpp"
 #include "healthcheck/monitor.hpp"
+#include "daemon/realtime.hpp"
 #include "ipvs/ipvs.hpp"
 #include "vrrp/instance.hpp"
 
@@ -97,6 +98,7 @@ struct ProcessMetrics {
 struct MetricsSnapshot {
     ProcessMetrics process;
     std::vector<VrrpInstanceMetrics> vrrp;
+    SchedulingStatus vrrp_thread;
     std::optional<ServicePlaneMetrics> ipvs;  // unset: no virtual services (VRRP only)
     HttpMetrics http;
 };

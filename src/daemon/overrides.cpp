@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/state_file.hpp"
 #include "ctl/request.hpp"
 
 namespace lvsd::daemon {
@@ -124,7 +125,6 @@ Result<void> parse_line(std::string_view line, Overrides& o) {
     return make_error(0, "unknown override \"{}\"", w[0]);
 }
 
-Result<void> fail(const std::string& what, int e) { return make_error(e, "{}: {}", what, std::strerror(e)); }
 
 }  // namespace
 
@@ -184,39 +184,7 @@ OverridesRead read_overrides(const std::string& path) {
 }
 
 Result<void> write_overrides(const std::string& path, const Overrides& o) {
-    const std::string tmp = path + ".new";
-    const std::string text = format_overrides(o);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return fail("create " + tmp, errno);
-    auto abandon = [&](const std::string& what, int e) {
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return fail(what, e);
-    };
-    for (size_t done = 0; done < text.size();) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return abandon("write " + tmp, errno);
-        done += static_cast<size_t>(n);
-    }
-    // Without fsync a crash after the rename can leave an empty file under the old name.
-    if (::fsync(fd) != 0) return abandon("fsync " + tmp, errno);
-    if (::close(fd) != 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        return fail("close " + tmp, e);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        return fail(fmt::format("rename {} to {}", tmp, path), e);
-    }
-    const auto dir = std::filesystem::path(path).parent_path();
-    if (int d = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
-        (void)::fsync(d);  // the rename is durable; a failure here leaves a valid file either way
-        ::close(d);
-    }
-    return {};
+    return replace_file(path, format_overrides(o));
 }
 
 OverrideStore::OverrideStore(std::string path) : path_(std::move(path)) {

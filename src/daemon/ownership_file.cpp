@@ -1,12 +1,18 @@
 #include "daemon/ownership_file.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 #include <fmt/format.h>
+
+#include "common/state_file.hpp"
 
 namespace lvsd::daemon {
 
@@ -29,20 +35,9 @@ OwnershipRead read_ownership(const std::string& path) {
 }
 
 Result<void> write_ownership(const std::string& path, const std::set<ipvs::ServiceKey>& owned) {
-    const std::string tmp = path + ".new";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << "# IPVS services lvsd created or adopted; read back at start. Written by lvsd.\n";
-        for (const auto& key : owned) out << fmt::format("{}\n", key);
-        out.flush();
-        if (!out) return make_error(errno, "write {}: {}", tmp, std::strerror(errno));
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        int e = errno;
-        std::remove(tmp.c_str());
-        return make_error(e, "rename {} to {}: {}", tmp, path, std::strerror(e));
-    }
-    return {};
+    std::string text = "# IPVS services lvsd created or adopted; read back at start. Written by lvsd.\n";
+    for (const auto& key : owned) text += fmt::format("{}\n", key);
+    return replace_file(path, text);
 }
 
 }  // namespace lvsd::daemon

@@ -24,7 +24,9 @@ struct OwnershipRead {
 
 // A missing file is an empty set (first start, or after a reboot).
 OwnershipRead read_ownership(const std::string& path);
-// Replaces the file atomically (write, then rename).
+// Replaces the file atomically (write, fsync, then rename). On failure (ENOSPC, EIO,
+// EACCES: errno in the error) the file on disk is the previous one, untouched, and no
+// temporary file is left behind.
 Result<void> write_ownership(const std::string& path, const std::set<ipvs::ServiceKey>& owned);
 
 }  // namespace lvsd::daemon

@@ -14,7 +14,7 @@ namespace {
 // How often a running drain reads its real servers' connection counts.
 constexpr std::chrono::seconds kDrainPoll{1};
 
-std::string name(const RealServerKey& k) {
+std::string real_server_name(const RealServerKey& k) {
     return fmt::format("{} in {}", ctl::format_real(k.real), ctl::format_service(k.service));
 }
 
@@ -103,13 +103,13 @@ std::string ServicePlane::state_line(const RealServerKey& key) const {
             const auto v = view(vs, rs);
             const auto* o = override_of(vs, rs);
             const auto what = o ? describe(*o, OverrideClock::now()) : std::string();
-            return fmt::format("{}: {}, {}, {}", name(key),
+            return fmt::format("{}: {}, {}, {}", real_server_name(key),
                                rs.checks.empty() ? "up (no check)" : v.healthy ? "up" : "down",
                                what.empty() ? "no override" : what,
                                v.weight ? fmt::format("weight {} in the kernel", *v.weight) : "not in the kernel table");
         }
     }
-    return name(key) + ": not in the configuration";
+    return real_server_name(key) + ": not in the configuration";
 }
 
 ctl::Reply ServicePlane::progress(const ctl::DrainTarget& target) {
@@ -131,7 +131,7 @@ ctl::Reply ServicePlane::progress(const ctl::DrainTarget& target) {
         ++p.draining;
         const auto seen = observe(k, active);
         p.connections += seen.active.value_or(0);
-        lines += fmt::format("{}: {} active connection{} left\n", name(k),
+        lines += fmt::format("{}: {} active connection{} left\n", real_server_name(k),
                              seen.active ? std::to_string(*seen.active) : "?", seen.active == 1u ? "" : "s");
     }
     return {true, ctl::format_progress(p) + "\n" + lines};

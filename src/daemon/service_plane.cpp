@@ -222,15 +222,32 @@ void ServicePlane::keep_ownership_in(std::string path) {
     ownership_path_ = std::move(path);
 }
 
+void ServicePlane::rewrite_ownership() {
+    ownership_lost_ = true;
+    write_ownership_if_changed();
+}
+
+void ServicePlane::write_ownership_if_changed() {
+    if (ownership_path_.empty() || (reconciler_.owned() == ownership_written_ && !ownership_lost_)) return;
+    // Tried again on every reconcile until it works; said once per distinct error.
+    if (auto w = write_ownership(ownership_path_, reconciler_.owned()); !w) {
+        if (w.error().message != ownership_error_)
+            spdlog::error("IPVS: cannot keep the owned services: {}; a restart before this is fixed would not know "
+                          "the services added or removed since",
+                          w.error().message);
+        ownership_error_ = w.error().message;
+        return;
+    }
+    if (!ownership_error_.empty()) spdlog::info("IPVS: owned services written to {} again", ownership_path_);
+    ownership_error_.clear();
+    ownership_written_ = reconciler_.owned();
+    ownership_lost_ = false;
+}
+
 void ServicePlane::reconcile(std::string_view why) {
     auto report = reconciler_.reconcile();
     ++reconciles_;
-    if (!ownership_path_.empty() && reconciler_.owned() != ownership_written_) {
-        if (auto w = write_ownership(ownership_path_, reconciler_.owned()); !w)
-            spdlog::error("IPVS: cannot keep the owned services: {}", w.error().message);
-        else
-            ownership_written_ = reconciler_.owned();
-    }
+    write_ownership_if_changed();
     if (!report) {
         ++reconcile_failures_;
         spdlog::error("IPVS reconcile ({}): {}", why, report.error().message);

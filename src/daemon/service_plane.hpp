@@ -70,6 +70,9 @@ public:
     // drain, undrain, progress, disable, enable, weight: the resulting state of every
     // real server concerned, or an error (nothing changed).
     ctl::Reply on_request(const ctl::Request& request);
+    // Writes the ownership file again although the set did not change: it was removed
+    // with its directory (see ctl::ControlServer, which re-creates the directory).
+    void rewrite_ownership();
 
     // Dumps the kernel and applies what differs; logs every operation and error.
     void reconcile(std::string_view why);
@@ -105,6 +108,7 @@ private:
     Observed observe(const RealServerKey& key, const std::map<RealServerKey, uint64_t>& active) const;
     std::string state_line(const RealServerKey& key) const;
     ctl::Reply progress(const ctl::DrainTarget& target);
+    void write_ownership_if_changed();
     // One real server as the checker and the kernel table (as of the last reconcile)
     // see it; the desired table and both status views read it.
     struct RealServerView {
@@ -129,6 +133,8 @@ private:
     std::map<std::string, Quorum> quorum_;  // by config::pool_name, kept across reloads
     std::string ownership_path_;  // empty: not kept
     std::set<ipvs::ServiceKey> ownership_written_;
+    std::string ownership_error_;
+    bool ownership_lost_ = false;  // rewrite_ownership() asked, and no write has worked since  // the last write's error, "" when it worked
     uint64_t reconciles_ = 0;
     uint64_t ops_sent_ = 0;
     uint64_t ops_failed_ = 0;

@@ -94,6 +94,16 @@ Json to_json(const SyncStatus& s) {
     return Json{{"role", or_null(s.role)}, {"interface", s.interface}, {"syncid", s.syncid}, {"instance", s.instance}};
 }
 
+Json to_json(const SchedulingStatus& s) {
+    return Json{{"policy", s.policy},
+                {"priority", s.priority},
+                {"wanted_priority", s.wanted_priority},
+                {"demoted", s.demoted},
+                {"rlimit_rttime_us", s.rlimit_rttime_us},
+                {"memory_locked", s.memory_locked},
+                {"problem", s.problem.empty() ? Json(nullptr) : Json(s.problem)}};
+}
+
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 }  // namespace
@@ -107,7 +117,8 @@ std::string render_status_json(const DaemonStatus& s) {
            {"uptime_s", s.uptime_s},
            {"vrrp", std::move(vrrp)},
            {"ipvs", s.ipvs ? to_json(*s.ipvs) : Json(nullptr)},
-           {"sync", s.sync ? to_json(*s.sync) : Json(nullptr)}};
+           {"sync", s.sync ? to_json(*s.sync) : Json(nullptr)},
+           {"vrrp_thread", to_json(s.vrrp_thread)}};
     return dump(j) + "\n";
 }
 

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/realtime.hpp"
+
 namespace lvsd::daemon {
 
 struct TrackerStatus {
@@ -108,6 +110,7 @@ struct DaemonStatus {
     std::vector<VrrpInstanceStatus> vrrp;
     std::optional<ServicePlaneStatus> ipvs;  // unset: no virtual services
     std::optional<SyncStatus> sync;          // unset: no lvs_sync_daemon
+    SchedulingStatus vrrp_thread;            // how the VRRP thread is scheduled
 };
 
 // One JSON object on one line, ending in a newline. Unset values are null; bytes that are

@@ -3,6 +3,9 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cerrno>
+
+#include <boost/asio/post.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -156,25 +159,42 @@ std::vector<std::string> vrrp_host_problems(const config::Config& config, const 
     return out;
 }
 
-VrrpPlane::VrrpPlane(boost::asio::io_context& io, host::Monitor& host)
-    : io_(io), host_(host), scripts_(io), files_(io), processes_(io) {
+VrrpPlane::VrrpPlane(VrrpThread& thread, boost::asio::io_context& main, host::Monitor& host)
+    : thread_(thread), io_(thread.io()), main_(main), scripts_(main), files_(main), processes_(main), host_(host) {
+    // The trackers live on the main thread (they fork, scan /proc, read files); their
+    // verdicts cross to the instances on the VRRP thread.
     processes_.on_change([this](const std::string& name, bool ok) {
-        for (auto& [n, inst] : instances_) inst->process_result(name, ok);
+        thread_.post([this, name, ok] {
+            for (auto& [n, inst] : instances_) inst->process_result(name, ok);
+        });
     });
     scripts_.on_change([this](const std::string& name, bool ok) {
-        for (auto& [n, inst] : instances_) inst->script_result(name, ok);
+        thread_.post([this, name, ok] {
+            for (auto& [n, inst] : instances_) inst->script_result(name, ok);
+        });
     });
     files_.on_change([this](const std::string& name, long value) {
-        for (auto& [n, inst] : instances_) inst->file_value(name, value);
+        thread_.post([this, name, value] {
+            for (auto& [n, inst] : instances_) inst->file_value(name, value);
+        });
     });
 }
 
 VrrpPlane::~VrrpPlane() = default;
 
+VrrpPlane::Prepared::~Prepared() {
+    // Instances prepared for a reload that did not happen close their sockets where
+    // they were opened.
+    if (thread && !fresh.empty()) thread->call([this] { fresh.clear(); });
+}
+
 std::unique_ptr<vrrp::Instance> VrrpPlane::make(const std::string& name, const vrrp::InstanceConfig& c) {
-    auto inst = std::make_unique<vrrp::Instance>(io_, host_, c);
+    auto inst = std::make_unique<vrrp::Instance>(io_, host_, c, main_.get_executor());
+    // The connection sync (and whoever else listens) hears of transitions on the main thread.
     inst->on_transition([this, name](vrrp::State s) {
-        if (on_transition_) on_transition_(name, s);
+        boost::asio::post(main_, [this, name, s] {
+            if (on_transition_) on_transition_(name, s);
+        });
     });
     return inst;
 }
@@ -196,7 +216,6 @@ Result<std::unique_ptr<VrrpPlane::Prepared>> VrrpPlane::prepare(const config::Co
                     if (std::none_of(mine.begin(), mine.end(), [&](const auto& x) { return x.name == t.name; }))
                         mine.push_back({t.name, ref_weight(t, config.vrrp_scripts, 0)});
                 }
-    if (problems.empty()) problems = vrrp_host_problems(config, host_.view());
     if (!problems.empty()) return make_error(0, "{}", fmt::join(problems, "\n"));
     for (const auto& g : config.vrrp_sync_groups) p->groups[g.name] = g.group;
     p->group_configs = config.vrrp_sync_groups;
@@ -217,51 +236,78 @@ Result<std::unique_ptr<VrrpPlane::Prepared>> VrrpPlane::prepare(const config::Co
         c.delay = std::chrono::duration_cast<std::chrono::milliseconds>(tp.delay);
         p->processes.push_back(std::move(c));
     }
-    // Sync groups hold their members from before start(): a change to any group, or to
-    // the identity of a grouped instance, restarts VRRP as a whole.
-    p->restart_all = p->groups != group_members_;
-    auto grouped = [&](const std::string& name) {
-        for (const auto& [g, members] : p->groups)
-            if (std::find(members.begin(), members.end(), name) != members.end()) return true;
-        return false;
-    };
-    for (const auto& [name, c] : p->configs) {
-        auto running = instances_.find(name);
-        if (running != instances_.end() && !vrrp::reconfigurable(running->second->config(), c) && grouped(name))
-            p->restart_all = true;
-    }
-    for (const auto& [name, c] : p->configs) {
-        auto running = instances_.find(name);
-        const bool keep = !p->restart_all && running != instances_.end() &&
-                          vrrp::reconfigurable(running->second->config(), c);
-        if (keep) continue;
-        auto inst = make(name, c);
-        // Sockets open next to the running instance's: both can exist at once.
-        if (auto r = inst->prepare(); !r) {
-            const auto& in = *std::find_if(config.vrrp_instances.begin(), config.vrrp_instances.end(),
-                                           [&](const config::VrrpInstance& v) { return v.name == name; });
-            return make_error(r.error().code, "{}:{}: {}", in.where.file, in.where.line, r.error().message);
+    // The host view and the running instances are the VRRP thread's: the rest is checked
+    // and the new instances' sockets opened there.
+    p->thread = &thread_;
+    auto r = thread_.call([&]() -> Result<void> {
+        if (auto hp = vrrp_host_problems(config, host_.view()); !hp.empty())
+            return make_error(0, "{}", fmt::join(hp, "\n"));
+        // Sync groups hold their members from before start(): a change to any group, or to
+        // the identity of a grouped instance, restarts VRRP as a whole.
+        p->restart_all = p->groups != group_members_;
+        auto grouped = [&](const std::string& name) {
+            for (const auto& [g, members] : p->groups)
+                if (std::find(members.begin(), members.end(), name) != members.end()) return true;
+            return false;
+        };
+        for (const auto& [name, c] : p->configs) {
+            auto running = instances_.find(name);
+            if (running != instances_.end() && !vrrp::reconfigurable(running->second->config(), c) && grouped(name))
+                p->restart_all = true;
         }
-        p->fresh.emplace(name, std::move(inst));
-    }
+        for (const auto& [name, c] : p->configs) {
+            auto running = instances_.find(name);
+            const bool keep = !p->restart_all && running != instances_.end() &&
+                              vrrp::reconfigurable(running->second->config(), c);
+            if (keep) continue;
+            auto inst = make(name, c);
+            // Sockets open next to the running instance's: both can exist at once.
+            if (auto r = inst->prepare(); !r) {
+                const auto& in = *std::find_if(config.vrrp_instances.begin(), config.vrrp_instances.end(),
+                                               [&](const config::VrrpInstance& v) { return v.name == name; });
+                return make_error(r.error().code, "{}:{}: {}", in.where.file, in.where.line, r.error().message);
+            }
+            p->fresh.emplace(name, std::move(inst));
+        }
+        return {};
+    });
+    if (!r) return make_error(ETIMEDOUT, "the VRRP thread did not take the new configuration up");
+    if (!*r) return r->error();
     return p;
 }
 
 std::vector<std::string> VrrpPlane::commit(std::unique_ptr<Prepared> p) {
-    std::vector<std::string> failures;
-    if (p->restart_all) {
-        if (!instances_.empty()) spdlog::warn("VRRP sync groups changed: restarting every instance");
-        stop_instances();
-    }
+    // The trackers first, on this (the main) thread; the verdicts known now go over to
+    // the instances with the rest of the change.
     scripts_.apply(p->scripts);
     if (auto r = files_.apply(p->files); !r) spdlog::error("{}", r.error().message);
     processes_.apply(p->processes);
+    Verdicts known;
+    for (const auto& s : p->scripts)
+        if (auto ok = scripts_.ok(s.name)) known.scripts[s.name] = *ok;
+    for (const auto& f : p->files)
+        if (auto v = files_.value(f.name)) known.files[f.name] = *v;
+    for (const auto& t : p->processes)
+        if (auto ok = processes_.ok(t.name)) known.processes[t.name] = *ok;
+    auto failures = thread_.call([&] { return commit_instances(*p, known); });
+    if (!failures) return {"the VRRP thread did not take the new configuration up"};
+    save_dropped_overrides();
+    return *failures;
+}
+
+// On the VRRP thread.
+std::vector<std::string> VrrpPlane::commit_instances(Prepared& p, const Verdicts& known) {
+    std::vector<std::string> failures;
+    if (p.restart_all) {
+        if (!instances_.empty()) spdlog::warn("VRRP sync groups changed: restarting every instance");
+        stop_instances();
+    }
     for (auto it = instances_.begin(); it != instances_.end();) {
-        if (p->configs.contains(it->first) && !p->fresh.contains(it->first)) {
+        if (p.configs.contains(it->first) && !p.fresh.contains(it->first)) {
             ++it;
             continue;
         }
-        if (p->configs.contains(it->first))
+        if (p.configs.contains(it->first))
             spdlog::warn("vrrp instance \"{}\": interface, VRID, version or family changed; restarting the instance",
                          it->first);
         else
@@ -270,19 +316,20 @@ std::vector<std::string> VrrpPlane::commit(std::unique_ptr<Prepared> p) {
         it = instances_.erase(it);
     }
     // Before a reconfigure can make an overridden instance an address owner.
-    reconcile_overrides(topology_of(*p));
-    for (auto& [name, c] : p->configs)
-        if (!p->fresh.contains(name))
+    reconcile_overrides(topology_of(p));
+    for (auto& [name, c] : p.configs)
+        if (!p.fresh.contains(name))
             if (auto r = instances_.at(name)->reconfigure(c); !r)
                 spdlog::error("vrrp instance \"{}\": {}", name, r.error().message);
     std::vector<std::string> starting;
-    for (auto& [name, inst] : p->fresh) {
+    for (auto& [name, inst] : p.fresh) {
         starting.push_back(name);
         instances_.insert_or_assign(name, std::move(inst));
     }
-    if (p->restart_all) {
-        group_members_ = p->groups;
-        for (const auto& g : p->group_configs) {
+    p.fresh.clear();
+    if (p.restart_all) {
+        group_members_ = p.groups;
+        for (const auto& g : p.group_configs) {
             std::vector<vrrp::Instance*> members;
             for (const auto& m : g.group) members.push_back(instances_.at(m).get());
             vrrp::GroupNotify n{argv_of(g.notify.master), argv_of(g.notify.backup), argv_of(g.notify.fault),
@@ -295,11 +342,12 @@ std::vector<std::string> VrrpPlane::commit(std::unique_ptr<Prepared> p) {
     // Every instance learns the verdicts known now (a reload may have added a tracker).
     for (auto& [name, inst] : instances_) {
         for (const auto& t : inst->config().track_script)
-            if (auto ok = scripts_.ok(t.name)) inst->script_result(t.name, *ok);
+            if (auto it = known.scripts.find(t.name); it != known.scripts.end()) inst->script_result(t.name, it->second);
         for (const auto& t : inst->config().track_file)
-            if (auto v = files_.value(t.name)) inst->file_value(t.name, *v);
+            if (auto it = known.files.find(t.name); it != known.files.end()) inst->file_value(t.name, it->second);
         for (const auto& t : inst->config().track_process)
-            if (auto ok = processes_.ok(t.name)) inst->process_result(t.name, *ok);
+            if (auto it = known.processes.find(t.name); it != known.processes.end())
+                inst->process_result(t.name, it->second);
     }
     // Prepared, so only what cannot be foreseen fails here (and is logged).
     for (const auto& name : starting)
@@ -323,16 +371,20 @@ void VrrpPlane::on_transition(std::function<void(const std::string&, vrrp::State
 }
 
 std::optional<vrrp::State> VrrpPlane::state(const std::string& instance) const {
-    auto it = instances_.find(instance);
-    if (it == instances_.end()) return std::nullopt;
-    return it->second->state();
+    return thread_
+        .call([&]() -> std::optional<vrrp::State> {
+            auto it = instances_.find(instance);
+            if (it == instances_.end()) return std::nullopt;
+            return it->second->state();
+        })
+        .value_or(std::nullopt);
 }
 
 void VrrpPlane::stop() {
     scripts_.stop();
     files_.stop();
     processes_.stop();
-    stop_instances();
+    thread_.call([this] { stop_instances(); });
 }
 
 void VrrpPlane::stop_instances() {
@@ -342,6 +394,10 @@ void VrrpPlane::stop_instances() {
 }
 
 std::string VrrpPlane::status_text() const {
+    return thread_.call([this] { return status_text_here(); }).value_or("VRRP: the VRRP thread did not answer\n");
+}
+
+std::string VrrpPlane::status_text_here() const {
     if (instances_.empty()) return "VRRP: no instances\n";
     std::string out = "VRRP:\n";
     auto overridden = per_instance(overrides_, topology_);
@@ -365,71 +421,80 @@ std::string VrrpPlane::status_text() const {
 }
 
 std::vector<VrrpInstanceStatus> VrrpPlane::status() const {
-    std::vector<VrrpInstanceStatus> out;
-    const auto now = std::chrono::steady_clock::now();
-    auto overridden = per_instance(overrides_, topology_);
-    for (const auto& [name, inst] : instances_) {
-        const auto& c = inst->config();
-        const auto& n = inst->counters();
-        VrrpInstanceStatus st;
-        st.name = name;
-        st.state = vrrp::to_string(inst->state());
-        st.interface = c.interface;
-        st.virtual_router_id = c.virtual_router_id;
-        st.priority = c.priority;
-        st.adverts_sent = n.adverts_sent;
-        st.adverts_received = n.adverts_received;
-        st.transitions = n.transitions;
-        for (size_t i = 0; i < n.dropped.size(); ++i)
-            if (n.dropped[i] != 0)
-                st.dropped.emplace_back(vrrp::to_string(static_cast<vrrp::DropReason>(i)), n.dropped[i]);
-        st.effective_priority = inst->effective_priority();
-        st.vip_repairs = n.vip_repairs;
-        if (auto source = inst->source()) st.source = fmt::format("{}", *source);
-        st.fault = inst->fault();
-        for (const auto& t : inst->contributions()) {
-            TrackerStatus& ts = st.trackers.emplace_back(TrackerStatus{t.what, t.delta, t.fault, std::nullopt});
-            // Scripts carry their runner's counters too.
-            if (t.what.rfind("script ", 0) == 0)
-                if (auto runner = scripts_.status(t.what.substr(7)))
-                    ts.script = TrackerStatus::Script{runner->runs, runner->failures, runner->last};
+    auto out = thread_.call([this] {
+        std::vector<VrrpInstanceStatus> out;
+        const auto now = std::chrono::steady_clock::now();
+        auto overridden = per_instance(overrides_, topology_);
+        for (const auto& [name, inst] : instances_) {
+            const auto& c = inst->config();
+            const auto& n = inst->counters();
+            VrrpInstanceStatus st;
+            st.name = name;
+            st.state = vrrp::to_string(inst->state());
+            st.interface = c.interface;
+            st.virtual_router_id = c.virtual_router_id;
+            st.priority = c.priority;
+            st.adverts_sent = n.adverts_sent;
+            st.adverts_received = n.adverts_received;
+            st.transitions = n.transitions;
+            for (size_t i = 0; i < n.dropped.size(); ++i)
+                if (n.dropped[i] != 0)
+                    st.dropped.emplace_back(vrrp::to_string(static_cast<vrrp::DropReason>(i)), n.dropped[i]);
+            st.effective_priority = inst->effective_priority();
+            st.vip_repairs = n.vip_repairs;
+            if (auto source = inst->source()) st.source = fmt::format("{}", *source);
+            st.fault = inst->fault();
+            for (const auto& t : inst->contributions())
+                st.trackers.emplace_back(TrackerStatus{t.what, t.delta, t.fault, std::nullopt});
+            st.state_since_s = std::chrono::duration_cast<std::chrono::seconds>(now - inst->state_since()).count();
+            if (const auto& o = overridden[name]; o.kind != vrrp::Override::None)
+                st.override_ = VrrpInstanceStatus::Override{
+                    std::string(vrrp::to_string(o.kind)),
+                    std::chrono::duration_cast<std::chrono::seconds>(now - o.since).count(),
+                    o.group.empty() ? std::nullopt : std::optional<std::string>(o.group)};
+            out.push_back(std::move(st));
         }
-        st.state_since_s = std::chrono::duration_cast<std::chrono::seconds>(now - inst->state_since()).count();
-        if (const auto& o = overridden[name]; o.kind != vrrp::Override::None)
-            st.override_ = VrrpInstanceStatus::Override{
-                std::string(vrrp::to_string(o.kind)),
-                std::chrono::duration_cast<std::chrono::seconds>(now - o.since).count(),
-                o.group.empty() ? std::nullopt : std::optional<std::string>(o.group)};
-        out.push_back(std::move(st));
-    }
-    return out;
+        return out;
+    });
+    if (!out) return {};
+    // Scripts carry their runner's counters too (the runners are this thread's).
+    for (auto& st : *out)
+        for (auto& ts : st.trackers)
+            if (ts.tracker.rfind("script ", 0) == 0)
+                if (auto runner = scripts_.status(ts.tracker.substr(7)))
+                    ts.script = TrackerStatus::Script{runner->runs, runner->failures, runner->last};
+    return std::move(*out);
 }
 
 std::vector<VrrpInstanceMetrics> VrrpPlane::metrics() const {
-    std::vector<VrrpInstanceMetrics> out;
-    const auto now = std::chrono::steady_clock::now();
-    auto overridden = per_instance(overrides_, topology_);
-    for (const auto& [name, inst] : instances_) {
-        const auto& c = inst->config();
-        VrrpInstanceMetrics m;
-        m.name = name;
-        m.interface = c.interface;
-        m.virtual_router_id = c.virtual_router_id;
-        m.version = c.version;
-        m.state = inst->state();
-        m.priority = c.priority;
-        m.effective_priority = inst->effective_priority();
-        m.state_seconds = std::chrono::duration<double>(now - inst->state_since()).count();
-        m.counters = inst->counters();
-        m.trackers = inst->contributions();
-        m.fault = !inst->fault().empty();
-        if (const auto& o = overridden[name]; o.kind != vrrp::Override::None) {
-            m.override_ = o.kind;
-            m.override_seconds = std::chrono::duration<double>(now - o.since).count();
-        }
-        out.push_back(std::move(m));
-    }
-    return out;
+    return thread_
+        .call([this] {
+            std::vector<VrrpInstanceMetrics> out;
+            const auto now = std::chrono::steady_clock::now();
+            auto overridden = per_instance(overrides_, topology_);
+            for (const auto& [name, inst] : instances_) {
+                const auto& c = inst->config();
+                VrrpInstanceMetrics m;
+                m.name = name;
+                m.interface = c.interface;
+                m.virtual_router_id = c.virtual_router_id;
+                m.version = c.version;
+                m.state = inst->state();
+                m.priority = c.priority;
+                m.effective_priority = inst->effective_priority();
+                m.state_seconds = std::chrono::duration<double>(now - inst->state_since()).count();
+                m.counters = inst->counters();
+                m.trackers = inst->contributions();
+                m.fault = !inst->fault().empty();
+                if (const auto& o = overridden[name]; o.kind != vrrp::Override::None) {
+                    m.override_ = o.kind;
+                    m.override_seconds = std::chrono::duration<double>(now - o.since).count();
+                }
+                out.push_back(std::move(m));
+            }
+            return out;
+        })
+        .value_or(std::vector<VrrpInstanceMetrics>{});
 }
 
 }  // namespace lvsd::daemon

@@ -2,6 +2,12 @@
 // together by their sync groups. Reloads are applied in place where the instance's
 // identity (interface, VRID, version, family) is unchanged, so the VIP never moves
 // because of a reload (keepalived's users lose it when a reload outlasts three adverts).
+//
+// Two threads (vrrp_thread.hpp): the instances, their sync groups and the host view they
+// follow belong to the VRRP thread; the trackers (scripts, files, processes) and the
+// callers of every public method to the main thread. Each public method carries its
+// instance work over with thread_.call(); a new one does the same:
+//     return thread_.call([&] { return instances_.at(name)->something(); }).value_or(...);
 #pragma once
 
 #include <functional>
@@ -17,6 +23,7 @@
 #include "daemon/overrides.hpp"
 #include "daemon/status.hpp"
 #include "daemon/vrrp_overrides.hpp"
+#include "daemon/vrrp_thread.hpp"
 #include "host/monitor.hpp"
 #include "vrrp/instance.hpp"
 #include "vrrp/tracked_files.hpp"
@@ -53,13 +60,17 @@ std::vector<std::string> vrrp_host_problems(const config::Config& config, const 
 
 class VrrpPlane {
 public:
-    VrrpPlane(boost::asio::io_context& io, host::Monitor& host);
+    // `host` runs on `thread`'s io_context; `main` is the caller's (trackers, notify
+    // commands, transitions).
+    VrrpPlane(VrrpThread& thread, boost::asio::io_context& main, host::Monitor& host);
     ~VrrpPlane();
 
     using Groups = std::map<std::string, std::vector<std::string>>;  // group -> members
     // A reload's VRRP part, checked against the host and with the sockets of every
     // instance that must (re)start already open, but nothing changed yet.
     struct Prepared {
+        ~Prepared();  // unused fresh instances go on the VRRP thread
+        VrrpThread* thread = nullptr;
         std::map<std::string, vrrp::InstanceConfig> configs;
         Groups groups;
         bool restart_all = false;  // the sync groups changed: every instance starts anew
@@ -112,26 +123,42 @@ public:
     std::vector<VrrpInstanceMetrics> metrics() const;
 
 private:
+    // The trackers' verdicts at a commit, carried to the VRRP thread.
+    struct Verdicts {
+        std::map<std::string, bool> scripts, processes;
+        std::map<std::string, long> files;
+    };
+    // On the VRRP thread:
+    std::vector<std::string> commit_instances(Prepared& p, const Verdicts& known);
     void stop_instances();
     // Every running instance gets the override per_instance() gives it now.
     void apply_overrides();
+    // After a reload: drops what no longer applies (logged); the main thread writes the
+    // store after the commit (store_dirty_).
     void reconcile_overrides(const VrrpTopology& next);
     static VrrpTopology topology_of(const Prepared& p);
     std::string override_text(const std::string& instance) const;
+    std::string status_text_here() const;
     std::unique_ptr<vrrp::Instance> make(const std::string& name, const vrrp::InstanceConfig& c);
 
-    boost::asio::io_context& io_;
-    host::Monitor& host_;
+    VrrpThread& thread_;
+    boost::asio::io_context& io_;    // the VRRP thread's
+    boost::asio::io_context& main_;  // the caller's
+    // The main thread's:
     vrrp::TrackedScripts scripts_;
     vrrp::TrackedFiles files_;
     vrrp::TrackedProcesses processes_;
+    // The VRRP thread's:
+    host::Monitor& host_;
     std::map<std::string, std::unique_ptr<vrrp::Instance>> instances_;
     std::vector<std::unique_ptr<vrrp::SyncGroup>> groups_;
     Groups group_members_;
     std::function<void(const std::string&, vrrp::State)> on_transition_;
     VrrpTopology topology_;  // of the running configuration
     VrrpOverrides overrides_;
-    OverrideStore* store_ = nullptr;
+    OverrideStore* store_ = nullptr;  // the main thread's
+    bool store_dirty_ = false;        // a reload dropped overrides: the store is behind
+    void save_dropped_overrides();    // on the main thread, after a commit
 };
 
 }  // namespace lvsd::daemon

@@ -1,6 +1,9 @@
 // VrrpPlane's part of `lvsctl failover` and `lvsctl hold`: the decisions are
 // vrrp_overrides.hpp's, what an overridden instance does is vrrp/override.hpp's; here they
 // are carried out on the running instances and handed to the daemon to keep.
+#include <cerrno>
+#include <utility>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -40,27 +43,47 @@ Overrides with_vrrp(Overrides all, const VrrpOverrides& v) {
 
 }  // namespace
 
+// Main thread, before the first commit.
 void VrrpPlane::keep_overrides_in(OverrideStore& store) {
     store_ = &store;
-    overrides_ = from_store(store.get(), VrrpOverrideClock::now());
-    for (const auto& [target, entry] : overrides_)
+    auto restored = from_store(store.get(), VrrpOverrideClock::now());
+    for (const auto& [target, entry] : restored)
         spdlog::info("{}: the operator's {} from the previous run is kept", describe(target), vrrp::to_string(entry.kind));
+    thread_.call([&] { overrides_ = std::move(restored); });
 }
 
+// Main thread (the control socket's): decided and carried out on the VRRP thread, kept
+// in the store here in between, so that a change that cannot be kept changes nothing.
+// Requests come one at a time from this thread, so nothing changes between the calls.
 Result<std::string> VrrpPlane::request_override(const VrrpOverrideRequest& r) {
-    auto next = apply_request(overrides_, r, topology_, VrrpOverrideClock::now());
-    if (!next) return next.error();
-    if (*next != overrides_) {
-        // Kept first: an override that would not survive a restart is refused.
-        if (store_)
-            if (auto saved = store_->commit(with_vrrp(store_->get(), *next)); !saved) return saved.error();
-        overrides_ = std::move(*next);
-        spdlog::info("{}: operator {} {}", describe(r.target), vrrp::to_string(r.verb), r.clear ? "cleared" : "set");
-        apply_overrides();
-    }
-    std::string out;
-    for (const auto& name : instances_of(r.target, topology_)) out += override_text(name);
-    return out;
+    auto next = thread_.call([&] { return apply_request(overrides_, r, topology_, VrrpOverrideClock::now()); });
+    if (!next) return make_error(ETIMEDOUT, "the VRRP thread did not answer; nothing changed");
+    if (!*next) return next->error();
+    auto answer = thread_.call([&] {
+        const bool changed = **next != overrides_;
+        return changed;
+    });
+    if (answer && *answer && store_)
+        if (auto saved = store_->commit(with_vrrp(store_->get(), **next)); !saved) return saved.error();
+    auto text = thread_.call([&] {
+        if (**next != overrides_) {
+            overrides_ = std::move(**next);
+            spdlog::info("{}: operator {} {}", describe(r.target), vrrp::to_string(r.verb), r.clear ? "cleared" : "set");
+            apply_overrides();
+        }
+        std::string out;
+        for (const auto& name : instances_of(r.target, topology_)) out += override_text(name);
+        return out;
+    });
+    if (!text) return make_error(ETIMEDOUT, "the VRRP thread did not answer");
+    return *text;
+}
+
+void VrrpPlane::save_dropped_overrides() {
+    const bool dirty = thread_.call([this] { return std::exchange(store_dirty_, false); }).value_or(false);
+    if (!dirty || !store_) return;
+    auto now = thread_.call([this] { return overrides_; });
+    if (now) store_->update(with_vrrp(store_->get(), *now));
 }
 
 void VrrpPlane::apply_overrides() {
@@ -78,7 +101,7 @@ void VrrpPlane::reconcile_overrides(const VrrpTopology& next) {
     for (const auto& line : after.dropped) spdlog::warn("{}", line);
     if (after.kept != overrides_) {
         overrides_ = std::move(after.kept);
-        if (store_) store_->update(with_vrrp(store_->get(), overrides_));
+        store_dirty_ = true;
     }
     apply_overrides();
 }

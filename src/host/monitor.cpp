@@ -5,11 +5,13 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <vector>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/rtnl.h>
@@ -23,6 +25,7 @@ namespace {
 
 constexpr std::size_t kReceiveBuffer = 64 * 1024;
 constexpr int kDumpAttempts = 5;
+constexpr std::chrono::milliseconds kResyncRetry{1000};
 
 struct NlSocket {
     nl_sock* p = nullptr;
@@ -47,6 +50,12 @@ Result<std::vector<Change>> dump(int type, bool& interrupted) {
     for (;;) {
         ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
         if (n < 0 && errno == EINTR) continue;
+        // Messages for this socket were dropped: the dump is incomplete, and repeated
+        // like one that raced a change (the socket, with what is left of it, goes).
+        if (n < 0 && errno == ENOBUFS) {
+            interrupted = true;
+            return out;
+        }
         if (n < 0) return make_error(errno, "host view: read dump: {}", std::strerror(errno));
         if (n == 0) return make_error(EIO, "host view: dump ended early");
         auto d = decode(std::span(buf.data(), static_cast<std::size_t>(n)));
@@ -57,7 +66,8 @@ Result<std::vector<Change>> dump(int type, bool& interrupted) {
     }
 }
 
-// Links, then addresses; repeated while the kernel reports a dump that raced a change.
+// Links, then addresses; repeated while the kernel reports a dump that raced a change
+// or lost messages (ENOBUFS).
 Result<View> consistent_dump() {
     for (int attempt = 0; attempt < kDumpAttempts; ++attempt) {
         bool interrupted = false;
@@ -101,7 +111,10 @@ struct Monitor::Impl {
     bool dumped = false;
     int receive_buffer;
 
-    Impl(boost::asio::io_context& io, int rcvbuf) : fd(io), receive_buffer(rcvbuf) {}
+    boost::asio::steady_timer retry;
+    bool resync_failing = false;
+
+    Impl(boost::asio::io_context& io, int rcvbuf) : fd(io), receive_buffer(rcvbuf), retry(io) {}
     ~Impl() {
         *alive = false;
         if (fd.is_open()) {
@@ -153,13 +166,31 @@ struct Monitor::Impl {
         }
         if (lost) {
             spdlog::warn("host view: rtnetlink notifications were lost (ENOBUFS); reading links and addresses again");
-            auto r = full_dump();
-            if (!r)
-                spdlog::error("{}", r.error().message);
-            else
-                changed = changed || *r;
+            changed = resync_or_retry() || changed;
         }
         if (changed) tell();
+    }
+
+    // A full read after lost notifications. Should it fail, the view is known to be
+    // stale: it is read again every kResyncRetry until that works. True when the view
+    // changed.
+    bool resync_or_retry() {
+        auto r = full_dump();
+        if (r) {
+            if (resync_failing) spdlog::info("host view: links and addresses read again");
+            resync_failing = false;
+            return *r;
+        }
+        if (!resync_failing)
+            spdlog::error("{}; the view may be stale: reading again every {} ms", r.error().message,
+                          kResyncRetry.count());
+        resync_failing = true;
+        retry.expires_after(kResyncRetry);
+        retry.async_wait([this, alive = alive](const boost::system::error_code& ec) {
+            if (!*alive || ec) return;
+            if (resync_or_retry()) tell();
+        });
+        return false;
     }
 
     void wait() {
@@ -202,6 +233,7 @@ Result<void> Monitor::start() {
 
 void Monitor::stop() {
     if (impl_->fd.is_open()) impl_->fd.cancel();
+    impl_->retry.cancel();
     *impl_->alive = false;
     impl_->alive = std::make_shared<bool>(true);
 }

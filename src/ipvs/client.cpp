@@ -113,6 +113,10 @@ Result<void> Client::delete_destination(const ServiceKey& s, const DestinationKe
 }
 
 Result<std::vector<ServiceStatus>> Client::services() {
+    return detail::retry_lost_dump([&] { return services_once(); });
+}
+
+Result<std::vector<ServiceStatus>> Client::services_once() {
     auto m = impl_->request(IPVS_CMD_GET_SERVICE);
     if (!m) return m.error();
     std::vector<ServiceStatus> out;
@@ -131,13 +135,20 @@ Result<std::vector<ServiceStatus>> Client::services() {
 }
 
 Result<std::vector<DestinationStatus>> Client::destinations(const ServiceKey& s) {
-    std::vector<DestinationStatus> out;
-    auto r = impl_->dump_destinations(s, true, [&](DestinationStatus&& d) { out.push_back(std::move(d)); });
-    if (!r) return r.error();
-    return out;
+    return detail::retry_lost_dump([&]() -> Result<std::vector<DestinationStatus>> {
+        std::vector<DestinationStatus> out;
+        auto r = impl_->dump_destinations(s, true, [&](DestinationStatus&& d) { out.push_back(std::move(d)); });
+        if (!r) return r.error();
+        return out;
+    });
 }
 
 Result<Table> Client::dump() {
+    // The table is read whole again: services and destinations of one read belong together.
+    return detail::retry_lost_dump([&] { return dump_once(); });
+}
+
+Result<Table> Client::dump_once() {
     auto m = impl_->request(IPVS_CMD_GET_SERVICE);
     if (!m) return m.error();
     Table table;
@@ -225,6 +236,10 @@ Result<void> Client::stop_sync_daemon(SyncRole role) {
 }
 
 Result<std::vector<SyncDaemon>> Client::sync_daemons() {
+    return detail::retry_lost_dump([&] { return sync_daemons_once(); });
+}
+
+Result<std::vector<SyncDaemon>> Client::sync_daemons_once() {
     auto m = impl_->request(IPVS_CMD_GET_DAEMON);
     if (!m) return m.error();
     std::vector<SyncDaemon> out;

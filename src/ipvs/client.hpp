@@ -17,7 +17,11 @@ class Client final : public Backend {
 public:
     // Connects and resolves the "IPVS" family, retrying once while ip_vs autoloads.
     // Without IPVS: "IPVS is not available in this kernel: modprobe ip_vs".
-    static Result<std::unique_ptr<Client>> open();
+    // `receive_buffer`: bytes the kernel may queue for the replies (batches of ops are
+    // sized so that their ACKs fit); tests make it small so that the kernel drops
+    // replies and reports ENOBUFS.
+    static constexpr int kReceiveBuffer = 8 << 20;
+    static Result<std::unique_ptr<Client>> open(int receive_buffer = kReceiveBuffer);
     ~Client() override;
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
@@ -26,6 +30,8 @@ public:
     Result<void> edit_service(const Service& s);
     Result<void> delete_service(const ServiceKey& k);
     // Services of a protocol lvsd does not model (IPVS's AH/ESP) are left out.
+    // Every dump (services, destinations, dump(), sync_daemons) is asked again from the
+    // start when the kernel reports lost replies (ENOBUFS), up to 3 times in all.
     Result<std::vector<ServiceStatus>> services();
 
     Result<void> add_destination(const ServiceKey& s, const Destination& d);
@@ -56,6 +62,10 @@ public:
 
 private:
     explicit Client(std::unique_ptr<Impl> impl);
+    // One attempt each; the public calls repeat one whose replies were lost (ENOBUFS).
+    Result<std::vector<ServiceStatus>> services_once();
+    Result<Table> dump_once();
+    Result<std::vector<SyncDaemon>> sync_daemons_once();
     std::unique_ptr<Impl> impl_;
 };
 

@@ -25,7 +25,6 @@ using namespace detail;
 
 namespace {
 
-constexpr int kWantedRcvBuf = 8 << 20;
 constexpr int kWantedSndBuf = 1 << 20;
 constexpr std::size_t kMaxBatchBytes = 256 << 10;
 
@@ -168,6 +167,7 @@ Result<void> Client::Impl::exchange(nl_msg* m, bool dump, std::string_view what,
     std::optional<Error> first_error;
     Reply status;
     bool finished = false;
+    bool lost = false;
     while (!finished) {
         iovec iov{rx.data(), rx.size()};
         msghdr mh{};
@@ -176,6 +176,13 @@ Result<void> Client::Impl::exchange(nl_msg* m, bool dump, std::string_view what,
         ssize_t n = recvmsg(fd, &mh, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
+            // Messages for this socket were dropped: this answer may miss some. The dump
+            // still runs in the kernel, which refuses another on this socket until it
+            // ends (EBUSY), so it is read to its end before the caller asks again.
+            if (errno == ENOBUFS && dump) {
+                lost = true;
+                continue;
+            }
             const int e = errno == EAGAIN ? ETIMEDOUT : errno;
             return make_error(e, "{}: receive: {}", what, errno_text(e));
         }
@@ -192,6 +199,14 @@ Result<void> Client::Impl::exchange(nl_msg* m, bool dump, std::string_view what,
                 finished = true;
             } else if (h->nlmsg_type == NLMSG_ERROR) {
                 status = parse_ack(h);
+                // A dump request answered ENOBUFS: the receive queue was full when the
+                // dump started. The kernel keeps the dump and sends it as the queue
+                // drains (netlink_recvmsg), so it is read to its end as above.
+                if (dump && status.error == ENOBUFS) {
+                    lost = true;
+                    status = {};
+                    return;
+                }
                 finished = true;
             } else if (h->nlmsg_type == family) {
                 auto r = each(h);
@@ -199,6 +214,7 @@ Result<void> Client::Impl::exchange(nl_msg* m, bool dump, std::string_view what,
             }
         });
     }
+    if (lost) return make_error(ENOBUFS, "{}: replies were lost (ENOBUFS)", what);
     if (status.error != 0)
         return make_error(status.error, "{}: {}", what,
                           with_extack(errno_text(status.error), status.extack));
@@ -224,7 +240,7 @@ Result<void> Client::Impl::dump_destinations(const ServiceKey& s, bool with_stat
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Client::~Client() = default;
 
-Result<std::unique_ptr<Client>> Client::open() {
+Result<std::unique_ptr<Client>> Client::open(int receive_buffer) {
     auto impl = std::make_unique<Impl>();
     impl->sock = nl_socket_alloc();
     if (!impl->sock) return make_error(ENOMEM, "open IPVS netlink socket: out of memory");
@@ -250,8 +266,8 @@ Result<std::unique_ptr<Client>> Client::open() {
     // Bigger buffers allow bigger batches (libnl shrinks both to 32 KiB on connect).
     // FORCE needs CAP_NET_ADMIN, which writing IPVS needs anyway; without it the plain
     // options are capped by rmem_max / wmem_max.
-    if (setsockopt(impl->fd, SOL_SOCKET, SO_RCVBUFFORCE, &kWantedRcvBuf, sizeof kWantedRcvBuf) != 0)
-        setsockopt(impl->fd, SOL_SOCKET, SO_RCVBUF, &kWantedRcvBuf, sizeof kWantedRcvBuf);
+    if (setsockopt(impl->fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer, sizeof receive_buffer) != 0)
+        setsockopt(impl->fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     if (setsockopt(impl->fd, SOL_SOCKET, SO_SNDBUFFORCE, &kWantedSndBuf, sizeof kWantedSndBuf) != 0)
         setsockopt(impl->fd, SOL_SOCKET, SO_SNDBUF, &kWantedSndBuf, sizeof kWantedSndBuf);
     // The kernel answers within the sendmsg or the recvmsg that asks for more, so a

@@ -241,8 +241,9 @@ void Instance::Impl::update_health() {
     dispatch(now_ok ? Event{event::LinkUp{}} : Event{event::LinkDown{}});
 }
 
-Instance::Instance(boost::asio::io_context& io, host::Monitor& host, InstanceConfig config)
-    : impl_(std::make_unique<Impl>(io, host, std::move(config))) {}
+Instance::Instance(boost::asio::io_context& io, host::Monitor& host, InstanceConfig config,
+                   boost::asio::any_io_executor commands)
+    : impl_(std::make_unique<Impl>(io, std::move(commands), host, std::move(config))) {}
 Instance::~Instance() = default;
 Result<void> Instance::prepare() { return impl_->prepare(); }
 Result<void> Instance::start() { return impl_->start(); }
@@ -275,6 +276,6 @@ const Snapshot& Instance::snapshot() const { return impl_->snap; }
 bool Instance::running() const { return impl_->started; }
 void Instance::follow(const Event& e) { impl_->dispatch(e); }
 void Instance::on_group_change(std::function<void()> f) { impl_->on_group_change = std::move(f); }
-boost::asio::any_io_executor Instance::executor() const { return impl_->io.get_executor(); }
+boost::asio::any_io_executor Instance::executor() const { return impl_->commands; }
 
 }  // namespace lvsd::vrrp

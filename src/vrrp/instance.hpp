@@ -2,10 +2,11 @@
 // the events (adverts from the transport, its timer, the host's changes) and carries out
 // the actions through its parts: the transport (raw socket, detail/transport.hpp), the
 // VIPs as desired state on the host (detail/vip_keeper.hpp), track_arp_target
-// (detail/arp_tracker.hpp) and notify scripts (common/command.hpp). What the host allows
+// (detail/arp_tracker.hpp) and notify scripts (common/command.hpp, on the executor given
+// for commands). What the host allows
 // (interface, advert source, faults) is host_facts.hpp's pure answer to the host::View,
 // re-read on every change: nothing caches an interface index or an address.
-// Single-threaded: everything runs on the io_context given to it.
+// Single-threaded: everything runs on the io_context given to it, except notify commands.
 #pragma once
 
 #include <array>
@@ -166,7 +167,10 @@ struct Counters {
 class Instance {
 public:
     // `host` is the process's view of links and addresses; it must outlive the instance.
-    Instance(boost::asio::io_context& io, host::Monitor& host, InstanceConfig config);
+    // Notify commands are started on `commands` (default: `io`); the daemon passes its
+    // main loop, so that children are forked and reaped off the real-time VRRP thread.
+    Instance(boost::asio::io_context& io, host::Monitor& host, InstanceConfig config,
+             boost::asio::any_io_executor commands = {});
     ~Instance();
     Instance(const Instance&) = delete;
     Instance& operator=(const Instance&) = delete;

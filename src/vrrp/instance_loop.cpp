@@ -175,7 +175,8 @@ Result<std::vector<std::byte>> Instance::Impl::seal_ah(std::span<const std::byte
 }
 
 void Instance::Impl::notify(State s) {
-    for (auto& argv : notify_commands(cfg, s)) run_command(io.get_executor(), std::move(argv), cfg.notify_timeout);
+    // On the commands' loop (the daemon's main thread), never on this one.
+    for (auto& argv : notify_commands(cfg, s)) post_command(commands, std::move(argv), cfg.notify_timeout);
 }
 
 }  // namespace lvsd::vrrp

@@ -78,7 +78,7 @@ void SyncGroup::follow(std::size_t changed) {
     if (announced_ == s) return;
     announced_ = s;
     for (auto& argv : group_notify_commands(notify_, name_, s))
-        run_command(members_.front()->executor(), std::move(argv), notify_.timeout);
+        post_command(members_.front()->executor(), std::move(argv), notify_.timeout);
 }
 
 }  // namespace lvsd::vrrp

@@ -127,6 +127,9 @@ std::variant<CommandWords, std::string> command_words(std::string_view statement
 // argv as a text that lvsd's command splitting (config::detail::split_command) and a
 // shell both read back as the same words: plain words bare, others in single quotes.
 std::string quoted_command(const std::vector<std::string>& argv);
+// `word` in single quotes, a quote inside closed, escaped and reopened: every character
+// stays as it is for lvsd's word splitting and for a shell.
+std::string single_quoted(std::string_view word);
 // `track_script { NAME [weight N] }` and its kin -> a list of names or {name, weight} groups.
 Out translate_track_list(Ctx& ctx, const Statement& s, std::string_view key, long limit);
 

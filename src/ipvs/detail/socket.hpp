@@ -3,6 +3,7 @@
 // (dumps included). What the messages say is netlink.hpp's business.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -32,6 +33,26 @@ std::string errno_text(int err);
 // `reason`, then the kernel's extended-ACK message when it gave one.
 std::string with_extack(std::string reason, const std::string& extack);
 
+// A dump whose replies were lost is incomplete. ENOBUFS on a netlink socket means the
+// kernel dropped messages for it (its receive queue was full when a reply or ACK was
+// queued; the kernel says so once, at the next receive), so a dump that meets it cannot
+// tell what it missed. It is asked again from the start (a new request, a new sequence
+// number: stale replies of the lost one are skipped by theirs), with a fresh result,
+// at most kDumpAttempts times in all; any other error is returned at once.
+inline constexpr int kDumpAttempts = 3;
+
+// `attempt()` runs one whole dump and returns Result<T>.
+template <class F>
+auto retry_lost_dump(F&& attempt) -> decltype(attempt()) {
+    for (int n = 1;; ++n) {
+        auto r = attempt();
+        if (r || r.error().code != ENOBUFS) return r;
+        if (n == kDumpAttempts)
+            return make_error(ENOBUFS, "{} (replies lost {} times in a row; tried again at the next reconcile)",
+                              r.error().message, kDumpAttempts);
+    }
+}
+
 }  // namespace detail
 
 struct Client::Impl {
@@ -57,7 +78,9 @@ struct Client::Impl {
 
     // One request: a dump (replies until NLMSG_DONE) or a do-request (replies, then
     // the ACK). `each` sees every reply; the first error it returns is kept while the
-    // rest of the answer is drained, so that the socket stays in step.
+    // rest of the answer is drained, so that the socket stays in step. A dump during
+    // which the kernel reported lost messages (ENOBUFS) is read to its end and then
+    // fails with ENOBUFS: see retry_lost_dump.
     Result<void> exchange(nl_msg* m, bool dump, std::string_view what,
                           const std::function<Result<void>(const nlmsghdr*)>& each);
 

@@ -30,6 +30,7 @@ namespace lvsd::vrrp {
 
 struct Instance::Impl {
     boost::asio::io_context& io;
+    boost::asio::any_io_executor commands;  // where notify commands run (Instance's constructor)
     host::Monitor& host;
     InstanceConfig cfg;
     const std::string owner;  // "VRRP instance NAME", the prefix of every log line
@@ -75,8 +76,8 @@ struct Instance::Impl {
     Override override_ = Override::None;
     bool hold_logged = false;
 
-    Impl(boost::asio::io_context& i, host::Monitor& h, InstanceConfig c)
-        : io(i), host(h), cfg(std::move(c)), owner(fmt::format("VRRP instance {}", cfg.name)),
+    Impl(boost::asio::io_context& i, boost::asio::any_io_executor cmds, host::Monitor& h, InstanceConfig c)
+        : io(i), commands(cmds ? cmds : i.get_executor()), host(h), cfg(std::move(c)), owner(fmt::format("VRRP instance {}", cfg.name)),
           transport(
               i, owner,
               [this](std::span<const std::byte> p, const IpAddress& src, const IpAddress& dst, uint8_t ttl,

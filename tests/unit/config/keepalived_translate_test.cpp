@@ -188,3 +188,33 @@ TEST(KeepalivedTranslate, TheOriginalsHeaderCommentsStayAHeader) {
 
 }  // namespace
 }  // namespace lvsd::config::keepalived
+
+namespace lvsd::config::keepalived {
+namespace {
+
+// keepalived's scheduling keys of its VRRP process become lvsd's of its VRRP thread
+// (vrrp_rlimit_rtime is keepalived's older spelling of vrrp_rlimit_rttime).
+TEST(KeepalivedTranslate, TheVrrpSchedulingKeysAreTranslated) {
+    auto t = of(std::string("global_defs {\n    vrrp_rt_priority 20\n    vrrp_rlimit_rtime 5000\n    vrrp_no_swap\n}\n") +
+                std::string(kInstance));
+    ASSERT_TRUE(t.ok()) << all(t.errors);
+    EXPECT_NE(t.text.find("vrrp_rt_priority = 20;"), std::string::npos) << t.text;
+    EXPECT_NE(t.text.find("vrrp_rlimit_rttime = 5000;"), std::string::npos) << t.text;
+    EXPECT_NE(t.text.find("vrrp_no_swap = true;"), std::string::npos) << t.text;
+    auto loaded = load_string(t.text, "out", LoadOptions{.host_checks = false});
+    ASSERT_TRUE(loaded.ok());
+    const auto& s = loaded.config()->global.vrrp_scheduling;
+    EXPECT_EQ(s.rt_priority, 20);
+    EXPECT_EQ(s.rlimit_rttime, std::chrono::microseconds(5000));
+    EXPECT_TRUE(s.no_swap);
+
+    auto below = of(std::string("global_defs {\n    vrrp_rlimit_rttime 500\n}\n") + std::string(kInstance));
+    ASSERT_FALSE(below.ok());
+    EXPECT_NE(all(below.errors).find("ka.conf:2:"), std::string::npos) << all(below.errors);
+    auto zero = of(std::string("global_defs {\n    vrrp_rt_priority 0\n}\n") + std::string(kInstance));
+    ASSERT_FALSE(zero.ok());
+    EXPECT_NE(all(zero.errors).find("ka.conf:2:"), std::string::npos) << all(zero.errors);
+}
+
+}  // namespace
+}  // namespace lvsd::config::keepalived

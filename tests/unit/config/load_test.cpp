@@ -1241,3 +1241,27 @@ TEST(VrrpInstance, TwoInstancesCannotShareOneVmacName) {
                           "vmac.conf");
     EXPECT_TRUE(ok.ok()) << (ok.diagnostics().empty() ? "" : to_string(ok.diagnostics()[0]));
 }
+
+
+TEST(Global, VrrpSchedulingDefaultsToRealTimeWithKeepalivedsBudget) {
+    auto d = valid("");
+    EXPECT_EQ(d->global.vrrp_scheduling.rt_priority, 10);
+    EXPECT_EQ(d->global.vrrp_scheduling.rlimit_rttime, std::chrono::microseconds(10000));
+    EXPECT_FALSE(d->global.vrrp_scheduling.no_swap);
+    auto c = valid("global_defs = { vrrp_rt_priority = 0; vrrp_rlimit_rttime = 1000; vrrp_no_swap = true; };");
+    EXPECT_EQ(c->global.vrrp_scheduling.rt_priority, 0);
+    EXPECT_EQ(c->global.vrrp_scheduling.rlimit_rttime, std::chrono::microseconds(1000));
+    EXPECT_TRUE(c->global.vrrp_scheduling.no_swap);
+    EXPECT_EQ(valid("global_defs = { vrrp_rt_priority = 99; vrrp_rlimit_rttime = 10000000; };")
+                  ->global.vrrp_scheduling.rt_priority,
+              99);
+}
+
+TEST(Global, VrrpSchedulingOutOfRangeIsRefusedAtItsLine) {
+    one_problem("global_defs = {\n  vrrp_rt_priority = 100;\n};", "t.conf:2: global_defs: vrrp_rt_priority = 100 is out of range 0..99");
+    one_problem("global_defs = { vrrp_rt_priority = -1; };", "vrrp_rt_priority = -1 is out of range 0..99");
+    one_problem("global_defs = { vrrp_rlimit_rttime = 999; };", "vrrp_rlimit_rttime = 999 is out of range 1000..10000000");
+    one_problem("global_defs = { vrrp_rlimit_rttime = 10000001; };", "is out of range 1000..10000000");
+    one_problem("global_defs = { vrrp_no_swap = 1; };", "vrrp_no_swap");
+}
+

@@ -71,6 +71,10 @@ DaemonStatus example() {
     p.virtual_services.push_back(vs);
     s.ipvs = p;
     s.sync = SyncStatus{"master", "eth0", 51, "VI_1"};
+    s.vrrp_thread.policy = "SCHED_RR";
+    s.vrrp_thread.priority = 10;
+    s.vrrp_thread.wanted_priority = 10;
+    s.vrrp_thread.rlimit_rttime_us = 10000;
     return s;
 }
 
@@ -90,7 +94,8 @@ TEST(StatusJson, UnsetValuesAreNull) {
     s.vrrp[0].trackers = {{"interface eth1", -20, false, std::nullopt}};
     s.vrrp[0].dropped = {{"bad_ttl", 4}, {"bad_checksum", 1}};
     auto j = render_status_json(s);
-    EXPECT_NE(j.find(R"("ipvs":null,"sync":null})"), std::string::npos) << j;
+    EXPECT_NE(j.find(R"("ipvs":null,"sync":null,"vrrp_thread":{)"), std::string::npos) << j;
+    EXPECT_NE(j.find(R"("problem":null}})"), std::string::npos) << j;
     EXPECT_NE(j.find(R"("source":null,)"), std::string::npos) << j;
     EXPECT_NE(j.find(R"("trackers":[{"tracker":"interface eth1","delta":-20,"fault":false}])"), std::string::npos) << j;
     // In the order the reasons come (the counters' order), not sorted.
