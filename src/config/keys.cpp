@@ -34,7 +34,7 @@ const std::vector<SectionKeys>& sections() {
           "vrrp_rt_priority", "vrrp_rlimit_rttime", "vrrp_no_swap"}},
         {"lvs_sync_daemon", {"interface", "instance", "syncid"}},
         {"vrrp_instances",
-         {"name", "state", "interface", "virtual_router_id", "priority", "advert_int", "version", "nopreempt",
+         {"name", "state", "interface", "virtual_router_id", "priority", "failover_priority", "advert_int", "version", "nopreempt",
           "preempt_delay", "unicast_src_ip", "unicast_peer", "virtual_ipaddress", "track_interface", "track_script", "track_file",
           "track_process",
           "track_arp_target",

@@ -205,6 +205,18 @@ std::optional<VrrpInstance> Loader::read_instance(const lc::Setting& s, std::siz
         g.error(*g.find("nopreempt"), "nopreempt needs state = \"BACKUP\": with MASTER the instance takes over at start anyway");
     if (vi.nopreempt && vi.priority == 255)
         g.error(*g.find("nopreempt"), "nopreempt cannot apply to priority 255: the address owner always preempts (RFC 5798 §6.4.3)");
+    if (auto v = g.integer("failover_priority", 1, 254)) {
+        vi.failover_priority = static_cast<uint8_t>(*v);
+        if (vi.priority == 255)
+            g.error(*g.find("failover_priority"),
+                    "failover_priority has no use with priority 255: the address owner cannot be failed over or held "
+                    "(RFC 5798 §6.4.1 makes it master whenever it runs)");
+        else if (vi.failover_priority >= vi.priority)
+            g.error(*g.find("failover_priority"),
+                    fmt::format("failover_priority = {} must be below priority = {}, or `lvsctl failover` would take "
+                                "mastership back from the peer",
+                                *v, vi.priority));
+    }
 
     // Unicast
     if (auto v = g.address("unicast_src_ip")) {

@@ -105,6 +105,9 @@ struct VrrpInstance {
     std::string interface;
     uint8_t virtual_router_id = 0;
     uint8_t priority = 100;  // 255: address owner
+    // What the instance runs with while the operator fails it over or holds it
+    // (`lvsctl failover` / `lvsctl hold`, vrrp/override.hpp): 1..254, below `priority`.
+    uint8_t failover_priority = 1;
     Duration advert_int = std::chrono::seconds(1);
     uint8_t version = 2;              // 2 (RFC 3768) or 3 (RFC 5798); IPv6 is always 3
     Family family = Family::V4;       // of the virtual addresses (one family per instance)

@@ -114,6 +114,7 @@ int Daemon::run() {
     // Real time (or not) before the first advert.
     vrrp_thread_.schedule(config_->global.vrrp_scheduling, io_);
     vrrp_ = std::make_unique<VrrpPlane>(vrrp_thread_, io_, host_);
+    vrrp_->keep_overrides_in(overrides());
     vrrp_->on_transition([this](const std::string& instance, vrrp::State state) {
         if (sync_.config() && sync_.config()->instance == instance) sync_.on_state(state);
     });
@@ -366,24 +367,36 @@ ctl::Reply Daemon::on_request(std::string_view line) {
     if (!request) return {false, fmt::format("{}\n", request.error().message)};
     if (std::holds_alternative<ctl::ReloadRequest>(*request)) return reload();
     if (const auto* s = std::get_if<ctl::StatusRequest>(&*request)) return {true, s->json ? status_json() : status_text()};
-    if (std::holds_alternative<ctl::VrrpRequest>(*request))
-        return {false, "failover and hold are not supported by this lvsd yet\n"};  // the VRRP plane's to carry out
+    if (const auto* v = std::get_if<ctl::VrrpRequest>(&*request)) {
+        auto answer = vrrp_->request_override(override_request(*v));
+        return answer ? ctl::Reply{true, *answer} : ctl::Reply{false, answer.error().message + "\n"};
+    }
     // The real-server verbs: drain, undrain, progress, disable, enable, weight. A balancer
     // drain also concerns VRRP, with or without virtual services.
     const auto* d = std::get_if<ctl::DrainRequest>(&*request);
     const auto* u = std::get_if<ctl::UndrainRequest>(&*request);
     const bool balancer = (d && std::holds_alternative<ctl::Balancer>(d->target)) ||
                           (u && std::holds_alternative<ctl::Balancer>(u->target));
-    auto reply = services_ ? services_->on_request(*request)
-                 : balancer ? ctl::Reply{true, "no virtual services\n"}
-                            : ctl::Reply{false, "no virtual services in the configuration\n"};
-    if (balancer && reply.ok) balancer_drain_vrrp(d != nullptr);
-    return reply;
+    if (!services_ && !balancer) return {false, "no virtual services in the configuration\n"};
+    if (services_) {
+        auto reply = services_->on_request(*request);
+        if (balancer && reply.ok) balancer_drain_vrrp(d != nullptr);
+        return reply;
+    }
+    // A VRRP-only balancer: the drain is kept in the store here (the service plane keeps
+    // it where there is one), so that it survives a restart as well.
+    auto next = overrides().get();
+    if (d && !next.balancer_drain) next.balancer_drain = Drain{.deadline = {}, .done = false, .balancer = true};
+    if (!d) next.balancer_drain.reset();
+    if (auto saved = overrides().commit(std::move(next)); !saved) return {false, saved.error().message + "\n"};
+    balancer_drain_vrrp(d != nullptr);
+    return {true, d ? "balancer drained: no virtual services; every VRRP instance fails over\n"
+                    : "balancer undrained: no virtual services; VRRP instances follow their own overrides\n"};
 }
 
-void Daemon::balancer_drain_vrrp(bool /*on*/) {
-    // The VRRP half of drain --balancer (issue #15): the instances' failover, wired with
-    // the failover verbs. The real servers are drained by the service plane already.
+// The VRRP half of drain --balancer (issue #15); the service plane drains the real servers.
+void Daemon::balancer_drain_vrrp(bool on) {
+    if (vrrp_) vrrp_->set_balancer_drained(on);
 }
 
 std::string Daemon::status_text() const {

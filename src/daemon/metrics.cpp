@@ -145,6 +145,14 @@ void render_vrrp(Text& t, const std::vector<VrrpInstanceMetrics>& instances) {
     t.family("lvsd_vrrp_effective_priority", "gauge",
              "Priority the instance advertises with now: the configured one moved by its trackers (0 once stopped).");
     for (const auto& i : instances) t.sample({{"vrrp_instance", i.name}}, i.effective_priority);
+    t.family("lvsd_vrrp_override", "gauge",
+             "1 for the operator's override each VRRP instance is under (lvsctl failover, lvsctl hold), 0 for the other.");
+    for (const auto& i : instances)
+        for (auto o : {vrrp::Override::Failover, vrrp::Override::Hold})
+            t.sample({{"vrrp_instance", i.name}, {"override", vrrp::to_string(o)}}, i.override_ == o);
+    t.family("lvsd_vrrp_override_duration_seconds", "gauge",
+             "How long the operator's override of each VRRP instance has been in force (0 without one).");
+    for (const auto& i : instances) t.sample({{"vrrp_instance", i.name}}, i.override_seconds);
     t.family("lvsd_vrrp_tracker_priority_delta", "gauge",
              "What each tracker (track_interface, track_script, track_arp_target) adds to the priority now.");
     for (const auto& i : instances)

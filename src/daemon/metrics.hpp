@@ -34,6 +34,8 @@ struct VrrpInstanceMetrics {
     vrrp::Counters counters;
     std::vector<vrrp::Contribution> trackers;  // each tracker's part in the effective priority
     bool fault = false;                       // the instance cannot act now (`lvsctl status` says why)
+    vrrp::Override override_ = vrrp::Override::None;  // lvsctl failover / hold
+    double override_seconds = 0;                      // how long it has been in force (0: none)
 };
 
 struct RealServerMetrics {

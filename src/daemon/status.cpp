@@ -28,6 +28,9 @@ Json to_json(const VrrpInstanceStatus& i) {
     for (const auto& [reason, n] : i.dropped) dropped[reason] = n;
     Json trackers = Json::array();
     for (const auto& t : i.trackers) trackers.push_back(to_json(t));
+    Json over = nullptr;
+    if (i.override_)
+        over = Json{{"kind", i.override_->kind}, {"since_s", i.override_->since_s}, {"group", or_null(i.override_->group)}};
     return Json{{"name", i.name},
                 {"state", i.state},
                 {"interface", i.interface},
@@ -42,7 +45,8 @@ Json to_json(const VrrpInstanceStatus& i) {
                 {"source", or_null(i.source)},
                 {"fault", i.fault},
                 {"trackers", std::move(trackers)},
-                {"state_since_s", i.state_since_s}};
+                {"state_since_s", i.state_since_s},
+                {"override", std::move(over)}};
 }
 
 Json to_json(const OverrideStatus& o) {

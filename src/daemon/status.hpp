@@ -41,6 +41,13 @@ struct VrrpInstanceStatus {
     std::string fault;                  // empty: the host lets it act
     std::vector<TrackerStatus> trackers;
     int64_t state_since_s = 0;
+    // The operator's failover or hold (vrrp/override.hpp); unset: none.
+    struct Override {
+        std::string kind;                  // "failover", "hold"
+        int64_t since_s = 0;               // seconds since it was set
+        std::optional<std::string> group;  // the sync group it is on; unset: on the instance
+    };
+    std::optional<Override> override_;
 };
 
 struct ProbeStatus {

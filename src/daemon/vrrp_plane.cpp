@@ -77,6 +77,7 @@ vrrp::InstanceConfig map_instance(const config::VrrpInstance& in, const std::vec
     c.interface = in.interface;
     c.virtual_router_id = in.virtual_router_id;
     c.priority = in.priority;
+    c.failover_priority = in.failover_priority;
     c.advert_int = in.advert_int;
     c.version = in.version;
     c.family = in.family;
@@ -290,6 +291,7 @@ std::vector<std::string> VrrpPlane::commit(std::unique_ptr<Prepared> p) {
         if (auto ok = processes_.ok(t.name)) known.processes[t.name] = *ok;
     auto failures = thread_.call([&] { return commit_instances(*p, known); });
     if (!failures) return {"the VRRP thread did not take the new configuration up"};
+    save_dropped_overrides();
     return *failures;
 }
 
@@ -313,6 +315,8 @@ std::vector<std::string> VrrpPlane::commit_instances(Prepared& p, const Verdicts
         it->second->stop();
         it = instances_.erase(it);
     }
+    // Before a reconfigure can make an overridden instance an address owner.
+    reconcile_overrides(topology_of(p));
     for (auto& [name, c] : p.configs)
         if (!p.fresh.contains(name))
             if (auto r = instances_.at(name)->reconfigure(c); !r)
@@ -333,6 +337,8 @@ std::vector<std::string> VrrpPlane::commit_instances(Prepared& p, const Verdicts
             groups_.push_back(std::make_unique<vrrp::SyncGroup>(g.name, std::move(members), std::move(n)));
         }
     }
+    // New instances are overridden before they start: a held one never becomes master.
+    apply_overrides();
     // Every instance learns the verdicts known now (a reload may have added a tracker).
     for (auto& [name, inst] : instances_) {
         for (const auto& t : inst->config().track_script)
@@ -394,6 +400,7 @@ std::string VrrpPlane::status_text() const {
 std::string VrrpPlane::status_text_here() const {
     if (instances_.empty()) return "VRRP: no instances\n";
     std::string out = "VRRP:\n";
+    auto overridden = effective_overrides();
     for (const auto& [name, inst] : instances_) {
         const auto& c = inst->config();
         const auto& n = inst->counters();
@@ -404,6 +411,9 @@ std::string VrrpPlane::status_text_here() const {
                            inst->effective_priority(), n.adverts_sent, n.adverts_received,
                            n.drops(), n.transitions, n.vip_repairs,
                            inst->fault().empty() ? std::string() : "\n               fault: " + inst->fault());
+        if (const auto& o = overridden[name]; o.kind != vrrp::Override::None)
+            out += fmt::format("               override {} since {} ({}){}\n", vrrp::to_string(o.kind), wall_clock(o.since),
+                               age(o.since), o.group.empty() ? "" : ", on sync group " + o.group);
         for (const auto& t : inst->contributions())
             out += fmt::format("               tracker {:<28} {:+d}{}\n", t.what, t.delta, t.fault ? "  FAULT" : "");
     }
@@ -414,6 +424,7 @@ std::vector<VrrpInstanceStatus> VrrpPlane::status() const {
     auto out = thread_.call([this] {
         std::vector<VrrpInstanceStatus> out;
         const auto now = std::chrono::steady_clock::now();
+        auto overridden = effective_overrides();
         for (const auto& [name, inst] : instances_) {
             const auto& c = inst->config();
             const auto& n = inst->counters();
@@ -436,6 +447,11 @@ std::vector<VrrpInstanceStatus> VrrpPlane::status() const {
             for (const auto& t : inst->contributions())
                 st.trackers.emplace_back(TrackerStatus{t.what, t.delta, t.fault, std::nullopt});
             st.state_since_s = std::chrono::duration_cast<std::chrono::seconds>(now - inst->state_since()).count();
+            if (const auto& o = overridden[name]; o.kind != vrrp::Override::None)
+                st.override_ = VrrpInstanceStatus::Override{
+                    std::string(vrrp::to_string(o.kind)),
+                    std::chrono::duration_cast<std::chrono::seconds>(now - o.since).count(),
+                    o.group.empty() ? std::nullopt : std::optional<std::string>(o.group)};
             out.push_back(std::move(st));
         }
         return out;
@@ -455,6 +471,7 @@ std::vector<VrrpInstanceMetrics> VrrpPlane::metrics() const {
         .call([this] {
             std::vector<VrrpInstanceMetrics> out;
             const auto now = std::chrono::steady_clock::now();
+            auto overridden = effective_overrides();
             for (const auto& [name, inst] : instances_) {
                 const auto& c = inst->config();
                 VrrpInstanceMetrics m;
@@ -469,6 +486,10 @@ std::vector<VrrpInstanceMetrics> VrrpPlane::metrics() const {
                 m.counters = inst->counters();
                 m.trackers = inst->contributions();
                 m.fault = !inst->fault().empty();
+                if (const auto& o = overridden[name]; o.kind != vrrp::Override::None) {
+                    m.override_ = o.kind;
+                    m.override_seconds = std::chrono::duration<double>(now - o.since).count();
+                }
                 out.push_back(std::move(m));
             }
             return out;

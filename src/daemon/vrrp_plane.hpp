@@ -20,7 +20,9 @@
 #include <boost/asio/io_context.hpp>
 
 #include "config/config.hpp"
+#include "daemon/overrides.hpp"
 #include "daemon/status.hpp"
+#include "daemon/vrrp_overrides.hpp"
 #include "daemon/vrrp_thread.hpp"
 #include "host/monitor.hpp"
 #include "vrrp/instance.hpp"
@@ -100,6 +102,24 @@ public:
     // The instance's state, or nothing when no such instance runs.
     std::optional<vrrp::State> state(const std::string& instance) const;
 
+    // ---- operator overrides (lvsctl failover / hold): vrrp_overrides.hpp decides, the
+    // instances carry it out (vrrp/override.hpp). Each runs on the VRRP engine's thread.
+
+    // Carries out `r` on the running instances at once. The answer has one line per
+    // instance named, with the state it is in now; the error is the refusal (nothing
+    // changed then).
+    Result<std::string> request_override(const VrrpOverrideRequest& r);
+    const VrrpOverrides& overrides() const { return overrides_; }
+    // The daemon's store of operator overrides (the state file): its failover and hold
+    // entries are read now, applied by the next commit() before any instance starts (a
+    // held instance never becomes master on its way up), and every change is written
+    // back. Without a store (tests) overrides live in memory only.
+    void keep_overrides_in(OverrideStore& store);
+    // `lvsctl drain --balancer` (on) and `undrain --balancer` (off): every instance
+    // without an override of its own fails over (per_instance()). The daemon's store
+    // keeps the balancer drain; keep_overrides_in() reads it back.
+    void set_balancer_drained(bool on);
+
     std::string status_text() const;
     // `lvsctl status --json`'s part: every instance.
     std::vector<VrrpInstanceStatus> status() const;
@@ -115,6 +135,16 @@ private:
     // On the VRRP thread:
     std::vector<std::string> commit_instances(Prepared& p, const Verdicts& known);
     void stop_instances();
+    // Every running instance gets the override per_instance() gives it now.
+    void apply_overrides();
+    // After a reload: drops what no longer applies (logged); the main thread writes the
+    // store after the commit (store_dirty_).
+    void reconcile_overrides(const VrrpTopology& next);
+    static VrrpTopology topology_of(const Prepared& p);
+    std::map<std::string, InstanceOverride> effective_overrides() const {
+        return per_instance(overrides_, topology_, balancer_drained_);
+    }
+    std::string override_text(const std::string& instance) const;
     std::string status_text_here() const;
     std::unique_ptr<vrrp::Instance> make(const std::string& name, const vrrp::InstanceConfig& c);
 
@@ -131,6 +161,12 @@ private:
     std::vector<std::unique_ptr<vrrp::SyncGroup>> groups_;
     Groups group_members_;
     std::function<void(const std::string&, vrrp::State)> on_transition_;
+    VrrpTopology topology_;  // of the running configuration
+    VrrpOverrides overrides_;
+    std::optional<VrrpOverrideClock::time_point> balancer_drained_;  // since when
+    OverrideStore* store_ = nullptr;  // the main thread's
+    bool store_dirty_ = false;        // a reload dropped overrides: the store is behind
+    void save_dropped_overrides();    // on the main thread, after a commit
 };
 
 }  // namespace lvsd::daemon

@@ -43,7 +43,8 @@ void Instance::Impl::refresh_params() {
         cfg.priority, collect_trackers(cfg, host.view(), {&scripts, &files, &processes,
                                                           arp ? std::optional<bool>(arp->ok()) : std::nullopt}));
     params = params_of(cfg, facts.source.value_or(IpAddress{}));
-    params.priority = effective.priority;
+    params.priority = overridden_priority(effective.priority, override_, cfg.failover_priority);
+    params.hold = override_ == Override::Hold;
     expect = Expectation{cfg.version,
                          cfg.virtual_router_id,
                          family,
@@ -133,6 +134,10 @@ Result<void> Instance::Impl::reconfigure(InstanceConfig next) {
     if (InstanceConfig leaving = vips_leaving(cfg, next); master && !leaving.virtual_ipaddress.empty())
         vips.reconcile(leaving, host_facts(leaving, host.view()), host.view(), false, true);
     cfg = std::move(next);
+    if (auto why = override_refusal(cfg.name, cfg.priority, override_); !why.empty()) {
+        spdlog::warn("{}: the operator's {} is dropped: {}", owner, to_string(override_), why);
+        override_ = Override::None;
+    }
     facts = host_facts(cfg, host.view());
     refresh_params();
     if (arp) arp->reconfigure(cfg.track_arp_target, cfg.track_arp_interval, cfg.track_arp_fall);
@@ -197,12 +202,32 @@ void Instance::Impl::trackers_changed() {
     refresh_params();
     if (params.priority != before) {
         spdlog::info("{}: effective priority {} -> {}", owner, before, params.priority);
-        // A master tells its peers at once rather than at its next advert.
-        if (snap.state == State::Master) send_advert(params.priority);
+        // A master tells its peers at once rather than at its next advert (not while it
+        // hands over: then it advertises 0 until a taker is heard).
+        if (snap.state == State::Master && !snap.yielding) send_advert(params.priority);
     }
     if (!effective.fault.empty() && effective.fault != fault_before)
         spdlog::warn("{}: {}: FAULT", owner, effective.fault);
     update_health();
+}
+
+Result<void> Instance::Impl::set_override(Override o) {
+    if (auto why = override_refusal(cfg.name, cfg.priority, o); !why.empty()) return make_error(EPERM, "{}", why);
+    if (o == override_) return {};
+    const Override before = override_;
+    override_ = o;
+    hold_logged = false;
+    if (!started) return {};
+    const uint8_t priority_before = params.priority;
+    refresh_params();
+    spdlog::info("{}: operator {} -> {}: priority {} -> {}{}", owner, to_string(before), to_string(o),
+                 priority_before, params.priority,
+                 o == Override::Hold      ? ", never master until cleared"
+                 : o == Override::Failover ? ", master again only if no other is heard"
+                                           : "");
+    // A Master hands over (or, cleared, advertises its priority again at once).
+    dispatch(o != Override::None ? Event{event::Yield{}} : Event{event::Resume{}});
+    return {};
 }
 
 // One verdict over the host facts and the trackers; the machine hears only its
@@ -238,6 +263,9 @@ void Instance::file_value(const std::string& name, long value) {
     impl_->report(impl_->cfg.track_file, impl_->files, name, value);
 }
 
+Result<void> Instance::set_override(Override o) { return impl_->set_override(o); }
+Override Instance::operator_override() const { return impl_->override_; }
+bool Instance::handing_over() const { return impl_->snap.yielding; }
 std::optional<IpAddress> Instance::source() const { return impl_->facts.source; }
 std::chrono::steady_clock::time_point Instance::state_since() const { return impl_->state_since; }
 uint8_t Instance::effective_priority() const { return impl_->started ? impl_->params.priority : uint8_t{0}; }

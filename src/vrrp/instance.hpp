@@ -21,6 +21,7 @@
 #include "common/net.hpp"
 #include "common/result.hpp"
 #include "vrrp/codec.hpp"
+#include "vrrp/override.hpp"
 #include "vrrp/priority.hpp"
 #include "vrrp/state_machine.hpp"
 
@@ -68,6 +69,9 @@ struct InstanceConfig {
     std::string interface;
     uint8_t virtual_router_id = 0;              // 1..255
     uint8_t priority = 100;                     // 1..255; 255 = address owner
+    // What it runs with while the operator overrides it (override.hpp): 1..254, below
+    // `priority`.
+    uint8_t failover_priority = kDefaultFailoverPriority;
     std::chrono::milliseconds advert_int{1000}; // v3: 10 ms steps up to 40.95 s; v2: whole seconds
     uint8_t version = 3;                        // 2 or 3
     bool nopreempt = false;
@@ -210,6 +214,16 @@ public:
     // Why the instance is in FAULT ("" when the host allows it to act; a sync-group
     // sibling's fault is the sibling's).
     const std::string& fault() const;
+    // The operator's override (override.hpp), in force at once: a Master hands over
+    // (event::Yield: priority 0, VIPs kept until the taker is heard); clearing it restores
+    // the tracked priority (a Master advertises it at once). Refused, changing nothing, for an address owner.
+    // Kept across start(), stop() and reconfigure(); a reconfigure() that makes the
+    // instance an address owner drops it (logged).
+    Result<void> set_override(Override o);
+    Override operator_override() const;
+    // A Master handing over (event::Yield): advertising priority 0, VIPs kept until the
+    // taker is heard.
+    bool handing_over() const;
     // The address adverts go out from now; none when there is no usable one.
     std::optional<IpAddress> source() const;
     const InstanceConfig& config() const;

@@ -19,6 +19,10 @@ std::vector<std::string> problems(const InstanceConfig& c) {
         add(fmt::format("{}: interface '{}' is not a valid interface name", where, c.interface));
     if (c.virtual_router_id == 0) add(fmt::format("{}: virtual_router_id must be 1..255", where));
     if (c.priority == 0) add(fmt::format("{}: priority must be 1..255 (0 is reserved for stopping)", where));
+    // (Below `priority` too, which the loader checks where the key is written: the default
+    // 1 is no higher than any priority, and overridden_priority never raises one.)
+    if (c.failover_priority == 0 || c.failover_priority == 255)
+        add(fmt::format("{}: failover_priority {} must be 1..254", where, c.failover_priority));
     if (c.version != 2 && c.version != 3) add(fmt::format("{}: version {} (2 or 3)", where, c.version));
     const auto ms = c.advert_int.count();
     if (c.version == 3 && (ms < 10 || ms > 40950 || ms % 10 != 0))

@@ -132,6 +132,12 @@ void Instance::Impl::arm(TimePoint deadline, Event fire) {
     timer.async_wait([this, alive = alive, gen, fire](const boost::system::error_code& ec) {
         if (!*alive || ec || gen != timer_gen) return;
         if (std::holds_alternative<event::AdvertTimer>(fire)) silence_hint();
+        if (std::holds_alternative<event::MasterDownTimer>(fire) && params.hold && !hold_logged) {
+            hold_logged = true;
+            spdlog::warn("{}: no master heard for Master_Down_Interval, but the operator holds this instance in "
+                         "BACKUP: no VRRP router holds its VIPs (lvsctl hold --clear {} lets it take over)",
+                         owner, cfg.name);
+        }
         dispatch(fire);
     });
 }

@@ -5,7 +5,7 @@
 // state      | event                         | actions                                  | next
 // -----------+-------------------------------+------------------------------------------+--------
 // Initialize | Startup, priority 255         | SendAdvert, AddVips, SendGarp, ArmAdvert | Master   §6.4.1
-// Initialize | Startup, otherwise            | ArmMasterDown(MDI)                       | Backup   §6.4.1
+// Initialize | Startup, otherwise (or hold)  | ArmMasterDown(MDI)                       | Backup   §6.4.1
 // Initialize | Startup, a link down          | —                                        | Fault    (keepalived)
 // Backup     | Shutdown                      | CancelTimer                              | Initialize §6.4.2
 // Backup     | MasterDownTimer               | SendAdvert, AddVips, SendGarp, ArmAdvert | Master   §6.4.2
@@ -24,6 +24,17 @@
 // Fault      | LinkUp / SyncBackup, no fault | ArmMasterDown(MDI)                       | Backup   (keepalived)
 // Backup     | SyncMaster                    | as MasterDownTimer                       | Master   (sync group)
 // Master     | SyncBackup                    | SendAdvert(0), RemoveVips, ArmMasterDown | Backup   (sync group)
+// Master     | Yield                         | SendAdvert(0), ArmAdvert; yielding       | Master   (lvsctl failover/hold)
+// Master     | AdvertTimer, yielding         | SendAdvert(0), ArmAdvert                 | Master   (lvsctl failover)
+// Master     | AdvertTimer, yielding, hold,  | SendAdvert(0), RemoveVips, ArmMasterDown | Backup   (lvsctl hold)
+//            |   past yield_until            |                                          |
+// Master     | AdvertTimer, hold, !yielding  | as Yield                                 | Master   (lvsctl hold)
+// Master     | Advert prio > 0, yielding     | CancelTimer, RemoveVips, ArmMasterDown   | Backup   (lvsctl failover/hold)
+// Master     | Advert priority 0, yielding   | — (no reply: two yielding masters)       | Master
+// Master     | Resume                        | SendAdvert, ArmAdvert; not yielding      | Master   (--clear)
+// Backup     | MasterDownTimer, hold         | ArmMasterDown(MDI)                       | Backup   (lvsctl hold)
+// Backup     | SyncMaster, hold              | —                                        | Backup   (lvsctl hold)
+// Fault      | SyncMaster, hold, no fault    | ArmMasterDown(MDI)                       | Backup   (lvsctl hold)
 #include "vrrp/state_machine.hpp"
 
 #include <algorithm>
@@ -65,6 +76,7 @@ struct Builder {
         arm_advert();
         out.next.state = State::Master;
         out.next.preempt_at.reset();
+        stop_yielding();
         notify(State::Master);
     }
 
@@ -72,7 +84,29 @@ struct Builder {
         out.next.master_adver_interval = master_interval;
         arm_master_down(master_down_interval(p, master_interval));
         out.next.state = State::Backup;
+        stop_yielding();
         notify(State::Backup);
+    }
+
+    // Master -> Backup without leaving the election: priority 0 tells the peer to take
+    // over after its Skew_Time (RFC 5798 §6.4.2) instead of Master_Down_Interval.
+    void step_down() {
+        send(kStopPriority);
+        out.actions.push_back(action::RemoveVips{});
+        become_backup(p.advert_int);
+    }
+
+    // Make before break: ask for a taker, keep the VIPs until one is heard.
+    void start_yield() {
+        send(kStopPriority);
+        arm_advert();
+        out.next.yielding = true;
+        out.next.yield_until = now + master_down_interval(p, p.advert_int);
+    }
+
+    void stop_yielding() {
+        out.next.yielding = false;
+        out.next.yield_until.reset();
     }
 
     void become_fault() {
@@ -84,6 +118,7 @@ struct Builder {
         out.actions.push_back(action::CancelTimer{});
         out.next.state = State::Fault;
         out.next.preempt_at.reset();
+        stop_yielding();
         notify(State::Fault);
     }
 };
@@ -93,7 +128,7 @@ Step initialize(Builder b, const Event& e) {
                    [&](const event::Startup&) {
                        if (b.out.next.link_fault || b.out.next.group_fault) {
                            b.become_fault();
-                       } else if (b.p.priority == kOwnerPriority) {
+                       } else if (b.p.priority == kOwnerPriority && !b.p.hold) {
                            b.become_master();
                        } else {
                            b.become_backup(b.p.advert_int);
@@ -117,8 +152,15 @@ Step backup(Builder b, const Event& e) {
                 next.preempt_at.reset();
                 b.notify(State::Initialize);
             },
-            [&](const event::MasterDownTimer&) { b.become_master(); },
-            [&](const event::SyncMaster&) { b.become_master(); },
+            [&](const event::MasterDownTimer&) {
+                // Held: the master is silent, but the operator said never; keep timing it,
+                // so that a release without a master takes over one interval later.
+                if (b.p.hold) b.arm_master_down(master_down_interval(b.p, next.master_adver_interval));
+                else b.become_master();
+            },
+            [&](const event::SyncMaster&) {
+                if (!b.p.hold) b.become_master();
+            },
             [&](const event::AdvertReceived& a) {
                 if (a.priority == kStopPriority) {
                     // §6.4.2: the master is leaving; take over after Skew_Time, so the
@@ -162,6 +204,23 @@ Step master(Builder b, const Event& e) {
     auto& next = b.out.next;
     std::visit(Overloaded{
                    [&](const event::AdvertTimer&) {
+                       if (next.yielding) {
+                           // Held: nobody took over within Master_Down_Interval; leave anyway.
+                           if (b.p.hold && next.yield_until && b.now >= *next.yield_until) return b.step_down();
+                           b.send(kStopPriority);
+                           b.arm_advert();
+                           return;
+                       }
+                       // Held while Master (set without a Yield): hand over from now.
+                       if (b.p.hold) return b.start_yield();
+                       b.send(b.p.priority);
+                       b.arm_advert();
+                   },
+                   [&](const event::Yield&) {
+                       if (!next.yielding) b.start_yield();
+                   },
+                   [&](const event::Resume&) {
+                       b.stop_yielding();
                        b.send(b.p.priority);
                        b.arm_advert();
                    },
@@ -174,9 +233,18 @@ Step master(Builder b, const Event& e) {
                    },
                    [&](const event::AdvertReceived& a) {
                        if (a.priority == kStopPriority) {
+                           // Two masters handing over: a reply would start a ping-pong.
+                           if (next.yielding) return;
                            // §6.4.3: another master left; restate that we are master.
                            b.send(b.p.priority);
                            b.arm_advert();
+                           return;
+                       }
+                       if (next.yielding) {
+                           // The taker we asked for: the VIPs are its now.
+                           b.out.actions.push_back(action::CancelTimer{});
+                           b.out.actions.push_back(action::RemoveVips{});
+                           b.become_backup(learned_interval(b.p, a.max_advert_int));
                            return;
                        }
                        if (a.priority > b.p.priority || (a.priority == b.p.priority && wins_tie(a.src, b.p.primary))) {
@@ -211,9 +279,7 @@ Step master(Builder b, const Event& e) {
                    [&](const event::SyncBackup&) {
                        // A sibling lost the election: follow it and tell our peer to take
                        // over now (priority 0) so that the group moves as one.
-                       b.send(kStopPriority);
-                       b.out.actions.push_back(action::RemoveVips{});
-                       b.become_backup(b.p.advert_int);
+                       b.step_down();
                    },
                    [&](const auto&) {},  // Startup, MasterDownTimer (stale), LinkUp, SyncMaster
                },
@@ -238,7 +304,9 @@ Step fault(Builder b, const Event& e) {
                    },
                    [&](const event::SyncMaster&) {
                        next.group_fault = false;
-                       if (!next.link_fault) b.become_master();
+                       if (next.link_fault) return;
+                       if (b.p.hold) b.become_backup(b.p.advert_int);
+                       else b.become_master();
                    },
                    [&](const event::SyncFault&) { next.group_fault = true; },
                    [&](const event::Shutdown&) {

@@ -39,6 +39,10 @@ struct Params {
     bool preempt = true;                 // keepalived's `nopreempt` sets false
     Duration preempt_delay{0};           // keepalived's `preempt_delay`
     IpAddress primary;                   // our primary address: the tie-breaker (§6.4.3)
+    // The operator holds the instance in Backup (`lvsctl hold`, override.hpp): it never
+    // becomes Master, not even when the master falls silent or a sync-group sibling
+    // becomes Master. Not in the RFCs.
+    bool hold = false;
 };
 
 // What the machine remembers between steps.
@@ -48,6 +52,10 @@ struct Snapshot {
     std::optional<TimePoint> preempt_at;    // preempt_delay running: preempt no earlier
     bool link_fault = false;                // a tracked interface of ours is down
     bool group_fault = false;               // a sync-group sibling holds the group in Fault
+    // A Master handing over (event::Yield): it advertises priority 0 and keeps its VIPs
+    // until another master is heard, so that no client meets a VIP that nobody holds.
+    bool yielding = false;
+    std::optional<TimePoint> yield_until;  // held (Params::hold): leave by then regardless
 
     friend bool operator==(const Snapshot&, const Snapshot&) = default;
 };
@@ -68,11 +76,23 @@ struct LinkUp {};    // every tracked interface is up again
 struct SyncMaster {};
 struct SyncBackup {};
 struct SyncFault {};
+// The operator hands mastership over (`lvsctl failover` or `lvsctl hold`, override.hpp),
+// make before break: a Master advertises priority 0 (RFC 5798 §6.4.3 / RFC 3768 §6.4.3,
+// so a backup takes over after its Skew_Time) at once and at every Advertisement_Interval,
+// keeps its VIPs meanwhile and becomes Backup (removing them) when it hears the new
+// master. Nothing in the other states. The caller has lowered the priority in Params.
+// Without a taker a failed-over Master goes on like that (availability first); a held one
+// (Params::hold) leaves after Master_Down_Interval all the same.
+struct Yield {};
+// The override is cleared: a Master advertises its priority (restored in Params) at once
+// and stops handing over. Nothing in the other states.
+struct Resume {};
 }  // namespace event
 
 using Event = std::variant<event::Startup, event::Shutdown, event::AdvertReceived, event::MasterDownTimer,
                            event::AdvertTimer, event::LinkDown, event::LinkUp, event::SyncMaster,
-                           event::SyncBackup, event::SyncFault>;
+                           event::SyncBackup, event::SyncFault, event::Yield,
+                           event::Resume>;
 
 namespace action {
 struct SendAdvert {

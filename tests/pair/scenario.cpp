@@ -139,6 +139,8 @@ public:
             reload_weight();
             reload_broken();
             restart_lb1();
+            operator_failover();
+            failover_clear();
             const bool answered = proxy1_answered();
             check(answered, "proxy1 answered requests again after its return",
                   answered ? "" : "lb1's ipvsadm -Ln now:\n" + lab_->exec("lb1", {"ipvsadm", "-Ln"}).output);
@@ -745,6 +747,80 @@ private:
         check(o.lb[0].table == o.lb[1].table && o.lb[0].table.weight(kService, kProxy2) == 3,
               "both balancers hold the same table, with proxy2's new weight",
               "lb1: " + o.lb[0].table.str() + " / lb2: " + o.lb[1].table.str());
+    }
+
+    // Issue #15: the operator hands mastership to lb2 without stopping lb1's lvsd
+    // (priority 0, then lb1 backup at failover_priority), and takes it back.
+    void operator_failover() {
+        const Seconds skew = advert_int_ * ((256 - priority_[1]) / 256.0);
+        step("`lvsctl failover VI_1` on lb1 (master)", fmt::format("lb2's skew time {}, no gap", secs(skew)));
+        const auto t = Clock::now();
+        auto r = lvsctl(0, {"failover", "VI_1"});
+        say("lvsctl failover said: " + r.output.substr(0, r.output.find_last_not_of('\n') + 1));
+        // lvsctl itself takes a while in the emulated VM: the bound counts from its answer.
+        const auto answered = Clock::now();
+        check(r.status == 0 && r.output.find("VI_1: MASTER, priority 1") != std::string::npos &&
+                  r.output.find("handing over") != std::string::npos,
+              "lvsctl failover answers that lb1 hands over, keeping the VIP meanwhile (exit 0)",
+              fmt::format("exit {}", r.status));
+        auto moved = observe(t, [](const Observation& o) { return o.lb[1].vip && !o.lb[0].vip; }, skew + 10s);
+        const Seconds took = moved ? rel(moved->t) - rel(answered) : Seconds(-1);
+        if (moved) measured("lvsctl failover answered -> lb2 holds the VIP, lb1 not", secs(took));
+        check(moved && took <= skew + kSlack, fmt::format("lb2 holds the VIP within its skew time {}", secs(skew)),
+              moved ? "after " + secs(took) : lvsd_logs());
+        // Make before break: from the request on, the VIP is never on neither balancer.
+        check(watcher_->always(t, moved->t, [](const Observation& o) { return o.lb[0].vip || o.lb[1].vip; }),
+              "the VIP is on one balancer at least throughout the hand-over");
+        if (!moved) throw Aborted("the VIP did not move to lb2");
+        pause(4 * advert_int_);  // longer than lb1's Master_Down_Interval
+        check(watcher_->always(moved->t, Clock::now(), [](const Observation& o) { return o.lb[1].vip && !o.lb[0].vip; }),
+              "lb1 does not take the VIP back while failed over");
+        check(vrrp_state(0) == "BACKUP" && vrrp_state(1) == "MASTER", "lvsctl status: lb1 BACKUP, lb2 MASTER");
+        // No outage: requests go on succeeding across the hand-over.
+        const Seconds gap = gap_once_served_again(t, moved->t);
+        measured("longest gap without a successful request around the failover", secs(gap));
+        check(gap <= advert_int_, fmt::format("requests keep succeeding (longest gap at most one advert, {})",
+                                              secs(advert_int_)),
+              secs(gap));
+        // A request fails only if it was in flight when the VIP moved: its connection was
+        // scheduled by lb1's IPVS, and lb1's sync daemon (which sends a partly filled
+        // buffer only every 2 s) had not yet told lb2, whose stack resets it. Any other
+        // failure is the hand-over's fault.
+        const Seconds moved_at = rel(moved->t) + Seconds(0.1);  // the watcher samples every 50 ms
+        int in_flight = 0;
+        std::string other;
+        for (const auto& q : client_->requests()) {
+            if (q.ok || q.end < rel(t)) continue;
+            if (q.start <= moved_at) ++in_flight;
+            else if (other.empty()) other = fmt::format("#{} at +{:.2f}s: {}", q.seq, q.start.count(), q.error);
+        }
+        measured("requests failed across the failover (in flight when the VIP moved, not yet synced to lb2)",
+                 std::to_string(in_flight));
+        check(other.empty(), "no request started after the VIP moved fails", other);
+    }
+
+    void failover_clear() {
+        const Seconds vrrp = 3 * advert_int_ + Seconds((256 - priority_[0]) / 256.0);
+        step("`lvsctl failover --clear VI_1` on lb1", fmt::format("preempts within 3 x advert_int + skew = {}", secs(vrrp)));
+        const auto t = Clock::now();
+        auto r = lvsctl(0, {"failover", "--clear", "VI_1"});
+        const auto answered = Clock::now();
+        check(r.status == 0, "lvsctl failover --clear succeeds", r.output);
+        auto back = observe(t, [](const Observation& o) { return o.lb[0].vip && !o.lb[1].vip; }, vrrp + 10s);
+        const Seconds took = back ? rel(back->t) - rel(answered) : Seconds(-1);
+        if (back) measured("lvsctl failover --clear -> lb1 master again (preempt)", secs(took));
+        check(back && took <= vrrp + kSlack, fmt::format("lb1 preempts within {}", secs(vrrp)),
+              back ? "after " + secs(took) : lvsd_logs());
+        if (!back) throw Aborted("lb1 did not take the VIP back");
+        pause(1s);
+        check(vrrp_state(0) == "MASTER" && vrrp_state(1) == "BACKUP", "lvsctl status: lb1 MASTER, lb2 BACKUP");
+        // An ordinary preemption (as in "lb1's lvsd starts again"), not a hand-over: a
+        // connection lb2 scheduled too recently for the sync daemon to have told lb1 may
+        // be reset. Measured, and held to the same bound.
+        measured("requests failed around the preemption after failover --clear", std::to_string(failures_since(rel(t))));
+        const Seconds gap = gap_once_served_again(t, back->t);
+        check(gap <= vrrp, fmt::format("requests fail for at most {} (longest gap)", secs(vrrp)),
+              fmt::format("{}, {} failed", secs(gap), failures_since(rel(t))));
     }
 
     void finish() {

@@ -2,8 +2,9 @@
 // routing to two real tinyproxy instances on 8080, an origin web server and a client
 // that fetches through the VIP the whole time, inside network namespaces on one bridge.
 // It drives the events an operator fears (a proxy dies and comes back, the active
-// balancer is killed with -9, reloads good and bad, the old master returns), checks what
-// must hold after each, and measures the time without a successful request.
+// balancer is killed with -9, reloads good and bad, the old master returns, the operator
+// fails the master over with `lvsctl failover` and clears it: issue 15), checks what must
+// hold after each, and measures the time without a successful request.
 //
 // One implementation, two drivers: the kernel-tier test tests/kernel/pair (kernel_pair,
 // which turns every check into a test expectation) and scripts/demo (pair_demo, which

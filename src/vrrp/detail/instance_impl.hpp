@@ -71,6 +71,10 @@ struct Instance::Impl {
     // numbers, and the IP ID of our packets (the ICV covers it; never 0).
     uint32_t ah_counter = 0;
     uint16_t ip_id = 0;
+    // The operator's override (override.hpp) and whether a silent master was logged
+    // while held (once per hold).
+    Override override_ = Override::None;
+    bool hold_logged = false;
 
     Impl(boost::asio::io_context& i, boost::asio::any_io_executor cmds, host::Monitor& h, InstanceConfig c)
         : io(i), commands(cmds ? cmds : i.get_executor()), host(h), cfg(std::move(c)), owner(fmt::format("VRRP instance {}", cfg.name)),
@@ -110,6 +114,7 @@ struct Instance::Impl {
 
     void trackers_changed();
     void update_health();
+    Result<void> set_override(Override o);
 
     // ---- receiving
 

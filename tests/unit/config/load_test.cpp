@@ -612,6 +612,15 @@ TEST(Vrrp, PreemptionRules) {
     one_problem(instance("state = \"master\";"), "did you mean 'MASTER'?");
 }
 
+TEST(Vrrp, FailoverPriority) {
+    EXPECT_EQ(valid(instance(""))->vrrp_instances[0].failover_priority, 1);
+    EXPECT_EQ(valid(instance("priority = 150; failover_priority = 20;"))->vrrp_instances[0].failover_priority, 20);
+    one_problem(instance("priority = 150; failover_priority = 150;"), "failover_priority = 150 must be below priority = 150");
+    one_problem(instance("priority = 255; failover_priority = 1;"), "the address owner cannot be failed over or held");
+    one_problem(instance("failover_priority = 0;"), "failover_priority");
+    one_problem(instance("failover_priority = 255;"), "failover_priority");
+}
+
 TEST(Vrrp, Authentication) {
     EXPECT_EQ(valid(instance("authentication = { auth_type = \"PASS\"; auth_pass = \"12345678\"; };"))->vrrp_instances[0].auth_pass, "12345678");
     one_problem(instance("authentication = { auth_type = \"PASS\"; auth_pass = \"123456789\"; };"), "auth_pass has 9 characters; VRRPv2 carries 1 to 8");

@@ -281,3 +281,17 @@ TEST(MetricsRender, TwoInstancesKeepEachFamilyTogether) {
     EXPECT_EQ(m.at(R"(lvsd_vrrp_state{vrrp_instance="VI_2",state="BACKUP"})"), "1");
     EXPECT_EQ(m.at(R"(lvsd_vrrp_state{vrrp_instance="VI_2",state="MASTER"})"), "0");
 }
+
+TEST(MetricsRender, VrrpOverrideIsOneHotAndTimed) {
+    auto s = vrrp_only();
+    auto m = parse(render_metrics(s));
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_override{vrrp_instance="VI_1",override="failover"})"), "0");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_override{vrrp_instance="VI_1",override="hold"})"), "0");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_override_duration_seconds{vrrp_instance="VI_1"})"), "0");
+    s.vrrp.front().override_ = vrrp::Override::Hold;
+    s.vrrp.front().override_seconds = 42.5;
+    m = parse(render_metrics(s));
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_override{vrrp_instance="VI_1",override="failover"})"), "0");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_override{vrrp_instance="VI_1",override="hold"})"), "1");
+    EXPECT_EQ(m.at(R"(lvsd_vrrp_override_duration_seconds{vrrp_instance="VI_1"})"), "42.5");
+}

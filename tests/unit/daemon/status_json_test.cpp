@@ -134,3 +134,15 @@ TEST(StatusJson, AnyNameMakesValidJson) {
     EXPECT_EQ(j["vrrp"][0]["name"], "VI_\xef\xbf\xbd");  // U+FFFD
     EXPECT_EQ(j["vrrp"][0]["fault"], "interface \"eth0\" is down");
 }
+
+TEST(StatusJson, AnOverrideSaysWhichSinceWhenAndOnWhat) {
+    DaemonStatus s = example();
+    s.vrrp[0].override_ = VrrpInstanceStatus::Override{"hold", 190, std::nullopt};
+    auto j = render_status_json(s);
+    EXPECT_NE(j.find(R"("state_since_s":806,"override":{"kind":"hold","since_s":190,"group":null}})"),
+              std::string::npos)
+        << j;
+    s.vrrp[0].override_ = VrrpInstanceStatus::Override{"failover", 3, "G1"};
+    j = render_status_json(s);
+    EXPECT_NE(j.find(R"("override":{"kind":"failover","since_s":3,"group":"G1"})"), std::string::npos) << j;
+}
