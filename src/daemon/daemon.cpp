@@ -234,12 +234,21 @@ ctl::Reply Daemon::reload() {
         reply = {false, fmt::format("reload rejected, the running configuration is kept:\n{}\n",
                                     applied.error().message)};
     } else {
+        // The socket is where lvsctl finds this lvsd, and its lock and state files sit
+        // beside it: moving it under a running daemon would lose both, so it waits.
+        std::string later;
+        if (config_ && loaded.config->global.control_socket != config_->global.control_socket)
+            later = fmt::format("global_defs.control_socket changed to {}: it takes effect when lvsd restarts "
+                                "(until then the socket, its lock and the overrides stay at {})",
+                                loaded.config->global.control_socket, control_socket_path_);
         config_ = std::move(loaded.config);
         ++generation_;
         ++reloads_succeeded_;
         last_reload_succeeded_ = true;
         spdlog::info("configuration reloaded (generation {})", generation_);
-        reply = {true, fmt::format("configuration reloaded (generation {})\n", generation_)};
+        if (!later.empty()) spdlog::warn("{}", later);
+        reply = {true, fmt::format("configuration reloaded (generation {})\n{}", generation_,
+                                   later.empty() ? "" : later + "\n")};
     }
     notify_systemd("READY=1");
     return reply;
@@ -377,6 +386,9 @@ ctl::Reply Daemon::on_request(std::string_view line) {
     const auto* u = std::get_if<ctl::UndrainRequest>(&*request);
     const bool balancer = (d && std::holds_alternative<ctl::Balancer>(d->target)) ||
                           (u && std::holds_alternative<ctl::Balancer>(u->target));
+    const auto* p = std::get_if<ctl::ProgressRequest>(&*request);
+    if (!services_ && p && std::holds_alternative<ctl::Balancer>(p->target))
+        return {true, ctl::format_progress({}) + "\n"};  // nothing to drain: `drain --balancer --wait` ends
     if (!services_ && !balancer) return {false, "no virtual services in the configuration\n"};
     if (services_) {
         auto reply = services_->on_request(*request);

@@ -91,6 +91,9 @@ Result<std::string> VrrpPlane::request_override(const VrrpOverrideRequest& r) {
         }
         std::string out;
         for (const auto& name : instances_of(r.target, topology_)) out += override_text(name);
+        if (r.clear && balancer_drained_)
+            out += "the balancer is drained (lvsctl drain --balancer): its instances stay failed over until "
+                   "lvsctl undrain --balancer\n";
         return out;
     });
     if (!text) return make_error(ETIMEDOUT, "the VRRP thread did not answer");

@@ -75,9 +75,13 @@ void VrrpThread::schedule(const config::VrrpScheduling& want, boost::asio::io_co
     s.wanted_priority = want.rt_priority;
     const SchedulingPlan plan = plan_scheduling(want, s, current_rttime_hard_limit());
     std::string problem;
+    std::string problem_memory;  // vrrp_no_swap could not lock: shown, the thread runs on
     if (plan.lock_memory || plan.unlock_memory) {
         if (auto r = lock_memory(plan.lock_memory); !r) {
-            spdlog::warn("vrrp_no_swap: {}: lvsd's memory is not locked", r.error().message);
+            spdlog::warn("vrrp_no_swap: {}: lvsd's memory is not locked (lvsd needs CAP_IPC_LOCK, or a "
+                         "RLIMIT_MEMLOCK as large as its memory)",
+                         r.error().message);
+            problem_memory = fmt::format("vrrp_no_swap: {}", r.error().message);
         } else {
             s.memory_locked = plan.lock_memory;
             spdlog::info("vrrp_no_swap: lvsd's memory is {}", s.memory_locked ? "locked (mlockall)" : "unlocked");
@@ -113,6 +117,7 @@ void VrrpThread::schedule(const config::VrrpScheduling& want, boost::asio::io_co
         s.problem.clear();
     }
     if (plan.set_policy && s.problem.empty()) spdlog::info("VRRP thread: {}", describe(s));
+    if (!problem_memory.empty()) s.problem = s.problem.empty() ? problem_memory : s.problem + "; " + problem_memory;
     std::lock_guard l(mu_);
     status_ = s;
 }

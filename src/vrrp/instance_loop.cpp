@@ -135,8 +135,9 @@ void Instance::Impl::arm(TimePoint deadline, Event fire) {
         if (std::holds_alternative<event::MasterDownTimer>(fire) && params.hold && !hold_logged) {
             hold_logged = true;
             spdlog::warn("{}: no master heard for Master_Down_Interval, but the operator holds this instance in "
-                         "BACKUP: no VRRP router holds its VIPs (lvsctl hold --clear {} lets it take over)",
-                         owner, cfg.name);
+                         "BACKUP: no VRRP router holds its VIPs (clearing the hold lets it take over: lvsctl "
+                         "hold --clear, see lvsctl status)",
+                         owner);
         }
         dispatch(fire);
     });

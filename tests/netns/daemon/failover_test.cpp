@@ -261,9 +261,11 @@ TEST_F(Failover, RefusalsAreClearAndChangeNothing) {
 // back.
 TEST_F(Failover, ABalancerDrainHandsEveryInstanceOverAndSurvivesARestart) {
     ASSERT_NO_FATAL_FAILURE(start_pair(conf_a(), conf_b()));
-    auto r = lvsctl("a", {"drain", "--balancer"});
+    // --wait ends at once: there are no real servers to wait for (a script's `&&` goes on).
+    auto r = lvsctl("a", {"drain", "--balancer", "--wait"});
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("every VRRP instance fails over"));
+    EXPECT_THAT(r.output, HasSubstr("drained"));
     ASSERT_TRUE(wait_until([&] { return a_backup_b_master(); }, 5s)) << status("a") << status("b");
     EXPECT_EQ(override_kind("a"), "{\"kind\":\"failover\"") << inst("a");
     EXPECT_THAT(lvsctl("a", {"status"}).output, HasSubstr("override failover since"));
@@ -279,6 +281,10 @@ TEST_F(Failover, ABalancerDrainHandsEveryInstanceOverAndSurvivesARestart) {
     EXPECT_EQ(hold_for(1500ms, [&]() -> std::string { return a_backup_b_master() ? "" : "a took over"; }), "")
         << status("a") << status("b");
     EXPECT_EQ(override_kind("a"), "{\"kind\":\"failover\"") << inst("a");
+    // Clearing the instance's own failover cannot end the balancer's: the answer says so.
+    r = lvsctl("a", {"failover", "--clear", "VI_1"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("until lvsctl undrain --balancer"));
     r = lvsctl("a", {"undrain", "--balancer"});
     ASSERT_EQ(r.status, 0) << r.output;
     ASSERT_TRUE(wait_until([&] { return state("a") == "MASTER" && has_vip("a") && !has_vip("b"); }, 5s))
