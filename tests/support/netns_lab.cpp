@@ -264,6 +264,22 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
     }
 }
 
+bool wait_for_output(Process& p, std::string_view marker, std::chrono::milliseconds timeout,
+                     std::chrono::milliseconds quiet) {
+    const bool seen =
+        wait_until([&] { return p.output().find(marker) != std::string::npos || !p.running(); }, timeout);
+    std::size_t size = p.output().size();
+    auto grew = Clock::now();
+    wait_until([&] {
+        if (const std::size_t now = p.output().size(); now != size) {
+            size = now;
+            grew = Clock::now();
+        }
+        return !p.running() || Clock::now() - grew >= quiet;
+    }, timeout, 50ms);
+    return seen && p.output().find(marker) != std::string::npos;
+}
+
 // --- Process -------------------------------------------------------------------------------
 
 Process spawn(const std::vector<std::string>& argv_in, const std::string& netns) {

@@ -65,6 +65,13 @@ RunResult run(const std::vector<std::string>& argv, const std::string& netns = {
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds interval = 20ms);
 
+class Process;
+// After `marker` appears in `p`'s output (or `p` exits), waits until the output has not
+// grown for `quiet`: a program that writes a report in many pieces (keepalived's -d dump)
+// is done with it then, even on a loaded machine. False when the marker never came.
+bool wait_for_output(Process& p, std::string_view marker, std::chrono::milliseconds timeout = 10s,
+                     std::chrono::milliseconds quiet = 500ms);
+
 // A background process in its own process group. Destroying the handle (or stop()) sends
 // SIGTERM to the whole group, waits up to a grace period, then SIGKILLs the group.
 // Output (stdout and stderr) goes to a temporary file that output() reads at any time.

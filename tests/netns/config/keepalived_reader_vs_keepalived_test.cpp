@@ -103,7 +103,7 @@ protected:
     void compare(const std::string& conf, const std::string& id, std::size_t expected_vips) {
         auto proc = lab_.spawn("k", {"/usr/sbin/keepalived", "-n", "-l", "-D", "-d", "-P", "-i", id, "-f", conf, "-p",
                                      dir_ + "/ka.pid", "-r", dir_ + "/vrrp.pid"});
-        const bool dumped = lt::wait_until([&] { return proc.output().find("< Interfaces >") != std::string::npos; }, 10s);
+        const bool dumped = lt::wait_for_output(proc, "< Interfaces >");
         const auto log = proc.stop().output;
         ASSERT_TRUE(dumped) << log;
         ReadOptions o;
@@ -122,7 +122,7 @@ protected:
     std::string keepalived_dump(const std::string& conf) {
         auto proc = lab_.spawn("k", {"/usr/sbin/keepalived", "-n", "-l", "-D", "-d", "-P", "-i", "lb1", "-f", conf, "-p",
                                      dir_ + "/ka.pid", "-r", dir_ + "/vrrp.pid"});
-        const bool dumped = lt::wait_until([&] { return proc.output().find("< Interfaces >") != std::string::npos; }, 10s);
+        const bool dumped = lt::wait_for_output(proc, "< Interfaces >");
         auto log = proc.stop().output;
         EXPECT_TRUE(dumped) << log;
         return log;
