@@ -191,7 +191,7 @@ TEST(Load, ReportsEveryProblemSortedByLine) {
 }
 
 TEST(Load, IncludedFilesReportTheirOwnNameAndLine) {
-    const auto dir = std::filesystem::path(::testing::TempDir()) / "lvsd-config-include";
+    const auto dir = std::filesystem::path(::testing::TempDir()) / ("lvsd-config-include-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "main.conf") << "# main\n@include \"services.conf\"\n";
     std::ofstream(dir / "services.conf") << "\nvirtual_servers = ( { address = \"192.0.2.10\"; port = 99999; },\n"
@@ -206,7 +206,7 @@ TEST(Load, IncludedFilesReportTheirOwnNameAndLine) {
 
 TEST(Load, AnIncludeOfAnythingButARegularFileIsRefusedBeforeLibconfigReadsIt) {
     // /dev/zero would never end; a directory or a FIFO is no configuration either.
-    const auto dir = std::filesystem::path(::testing::TempDir()) / "lvsd-config-include-special";
+    const auto dir = std::filesystem::path(::testing::TempDir()) / ("lvsd-config-include-special-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir / "sub");
     std::ofstream(dir / "main.conf") << "# main\n@include \"/dev/zero\"\n  @include \"sub\"\n";
     auto r = load_file((dir / "main.conf").string());
@@ -545,7 +545,7 @@ TEST(MissingKey, RequiredKeysAreNamed) {
 class Notify : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::path(::testing::TempDir()) / "lvsd-config-notify";
+        dir_ = std::filesystem::path(::testing::TempDir()) / ("lvsd-config-notify-" + std::to_string(::getpid()));
         std::filesystem::create_directories(dir_);
         script_ = (dir_ / "notify.sh").string();
         std::ofstream(script_) << "#!/bin/sh\nexit 0\n";
@@ -950,7 +950,7 @@ vrrp_instances = (
 class MiscCheck : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::path(::testing::TempDir()) / "lvsd-config-misc";
+        dir_ = std::filesystem::path(::testing::TempDir()) / ("lvsd-config-misc-" + std::to_string(::getpid()));
         std::filesystem::create_directories(dir_);
         ::chmod(dir_.c_str(), 0755);
         script_ = (dir_ / "check.sh").string();

@@ -2,6 +2,7 @@
 // per member, quorum/hysteresis, and the quorum_up/quorum_down and notify_up/notify_down
 // commands, each rule with its FILE:LINE message.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -232,7 +233,7 @@ TEST(Quorum, DefaultsAndRanges) {
 class PoolCommands : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::path(::testing::TempDir()) / "lvsd-config-pools";
+        dir_ = std::filesystem::path(::testing::TempDir()) / ("lvsd-config-pools-" + std::to_string(::getpid()));
         std::filesystem::create_directories(dir_);
         script_ = (dir_ / "pool.sh").string();
         std::ofstream(script_) << "#!/bin/sh\nexit 0\n";

@@ -19,7 +19,7 @@ namespace {
 class ScriptSecurity : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = (std::filesystem::path(::testing::TempDir()) / "lvsd-script-security").string();
+        dir_ = (std::filesystem::path(::testing::TempDir()) / ("lvsd-script-security-" + std::to_string(::getpid()))).string();
         std::filesystem::create_directories(dir_);
         ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
         script_ = dir_ + "/check.sh";
