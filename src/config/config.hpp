@@ -60,6 +60,19 @@ struct VrrpScheduling {
     friend bool operator==(const VrrpScheduling&, const VrrpScheduling&) = default;
 };
 
+// Scale-out (DESIGN.md): an announced VIP is a host route (/32, /128) that lvsd keeps in
+// its own kernel routing table, marked with its own route protocol number, while the VIP's
+// services are healthy; BIRD learns that table (`protocol kernel { kernel table N; learn; }`
+// filtered on `krt_source`) and announces it over BGP. global_defs keys announce_table,
+// announce_protocol, announce_interface, bird_socket.
+struct Announce {
+    uint32_t table = 100;          // 1..0xfffffffe except 253-255 (default, main, local)
+    uint8_t protocol = 250;        // rtm_protocol (rtnetlink(7)); not 0-4 (the kernel's own)
+    std::string interface = "lo";  // announced VIPs are local addresses here, always
+    std::string bird_socket = "/run/bird/bird.ctl";  // read only, to show what BIRD exports
+    Location where;
+};
+
 struct Global {
     std::string router_id;  // empty: the host name
     LogLevel log_level = LogLevel::Info;
@@ -70,6 +83,7 @@ struct Global {
     std::optional<SyncDaemon> lvs_sync_daemon;
     VrrpDefaults vrrp;
     VrrpScheduling vrrp_scheduling;
+    Announce announce;
     Location where;
 };
 

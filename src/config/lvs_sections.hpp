@@ -142,6 +142,10 @@ struct VirtualServer {
     // loader made one VirtualServer per entry, each with the same settings and real
     // servers (and one quorum for them all, see pool_name()).
     std::string group;
+    // Scale-out: the VIP is announced through BIRD while this service (and every other
+    // announced service on the VIP) has its quorum, instead of floated by VRRP. Such a
+    // service uses mh with mh-port, inhibits failed real servers and has no persistence.
+    bool announce = false;
     Location where;
 };
 // How ipvsadm names the service: "TCP 192.0.2.1:80", "UDP [2001:db8::1]:53", "FWM 7".
