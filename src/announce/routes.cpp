@@ -99,11 +99,11 @@ Result<void> Routes::open() {
         return make_error(-err, "open rtnetlink socket for announced routes: {}", nl_geterror(err));
     nl_socket_disable_seq_check(events_);
     nl_socket_disable_auto_ack(events_);
+    if (int err = nl_connect(events_, NETLINK_ROUTE); err < 0)
+        return make_error(-err, "subscribe to route changes: {}", nl_geterror(err));
     if (int err = nl_socket_add_memberships(events_, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_IFADDR,
                                             RTNLGRP_IPV6_IFADDR, 0);
         err < 0)
-        return make_error(-err, "subscribe to route changes: {}", nl_geterror(err));
-    if (int err = nl_connect(events_, NETLINK_ROUTE); err < 0)
         return make_error(-err, "subscribe to route changes: {}", nl_geterror(err));
     if (int err = nl_socket_set_nonblocking(events_); err < 0)
         return make_error(-err, "subscribe to route changes: {}", nl_geterror(err));
@@ -163,13 +163,21 @@ Result<void> Routes::add(const Table& t, const IpAddress& vip) {
 }
 
 Result<void> Routes::remove(const Table& t, const IpAddress& vip) {
-    Route r;
-    NlAddr dst;
-    if (auto d = describe(r, dst, t, vip, 0); !d) return d;
-    int err = rtnl_route_delete(sock_, r.p, 0);
-    if (err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NOADDR)
-        return make_error(-err, "delete route {}/{} table {} proto {}: {}", vip, host_length(vip), t.table, t.protocol,
-                          nl_geterror(err));
+    // The kernel matches an IPv4 delete on the scope, and libnl guesses one (link, for a
+    // route without gateway) when none is given: try lvsd's own (global) first, then the
+    // scopes `ip route add` gives (a route of lvsd's protocol added by hand).
+    for (const auto scope : {RT_SCOPE_UNIVERSE, RT_SCOPE_LINK, RT_SCOPE_HOST}) {
+        Route r;
+        NlAddr dst;
+        if (auto d = describe(r, dst, t, vip, 0); !d) return d;
+        rtnl_route_set_scope(r.p, scope);
+        const int err = rtnl_route_delete(sock_, r.p, 0);
+        if (err >= 0) return {};
+        if (err != -NLE_OBJ_NOTFOUND && err != -NLE_NOADDR)
+            return make_error(-err, "delete route {}/{} table {} proto {}: {}", vip, host_length(vip), t.table, t.protocol,
+                              nl_geterror(err));
+        if (vip.is_v6()) break;  // IPv6 ignores the scope
+    }
     return {};
 }
 

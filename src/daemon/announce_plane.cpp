@@ -225,7 +225,7 @@ void AnnouncePlane::watch() {
 }
 
 void AnnouncePlane::arm_timer() {
-    const auto every = waiting_for_verdicts() ? std::chrono::duration_cast<Duration>(kVerdictPoll)
+    const auto every = waiting_for_verdicts() ? std::chrono::duration_cast<config::Duration>(kVerdictPoll)
                                               : config_->global.reconcile_interval;
     timer_.expires_after(every);
     timer_.async_wait([this](const boost::system::error_code& ec) {

@@ -68,9 +68,9 @@ TEST(ConfigAnnounce, GlobalKeysAreRead) {
 }
 
 TEST(ConfigAnnounce, TableOutOfRangeOrTheKernelsOwn) {
-    one_problem(global("announce_table = 0;"), "t.conf:2: announce_table = 0 is out of range 1..4294967294");
-    one_problem(global("announce_table = 4294967295L;"), "t.conf:2: announce_table = 4294967295 is out of range");
-    one_problem(global("announce_table = 253;"), "t.conf:2: announce_table = 253 is the kernel's default table");
+    one_problem(global("announce_table = 0;"), "t.conf:2: global_defs: announce_table = 0 is out of range 1..4294967294");
+    one_problem(global("announce_table = 4294967295L;"), "t.conf:2: global_defs: announce_table = 4294967295 is out of range");
+    one_problem(global("announce_table = 253;"), "t.conf:2: global_defs: announce_table = 253 is the kernel's default table");
     one_problem(global("announce_table = 254;"), "announce_table = 254 is the kernel's main table");
     one_problem(global("announce_table = 255;"), "announce_table = 255 is the kernel's local table");
 }
@@ -78,12 +78,12 @@ TEST(ConfigAnnounce, TableOutOfRangeOrTheKernelsOwn) {
 TEST(ConfigAnnounce, ProtocolNotTheKernelsNorBirds) {
     for (int p : {0, 1, 2, 3, 4, 256})
         one_problem(global("announce_protocol = " + std::to_string(p) + ";"), "is out of range 5..255");
-    one_problem(global("announce_protocol = 12;"), "t.conf:2: announce_protocol = 12 is BIRD's own (RTPROT_BIRD)");
+    one_problem(global("announce_protocol = 12;"), "t.conf:2: global_defs: announce_protocol = 12 is BIRD's own (RTPROT_BIRD)");
 }
 
 TEST(ConfigAnnounce, InterfaceAndSocketAreChecked) {
-    one_problem(global("announce_interface = \"a/b\";"), "t.conf:2: announce_interface = \"a/b\" is not a valid interface name");
-    one_problem(global("bird_socket = \"bird.ctl\";"), "t.conf:2: bird_socket = \"bird.ctl\" must be an absolute path");
+    one_problem(global("announce_interface = \"a/b\";"), "t.conf:2: global_defs: announce_interface = \"a/b\" is not a valid interface name");
+    one_problem(global("bird_socket = \"bird.ctl\";"), "t.conf:2: global_defs: bird_socket = \"bird.ctl\" must be an absolute path");
     one_problem(global("bird_socket = \"/" + std::string(120, 'x') + "\";"), "a unix socket path has at most 107");
 }
 
@@ -108,12 +108,12 @@ TEST(ConfigAnnounce, AnnouncedServiceGetsMhWithPortAndInhibit) {
 }
 
 TEST(ConfigAnnounce, AnnouncedServiceRefusesWhatBreaksEcmp) {
-    one_problem(service("persistence_timeout = 300;"), "t.conf:2: persistence_timeout cannot be used on an announced service");
-    one_problem(service("lb_algo = \"wlc\";"), "t.conf:2: lb_algo \"wlc\" cannot be announced");
+    one_problem(service("persistence_timeout = 300;"), "t.conf:2: virtual server TCP 192.0.2.10:80: persistence_timeout cannot be used on an announced service");
+    one_problem(service("lb_algo = \"wlc\";"), "t.conf:2: virtual server TCP 192.0.2.10:80: lb_algo \"wlc\" cannot be announced");
     one_problem(service("lb_algo = \"sh\";"), "only \"mh\" does");
-    one_problem(service("mh-port = false;"), "t.conf:2: mh-port = false cannot be announced");
-    one_problem(service("inhibit_on_failure = false;"), "t.conf:2: inhibit_on_failure = false cannot be announced");
-    one_problem(service("", "inhibit_on_failure = false;"), "t.conf:4: inhibit_on_failure = false cannot be announced");
+    one_problem(service("mh-port = false;"), "t.conf:2: virtual server TCP 192.0.2.10:80: mh-port = false cannot be announced");
+    one_problem(service("inhibit_on_failure = false;"), "t.conf:2: virtual server TCP 192.0.2.10:80: inhibit_on_failure = false cannot be announced");
+    one_problem(service("", "inhibit_on_failure = false;"), "t.conf:4: real server 198.51.100.1:80 of virtual server TCP 192.0.2.10:80: inhibit_on_failure = false cannot be announced");
     // persistence_timeout = 0 is no persistence: fine.
     valid(service("persistence_timeout = 0;"));
 }
