@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -40,8 +41,11 @@ TEST(AnnounceDaemon, RouteFollowsHealthDrainRestartAndStop) {
     Lab lab;
     lab.netns("lb");
     const std::string dir = "/tmp/" + lab.prefix() + "announce";
-    ::mkdir(dir.c_str(), 0700);
-    ::mkdir((dir + "/www").c_str(), 0700);
+    std::filesystem::create_directories(dir + "/www");
+    struct RemoveDir {
+        std::string path;
+        ~RemoveDir() { std::filesystem::remove_all(path); }
+    } remove_dir{dir};
     const std::string conf = dir + "/lvsd.conf", sock = dir + "/ctl.sock";
     std::ofstream(conf) << config(sock, true);
     auto lvsctl = [&](std::vector<std::string> args) {
@@ -126,5 +130,4 @@ TEST(AnnounceDaemon, RouteFollowsHealthDrainRestartAndStop) {
     EXPECT_FALSE(announced()) << routes();
     EXPECT_FALSE(on_lo());
     lvsd.stop(10s);
-    lab.exec("", {"rm", "-rf", dir});
 }
