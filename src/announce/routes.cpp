@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
@@ -112,18 +113,35 @@ Result<void> Routes::open() {
 
 int Routes::events_fd() const { return events_ ? nl_socket_get_fd(events_) : -1; }
 
-bool Routes::drain_events() {
-    bool complete = true;
-    char buf[16384];
+bool Routes::drain_events(const Table& t) {
+    bool relevant = false;
+    const unsigned ifindex = ::if_nametoindex(t.interface.c_str());
+    alignas(nlmsghdr) char buf[32768];
     for (;;) {
         const ssize_t n = ::recv(nl_socket_get_fd(events_), buf, sizeof buf, MSG_DONTWAIT);
-        if (n > 0) continue;
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == ENOBUFS) {
-            complete = false;
+            relevant = true;
             continue;
         }
-        return complete;
+        if (n <= 0) return relevant;
+        int left = static_cast<int>(n);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+            if ((h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE) &&
+                h->nlmsg_len >= NLMSG_LENGTH(sizeof(rtmsg))) {
+                const auto* r = static_cast<const rtmsg*>(NLMSG_DATA(h));
+                uint32_t table = r->rtm_table;
+                int alen = static_cast<int>(RTM_PAYLOAD(h));
+                for (auto* a = RTM_RTA(r); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+                    if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) >= sizeof(uint32_t))
+                        std::memcpy(&table, RTA_DATA(a), sizeof table);
+                relevant = relevant || table == t.table;
+            } else if ((h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) &&
+                       h->nlmsg_len >= NLMSG_LENGTH(sizeof(ifaddrmsg))) {
+                const auto* a = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
+                relevant = relevant || a->ifa_index == ifindex || ifindex == 0;
+            }
+        }
     }
 }
 

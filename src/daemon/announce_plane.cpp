@@ -216,8 +216,7 @@ void AnnouncePlane::watch() {
     *loop = [this, loop] {
         events_->async_wait(asio::posix::stream_descriptor::wait_read, [this, loop](const boost::system::error_code& ec) {
             if (ec || stopped_) return;
-            if (!routes_.drain_events()) spdlog::warn("announce: rtnetlink events were lost (ENOBUFS); dumping the table");
-            reconcile("a change on the host");
+            if (routes_.drain_events(table_)) reconcile("a change on the host");
             (*loop)();
         });
     };
