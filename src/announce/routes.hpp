@@ -60,8 +60,10 @@ public:
 
 private:
     Result<int> ifindex(const std::string& interface);
+    Result<void> dump_family(const Table& t, int family, std::set<IpAddress>& out);
     nl_sock* sock_ = nullptr;
     nl_sock* events_ = nullptr;
+    nl_sock* dump_ = nullptr;  // strict (filtered) route dumps
 };
 
 }  // namespace lvsd::announce
