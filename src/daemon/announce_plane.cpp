@@ -251,6 +251,25 @@ void AnnouncePlane::stop() {
                  n, n == 1 ? "" : "s", table_.table, table_.interface);
 }
 
+void AnnouncePlane::withdraw_leftovers(const config::Config& config) {
+    if (opened_) return;  // running: the plan owns the table
+    const auto& a = config.global.announce;
+    const announce::Table table{a.table, a.protocol, a.interface};
+    announce::Routes routes;
+    if (auto r = routes.open(); !r) {
+        spdlog::error("announce: {}", r.error().message);
+        return;
+    }
+    auto found = routes.dump(table);
+    if (!found) {
+        spdlog::error("announce: {}", found.error().message);
+        return;
+    }
+    for (const auto& r : *found)
+        if (auto d = routes.remove(table, r); !d) spdlog::error("announce: {}", d.error().message);
+        else spdlog::warn("announce: withdrew {} (left in table {} by an earlier run): nothing is started", host_route(r), table.table);
+}
+
 std::optional<AnnounceStatus> AnnouncePlane::status() const {
     if (vips_.empty() && !opened_) return std::nullopt;
     if (vips_.empty() && installed_.empty()) return std::nullopt;

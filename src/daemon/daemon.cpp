@@ -167,6 +167,8 @@ bool Daemon::start_engines() {
                               "VIP) until it is there, asked again every {} s and on SIGHUP",
                               r.error().message, kIpvsRetry.count());
             waiting_for_ipvs_ = true;
+            // Nor does it stay in the ECMP set through routes an earlier run left.
+            announce_->withdraw_leftovers(*config_);
             wait_for_ipvs();
             return false;
         }
