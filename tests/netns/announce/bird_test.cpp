@@ -27,6 +27,7 @@
 #include <gtest/gtest.h>
 
 #include "announce/bird_client.hpp"
+#include "daemon/bird_watch.hpp"
 #include "support/netns_lab.hpp"
 
 using namespace lvsd;
@@ -165,11 +166,45 @@ TEST_F(Bird, ShippedConfigsAnnounceWithdrawAndTheRouterDropsADeadBalancer) {
     EXPECT_FALSE(router_has("192.0.2.11/32"));
     EXPECT_FALSE(router_has("192.0.2.128/25"));
 
+    // BirdWatch, as the daemon runs it: the poller's view, then the drain's wait.
+    boost::asio::io_context io;
+    daemon::BirdWatch watch(io, lb_sock, 100ms, 1s);
+    watch.start();
+    io.run_for(300ms);
+    ASSERT_TRUE(watch.state().up()) << watch.state().error.value_or("");
+    auto lines = daemon::bird_status_lines(watch.state());
+    ASSERT_GE(lines.size(), 3u);
+    EXPECT_EQ(lines[1], "  router4 BGP up Established, exports 192.0.2.10/32");
+    watch.stop();
+    io.restart();
+    io.run_for(100ms);
+    const uint64_t reads = watch.state().reads;
+    io.restart();
+    io.run_for(300ms);
+    EXPECT_EQ(watch.state().reads, reads) << "stop() ends the poller";
+    auto wait = [&](std::vector<Prefix> ps, std::chrono::milliseconds timeout) {
+        std::optional<Result<void>> out;
+        boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
+            out.emplace(co_await watch.wait_until_withdrawn(ps, timeout));
+        }, boost::asio::detached);
+        io.restart();
+        io.run();
+        return std::move(*out);
+    };
+    auto still = wait({*parse_prefix("2001:db8:10::10/128")}, 300ms);
+    ASSERT_FALSE(still.ok());
+    EXPECT_EQ(still.error().code, ETIMEDOUT);
+    EXPECT_NE(still.error().message.find("2001:db8:10::10/128 to router6"), std::string::npos)
+        << still.error().message;
+
     t0 = Clock::now();
     lab.ip("lb", "route del 192.0.2.10/32 dev lo table 100 proto 250");
+    auto withdrawn = wait({*parse_prefix("192.0.2.10/32")}, 5s);
+    ASSERT_TRUE(withdrawn.ok()) << withdrawn.error().message;
+    std::cout << "withdraw: route deleted -> BirdWatch::wait_until_withdrawn returns in " << ms_since(t0)
+              << " ms\n";
     ASSERT_TRUE(wait_until([&] { return !router_has("192.0.2.10/32"); }, 10s, 5ms));
     std::cout << "withdraw: route deleted -> gone from router's FIB in " << ms_since(t0) << " ms\n";
-    ASSERT_TRUE(wait_until([&] { return !exports(view(lb_sock), "router4", "192.0.2.10/32"); }, 2s));
 
     // kill -9 of lb's BIRD: its kernel closes the BGP connection, so the router drops the
     // route as soon as the FIN arrives, before BFD would notice.
