@@ -5,7 +5,8 @@
 // deleted route is withdrawn; a BIRD killed with -9 closes its BGP session (the router drops
 // the route at once); a hung BIRD (SIGSTOP, like a dead host: nothing closed, nothing sent)
 // is dropped by BFD; the client's errors. Times are printed, not asserted tightly (the one
-// bound tells BFD's 0.3 s from the 9 s hold time).
+// bound tells BFD's 0.3 s from the 9 s hold time). Then two balancers: the router's
+// `merge paths` makes one multipath route of them.
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -299,6 +300,66 @@ TEST(BirdClient, ClearErrors) {
     ::close(fd2);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, EPROTO) << r.error().message;
+}
+
+}  // namespace
+
+namespace {
+
+// Two balancers behind the shipped router config: `merge paths` makes one multipath route
+// with a next hop per balancer; one balancer withdrawing leaves the other.
+TEST(BirdEcmp, RouterMergesTheBalancersIntoOneMultipathRoute) {
+    TempDir dir;
+    Lab lab;
+    lab.netns("lb1");
+    lab.netns("lb2");
+    lab.netns("r");
+    lab.bridge("r", "br0");
+    lab.veth("lb1", "eth0", "r", "p1");
+    lab.veth("lb2", "eth0", "r", "p2");
+    lab.enslave("r", "p1", "br0");
+    lab.enslave("r", "p2", "br0");
+    lab.address("r", "br0", "198.51.100.254/24");
+    lab.address("r", "br0", "2001:db8:100::fe/64");
+    std::vector<Process> birds;
+    for (int i = 1; i <= 2; ++i) {
+        const std::string ns = "lb" + std::to_string(i);
+        lab.address(ns, "eth0", fmt::format("198.51.100.{}/24", i));
+        lab.address(ns, "eth0", fmt::format("2001:db8:100::{}/64", i));
+        // The one per-balancer line of the shipped file.
+        auto conf = shipped("bird-lvsd.conf", dir.path);
+        std::ifstream in(conf);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        std::string text = ss.str();
+        const std::string id = "router id 198.51.100.1;";
+        auto at = text.find(id);
+        ASSERT_NE(at, std::string::npos);
+        text.replace(at, id.size(), fmt::format("router id 198.51.100.{};", i));
+        const auto mine = fmt::format("{}/lb{}.conf", dir.path, i);
+        std::ofstream(mine) << text;
+        birds.push_back(lab.spawn(ns, {"bird", "-f", "-c", mine, "-s", fmt::format("{}/lb{}.ctl", dir.path, i),
+                                       "-P", fmt::format("{}/lb{}.pid", dir.path, i)}));
+        lab.ip(ns, "route add 192.0.2.10/32 dev lo table 100 proto 250");
+    }
+    birds.push_back(lab.spawn("r", {"bird", "-f", "-c", shipped("bird-router-example.conf", dir.path), "-s",
+                                    dir.path + "/r.ctl", "-P", dir.path + "/r.pid"}));
+    auto route = [&] { return lab.exec("r", {"ip", "-4", "route", "show", "exact", "192.0.2.10/32"}).output; };
+    auto hops = [&] {
+        auto text = route();
+        return int(text.find("via 198.51.100.1 ") != std::string::npos) +
+               int(text.find("via 198.51.100.2 ") != std::string::npos);
+    };
+    ASSERT_TRUE(wait_until([&] { return hops() == 2; }, 30s, 50ms)) << route() << birds[2].output();
+    EXPECT_NE(route().find("nexthop"), std::string::npos) << route();
+    std::cout << "router's route with both balancers:\n" << route();
+    auto t0 = Clock::now();
+    lab.ip("lb1", "route del 192.0.2.10/32 dev lo table 100 proto 250");
+    ASSERT_TRUE(wait_until([&] { return route().find("198.51.100.1 ") == std::string::npos; }, 10s, 5ms));
+    std::cout << "lb1 withdraws -> the router's route keeps only lb2 in " << ms_since(t0) << " ms: " << route();
+    EXPECT_EQ(hops(), 1);
+    EXPECT_NE(route().find("via 198.51.100.2 "), std::string::npos) << route();
+    for (auto& b : birds) b.stop();
 }
 
 }  // namespace
