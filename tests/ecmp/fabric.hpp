@@ -1,0 +1,80 @@
+// The ECMP scenario's configuration texts (BIRD on the router and the balancers, lvsd on
+// the balancers) and its view of the router's FIB: `ip -ts -o monitor route` in the
+// router's namespace, one process for the whole run, every change of the VIP's route
+// kept with the kernel's report time.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "support/netns_lab.hpp"
+
+namespace lvsd::ecmp {
+
+inline constexpr const char* kVip = "192.0.2.10";
+inline constexpr int kPort = 8080;
+inline constexpr const char* kRouterFabric = "203.0.113.1";
+inline constexpr const char* kRouterClient = "198.51.100.1";
+inline constexpr const char* kClient = "198.51.100.2";
+inline constexpr int kRouterAs = 64496;    // RFC 5398 documentation ASNs
+inline constexpr int kBalancerAs = 64497;
+inline constexpr int kAnnounceTable = 100;  // lvsd's defaults (global_defs announce_*)
+inline constexpr int kAnnounceProtocol = 250;
+
+inline std::string lb_addr(int i) { return "203.0.113." + std::to_string(11 + i); }
+inline std::string rs_addr(int i) { return "203.0.113." + std::to_string(21 + i); }
+
+// Seconds since local midnight of "HH:MM:SS.frac" found at `pos` in `text`; nullopt if
+// there is none. lvsd's log lines and `ip -ts` both stamp local time: comparable.
+std::optional<double> time_of_day(const std::string& text, std::size_t pos = 0);
+double time_of_day_now();
+
+struct BfdTimers {
+    std::chrono::milliseconds interval;
+    int multiplier;
+};
+
+// The router: BGP with BFD to every balancer, their routes merged into one multipath
+// route in the main table (kernel protocol `merge paths`).
+std::string bird_router_conf(int balancers, BfdTimers bfd);
+// A balancer: learns lvsd's table (routes of lvsd's protocol only) and announces it to
+// the router with itself as next hop.
+std::string bird_balancer_conf(int index, BfdTimers bfd);
+// lvsd on balancer `index`: one announced DR service on the VIP, mh with mh-port, the
+// real servers in one order, TCP_CHECK every second. `announce`: whether the virtual
+// server carries `announce = true;` (false: the route is put in by the test).
+std::string lvsd_conf(int index, int real_servers, const std::string& socket, bool announce);
+
+// One change of the VIP's route in the router's FIB.
+struct RouteEvent {
+    double tod = 0;                   // the kernel's report, seconds since midnight (ip -ts)
+    std::chrono::steady_clock::time_point seen;  // when the scenario read it
+    std::set<std::string> next_hops;  // empty: no route
+    std::string line;
+};
+
+class RouteLog {
+public:
+    RouteLog(const lvsd::testing::Lab& lab, const std::string& ns, const std::string& prefix);
+    // Reads what `ip monitor` printed since the last call.
+    void update();
+    std::set<std::string> next_hops();  // now (update()d)
+    std::vector<RouteEvent> events();   // all so far (update()d)
+    // The first event at or after index `from` for which `pred` holds.
+    std::optional<RouteEvent> first_since(std::size_t from, const std::function<bool(const RouteEvent&)>& pred);
+    std::size_t size();
+    std::string output() const { return process_.output(); }
+
+private:
+    lvsd::testing::Process process_;
+    std::string prefix_;
+    std::size_t seen_ = 0;
+    std::vector<RouteEvent> events_;
+};
+
+}  // namespace lvsd::ecmp
