@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,10 +91,16 @@ public:
         try {
             setup();
             start_flows();
+            // The order matters for the two drains: lb1's flows have never been seen by
+            // lb2 and lb3 when lb1 is drained first, and lb3's flows (which stayed on lb3
+            // meanwhile) have never been seen by lb1 and lb2 when lb3 is drained in the
+            // negative control: each drain moves flows to balancers without a connection
+            // entry for them, which is what sloppy_tcp is about.
             drain_and_return();
-            negative_control();
+            negative_control(2);
             for (int r = 0; r < opt_.withdraw_runs; ++r) all_real_servers_fail(2, r);
             bird_crash(1);
+            link_cut(1);
             lvsd_restart(0);
             report_.completed = true;
         } catch (const std::exception& e) {
@@ -184,6 +193,24 @@ private:
         if (!ok) throw Aborted(fmt::format("cannot set {} = {} in {}", key, value, name));
     }
 
+    // A link up or down by a thread in the namespace: the time of the change is the time
+    // of the call, not of a process start.
+    void set_link(const std::string& name, const std::string& ifname, bool up) {
+        const bool ok = in_netns(ns(name), [&] {
+            const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            ifreq ifr{};
+            std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname.c_str());
+            bool done = ::ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
+            if (done) {
+                ifr.ifr_flags = static_cast<short>(up ? ifr.ifr_flags | IFF_UP : ifr.ifr_flags & ~IFF_UP);
+                done = ::ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
+            }
+            ::close(fd);
+            return done;
+        });
+        if (!ok) throw Aborted(fmt::format("cannot set {} {} in {}", ifname, up ? "up" : "down", name));
+    }
+
     std::string read_in(const std::string& name, const std::string& path) {
         return in_netns(ns(name), [&] { return slurp(path); });
     }
@@ -228,9 +255,13 @@ private:
         sysctl("router", "net.ipv4.ip_forward", "1");
         sysctl("router", "net.ipv4.fib_multipath_hash_policy", "1");
         for (int i = 0; i < kBalancers; ++i)
-            // The VIP is a local address on every balancer, so that IPVS sees its packets.
-            batch(lb(i), fmt::format("link set eth0 up\naddress add {}/24 dev eth0\naddress add {}/32 dev lo\n",
-                                     lb_addr(i), kVip));
+            // The VIP is a local address on every balancer, so that IPVS sees its packets
+            // (lvsd adds it to announce_interface when it announces; by hand until then).
+            // The default route is the router, as for any host: the balancer's own answers
+            // (a reset from its stack, in the negative control) reach the client.
+            batch(lb(i), fmt::format("link set eth0 up\naddress add {}/24 dev eth0\n{}route add default via {}\n",
+                                     lb_addr(i), announce_ ? "" : fmt::format("address add {}/32 dev lo\n", kVip),
+                                     kRouterFabric));
         for (int i = 0; i < kRealServers; ++i) {
             const std::string n = "rs" + std::to_string(i + 1);
             // DR: the VIP on lo, never answered for by ARP; replies go straight to the router.
@@ -358,6 +389,30 @@ private:
         return e;
     }
 
+    // Connections every balancer's IPVS has scheduled so far.
+    std::vector<unsigned long> scheduled() {
+        std::vector<unsigned long> n;
+        for (int i = 0; i < kBalancers; ++i) n.push_back(ipvs_conns(i));
+        return n;
+    }
+
+    // A step that moved flows proves something only if the balancers they moved to
+    // scheduled them mid-connection: the pool opened no connection in the step, so every
+    // connection IPVS scheduled meanwhile is one of them.
+    void mid_flow(const std::vector<unsigned long>& before, const std::string& what) {
+        const auto after = scheduled();
+        const auto s = flows_->current();
+        unsigned long moved = 0;
+        std::string per_lb;
+        for (int i = 0; i < kBalancers; ++i) {
+            moved += after[i] - before[i];
+            per_lb += fmt::format("{}{} {}", per_lb.empty() ? "" : ", ", lb(i), after[i] - before[i]);
+        }
+        check(moved > 0 && s.opened == 0, what, fmt::format("{} (the flows opened {} connections)", per_lb, s.opened));
+        measured("flows scheduled mid-connection by another balancer in '" + s.phase + "'",
+                 fmt::format("{} of {}", moved, opt_.flows));
+    }
+
     // ---- steps
 
     void drain(int i) {
@@ -382,6 +437,7 @@ private:
         step(fmt::format("{} drained{}", lb(0), announce_ ? " (lvsctl drain --balancer)" : " (route removed by hand)"));
         auto from = routes_->size();
         auto t = Clock::now();
+        const auto before = scheduled();
         drain(0);
         auto gone = route_change(from, 0, false, 10s);
         check(gone.has_value(), "the router drops lb1's next hop",
@@ -389,6 +445,7 @@ private:
                    : hops_str(routes_->next_hops()));
         pause(kSettle);
         settled("drain");
+        mid_flow(before, "lb2 and lb3 schedule lb1's flows mid-connection (sloppy_tcp)");
         report_.measured.emplace_back("flows reset during a drain",
                                       fmt::format("{} of {}", flows_->current().resets, opt_.flows));
 
@@ -407,21 +464,31 @@ private:
 
     // The same drain with sloppy_tcp=0 on the other balancers: the flows they get
     // mid-connection are not scheduled but reset by their stack, so the checks above can fail.
-    void negative_control() {
-        step("negative control: sloppy_tcp=0 on lb2, lb3, lb1 drained");
-        for (int i = 1; i < kBalancers; ++i) sysctl(lb(i), "net.ipv4.vs.sloppy_tcp", "0");
+    void negative_control(int d) {
+        std::string others;
+        for (int i = 0; i < kBalancers; ++i)
+            if (i != d) others += (others.empty() ? "" : ", ") + lb(i);
+        step(fmt::format("negative control: sloppy_tcp=0 on {}; {} drained", others, lb(d)));
+        const auto before = scheduled();
+        for (int i = 0; i < kBalancers; ++i)
+            if (i != d) sysctl(lb(i), "net.ipv4.vs.sloppy_tcp", "0");
         auto from = routes_->size();
-        drain(0);
-        auto gone = route_change(from, 0, false, 10s);
+        drain(d);
+        auto gone = route_change(from, d, false, 10s);
         pause(kSettle);
         const auto s = flows_->current();
-        check(gone && s.resets > 0, "flows moved to lb2, lb3 are reset (the scenario can see a reset)",
+        check(gone && s.resets > 0, fmt::format("flows moved to {} are reset (the scenario can see a reset)", others),
               fmt::format("{} of {} reset", s.resets, opt_.flows));
         measured("negative control (sloppy_tcp=0): flows reset during a drain", fmt::format("{} of {}", s.resets, opt_.flows));
-        for (int i = 1; i < kBalancers; ++i) sysctl(lb(i), "net.ipv4.vs.sloppy_tcp", "1");
+        const auto after = scheduled();
+        std::string per_lb;
+        for (int i = 0; i < kBalancers; ++i) per_lb += fmt::format(" {} {}", lb(i), after[i] - before[i]);
+        say("   connections IPVS scheduled meanwhile (new flows after the resets):" + per_lb);
+        for (int i = 0; i < kBalancers; ++i)
+            if (i != d) sysctl(lb(i), "net.ipv4.vs.sloppy_tcp", "1");
         from = routes_->size();
-        undrain(0);
-        if (!route_change(from, 0, true, 20s)) throw Aborted("lb1 did not come back after the negative control");
+        undrain(d);
+        if (!route_change(from, d, true, 20s)) throw Aborted(lb(d) + " did not come back after the negative control");
         // The reset flows were opened again; the pool must be whole before the next step.
         if (!wait([&] { return flows_->answering() == opt_.flows; }, 20s))
             throw Aborted(fmt::format("the flows did not recover: {} of {}", flows_->answering(), opt_.flows));
@@ -470,6 +537,7 @@ private:
         const double detect = Seconds(opt_.bfd_interval).count() * opt_.bfd_multiplier;
         step(fmt::format("kill -9 of {}'s BIRD", lb(i)));
         auto from = routes_->size();
+        const auto before = scheduled();
         const double t = time_of_day_now();
         bird_up_[i] = false;
         ::kill(bird_[i]->pid(), SIGKILL);
@@ -489,6 +557,7 @@ private:
                      fmt::format("{:.3f} s; the router's session said: {}", took, info));
         pause(kSettle);
         settled("BIRD crashed");
+        mid_flow(before, fmt::format("the other balancers schedule {}'s flows mid-connection", lb(i)));
         measured("flows reset when a balancer's BIRD crashes", fmt::format("{} of {}", flows_->current().resets, opt_.flows));
         bird_[i]->stop(0ms);
 
@@ -501,6 +570,44 @@ private:
               back ? fmt::format("after {:.2f} s", Seconds(back->seen - t2).count()) : hops_str(routes_->next_hops()));
         pause(kSettle);
         settled("BIRD restarted");
+    }
+
+    // The balancer's link to the fabric is cut (its bridge port down): no FIN, no
+    // notification, only BFD's silence tells the router.
+    void link_cut(int i) {
+        const double detect = Seconds(opt_.bfd_interval).count() * opt_.bfd_multiplier;
+        step(fmt::format("{}'s link cut", lb(i)));
+        auto from = routes_->size();
+        const auto before = scheduled();
+        const double t = time_of_day_now();
+        set_link("sw", lb(i) + "-p", false);
+        auto gone = route_change(from, i, false, 10s);
+        const double took = gone ? gone->tod - t : -1;
+        auto why = lab_->exec("router", {"birdc", "-s", dir_ + "/router.bird.ctl", "show", "protocols", lb(i)});
+        std::smatch m;
+        const std::string info = std::regex_search(why.output, m, std::regex("\\n" + lb(i) + "\\s+BGP.*?  (\\S.*)"))
+                                     ? m[1].str() : why.output;
+        check(gone && took <= detect + 0.5 && info.find("BFD") != std::string::npos,
+              fmt::format("BFD takes the next hop away within its detection time {:.1f} s (+0.5 s)", detect),
+              gone ? fmt::format("{:.3f} s ({:.2f} x detection time); router's session: {}", took, took / detect, info)
+                   : hops_str(routes_->next_hops()));
+        if (gone)
+            measured(fmt::format("link cut -> next hop gone (BFD {} ms x {} = {:.1f} s)", opt_.bfd_interval.count(),
+                                 opt_.bfd_multiplier, detect),
+                     fmt::format("{:.3f} s = {:.2f} x detection time; the router's session said: {}", took, took / detect, info));
+        pause(kSettle);
+        settled("link cut");
+        measured("flows reset when a balancer's link is cut", fmt::format("{} of {}", flows_->current().resets, opt_.flows));
+
+        step(fmt::format("{}'s link back", lb(i)));
+        from = routes_->size();
+        auto t2 = Clock::now();
+        set_link("sw", lb(i) + "-p", true);
+        auto back = route_change(from, i, true, 30s);
+        check(back && back->next_hops.size() == kBalancers, "the router has the next hop back, 3 in all",
+              back ? fmt::format("after {:.2f} s", Seconds(back->seen - t2).count()) : hops_str(routes_->next_hops()));
+        pause(kSettle);
+        settled("link back");
     }
 
     void lvsd_restart(int i) {
