@@ -71,6 +71,7 @@ std::shared_ptr<Config> Loader::load(const lc::Setting& root) {
     check_scripts(*c);
     check_sync_groups(*c);
     check_virtual_servers(*c);
+    check_announce(*c);
 
     // lvs_sync_daemon names an instance: resolve after the instances are known.
     if (auto& sd = c->global.lvs_sync_daemon) {

@@ -15,6 +15,37 @@ namespace lvsd::config::detail {
 
 using namespace std::chrono_literals;
 
+// Scale-out: where announced VIPs' host routes go (config::Announce).
+void Loader::read_announce(Group& g, Announce& a) {
+    a.where = g.where();
+    // 253-255 are the kernel's default, main and local tables (rtnetlink(7), RT_TABLE_*):
+    // routes there are the host's own, and lvsd deletes what it does not want in its table.
+    if (auto v = g.integer("announce_table", 1, 0xfffffffeLL)) {
+        if (*v >= 253 && *v <= 255)
+            g.error(*g.find("announce_table"),
+                    fmt::format("announce_table = {} is the kernel's {} table; give a table of lvsd's own (e.g. 100)", *v,
+                                *v == 253 ? "default" : *v == 254 ? "main" : "local"));
+        else a.table = static_cast<uint32_t>(*v);
+    }
+    // 0-4 are the kernel's own (RTPROT_UNSPEC, REDIRECT, KERNEL, BOOT, STATIC). 12 is
+    // RTPROT_BIRD: BIRD takes such routes for its own exports and never learns them.
+    if (auto v = g.integer("announce_protocol", 5, 255)) {
+        if (*v == 12)
+            g.error(*g.find("announce_protocol"),
+                    "announce_protocol = 12 is BIRD's own (RTPROT_BIRD): BIRD would take lvsd's routes for its own exports "
+                    "and not learn them; give another number (e.g. 250)");
+        else a.protocol = static_cast<uint8_t>(*v);
+    }
+    if (auto v = g.interface("announce_interface")) a.interface = *v;
+    if (auto v = g.string("bird_socket")) {
+        if (v->empty() || v->front() != '/')
+            g.error(*g.find("bird_socket"), fmt::format("bird_socket = \"{}\" must be an absolute path", *v));
+        else if (v->size() > 107)
+            g.error(*g.find("bird_socket"), fmt::format("bird_socket is {} bytes long; a unix socket path has at most 107", v->size()));
+        else a.bird_socket = *v;
+    }
+}
+
 void Loader::read_global(const lc::Setting& s, Config& c) {
     Group g(*this, s, "global_defs", detail::keys_of("global_defs"));
     Global& gl = c.global;
@@ -91,6 +122,7 @@ void Loader::read_global(const lc::Setting& s, Config& c) {
         gl.metrics_listen = ep;
         gl.metrics_listen_where = where(*g.find("metrics_listen"));
     }
+    read_announce(g, gl.announce);
     if (auto* sd = g.find("lvs_sync_daemon")) {
         if (!sd->isGroup()) {
             g.wrong_type(*sd, "lvs_sync_daemon", "a group { interface = ...; instance = ...; }");

@@ -18,6 +18,10 @@ constexpr int64_t kU32Max = 4294967295LL;
 const std::vector<std::string_view> kSchedulers = {"rr",  "wrr", "lc", "wlc", "lblc", "lblcr", "dh",
                                                    "sh",  "sed", "nq", "fo",  "ovf",  "mh",    "twos"};
 
+constexpr std::string_view kAnnouncedInhibit =
+    "inhibit_on_failure = false cannot be announced: a failed real server must keep its place (weight 0) in mh's "
+    "table, or every balancer that sees the failure at another moment maps other flows elsewhere";
+
 std::optional<Forwarding> parse_forwarding(Group& g) {
     auto v = g.choice("lb_kind", {"DR", "NAT", "TUN"});
     if (!v) return std::nullopt;
@@ -73,7 +77,10 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
         g.error(*g.find("lthreshold"), fmt::format("lthreshold {} is above uthreshold {}", rs.lthreshold, rs.uthreshold));
     else if (!rs.uthreshold && rs.lthreshold)
         g.error(*g.find("lthreshold"), "lthreshold needs uthreshold (IPVS only lowers a server's load back below it)");
-    if (auto v = g.boolean("inhibit_on_failure")) rs.inhibit_on_failure = *v;
+    if (auto v = g.boolean("inhibit_on_failure")) {
+        rs.inhibit_on_failure = *v;
+        if (vs.announce && !*v) g.error(*g.find("inhibit_on_failure"), std::string(kAnnouncedInhibit));
+    }
     rs.notify_up = g.command("notify_up");
     rs.notify_down = g.command("notify_down");
     if (vs_family_known_ && g.find("address") && !rs.address.is_unspecified() && family_of(rs.address) != vs.family &&
@@ -245,8 +252,24 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
     const std::string& name = context;
 
     if (auto v = g.choice("lb_algo", kSchedulers)) vs.lb_algo = *v;
+    // Scale-out (issue #14): every balancer must send a flow to the same real server, and a
+    // flow that moves to another balancer mid-connection must land there too: mh (Maglev
+    // hashing) on address and port, failed real servers kept in the order with weight 0,
+    // and no per-balancer state such as persistence.
+    vs.announce = g.boolean("announce").value_or(false);
+    if (vs.announce) {
+        if (g.find("lb_algo") && vs.lb_algo != "mh")
+            g.error(*g.find("lb_algo"), fmt::format("lb_algo \"{}\" cannot be announced: every balancer behind ECMP must pick "
+                                                    "the same real server for a flow, which only \"mh\" does (leave lb_algo "
+                                                    "out: an announced service uses mh with mh-port)", vs.lb_algo));
+        else vs.lb_algo = "mh";
+    }
     if (auto v = parse_forwarding(g)) vs.lb_kind = *v;
     if (auto v = g.integer("persistence_timeout", 0, 2678400)) vs.persistence_timeout = static_cast<uint32_t>(*v);
+    if (vs.announce && vs.persistence_timeout)
+        g.error(*g.find("persistence_timeout"),
+                "persistence_timeout cannot be used on an announced service: persistence is kept per balancer, and ECMP "
+                "sends a client's next connection to any balancer");
     const uint8_t host_len = vs.family == Family::V4 ? 32 : 128;
     vs.persistence_granularity = host_len;
     if (auto* pg = g.find("persistence_granularity")) {
@@ -274,13 +297,18 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
         g.error(*g.find("port"), "port 0 (all ports) needs persistence_timeout, as in IPVS");
     vs.sh_port = g.boolean("sh-port").value_or(false);
     vs.sh_fallback = g.boolean("sh-fallback").value_or(false);
-    vs.mh_port = g.boolean("mh-port").value_or(false);
+    vs.mh_port = g.boolean("mh-port").value_or(vs.announce);
+    if (vs.announce && !vs.mh_port)
+        g.error(*g.find("mh-port"), "mh-port = false cannot be announced: the balancers hash on address and port, so that "
+                                    "one client's connections spread over the real servers alike on every balancer");
     vs.mh_fallback = g.boolean("mh-fallback").value_or(false);
     for (auto [key, algo] : {std::pair{"sh-port", "sh"}, {"sh-fallback", "sh"}, {"mh-port", "mh"}, {"mh-fallback", "mh"}})
         if (g.find(key) && vs.lb_algo != algo)
             g.error(*g.find(key), fmt::format("{} applies to lb_algo \"{}\" only, not \"{}\"", key, algo, vs.lb_algo));
     if (auto v = g.seconds("delay_loop", 100ms, 86400s)) vs.delay_loop = *v;
-    vs.inhibit_on_failure = g.boolean("inhibit_on_failure").value_or(false);
+    vs.inhibit_on_failure = g.boolean("inhibit_on_failure").value_or(vs.announce);
+    if (vs.announce && !vs.inhibit_on_failure)
+        g.error(*g.find("inhibit_on_failure"), std::string(kAnnouncedInhibit));
     vs.alpha = g.boolean("alpha").value_or(false);
     if (auto v = g.integer("quorum", 1, kU32Max)) vs.quorum = static_cast<uint32_t>(*v);
     if (auto v = g.integer("hysteresis", 0, kU32Max)) vs.hysteresis = static_cast<uint32_t>(*v);

@@ -115,6 +115,11 @@ int Daemon::run() {
     vrrp_thread_.schedule(config_->global.vrrp_scheduling, io_);
     vrrp_ = std::make_unique<VrrpPlane>(vrrp_thread_, io_, host_);
     vrrp_->keep_overrides_in(overrides());
+    announce_ = std::make_unique<AnnouncePlane>(io_.get_executor());
+    announce_->set_drained(overrides().get().balancer_drain.has_value());
+    announce_->set_verdicts([this](const config::VirtualServer& vs) -> std::optional<bool> {
+        return services_ ? services_->quorum_verdict(vs) : std::nullopt;
+    });
     vrrp_->on_transition([this](const std::string& instance, vrrp::State state) {
         if (sync_.config() && sync_.config()->instance == instance) sync_.on_state(state);
     });
@@ -277,6 +282,7 @@ Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) 
     auto checked = vrrp_thread_.call([&] { return check_against_host(*config, is_ours); });
     if (!checked) return failed(make_error(ETIMEDOUT, "the VRRP thread did not answer"));
     if (!*checked) return failed(*checked);
+    if (auto r = AnnouncePlane::check_against_host(*config); !r) return failed(r);
     if (auto r = ensure_service_plane(*config); !r) return failed(r);
     auto vrrp = vrrp_->prepare(*config);
     if (!vrrp) return failed(vrrp.error());
@@ -288,9 +294,14 @@ Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) 
     // old instances are gone by now, and the failure is logged.
     if (auto failures = vrrp_->commit(std::move(*vrrp)); !failures.empty() && !running_)
         return make_error(0, "{}", fmt::join(failures, "; "));
-    if (services_)
+    if (services_) {
+        services_->on_quorum_change([this] {
+            if (announce_) announce_->update("health verdict");
+        });
         if (auto r = services_->apply(config); !r)
             spdlog::error("IPVS: {}", r.error().message);
+    }
+    if (auto r = announce_->apply(config); !r) spdlog::error("announce: {}", r.error().message);
     if (auto r = sync_.apply(sync, sync ? vrrp_->state(sync->instance).value_or(vrrp::State::Initialize)
                                         : vrrp::State::Initialize);
         !r)
@@ -367,6 +378,7 @@ std::string Daemon::scrape(const HttpMetrics& http) const {
     s.vrrp = vrrp_->metrics();
     s.vrrp_thread = vrrp_thread_.scheduling();
     if (services_) s.ipvs = services_->metrics();
+    if (announce_) s.announce = announce_->status();
     s.http = http;
     return render_metrics(s);
 }
@@ -409,6 +421,10 @@ ctl::Reply Daemon::on_request(std::string_view line) {
 // The VRRP half of drain --balancer (issue #15); the service plane drains the real servers.
 void Daemon::balancer_drain_vrrp(bool on) {
     if (vrrp_) vrrp_->set_balancer_drained(on);
+    // Announced VIPs: withdrawn while drained. `drain --balancer --wait` (a progress
+    // request) may also wait for announce_->withdrawn() and, from BIRD's control socket,
+    // for the routers to drop this next hop.
+    if (announce_) announce_->set_drained(on);
 }
 
 std::string Daemon::status_text() const {
@@ -422,7 +438,7 @@ std::string Daemon::status_text() const {
                                                               "waiting for it, nothing started (asked again every {} s)\n",
                                                               kIpvsRetry.count())
                                                 : "IPVS: no virtual services\n") +
-                           sync_.status_text());
+                           sync_.status_text() + (announce_ ? announce_->status_text() : ""));
 }
 
 std::string Daemon::status_json() const {
@@ -435,6 +451,7 @@ std::string Daemon::status_json() const {
     s.vrrp_thread = vrrp_thread_.scheduling();
     if (services_) s.ipvs = services_->status();
     s.sync = sync_.status();
+    if (announce_) s.announce = announce_->status();
     return render_status_json(s);
 }
 
@@ -448,6 +465,9 @@ void Daemon::stop() {
     // switch it to backup on the way out.
     sync_.stop();
     if (vrrp_) vrrp_->stop();
+    // Announced routes go (BIRD withdraws them, the routers drop this next hop); the VIP
+    // addresses stay, like the IPVS table, for the flows still arriving meanwhile.
+    if (announce_) announce_->stop();
     vrrp_thread_.call([this] { host_.stop(); });
     vrrp_thread_.stop_watching();
     // The IPVS table stays as it is: a restart adopts it without dropping a connection,

@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "ctl/control.hpp"
+#include "daemon/announce_plane.hpp"
 #include "daemon/connection_sync.hpp"
 #include "daemon/instance_lock.hpp"
 #include "daemon/metrics_server.hpp"
@@ -109,6 +110,9 @@ private:
     ConnectionSync sync_;  // before vrrp_: the instances' callbacks reach it until the end
     std::unique_ptr<ServicePlane> services_;
     std::unique_ptr<VrrpPlane> vrrp_;
+    // After services_: it reads their verdicts, and goes first (without withdrawing: only
+    // stop() does).
+    std::unique_ptr<AnnouncePlane> announce_;
     std::unique_ptr<MetricsServer> metrics_;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     // For lvsd_start_time_seconds only: the wall clock is never used for timing.

@@ -337,6 +337,17 @@ void render_ipvs(Text& t, const ServicePlaneMetrics& m) {
     }
 }
 
+void render_announce(Text& t, const AnnounceStatus& a) {
+    t.family("lvsd_announce_route", "gauge",
+             "1 while the announced VIP's host route is in lvsd's routing table (BIRD exports it), 0 while withdrawn.");
+    for (const auto& v : a.vips) t.sample({{"vip", v.vip}}, v.route);
+    t.family("lvsd_announce_wanted", "gauge",
+             "1 while lvsd wants the VIP announced (its services have their quorum, the balancer is not drained).");
+    for (const auto& v : a.vips) t.sample({{"vip", v.vip}}, v.state == "announced");
+    t.family("lvsd_announce_repairs_total", "counter",
+             "Announced routes and VIP addresses put back after they were removed behind lvsd's back.");
+    t.sample(a.repairs);
+}
 void render_http(Text& t, const HttpMetrics& h) {
     t.family("lvsd_metrics_http_responses_total", "counter", "Responses of this endpoint, by HTTP status code.");
     for (const auto& [code, n] : h.responses) t.sample({{"code", std::to_string(code)}}, n);
@@ -360,6 +371,7 @@ std::string render_metrics(const MetricsSnapshot& s) {
         render_real_servers(t, *s.ipvs);
         render_ipvs(t, *s.ipvs);
     }
+    if (s.announce) render_announce(t, *s.announce);
     render_http(t, s.http);
     return t.take();
 }

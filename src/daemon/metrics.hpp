@@ -100,6 +100,7 @@ struct MetricsSnapshot {
     std::vector<VrrpInstanceMetrics> vrrp;
     SchedulingStatus vrrp_thread;
     std::optional<ServicePlaneMetrics> ipvs;  // unset: no virtual services (VRRP only)
+    std::optional<AnnounceStatus> announce;   // unset: no announced VIP
     HttpMetrics http;
 };
 

@@ -127,6 +127,10 @@ Result<void> ServicePlane::apply(std::shared_ptr<const config::Config> config) {
         for (const auto& rs : vs.real_servers)
             for (const auto& hc : rs.checks) specs.push_back(check_spec(vs, rs, hc));
     if (auto r = monitor_.update(specs); !r) return r;
+    std::set<std::string> kept;
+    for (const auto& spec : specs)
+        if (auto k = healthcheck::check_key(spec); settled_.contains(k)) kept.insert(std::move(k));
+    settled_ = std::move(kept);
     const auto previous = std::exchange(config_, std::move(config));
     fit_overrides(previous.get());
     update_quorum();
@@ -134,7 +138,24 @@ Result<void> ServicePlane::apply(std::shared_ptr<const config::Config> config) {
     reconcile("configuration applied");
     arm_periodic();
     poll_drains();
+    if (quorum_listener_) quorum_listener_();
     return {};
+}
+
+std::optional<bool> ServicePlane::quorum_verdict(const config::VirtualServer& vs) const {
+    auto it = quorum_.find(config::pool_name(vs));
+    if (it == quorum_.end()) return std::nullopt;
+    for (const auto& rs : vs.real_servers)
+        for (const auto& hc : rs.checks) {
+            auto key = healthcheck::check_key(check_spec(vs, rs, hc));
+            if (settled_.contains(key)) continue;  // once settled, a check's state is its verdict
+            auto st = monitor_.status(key);
+            if (!st || !st->judged ||
+                !(st->health == healthcheck::Health::Up ? st->successes > 0 : st->failures > 0))
+                return std::nullopt;
+            settled_.insert(std::move(key));
+        }
+    return it->second == Quorum::Up;
 }
 
 void ServicePlane::rebuild_desired() {
@@ -209,6 +230,7 @@ void ServicePlane::on_health(const healthcheck::HealthEvent& e) {
     update_quorum();
     rebuild_desired();
     reconcile("health change");
+    if (quorum_listener_) quorum_listener_();
 }
 
 void ServicePlane::keep_ownership_in(std::string path) {

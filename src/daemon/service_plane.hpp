@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -77,6 +78,13 @@ public:
     // Dumps the kernel and applies what differs; logs every operation and error.
     void reconcile(std::string_view why);
 
+    // Scale-out (issue #14, announce/plan.hpp): the service's quorum verdict, or nothing
+    // while one of its real servers' checks has not settled yet (no result, or its latest
+    // result disagrees with the state it started in: a fresh start, a new real server).
+    std::optional<bool> quorum_verdict(const config::VirtualServer& vs) const;
+    // Runs after the verdicts were evaluated again (a health transition, an apply).
+    void on_quorum_change(std::function<void()> listener) { quorum_listener_ = std::move(listener); }
+
     // `lvsctl status` text and `--json`'s part for the virtual services.
     std::string status_text() const;
     ServicePlaneStatus status() const;
@@ -139,6 +147,8 @@ private:
     uint64_t ops_sent_ = 0;
     uint64_t ops_failed_ = 0;
     uint64_t reconcile_failures_ = 0;
+    std::function<void()> quorum_listener_;
+    mutable std::set<std::string> settled_;  // checks whose state agreed with a result once (quorum_verdict)
     ipvs::Client* stats_ = nullptr;  // backend_ itself when it is the genetlink client
     mutable bool stats_failing_ = false;  // to log a failing counter read once, not per scrape
 };

@@ -104,6 +104,15 @@ Json to_json(const SchedulingStatus& s) {
                 {"problem", s.problem.empty() ? Json(nullptr) : Json(s.problem)}};
 }
 
+Json to_json(const AnnounceStatus& s) {
+    Json vips = Json::array();
+    for (const auto& v : s.vips)
+        vips.push_back(Json{{"vip", v.vip}, {"state", v.state}, {"why", v.why}, {"route", v.route}, {"address", v.address}});
+    return Json{{"table", s.table},       {"protocol", s.protocol}, {"interface", s.interface},
+                {"drained", s.drained},   {"problem", s.problem.empty() ? Json(nullptr) : Json(s.problem)},
+                {"repairs", s.repairs},   {"vips", std::move(vips)}};
+}
+
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 }  // namespace
@@ -118,7 +127,8 @@ std::string render_status_json(const DaemonStatus& s) {
            {"vrrp", std::move(vrrp)},
            {"ipvs", s.ipvs ? to_json(*s.ipvs) : Json(nullptr)},
            {"sync", s.sync ? to_json(*s.sync) : Json(nullptr)},
-           {"vrrp_thread", to_json(s.vrrp_thread)}};
+           {"vrrp_thread", to_json(s.vrrp_thread)},
+           {"announce", s.announce ? to_json(*s.announce) : Json(nullptr)}};
     return dump(j) + "\n";
 }
 

@@ -102,6 +102,24 @@ struct SyncStatus {
     std::string instance;
 };
 
+// Announced VIPs (issue #14): each VIP's state in lvsd's routing table and why.
+struct AnnouncedVipStatus {
+    std::string vip;
+    std::string state;  // "announced" or "withdrawn" (as the plan wants it)
+    std::string why;
+    bool route = false;  // the host route is in the table (as of the last reconcile)
+    bool address = false;  // the VIP is an address of announce_interface
+};
+struct AnnounceStatus {
+    uint32_t table = 0;
+    unsigned protocol = 0;
+    std::string interface;
+    bool drained = false;
+    std::string problem;  // the last netlink error, "" when the last reconcile worked
+    uint64_t repairs = 0;  // routes and addresses put back after a change behind lvsd's back
+    std::vector<AnnouncedVipStatus> vips;
+};
+
 struct DaemonStatus {
     std::string version;
     std::string config;  // the file's path
@@ -110,6 +128,7 @@ struct DaemonStatus {
     std::vector<VrrpInstanceStatus> vrrp;
     std::optional<ServicePlaneStatus> ipvs;  // unset: no virtual services
     std::optional<SyncStatus> sync;          // unset: no lvs_sync_daemon
+    std::optional<AnnounceStatus> announce;  // unset: no announced VIP
     SchedulingStatus vrrp_thread;            // how the VRRP thread is scheduled
 };
 

@@ -154,6 +154,7 @@ public:
 
 private:
     void read_global(const lc::Setting& s, Config& c);
+    void read_announce(Group& g, Announce& a);
     std::optional<VrrpInstance> read_instance(const lc::Setting& s, std::size_t index);
     std::optional<VrrpScript> read_script(const lc::Setting& s, std::size_t index);
     std::optional<VrrpTrackFile> read_track_file(const lc::Setting& s, std::size_t index);
@@ -202,6 +203,7 @@ private:
     void check_scripts(Config& c);
     void check_sync_groups(Config& c);
     void check_virtual_servers(Config& c);
+    void check_announce(Config& c);
 
     std::string source_;
     const Global* global_ = &kNoGlobal;  // global_defs, once read (defaults for the sections)

@@ -295,3 +295,23 @@ TEST(MetricsRender, VrrpOverrideIsOneHotAndTimed) {
     EXPECT_EQ(m.at(R"(lvsd_vrrp_override{vrrp_instance="VI_1",override="hold"})"), "1");
     EXPECT_EQ(m.at(R"(lvsd_vrrp_override_duration_seconds{vrrp_instance="VI_1"})"), "42.5");
 }
+
+TEST(MetricsRender, AnnouncedVipsRouteWantedAndRepairs) {
+    auto s = vrrp_only();
+    auto none = parse(render_metrics(s));
+    EXPECT_EQ(none.count("lvsd_announce_repairs_total"), 0u);  // nothing announced: no series
+    AnnounceStatus a;
+    a.table = 100;
+    a.protocol = 250;
+    a.interface = "lo";
+    a.repairs = 2;
+    a.vips = {{"192.0.2.10", "announced", "every service has its quorum", true, true},
+              {"2001:db8::10", "withdrawn", "quorum lost: TCP [2001:db8::10]:80", false, true}};
+    s.announce = a;
+    auto m = parse(render_metrics(s));
+    EXPECT_EQ(m["lvsd_announce_route{vip=\"192.0.2.10\"}"], "1");
+    EXPECT_EQ(m["lvsd_announce_route{vip=\"2001:db8::10\"}"], "0");
+    EXPECT_EQ(m["lvsd_announce_wanted{vip=\"192.0.2.10\"}"], "1");
+    EXPECT_EQ(m["lvsd_announce_wanted{vip=\"2001:db8::10\"}"], "0");
+    EXPECT_EQ(m["lvsd_announce_repairs_total"], "2");
+}

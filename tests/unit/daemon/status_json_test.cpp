@@ -95,7 +95,7 @@ TEST(StatusJson, UnsetValuesAreNull) {
     s.vrrp[0].dropped = {{"bad_ttl", 4}, {"bad_checksum", 1}};
     auto j = render_status_json(s);
     EXPECT_NE(j.find(R"("ipvs":null,"sync":null,"vrrp_thread":{)"), std::string::npos) << j;
-    EXPECT_NE(j.find(R"("problem":null}})"), std::string::npos) << j;
+    EXPECT_NE(j.find(R"("problem":null},"announce":null})"), std::string::npos) << j;
     EXPECT_NE(j.find(R"("source":null,)"), std::string::npos) << j;
     EXPECT_NE(j.find(R"("trackers":[{"tracker":"interface eth1","delta":-20,"fault":false}])"), std::string::npos) << j;
     // In the order the reasons come (the counters' order), not sorted.
@@ -145,4 +145,21 @@ TEST(StatusJson, AnOverrideSaysWhichSinceWhenAndOnWhat) {
     s.vrrp[0].override_ = VrrpInstanceStatus::Override{"failover", 3, "G1"};
     j = render_status_json(s);
     EXPECT_NE(j.find(R"("override":{"kind":"failover","since_s":3,"group":"G1"})"), std::string::npos) << j;
+}
+
+TEST(StatusJson, AnnouncedVips) {
+    DaemonStatus s = example();
+    EXPECT_NE(render_status_json(s).find(R"("announce":null})"), std::string::npos);
+    AnnounceStatus a;
+    a.table = 100;
+    a.protocol = 250;
+    a.interface = "lo";
+    a.drained = true;
+    a.vips = {{"192.0.2.10", "withdrawn", "balancer drained", false, true}};
+    s.announce = a;
+    EXPECT_NE(render_status_json(s).find(
+                  R"("announce":{"table":100,"protocol":250,"interface":"lo","drained":true,"problem":null,"repairs":0,)"
+                  R"("vips":[{"vip":"192.0.2.10","state":"withdrawn","why":"balancer drained","route":false,"address":true}]}})"),
+              std::string::npos)
+        << render_status_json(s);
 }
