@@ -266,10 +266,39 @@ void ServicePlane::write_ownership_if_changed() {
     ownership_lost_ = false;
 }
 
+void ServicePlane::keep_sloppy() {
+    std::vector<std::string> announced;
+    for (const auto& vs : config_->virtual_servers)
+        if (vs.announce) announced.push_back(config::service_name(vs));
+    auto written = sysctls_.keep_sloppy(!announced.empty());
+    if (!written) {
+        if (written.error().message != sysctl_error_)
+            spdlog::error("IPVS: {}; a flow that moves to this balancer in the middle of its connection (ECMP) "
+                          "is reset instead of scheduled",
+                          written.error().message);
+        sysctl_error_ = written.error().message;
+        return;
+    }
+    sysctl_error_.clear();
+    if (written->empty()) return;
+    std::vector<std::string> settings;
+    for (const auto& w : *written)
+        settings.push_back(fmt::format("net.ipv4.vs.{}={} (was {})", w.name, w.value, w.was.value_or(0)));
+    if (!sloppy_set_)
+        spdlog::info("IPVS: {}: announced services ({}) share their flows with other balancers behind ECMP, and a "
+                     "flow that moves here in the middle of its connection must be scheduled (mh sends it to the "
+                     "same real server), not reset; left set when lvsd stops",
+                     fmt::join(settings, ", "), fmt::join(announced, ", "));
+    else
+        spdlog::warn("IPVS: changed behind lvsd's back, set again: {}", fmt::join(settings, ", "));
+    sloppy_set_ = true;
+}
+
 void ServicePlane::reconcile(std::string_view why) {
     auto report = reconciler_.reconcile();
     ++reconciles_;
     write_ownership_if_changed();
+    keep_sloppy();
     if (!report) {
         ++reconcile_failures_;
         spdlog::error("IPVS reconcile ({}): {}", why, report.error().message);

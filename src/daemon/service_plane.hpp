@@ -24,6 +24,7 @@
 #include "daemon/status.hpp"
 #include "healthcheck/monitor.hpp"
 #include "ipvs/reconcile.hpp"
+#include "ipvs/sysctl.hpp"
 
 namespace lvsd::ipvs {
 class Client;
@@ -117,6 +118,10 @@ private:
     std::string state_line(const RealServerKey& key) const;
     ctl::Reply progress(const ctl::DrainTarget& target);
     void write_ownership_if_changed();
+    // Sets net.ipv4.vs.sloppy_tcp/sloppy_sctp while an announced service is configured
+    // (ipvs/sysctl.hpp says why), on every reconcile, so that a change behind lvsd's
+    // back is repaired as the IPVS table is.
+    void keep_sloppy();
     // One real server as the checker and the kernel table (as of the last reconcile)
     // see it; the desired table and both status views read it.
     struct RealServerView {
@@ -149,6 +154,9 @@ private:
     uint64_t reconcile_failures_ = 0;
     std::function<void()> quorum_listener_;
     mutable std::set<std::string> settled_;  // checks whose state agreed with a result once (quorum_verdict)
+    ipvs::IpvsSysctls sysctls_;
+    bool sloppy_set_ = false;     // the reason was logged (once per run)
+    std::string sysctl_error_;    // the last write's error, said once; "" when it worked
     ipvs::Client* stats_ = nullptr;  // backend_ itself when it is the genetlink client
     mutable bool stats_failing_ = false;  // to log a failing counter read once, not per scrape
 };

@@ -5,6 +5,7 @@
 
 #include <linux/ip_vs.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <netlink/genl/genl.h>
@@ -164,12 +165,15 @@ Result<Table> Client::dump_once() {
     });
     if (!r) return r.error();
     for (const auto& key : keys) {
-        auto& dests = table[key].destinations;
+        auto& vs = table[key];
         auto rd = impl_->dump_destinations(key, false, [&](DestinationStatus&& d) {
             const DestinationKey k = d.destination.key;
-            dests.emplace(k, std::move(d.destination));
+            vs.order.push_back(k);
+            vs.destinations.emplace(k, std::move(d.destination));
         });
         if (!rd) return rd.error();
+        // The dump is the kernel's list, newest first (see VirtualService::order).
+        std::reverse(vs.order.begin(), vs.order.end());
     }
     return table;
 }

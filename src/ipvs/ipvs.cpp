@@ -123,8 +123,9 @@ std::strong_ordering operator<=>(const DestinationKey& a, const DestinationKey& 
 
 void put(Table& table, Service service, const std::vector<Destination>& destinations) {
     const ServiceKey key = service.key;
-    VirtualService vs{std::move(service), {}};
+    VirtualService vs{std::move(service), {}, {}};
     for (const auto& d : destinations) vs.destinations[d.key] = d;
+    for (const auto& [k, _] : vs.destinations) vs.order.push_back(k);
     table[key] = std::move(vs);
 }
 

@@ -138,12 +138,23 @@ struct DestinationStatus {
 struct VirtualService {
     Service service;
     std::map<DestinationKey, Destination> destinations;
+    // The order in which the kernel holds the destinations, oldest first, as far as it is
+    // known (empty: unknown). The kernel puts a new destination at the head of the
+    // service's list (ip_vs_ctl.c __ip_vs_update_dest: list_add_rcu) and the dump
+    // (IPVS_CMD_GET_DEST) walks that list, so `Client::dump` fills this with the dump's
+    // order reversed. The mh scheduler builds its Maglev table from the list in that
+    // order (ip_vs_mh.c ip_vs_mh_permutate): the same destinations added in another
+    // order give another table. Not configuration: equality leaves it out.
+    std::vector<DestinationKey> order;
 
-    friend bool operator==(const VirtualService&, const VirtualService&) = default;
+    friend bool operator==(const VirtualService& a, const VirtualService& b) {
+        return a.service == b.service && a.destinations == b.destinations;
+    }
 };
 using Table = std::map<ServiceKey, VirtualService>;
 
-// Inserts (or replaces) a service with its destinations.
+// Inserts (or replaces) a service with its destinations, `order` in key order (the
+// canonical order `diff` keeps for mh services).
 void put(Table& table, Service service, const std::vector<Destination>& destinations = {});
 
 // Connection timeouts (IPVS_CMD_SET_CONFIG); 0 on set means "leave unchanged".

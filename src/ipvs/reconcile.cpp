@@ -1,5 +1,6 @@
 #include "ipvs/reconcile.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace lvsd::ipvs {
@@ -32,9 +33,42 @@ Op delete_destination(const ServiceKey& s, const DestinationKey& d) {
     return op;
 }
 
+namespace {
+
+// The destinations of `have` in the kernel's order, oldest first: `order` where it names
+// a destination that exists, then any it does not name (not seen in order: treated as
+// the newest, in key order).
+std::vector<DestinationKey> kernel_order(const VirtualService& have) {
+    std::vector<DestinationKey> out;
+    std::set<DestinationKey> seen;
+    for (const auto& k : have.order)
+        if (have.destinations.contains(k) && seen.insert(k).second) out.push_back(k);
+    for (const auto& [k, _] : have.destinations)
+        if (!seen.contains(k)) out.push_back(k);
+    return out;
+}
+
+// How many of the wanted destinations (in key order) the kernel already holds as its
+// oldest ones, in that order: those stay; the rest are (re)added in key order.
+std::size_t canonical_prefix(const VirtualService& want, const VirtualService& have) {
+    std::size_t n = 0;
+    auto w = want.destinations.begin();
+    for (const auto& k : kernel_order(have)) {
+        if (!want.destinations.contains(k)) continue;  // deleted anyway; no effect on order
+        if (w == want.destinations.end() || w->first != k) break;
+        ++n;
+        ++w;
+    }
+    return n;
+}
+
+}  // namespace
+
+bool keeps_canonical_order(const Service& s) { return s.scheduler == "mh"; }
+
 std::vector<Op> diff(const Table& desired, const Table& observed,
                      const std::set<ServiceKey>& owned) {
-    std::vector<Op> services, dest_adds, dest_edits, dest_deletes, deletes;
+    std::vector<Op> services, reorders, dest_adds, dest_edits, dest_deletes, deletes;
     for (const auto& [key, want] : desired) {
         auto found = observed.find(key);
         if (found == observed.end()) {
@@ -44,6 +78,26 @@ std::vector<Op> diff(const Table& desired, const Table& observed,
         }
         const VirtualService& have = found->second;
         if (!equivalent(want.service, have.service)) services.push_back(edit_service(want.service));
+        if (keeps_canonical_order(want.service)) {
+            // Wanted destinations past the canonical prefix are added in key order; those
+            // the kernel holds out of place are deleted first (the kernel keeps a deleted
+            // destination with connections in its trash, and the add takes it back with
+            // them: ip_vs_trash_get_dest).
+            const std::size_t keep = canonical_prefix(want, have);
+            std::size_t i = 0;
+            for (const auto& [dk, d] : want.destinations) {
+                auto h = have.destinations.find(dk);
+                if (i++ < keep) {
+                    if (!equivalent(d, h->second)) dest_edits.push_back(edit_destination(key, d));
+                    continue;
+                }
+                if (h != have.destinations.end()) reorders.push_back(delete_destination(key, dk));
+                dest_adds.push_back(add_destination(key, d));
+            }
+            for (const auto& [dk, _] : have.destinations)
+                if (!want.destinations.contains(dk)) dest_deletes.push_back(delete_destination(key, dk));
+            continue;
+        }
         // Both maps are sorted by key: one merge walk finds adds, edits and deletes.
         auto w = want.destinations.begin();
         auto h = have.destinations.begin();
@@ -67,9 +121,9 @@ std::vector<Op> diff(const Table& desired, const Table& observed,
         if (!desired.contains(key) && owned.contains(key)) deletes.push_back(delete_service(key));
 
     std::vector<Op> out;
-    out.reserve(services.size() + dest_adds.size() + dest_edits.size() + dest_deletes.size() +
-                deletes.size());
-    for (auto* part : {&services, &dest_adds, &dest_edits, &dest_deletes, &deletes})
+    out.reserve(services.size() + reorders.size() + dest_adds.size() + dest_edits.size() +
+                dest_deletes.size() + deletes.size());
+    for (auto* part : {&services, &reorders, &dest_adds, &dest_edits, &dest_deletes, &deletes})
         for (auto& op : *part) out.push_back(std::move(op));
     return out;
 }
@@ -77,17 +131,28 @@ std::vector<Op> diff(const Table& desired, const Table& observed,
 void apply_to(Table& table, const Op& op) {
     const ServiceKey& key = op.service.key;
     switch (op.kind) {
-        case OpKind::AddService: table[key] = VirtualService{op.service, {}}; return;
+        case OpKind::AddService: table[key] = VirtualService{op.service, {}, {}}; return;
         case OpKind::EditService: table[key].service = op.service; return;
         case OpKind::DeleteService: table.erase(key); return;
         case OpKind::AddDestination:
+            if (auto it = table.find(key); it != table.end()) {
+                auto& vs = it->second;
+                // A table whose order is unknown (empty with destinations) stays unknown.
+                if (!vs.destinations.contains(op.destination.key) &&
+                    (!vs.order.empty() || vs.destinations.empty()))
+                    vs.order.push_back(op.destination.key);
+                vs.destinations[op.destination.key] = op.destination;
+            }
+            return;
         case OpKind::EditDestination:
             if (auto it = table.find(key); it != table.end())
                 it->second.destinations[op.destination.key] = op.destination;
             return;
         case OpKind::DeleteDestination:
-            if (auto it = table.find(key); it != table.end())
+            if (auto it = table.find(key); it != table.end()) {
                 it->second.destinations.erase(op.destination.key);
+                std::erase(it->second.order, op.destination.key);
+            }
             return;
     }
 }

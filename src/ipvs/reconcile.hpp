@@ -61,12 +61,30 @@ public:
 //   adopted it); other services are someone else's and stay untouched, destinations
 //   and all;
 // - destinations of a desired service that are not desired are deleted.
-// Order: service adds and edits, then destination adds, edits and deletes (adds
-// first, so that a service whose real servers are replaced never runs empty), then
-// service deletes (a deleted service takes its destinations with it).
+// - a service with the mh scheduler keeps its destinations in the kernel in one
+//   canonical order, key order (family, address bytes, port: DestinationKey's <=>), the
+//   order in which they were added (VirtualService::order), so that every balancer
+//   behind ECMP builds the same Maglev table and a flow meets the same real server on
+//   whichever balancer it reaches. When the kernel's order differs (a different config
+//   order or insertion history, an ipvsadm behind lvsd's back, a new real server that
+//   sorts before existing ones), the destinations from the first out-of-place one
+//   onward are deleted and added again in key order: the kernel keeps a deleted
+//   destination that has connections in its trash and the add takes it back
+//   (ip_vs_ctl.c ip_vs_trash_get_dest), so its connections go on (packets arriving
+//   between the two ops are dropped: TCP retransmits them). Nothing is sent when the
+//   order is canonical or unknown (`order` empty). Other schedulers do not depend on
+//   the order: one op per change, as above.
+// Order: service adds and edits, then the reorder deletes, then destination adds (in
+// key order), edits and deletes (adds first, so that a service whose real servers are
+// replaced never runs empty), then service deletes (a deleted service takes its
+// destinations with it).
 std::vector<Op> diff(const Table& desired, const Table& observed, const std::set<ServiceKey>& owned);
 
-// Applies one acknowledged op to a table (the reconciler's picture of the kernel).
+// Whether `diff` keeps the destinations of `s` in canonical order (the mh scheduler).
+bool keeps_canonical_order(const Service& s);
+
+// Applies one acknowledged op to a table (the reconciler's picture of the kernel; an
+// added destination goes last in `order`).
 void apply_to(Table& table, const Op& op);
 
 struct ReconcileReport {
