@@ -72,7 +72,7 @@ std::string bird_balancer_conf(int index, BfdTimers bfd) {
     return s;
 }
 
-std::string lvsd_conf(int index, int real_servers, const std::string& socket, bool announce) {
+std::string lvsd_conf(int index, int real_servers, const std::string& socket, const std::string& bird_socket) {
     std::string reals;
     for (int i = 0; i < real_servers; ++i)
         reals += fmt::format(
@@ -80,11 +80,14 @@ std::string lvsd_conf(int index, int real_servers, const std::string& socket, bo
             "          TCP_CHECK = {{ connect_timeout = 1; retry = 0; delay_before_retry = 1; }}; }}{}\n",
             rs_addr(i), kPort, i + 1 < real_servers ? "," : "");
     return fmt::format(
-        "global_defs = {{\n    router_id = \"lb{}\";\n    control_socket = \"{}\";\n    reconcile_interval = 10;\n}};\n"
+        // reconcile_interval: long, so that lvsd does not set sloppy_tcp back in the middle of
+        // the negative control (it does on every reconcile); changes still apply at once.
+        "global_defs = {{\n    router_id = \"lb{}\";\n    control_socket = \"{}\";\n    reconcile_interval = 3600;\n"
+        "    bird_socket = \"{}\";\n}};\n"
         "virtual_servers = (\n  {{\n    address = \"{}\";\n    port = {};\n    protocol = \"TCP\";\n"
         "    lb_algo = \"mh\";\n    mh-port = true;\n    lb_kind = \"DR\";\n    delay_loop = 1;\n"
-        "    inhibit_on_failure = true;\n{}    real_servers = (\n{}    );\n  }}\n);\n",
-        index + 1, socket, kVip, kPort, announce ? "    announce = true;\n" : "", reals);
+        "    inhibit_on_failure = true;\n    announce = true;\n    real_servers = (\n{}    );\n  }}\n);\n",
+        index + 1, socket, bird_socket, kVip, kPort, reals);
 }
 
 RouteLog::RouteLog(const lvsd::testing::Lab& lab, const std::string& ns, const std::string& prefix)

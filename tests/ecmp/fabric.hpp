@@ -46,9 +46,9 @@ std::string bird_router_conf(int balancers, BfdTimers bfd);
 // the router with itself as next hop.
 std::string bird_balancer_conf(int index, BfdTimers bfd);
 // lvsd on balancer `index`: one announced DR service on the VIP, mh with mh-port, the
-// real servers in one order, TCP_CHECK every second. `announce`: whether the virtual
-// server carries `announce = true;` (false: the route is put in by the test).
-std::string lvsd_conf(int index, int real_servers, const std::string& socket, bool announce);
+// real servers in one order, TCP_CHECK every second, announced (`announce = true;`) with
+// lvsd's default table and protocol; `bird_socket`: that balancer's BIRD.
+std::string lvsd_conf(int index, int real_servers, const std::string& socket, const std::string& bird_socket);
 
 // One change of the VIP's route in the router's FIB.
 struct RouteEvent {

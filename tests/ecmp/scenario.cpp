@@ -255,13 +255,11 @@ private:
         sysctl("router", "net.ipv4.ip_forward", "1");
         sysctl("router", "net.ipv4.fib_multipath_hash_policy", "1");
         for (int i = 0; i < kBalancers; ++i)
-            // The VIP is a local address on every balancer, so that IPVS sees its packets
-            // (lvsd adds it to announce_interface when it announces; by hand until then).
-            // The default route is the router, as for any host: the balancer's own answers
+            // lvsd makes the VIP a local address (on announce_interface, lo), so that
+            // IPVS sees its packets. The default route is the router, as for any host: the balancer's own answers
             // (a reset from its stack, in the negative control) reach the client.
-            batch(lb(i), fmt::format("link set eth0 up\naddress add {}/24 dev eth0\n{}route add default via {}\n",
-                                     lb_addr(i), announce_ ? "" : fmt::format("address add {}/32 dev lo\n", kVip),
-                                     kRouterFabric));
+            batch(lb(i), fmt::format("link set eth0 up\naddress add {}/24 dev eth0\nroute add default via {}\n",
+                                     lb_addr(i), kRouterFabric));
         for (int i = 0; i < kRealServers; ++i) {
             const std::string n = "rs" + std::to_string(i + 1);
             // DR: the VIP on lo, never answered for by ARP; replies go straight to the router.
@@ -283,7 +281,8 @@ private:
             write_file(dir_ + "/" + lb(i) + ".bird.conf", bird_balancer_conf(i, bfd));
             start_bird(i);
             socket_[i] = dir_ + "/" + lb(i) + ".sock";
-            write_file(dir_ + "/" + lb(i) + ".conf", lvsd_conf(i, kRealServers, socket_[i], announce_));
+            write_file(dir_ + "/" + lb(i) + ".conf",
+                       lvsd_conf(i, kRealServers, socket_[i], dir_ + "/" + lb(i) + ".bird.ctl"));
             start_lvsd(i);
         }
         const auto t = Clock::now();
@@ -298,12 +297,6 @@ private:
         }, 60s);
         if (!check(tables, "every balancer's IPVS table holds the service with all real servers", logs()))
             throw Aborted("the balancers did not come up");
-        if (!announce_) {
-            // Until lvsd announces by itself: the route it would install, put in by hand.
-            for (int i = 0; i < kBalancers; ++i) announce_by_hand(i, true);
-        }
-        if (!sloppy_by_lvsd_)
-            for (int i = 0; i < kBalancers; ++i) sysctl(lb(i), "net.ipv4.vs.sloppy_tcp", "1");
         const bool three = wait([&] { return routes_->next_hops().size() == kBalancers; }, 60s);
         check(three, fmt::format("the router's FIB has the VIP with {} next hops", kBalancers),
               fmt::format("after {:.2f} s: {}", Seconds(Clock::now() - t).count(), hops_str(routes_->next_hops())));
@@ -311,11 +304,6 @@ private:
         for (int i = 0; i < kBalancers; ++i)
             check(read_in(lb(i), "/proc/sys/net/ipv4/vs/sloppy_tcp").starts_with("1"),
                   fmt::format("net.ipv4.vs.sloppy_tcp is 1 on {}", lb(i)));
-    }
-
-    void announce_by_hand(int i, bool on) {
-        lab_->ip(lb(i), fmt::format("route {} {}/32 dev lo table {} proto {}", on ? "add" : "del", kVip, kAnnounceTable,
-                                    kAnnounceProtocol));
     }
 
     void start_bird(int i) {
@@ -416,25 +404,17 @@ private:
     // ---- steps
 
     void drain(int i) {
-        if (announce_) {
-            auto r = lvsctl(i, {"drain", "--balancer"});
-            check(r.ok(), "lvsctl drain --balancer succeeds", r.output);
-        } else {
-            announce_by_hand(i, false);
-        }
+        auto r = lvsctl(i, {"drain", "--balancer"});
+        check(r.ok(), fmt::format("lvsctl drain --balancer on {} succeeds", lb(i)), r.output);
     }
 
     void undrain(int i) {
-        if (announce_) {
-            auto r = lvsctl(i, {"undrain", "--balancer"});
-            check(r.ok(), "lvsctl undrain --balancer succeeds", r.output);
-        } else {
-            announce_by_hand(i, true);
-        }
+        auto r = lvsctl(i, {"undrain", "--balancer"});
+        check(r.ok(), fmt::format("lvsctl undrain --balancer on {} succeeds", lb(i)), r.output);
     }
 
     void drain_and_return() {
-        step(fmt::format("{} drained{}", lb(0), announce_ ? " (lvsctl drain --balancer)" : " (route removed by hand)"));
+        step(fmt::format("{} drained (lvsctl drain --balancer)", lb(0)));
         auto from = routes_->size();
         auto t = Clock::now();
         const auto before = scheduled();
@@ -477,6 +457,9 @@ private:
         auto gone = route_change(from, d, false, 10s);
         pause(kSettle);
         const auto s = flows_->current();
+        for (int i = 0; i < kBalancers; ++i)
+            if (i != d && !read_in(lb(i), "/proc/sys/net/ipv4/vs/sloppy_tcp").starts_with("0"))
+                throw Aborted(fmt::format("negative control: sloppy_tcp on {} was set back during the step", lb(i)));
         check(gone && s.resets > 0, fmt::format("flows moved to {} are reset (the scenario can see a reset)", others),
               fmt::format("{} of {} reset", s.resets, opt_.flows));
         measured("negative control (sloppy_tcp=0): flows reset during a drain", fmt::format("{} of {}", s.resets, opt_.flows));
@@ -665,10 +648,6 @@ private:
     std::vector<std::unique_ptr<HttpServer>> servers_;
     std::unique_ptr<RouteLog> routes_;
     std::unique_ptr<FlowPool> flows_;
-    // What lvsd does by itself (issue 14's announce and ecmp-ipvs parts); until they are
-    // merged the scenario does it by hand.
-    bool announce_ = false;
-    bool sloppy_by_lvsd_ = false;
 };
 
 }  // namespace
