@@ -1,7 +1,10 @@
 #include "ecmp/fabric.hpp"
 
 #include <ctime>
+#include <fstream>
 #include <regex>
+#include <sstream>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -25,51 +28,49 @@ double time_of_day_now() {
 
 namespace {
 
-std::string bfd_block(const std::string& ifname, BfdTimers bfd) {
-    return fmt::format(
-        "# Detection time: interval x multiplier = {} ms (RFC 5880 6.8.4).\n"
-        "protocol bfd {{\n    interface \"{}\" {{ interval {} ms; multiplier {}; }};\n}}\n",
-        bfd.interval.count() * bfd.multiplier, ifname, bfd.interval.count(), bfd.multiplier);
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
 }
 
-// Short BGP timers: the scenario restarts sessions and should not wait BIRD's default 5 s
-// connect delay or its error back-off; BFD, not the hold timer, detects a dead peer.
-constexpr const char* kBgpTimers =
-    "    bfd on;\n    hold time 9;\n    connect delay time 1;\n    connect retry time 2;\n    error wait time 1, 4;\n";
+// Replaces every match of `re` and insists there was one: a shipped file that changed
+// shape must fail loudly, not run half-adapted.
+std::string must_replace(const std::string& text, const std::string& re, const std::string& with,
+                         const std::string& what) {
+    const std::regex r(re);
+    if (!std::regex_search(text, r))
+        throw std::runtime_error(fmt::format("adapting {}: no match for /{}/ (did the file change?)", what, re));
+    return std::regex_replace(text, r, with);
+}
+
+std::string adapt_common(std::string t, BfdTimers bfd, const std::string& what) {
+    t = must_replace(t, "log syslog all;", "log stderr all;", what);
+    t = must_replace(t, "min rx interval [0-9]+ ms;(\\s*)min tx interval [0-9]+ ms;(\\s*)multiplier [0-9]+;",
+                     fmt::format("min rx interval {0} ms;$1min tx interval {0} ms;$2multiplier {1};",
+                                 bfd.interval.count(), bfd.multiplier),
+                     what);
+    return must_replace(t, "\\n(\\s*)keepalive time ([0-9]+);",
+                        "\n$1keepalive time $2;\n$1connect delay time 1;\n$1connect retry time 2;\n"
+                        "$1error wait time 1, 4;",
+                        what);
+}
 
 }  // namespace
 
-std::string bird_router_conf(int balancers, BfdTimers bfd) {
-    std::string s = fmt::format(
-        "# The router in front of the balancers (the ECMP scenario).\n"
-        "log stderr all;\nrouter id {};\n"
-        "protocol device {{ }}\n"
-        "# Every balancer's path to the VIP in one multipath route (the router spreads flows\n"
-        "# by net.ipv4.fib_multipath_hash_policy=1, over the 5-tuple).\n"
-        "protocol kernel {{\n    merge paths on;\n    ipv4 {{ import none; export all; }};\n}}\n",
-        kRouterFabric);
-    s += bfd_block("eth1", bfd);
-    s += fmt::format("template bgp balancer {{\n    local {} as {};\n{}    ipv4 {{ import all; export none; }};\n}}\n",
-                     kRouterFabric, kRouterAs, kBgpTimers);
-    for (int i = 0; i < balancers; ++i)
-        s += fmt::format("protocol bgp lb{} from balancer {{ neighbor {} as {}; }}\n", i + 1, lb_addr(i), kBalancerAs);
-    return s;
+std::string bird_router_conf(const std::string& source_dir, BfdTimers bfd) {
+    const std::string what = "etc/bird-router-example.conf";
+    std::string t = adapt_common(read_file(source_dir + "/" + what), bfd, what);
+    return must_replace(t, "\\nprotocol bgp lb[0-9]_6 [^\\n]*", "", what);
 }
 
-std::string bird_balancer_conf(int index, BfdTimers bfd) {
-    std::string s = fmt::format(
-        "# Balancer lb{}: announces what lvsd puts in its table.\n"
-        "log stderr all;\nrouter id {};\n"
-        "protocol device {{ }}\n"
-        "protocol kernel lvsd {{\n    kernel table {};\n    learn;\n"
-        "    ipv4 {{ import where krt_source = {}; export none; }};\n}}\n",
-        index + 1, lb_addr(index), kAnnounceTable, kAnnounceProtocol);
-    s += bfd_block("eth0", bfd);
-    s += fmt::format(
-        "protocol bgp uplink {{\n    local {} as {};\n    neighbor {} as {};\n{}"
-        "    ipv4 {{ import none; export where proto = \"lvsd\"; next hop self; }};\n}}\n",
-        lb_addr(index), kBalancerAs, kRouterFabric, kRouterAs, kBgpTimers);
-    return s;
+std::string bird_balancer_conf(const std::string& source_dir, int index, BfdTimers bfd) {
+    const std::string what = "etc/bird-lvsd.conf";
+    std::string t = adapt_common(read_file(source_dir + "/" + what), bfd, what);
+    t = must_replace(t, "\\nrouter id 198\\.51\\.100\\.1;", "\nrouter id " + lb_addr(index) + ";", what);
+    return must_replace(t, "\\nprotocol bgp router6 from to_router \\{[\\s\\S]*?\\n\\}\\n", "\n", what);
 }
 
 std::string lvsd_conf(int index, int real_servers, const std::string& socket, const std::string& bird_socket) {

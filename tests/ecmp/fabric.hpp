@@ -18,16 +18,16 @@ namespace lvsd::ecmp {
 
 inline constexpr const char* kVip = "192.0.2.10";
 inline constexpr int kPort = 8080;
-inline constexpr const char* kRouterFabric = "203.0.113.1";
-inline constexpr const char* kRouterClient = "198.51.100.1";
-inline constexpr const char* kClient = "198.51.100.2";
-inline constexpr int kRouterAs = 64496;    // RFC 5398 documentation ASNs
-inline constexpr int kBalancerAs = 64497;
-inline constexpr int kAnnounceTable = 100;  // lvsd's defaults (global_defs announce_*)
-inline constexpr int kAnnounceProtocol = 250;
+// The fabric is the network of etc/bird-lvsd.conf and etc/bird-router-example.conf (router
+// 198.51.100.254, balancers .1, .2, .3), so that the shipped files run nearly as they are.
+inline constexpr const char* kRouterFabric = "198.51.100.254";
+inline constexpr const char* kRouterClient = "203.0.113.1";
+inline constexpr const char* kClient = "203.0.113.2";
 
-inline std::string lb_addr(int i) { return "203.0.113." + std::to_string(11 + i); }
-inline std::string rs_addr(int i) { return "203.0.113." + std::to_string(21 + i); }
+inline std::string lb_addr(int i) { return "198.51.100." + std::to_string(1 + i); }
+inline std::string rs_addr(int i) { return "198.51.100." + std::to_string(21 + i); }
+// The router's BGP session with balancer i, as etc/bird-router-example.conf names it.
+inline std::string router_session(int i) { return "lb" + std::to_string(i + 1) + "_4"; }
 
 // Seconds since local midnight of "HH:MM:SS.frac" found at `pos` in `text`; nullopt if
 // there is none. lvsd's log lines and `ip -ts` both stamp local time: comparable.
@@ -39,12 +39,13 @@ struct BfdTimers {
     int multiplier;
 };
 
-// The router: BGP with BFD to every balancer, their routes merged into one multipath
-// route in the main table (kernel protocol `merge paths`).
-std::string bird_router_conf(int balancers, BfdTimers bfd);
-// A balancer: learns lvsd's table (routes of lvsd's protocol only) and announces it to
-// the router with itself as next hop.
-std::string bird_balancer_conf(int index, BfdTimers bfd);
+// etc/bird-router-example.conf and etc/bird-lvsd.conf (under `source_dir`) adapted to the
+// lab: log to stderr, the balancer's router id, the scenario's BFD timers, IPv4 only (the
+// lab has no IPv6 sessions), and short BGP reconnect timers (BIRD waits `error wait time`,
+// 60 s by default, before it reconnects after BFD took a session down). Throws
+// std::runtime_error when a file no longer has what is adapted.
+std::string bird_router_conf(const std::string& source_dir, BfdTimers bfd);
+std::string bird_balancer_conf(const std::string& source_dir, int index, BfdTimers bfd);
 // lvsd on balancer `index`: one announced DR service on the VIP, mh with mh-port, the
 // real servers in one order, TCP_CHECK every second, announced (`announce = true;`) with
 // lvsd's default table and protocol; `bird_socket`: that balancer's BIRD.

@@ -1,5 +1,6 @@
 #include "ecmp/scenario.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -81,6 +82,13 @@ std::string hops_str(const std::set<std::string>& hops) {
 }
 
 std::string lb(int i) { return "lb" + std::to_string(i + 1); }
+
+// "198.51.100.21", 8080 -> "C6336415:1F90", as /proc/net/ip_vs writes a destination.
+std::string proc_endpoint(const std::string& addr, int port) {
+    in_addr a{};
+    ::inet_pton(AF_INET, addr.c_str(), &a);
+    return fmt::format("{:08X}:{:04X}", ntohl(a.s_addr), port);
+}
 
 class Scenario {
 public:
@@ -273,12 +281,12 @@ private:
 
         routes_ = std::make_unique<RouteLog>(*lab_, "router", kVip);
         const BfdTimers bfd{opt_.bfd_interval, opt_.bfd_multiplier};
-        write_file(dir_ + "/router.bird.conf", bird_router_conf(kBalancers, bfd));
+        write_file(dir_ + "/router.bird.conf", bird_router_conf(opt_.source_dir, bfd));
         router_bird_ = std::make_unique<lt::Process>(lab_->spawn(
             "router", {"bird", "-f", "-c", dir_ + "/router.bird.conf", "-s", dir_ + "/router.bird.ctl", "-P",
                        dir_ + "/router.bird.pid"}));
         for (int i = 0; i < kBalancers; ++i) {
-            write_file(dir_ + "/" + lb(i) + ".bird.conf", bird_balancer_conf(i, bfd));
+            write_file(dir_ + "/" + lb(i) + ".bird.conf", bird_balancer_conf(opt_.source_dir, i, bfd));
             start_bird(i);
             socket_[i] = dir_ + "/" + lb(i) + ".sock";
             write_file(dir_ + "/" + lb(i) + ".conf",
@@ -291,7 +299,7 @@ private:
             for (int i = 0; i < kBalancers; ++i) {
                 const auto s = read_in(lb(i), "/proc/thread-self/net/ip_vs");
                 for (int r = 0; r < kRealServers; ++r)
-                    if (s.find(fmt::format("-> {:08X}:1F90", 0xCB007100u + 21 + r)) == std::string::npos) return false;
+                    if (s.find("-> " + proc_endpoint(rs_addr(r), kPort)) == std::string::npos) return false;
             }
             return true;
         }, 60s);
@@ -526,9 +534,9 @@ private:
         ::kill(bird_[i]->pid(), SIGKILL);
         auto gone = route_change(from, i, false, 10s);
         const double took = gone ? gone->tod - t : -1;
-        auto why = lab_->exec("router", {"birdc", "-s", dir_ + "/router.bird.ctl", "show", "protocols", lb(i)});
+        auto why = lab_->exec("router", {"birdc", "-s", dir_ + "/router.bird.ctl", "show", "protocols", router_session(i)});
         std::smatch m;
-        const std::string info = std::regex_search(why.output, m, std::regex("\\n" + lb(i) + "\\s+BGP.*?  (\\S.*)"))
+        const std::string info = std::regex_search(why.output, m, std::regex("\\n" + router_session(i) + "\\s+BGP.*?  (\\S.*)"))
                                      ? m[1].str() : why.output;
         check(gone && took <= detect + 0.5,
               fmt::format("the router drops the next hop within the BFD detection time {:.1f} s (+0.5 s)", detect),
@@ -566,9 +574,9 @@ private:
         set_link("sw", lb(i) + "-p", false);
         auto gone = route_change(from, i, false, 10s);
         const double took = gone ? gone->tod - t : -1;
-        auto why = lab_->exec("router", {"birdc", "-s", dir_ + "/router.bird.ctl", "show", "protocols", lb(i)});
+        auto why = lab_->exec("router", {"birdc", "-s", dir_ + "/router.bird.ctl", "show", "protocols", router_session(i)});
         std::smatch m;
-        const std::string info = std::regex_search(why.output, m, std::regex("\\n" + lb(i) + "\\s+BGP.*?  (\\S.*)"))
+        const std::string info = std::regex_search(why.output, m, std::regex("\\n" + router_session(i) + "\\s+BGP.*?  (\\S.*)"))
                                      ? m[1].str() : why.output;
         check(gone && took <= detect + 0.5 && info.find("BFD") != std::string::npos,
               fmt::format("BFD takes the next hop away within its detection time {:.1f} s (+0.5 s)", detect),

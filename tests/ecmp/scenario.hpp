@@ -5,15 +5,15 @@
 // scenario drains, fails, crashes and restarts balancers under them and counts the
 // connections reset.
 //
-//   client 198.51.100.2 ── router 198.51.100.1 / 203.0.113.1 (BIRD: BGP+BFD to lb1..3,
-//                           │  kernel protocol with merge paths; fib_multipath_hash_policy=1)
-//                        fabric bridge 203.0.113.0/24
+//   client 203.0.113.2 ── router 203.0.113.1 / 198.51.100.254 (BIRD: etc/bird-router-example.conf,
+//                           │  BGP+BFD to lb1..3, merge paths; fib_multipath_hash_policy=1)
+//                        fabric bridge 198.51.100.0/24
 //        ┌──────────┬──────┴────┬──────────┬──────────┬──────────┐
-//   lb1 .11    lb2 .12     lb3 .13     rs1 .21    rs2 .22    rs3 .23
-//   lvsd + BIRD each: VIP 192.0.2.10/32     HTTP on 8080 (DR: VIP on lo,
-//   in table 100, proto 250, learned and    arp_ignore=1, arp_announce=2)
-//   announced by BGP; IPVS mh + mh-port,
-//   sloppy_tcp=1
+//   lb1 .1     lb2 .2      lb3 .3      rs1 .21    rs2 .22    rs3 .23
+//   lvsd + BIRD (etc/bird-lvsd.conf) each:  HTTP on 8080 (DR: VIP on lo,
+//   VIP 192.0.2.10/32 in table 100, proto   arp_ignore=1, arp_announce=2)
+//   250 while the service has its quorum;
+//   IPVS mh + mh-port, sloppy_tcp=1
 //
 // One implementation, two drivers: the kernel-tier test tests/kernel/ecmp (every check an
 // expectation) and bench/ecmp (the figures, with more withdrawal runs). Both run in the VM
@@ -36,8 +36,9 @@ struct Options {
     int flows = 300;              // long-lived connections through the VIP
     std::chrono::milliseconds period{1000};  // each flow sends a request this often
     int withdraw_runs = 1;        // times one balancer loses all its real servers and recovers
-    // BFD on every BGP session (router and balancers alike). Detection time is
-    // interval x multiplier (RFC 5880 §6.8.4); 200 ms x 5 holds under the VM's TCG.
+    // BFD on every BGP session (router and balancers alike), in place of the shipped
+    // files' 100 ms x 3. Detection time is interval x multiplier (RFC 5880 §6.8.4);
+    // 200 ms x 5 holds under the VM's TCG.
     std::chrono::milliseconds bfd_interval{200};
     int bfd_multiplier = 5;
 };
