@@ -33,6 +33,11 @@ inline std::string router_session(int i) { return "lb" + std::to_string(i + 1) +
 // there is none. lvsd's log lines and `ip -ts` both stamp local time: comparable.
 std::optional<double> time_of_day(const std::string& text, std::size_t pos = 0);
 double time_of_day_now();
+// later - earlier, both from time_of_day(), across midnight too (for spans under 12 h).
+inline double tod_delta(double later, double earlier) {
+    const double d = later - earlier;
+    return d < -43200 ? d + 86400 : d;
+}
 
 struct BfdTimers {
     std::chrono::milliseconds interval;

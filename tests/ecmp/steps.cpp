@@ -96,7 +96,7 @@ void Scenario::all_real_servers_fail(int i, int run) {
     const auto at = log.find("quorum lost", log_from);
     std::optional<double> verdict;
     if (at != std::string::npos) verdict = time_of_day(log.substr(log.rfind('\n', at) + 1));
-    const double took = gone && verdict ? gone->tod - *verdict : -1;
+    const double took = gone && verdict ? tod_delta(gone->tod, *verdict) : -1;
     if (gone && verdict) report_.withdraw_s.push_back(took);
     check(gone && verdict && took <= 1.0, "the router drops the next hop within 1 s of lvsd's verdict",
           gone && verdict ? fmt::format("{:.3f} s after 'quorum lost' ({:.2f} s after the block)", took,
@@ -126,7 +126,7 @@ void Scenario::bird_crash(int i) {
     bird_up_[i] = false;
     ::kill(bird_[i]->pid(), SIGKILL);
     auto gone = route_change(from, i, false, 10s);
-    const double took = gone ? gone->tod - t : -1;
+    const double took = gone ? tod_delta(gone->tod, t) : -1;
     auto why = lab_->exec("router", {"birdc", "-s", dir_ + "/router.bird.ctl", "show", "protocols", router_session(i)});
     std::smatch m;
     const std::string info = std::regex_search(why.output, m, std::regex("\\n" + router_session(i) + "\\s+BGP.*?  (\\S.*)"))
@@ -164,7 +164,7 @@ void Scenario::link_cut(int i) {
     const double t = time_of_day_now();
     set_link("sw", lb(i) + "-p", false);
     auto gone = route_change(from, i, false, 10s);
-    const double took = gone ? gone->tod - t : -1;
+    const double took = gone ? tod_delta(gone->tod, t) : -1;
     auto why = lab_->exec("router", {"birdc", "-s", dir_ + "/router.bird.ctl", "show", "protocols", router_session(i)});
     std::smatch m;
     const std::string info = std::regex_search(why.output, m, std::regex("\\n" + router_session(i) + "\\s+BGP.*?  (\\S.*)"))
