@@ -202,10 +202,17 @@ void Scenario::lvsd_restart(int i) {
     auto r = wait([&] { return lvsctl(i, {"status"}).ok(); }, 30s);
     check(r, "the new lvsd answers lvsctl status");
     pause(kSettle);  // a check round and a reconcile after the start
+    // Only this balancer's next hop counts: another session's BFD hiccup under the
+    // emulated CPU is not the restart's doing (and is printed with the route changes).
     const auto events = routes_->events();
-    std::string flaps;
-    for (std::size_t k = from; k < events.size(); ++k) flaps += "\n  " + events[k].line;
-    check(events.size() == from, "the router's route does not change (the new lvsd adopts its route)", flaps);
+    std::string changes;
+    bool flapped = false;
+    for (std::size_t k = from; k < events.size(); ++k) {
+        changes += "\n  " + events[k].line;
+        flapped = flapped || !events[k].next_hops.contains(lb_addr(i));
+    }
+    check(!flapped, fmt::format("the router keeps {}'s next hop throughout (the new lvsd adopts its route)", lb(i)),
+          changes);
     settled("lvsd restarted");
 }
 
