@@ -6,8 +6,10 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <netlink/errno.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/route.h>
@@ -89,6 +91,7 @@ Result<void> describe(Route& r, NlAddr& dst, const Table& t, const IpAddress& vi
 Routes::~Routes() {
     if (sock_) nl_socket_free(sock_);
     if (events_) nl_socket_free(events_);
+    if (dump_) nl_socket_free(dump_);
 }
 
 Result<void> Routes::open() {
@@ -97,6 +100,15 @@ Result<void> Routes::open() {
     if (!sock_ || !events_) return make_error(ENOMEM, "open rtnetlink sockets for announced routes: out of memory");
     if (int err = nl_connect(sock_, NETLINK_ROUTE); err < 0)
         return make_error(-err, "open rtnetlink socket for announced routes: {}", nl_geterror(err));
+    // Filtered route dumps on a socket of their own (see dump_family): libnl's address
+    // dump does not pass the kernel's strict checks. Without them (Linux < 4.20) the
+    // route dumps are filtered here.
+    dump_ = nl_socket_alloc();
+    if (!dump_) return make_error(ENOMEM, "open rtnetlink sockets for announced routes: out of memory");
+    if (int err = nl_connect(dump_, NETLINK_ROUTE); err < 0)
+        return make_error(-err, "open rtnetlink socket for announced routes: {}", nl_geterror(err));
+    const int one = 1;
+    (void)::setsockopt(nl_socket_get_fd(dump_), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
     nl_socket_disable_seq_check(events_);
     nl_socket_disable_auto_ack(events_);
     if (int err = nl_connect(events_, NETLINK_ROUTE); err < 0)
@@ -112,34 +124,100 @@ Result<void> Routes::open() {
 
 int Routes::events_fd() const { return events_ ? nl_socket_get_fd(events_) : -1; }
 
-bool Routes::drain_events() {
-    bool complete = true;
-    char buf[16384];
+bool Routes::drain_events(const Table& t) {
+    bool relevant = false;
+    const unsigned ifindex = ::if_nametoindex(t.interface.c_str());
+    alignas(nlmsghdr) char buf[32768];
     for (;;) {
         const ssize_t n = ::recv(nl_socket_get_fd(events_), buf, sizeof buf, MSG_DONTWAIT);
-        if (n > 0) continue;
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == ENOBUFS) {
-            complete = false;
+            relevant = true;
             continue;
         }
-        return complete;
+        if (n <= 0) return relevant;
+        int left = static_cast<int>(n);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+            if ((h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE) &&
+                h->nlmsg_len >= NLMSG_LENGTH(sizeof(rtmsg))) {
+                const auto* r = static_cast<const rtmsg*>(NLMSG_DATA(h));
+                uint32_t table = r->rtm_table;
+                int alen = static_cast<int>(RTM_PAYLOAD(h));
+                for (auto* a = RTM_RTA(r); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+                    if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) >= sizeof(uint32_t))
+                        std::memcpy(&table, RTA_DATA(a), sizeof table);
+                relevant = relevant || table == t.table;
+            } else if ((h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) &&
+                       h->nlmsg_len >= NLMSG_LENGTH(sizeof(ifaddrmsg))) {
+                const auto* a = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
+                relevant = relevant || a->ifa_index == ifindex || ifindex == 0;
+            }
+        }
     }
 }
 
-Result<std::set<IpAddress>> Routes::dump(const Table& t) {
-    nl_cache* raw = nullptr;
-    if (int err = rtnl_route_alloc_cache(sock_, AF_UNSPEC, 0, &raw); err < 0)
+// One family's routes of table t.table, protocol t.protocol. With NETLINK_GET_STRICT_CHK
+// (Linux 4.20+) the kernel itself filters the dump on table and protocol, so that a host
+// with a large main table does not send it all on every reconcile; an older kernel sends
+// everything and the filter below keeps ours.
+Result<void> Routes::dump_family(const Table& t, int family, std::set<IpAddress>& out) {
+    struct Seen {
+        const Table* t;
+        std::set<IpAddress>* out;
+    } seen{&t, &out};
+    nl_msg* msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP);
+    if (!msg) return make_error(ENOMEM, "dump routes of table {}: out of memory", t.table);
+    rtmsg head{};
+    head.rtm_family = static_cast<unsigned char>(family);
+    head.rtm_table = static_cast<unsigned char>(t.table < 256 ? t.table : unsigned{RT_TABLE_UNSPEC});
+    head.rtm_protocol = t.protocol;
+    int err = nlmsg_append(msg, &head, sizeof head, NLMSG_ALIGNTO);
+    if (err >= 0) err = nla_put_u32(msg, RTA_TABLE, t.table);
+    if (err >= 0) err = nl_send_auto(dump_, msg);
+    nlmsg_free(msg);
+    if (err < 0) return make_error(-err, "dump routes of table {}: {}", t.table, nl_geterror(err));
+    nl_cb* cb = nl_cb_clone(nl_socket_get_cb(dump_));
+    if (!cb) return make_error(ENOMEM, "dump routes of table {}: out of memory", t.table);
+    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM,
+              [](nl_msg* m, void* arg) -> int {
+                  auto* s = static_cast<Seen*>(arg);
+                  nlmsghdr* h = nlmsg_hdr(m);
+                  if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) return NL_OK;
+                  const auto* r = static_cast<const rtmsg*>(NLMSG_DATA(h));
+                  uint32_t table = r->rtm_table;
+                  std::optional<IpAddress> dst;
+                  int alen = static_cast<int>(RTM_PAYLOAD(h));
+                  for (auto* a = RTM_RTA(r); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+                      if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) >= sizeof(uint32_t))
+                          std::memcpy(&table, RTA_DATA(a), sizeof table);
+                      if (a->rta_type != RTA_DST) continue;
+                      const auto* b = static_cast<const unsigned char*>(RTA_DATA(a));
+                      if (r->rtm_family == AF_INET && RTA_PAYLOAD(a) == 4 && r->rtm_dst_len == 32) {
+                          boost::asio::ip::address_v4::bytes_type v4;
+                          std::copy(b, b + 4, v4.begin());
+                          dst = IpAddress(boost::asio::ip::address_v4(v4));
+                      } else if (r->rtm_family == AF_INET6 && RTA_PAYLOAD(a) == 16 && r->rtm_dst_len == 128) {
+                          boost::asio::ip::address_v6::bytes_type v6;
+                          std::copy(b, b + 16, v6.begin());
+                          dst = IpAddress(boost::asio::ip::address_v6(v6));
+                      }
+                  }
+                  if (dst && table == s->t->table && r->rtm_protocol == s->t->protocol) s->out->insert(*dst);
+                  return NL_OK;
+              },
+              &seen);
+    err = nl_recvmsgs(dump_, cb);
+    nl_cb_put(cb);
+    // A table that has no route does not exist for the kernel's filtered dump.
+    if (err < 0 && err != -NLE_OBJ_NOTFOUND)
         return make_error(-err, "dump routes of table {}: {}", t.table, nl_geterror(err));
-    Cache cache(raw);
+    return {};
+}
+
+Result<std::set<IpAddress>> Routes::dump(const Table& t) {
     std::set<IpAddress> out;
-    for (nl_object* o = nl_cache_get_first(cache.p); o; o = nl_cache_get_next(o)) {
-        auto* r = reinterpret_cast<rtnl_route*>(o);
-        if (rtnl_route_get_table(r) != t.table || rtnl_route_get_protocol(r) != t.protocol) continue;
-        nl_addr* dst = rtnl_route_get_dst(r);
-        auto a = read(dst);
-        if (a && static_cast<int>(nl_addr_get_prefixlen(dst)) == host_length(*a)) out.insert(*a);
-    }
+    for (int family : {AF_INET, AF_INET6})
+        if (auto r = dump_family(t, family, out); !r) return r.error();
     return out;
 }
 

@@ -40,9 +40,10 @@ public:
     // changes on the host, whoever changed it.
     Result<void> open();
     int events_fd() const;
-    // Reads every pending event (their content does not matter: the caller dumps again).
-    // False when events were lost (ENOBUFS): dump anyway.
-    bool drain_events();
+    // Reads every pending event and says whether one may concern `t`: a route of its table
+    // or an address of its interface (a BGP host sees many route changes of other tables,
+    // and each reconcile dumps). Lost events (ENOBUFS) count as relevant.
+    bool drain_events(const Table& t);
 
     // The host routes (/32, /128) of `t.protocol` in `t.table`, both families.
     Result<std::set<IpAddress>> dump(const Table& t);
@@ -59,8 +60,10 @@ public:
 
 private:
     Result<int> ifindex(const std::string& interface);
+    Result<void> dump_family(const Table& t, int family, std::set<IpAddress>& out);
     nl_sock* sock_ = nullptr;
     nl_sock* events_ = nullptr;
+    nl_sock* dump_ = nullptr;  // strict (filtered) route dumps
 };
 
 }  // namespace lvsd::announce

@@ -336,6 +336,11 @@ std::string format_plan(const Config& c) {
             out += fmt::format("  sorry server {} replaces the real servers while the quorum is down\n",
                                format_endpoint(vs.sorry_server->address, vs.sorry_server->port));
         if (vs.alpha) out += "  alpha: real servers with a check start down (* above) until it succeeds\n";
+        if (vs.announce)
+            out += fmt::format("  announced: route {}/{} in table {} (protocol {}, dev {}) while every announced service "
+                               "on {} has its quorum and the balancer is not drained\n",
+                               vs.address, vs.family == Family::V4 ? 32 : 128, c.global.announce.table,
+                               c.global.announce.protocol, c.global.announce.interface, vs.address);
     }
     return out;
 }

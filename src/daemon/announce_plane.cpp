@@ -216,8 +216,7 @@ void AnnouncePlane::watch() {
     *loop = [this, loop] {
         events_->async_wait(asio::posix::stream_descriptor::wait_read, [this, loop](const boost::system::error_code& ec) {
             if (ec || stopped_) return;
-            if (!routes_.drain_events()) spdlog::warn("announce: rtnetlink events were lost (ENOBUFS); dumping the table");
-            reconcile("a change on the host");
+            if (routes_.drain_events(table_)) reconcile("a change on the host");
             (*loop)();
         });
     };
@@ -250,6 +249,25 @@ void AnnouncePlane::stop() {
     spdlog::info("announce: withdrew {} route{} from table {} on the way out (BIRD withdraws them from its peers); the VIP "
                  "addresses stay on {} for the flows still arriving",
                  n, n == 1 ? "" : "s", table_.table, table_.interface);
+}
+
+void AnnouncePlane::withdraw_leftovers(const config::Config& config) {
+    if (opened_) return;  // running: the plan owns the table
+    const auto& a = config.global.announce;
+    const announce::Table table{a.table, a.protocol, a.interface};
+    announce::Routes routes;
+    if (auto r = routes.open(); !r) {
+        spdlog::error("announce: {}", r.error().message);
+        return;
+    }
+    auto found = routes.dump(table);
+    if (!found) {
+        spdlog::error("announce: {}", found.error().message);
+        return;
+    }
+    for (const auto& r : *found)
+        if (auto d = routes.remove(table, r); !d) spdlog::error("announce: {}", d.error().message);
+        else spdlog::warn("announce: withdrew {} (left in table {} by an earlier run): nothing is started", host_route(r), table.table);
 }
 
 std::optional<AnnounceStatus> AnnouncePlane::status() const {

@@ -60,6 +60,9 @@ public:
     void update(std::string_view why);
     // SIGTERM: withdraws every route of lvsd's table; addresses stay.
     void stop();
+    // lvsd cannot start (no IPVS): the routes an earlier run left in `config`'s table go,
+    // so that a balancer that cannot balance leaves the ECMP set. Nothing is watched.
+    void withdraw_leftovers(const config::Config& config);
 
     // Hook for `lvsctl drain --balancer --wait`: no route of lvsd's protocol is left in
     // its table (as of the last reconcile). The BIRD side (the routers have dropped this

@@ -167,6 +167,8 @@ bool Daemon::start_engines() {
                               "VIP) until it is there, asked again every {} s and on SIGHUP",
                               r.error().message, kIpvsRetry.count());
             waiting_for_ipvs_ = true;
+            // Nor does it stay in the ECMP set through routes an earlier run left.
+            announce_->withdraw_leftovers(*config_);
             wait_for_ipvs();
             return false;
         }
@@ -399,6 +401,10 @@ ctl::Reply Daemon::on_request(std::string_view line) {
     const bool balancer = (d && std::holds_alternative<ctl::Balancer>(d->target)) ||
                           (u && std::holds_alternative<ctl::Balancer>(u->target));
     const auto* p = std::get_if<ctl::ProgressRequest>(&*request);
+    // Hook (issue #14): `drain --balancer --wait` polls `progress --balancer`; with
+    // announced VIPs it is also done only once announce_->withdrawn() (no route left in
+    // lvsd's table: true right after the drain) and BIRD no longer exports them (the
+    // BIRD control-socket client, daemon/bird_watch).
     if (!services_ && p && std::holds_alternative<ctl::Balancer>(p->target))
         return {true, ctl::format_progress({}) + "\n"};  // nothing to drain: `drain --balancer --wait` ends
     if (!services_ && !balancer) return {false, "no virtual services in the configuration\n"};

@@ -141,7 +141,7 @@ struct Balancer {
     std::chrono::steady_clock::duration last_update{};
 };
 
-class Announce : public ::testing::Test {
+class AnnounceRoutes : public ::testing::Test {
 protected:
     void SetUp() override {
         lab_.netns("lb");
@@ -184,7 +184,7 @@ protected:
 
 }  // namespace
 
-TEST_F(Announce, RouteFollowsTheQuorumVerdict) {
+TEST_F(AnnounceRoutes, RouteFollowsTheQuorumVerdict) {
     Balancer lb(io_, load(config_text()));
     ASSERT_TRUE(run_until([&] { return announced("192.0.2.10") && announced("2001:db8::10"); })) << routes();
     EXPECT_TRUE(on_lo("192.0.2.10/32")) << lab_.ip("lb", "addr show dev lo");
@@ -219,7 +219,7 @@ TEST_F(Announce, RouteFollowsTheQuorumVerdict) {
     ASSERT_TRUE(run_until([&] { return announced("192.0.2.10"); })) << routes();
 }
 
-TEST_F(Announce, BalancerDrainWithdrawsEveryRouteAndUndrainRestores) {
+TEST_F(AnnounceRoutes, BalancerDrainWithdrawsEveryRouteAndUndrainRestores) {
     Balancer lb(io_, load(config_text()));
     ASSERT_TRUE(run_until([&] { return announced("192.0.2.10") && announced("2001:db8::10"); })) << routes();
     lb.announce.set_drained(true);
@@ -233,7 +233,7 @@ TEST_F(Announce, BalancerDrainWithdrawsEveryRouteAndUndrainRestores) {
     EXPECT_TRUE(announced("192.0.2.10") && announced("2001:db8::10")) << routes();
 }
 
-TEST_F(Announce, ChangesBehindLvsdsBackAreRepaired) {
+TEST_F(AnnounceRoutes, ChangesBehindLvsdsBackAreRepaired) {
     Balancer lb(io_, load(config_text()));
     ASSERT_TRUE(run_until([&] { return announced("192.0.2.10"); })) << routes();
     lab_.ip("lb", "route del 192.0.2.10/32 table 100 proto 250");
@@ -249,7 +249,7 @@ TEST_F(Announce, ChangesBehindLvsdsBackAreRepaired) {
     EXPECT_EQ(lb.announce.status()->repairs, 3u);
 }
 
-TEST_F(Announce, RestartAfterKillAdoptsTheRoutesWithoutAFlap) {
+TEST_F(AnnounceRoutes, RestartAfterKillAdoptsTheRoutesWithoutAFlap) {
     {
         Balancer first(io_, load(config_text()));
         ASSERT_TRUE(run_until([&] { return announced("192.0.2.10") && announced("2001:db8::10"); })) << routes();
@@ -280,7 +280,7 @@ TEST_F(Announce, RestartAfterKillAdoptsTheRoutesWithoutAFlap) {
     EXPECT_TRUE(announced("192.0.2.10") && announced("2001:db8::10")) << routes();
 }
 
-TEST_F(Announce, StopWithdrawsEveryRouteAndKeepsTheAddresses) {
+TEST_F(AnnounceRoutes, StopWithdrawsEveryRouteAndKeepsTheAddresses) {
     Balancer lb(io_, load(config_text()));
     ASSERT_TRUE(run_until([&] { return announced("192.0.2.10") && announced("2001:db8::10"); })) << routes();
     lb.announce.stop();
@@ -291,7 +291,7 @@ TEST_F(Announce, StopWithdrawsEveryRouteAndKeepsTheAddresses) {
     EXPECT_EQ(routes(), "");
 }
 
-TEST_F(Announce, AReloadThatStopsAnnouncingRemovesRouteAndAddress) {
+TEST_F(AnnounceRoutes, AReloadThatStopsAnnouncingRemovesRouteAndAddress) {
     Balancer lb(io_, load(config_text()));
     ASSERT_TRUE(run_until([&] { return announced("192.0.2.10") && announced("2001:db8::10"); })) << routes();
     // A reload naming an interface this host lacks is refused before anything changes

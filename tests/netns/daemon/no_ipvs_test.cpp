@@ -87,3 +87,30 @@ TEST(DaemonPrivileges, NonRootIsOneClearMessage) {
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_NE(r.output.find("needs root or CAP_NET_ADMIN"), std::string::npos) << r.output;
 }
+
+// Announced VIPs (issue #14): a balancer that cannot balance must not stay in the ECMP set
+// through routes an earlier run left (kill -9, then a kernel without IPVS): they go, and
+// nothing is announced while lvsd waits.
+TEST(DaemonWithoutIpvs, RoutesAnEarlierRunLeftAreWithdrawn) {
+    struct stat st {};
+    ASSERT_NE(::stat("/proc/net/ip_vs", &st), 0)
+        << "this test expects a host kernel without IPVS (DESIGN.md: CONFIG_IP_VS is not set)";
+    Lab lab;
+    lab.netns("lb");
+    lab.ip("lb", "route add 192.0.2.10/32 dev lo table 100 proto 250");
+    lab.ip("lb", "route add 203.0.113.5/32 dev lo table 100 proto static");  // not lvsd's
+    const std::string conf = "/tmp/" + lab.prefix() + "noipvs-announce.conf";
+    const std::string sock = "/tmp/" + lab.prefix() + "noipvs-announce.sock";
+    std::ofstream(conf) << "global_defs = { control_socket = \"" << sock << "\"; };\n"
+                           "virtual_servers = ( { address = \"192.0.2.10\"; port = 8080; announce = true;\n"
+                           "  real_servers = ( { address = \"127.0.0.2\"; } ); } );\n";
+    auto lvsd = lab.spawn("lb", {kLvsd, "-f", conf});
+    auto routes = [&] { return lab.sh("lb", "ip route show table 100 2>/dev/null").output; };
+    EXPECT_TRUE(wait_until([&] { return routes().find("192.0.2.10") == std::string::npos; }, 10s)) << routes() << lvsd.output();
+    EXPECT_NE(routes().find("203.0.113.5"), std::string::npos) << routes();
+    EXPECT_NE(lvsd.output().find("withdrew 192.0.2.10/32 (left in table 100 by an earlier run)"), std::string::npos)
+        << lvsd.output();
+    EXPECT_TRUE(lvsd.running()) << lvsd.output();
+    lvsd.stop();
+    ::unlink(conf.c_str());
+}

@@ -156,3 +156,13 @@ TEST(ConfigAnnounce, Ipv6Vip) {
                    "  real_servers = ( { address = \"2001:db8:1::1\"; } ); } );");
     EXPECT_TRUE(c->virtual_servers.at(0).announce);
 }
+
+TEST(ConfigAnnounce, PlanSaysTheVipIsAnnounced) {
+    auto c = valid(global("announce_table = 7;") + service(""));
+    const auto plan = format_plan(*c);
+    EXPECT_NE(plan.find("TCP  192.0.2.10:80 mh (mh-port)"), std::string::npos) << plan;
+    EXPECT_NE(plan.find("  announced: route 192.0.2.10/32 in table 7 (protocol 250, dev lo) while every announced service on "
+                        "192.0.2.10 has its quorum"),
+              std::string::npos)
+        << plan;
+}
