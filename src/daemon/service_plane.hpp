@@ -154,11 +154,12 @@ private:
     uint64_t reconcile_failures_ = 0;
     std::function<void()> quorum_listener_;
     mutable std::set<std::string> settled_;  // checks whose state agreed with a result once (quorum_verdict)
-    ipvs::IpvsSysctls sysctls_;
-    bool sloppy_set_ = false;     // the reason was logged (once per run)
-    std::string sysctl_error_;    // the last write's error, said once; "" when it worked
     ipvs::Client* stats_ = nullptr;  // backend_ itself when it is the genetlink client
     mutable bool stats_failing_ = false;  // to log a failing counter read once, not per scrape
+    // net.ipv4.vs.sloppy_* (keep_sloppy)
+    ipvs::IpvsSysctls sysctls_;
+    bool sloppy_set_ = false;   // the reason was logged (once per run)
+    std::string sysctl_error_;  // the last write's error, said once; "" when it worked
 };
 
 }  // namespace lvsd::daemon

@@ -68,7 +68,7 @@ bool keeps_canonical_order(const Service& s) { return s.scheduler == "mh"; }
 
 std::vector<Op> diff(const Table& desired, const Table& observed,
                      const std::set<ServiceKey>& owned) {
-    std::vector<Op> services, reorders, dest_adds, dest_edits, dest_deletes, deletes;
+    std::vector<Op> services, dest_adds, dest_edits, dest_deletes, deletes;
     for (const auto& [key, want] : desired) {
         auto found = observed.find(key);
         if (found == observed.end()) {
@@ -79,10 +79,11 @@ std::vector<Op> diff(const Table& desired, const Table& observed,
         const VirtualService& have = found->second;
         if (!equivalent(want.service, have.service)) services.push_back(edit_service(want.service));
         if (keeps_canonical_order(want.service)) {
-            // Wanted destinations past the canonical prefix are added in key order; those
-            // the kernel holds out of place are deleted first (the kernel keeps a deleted
-            // destination with connections in its trash, and the add takes it back with
-            // them: ip_vs_trash_get_dest).
+            // Wanted destinations past the canonical prefix are added in key order, each
+            // one the kernel holds out of place deleted just before its add (so the
+            // service never runs empty and each is out for one op only; the kernel keeps
+            // a deleted destination with connections in its trash, and the add takes it
+            // back with them: ip_vs_trash_get_dest).
             const std::size_t keep = canonical_prefix(want, have);
             std::size_t i = 0;
             for (const auto& [dk, d] : want.destinations) {
@@ -91,7 +92,7 @@ std::vector<Op> diff(const Table& desired, const Table& observed,
                     if (!equivalent(d, h->second)) dest_edits.push_back(edit_destination(key, d));
                     continue;
                 }
-                if (h != have.destinations.end()) reorders.push_back(delete_destination(key, dk));
+                if (h != have.destinations.end()) dest_adds.push_back(delete_destination(key, dk));
                 dest_adds.push_back(add_destination(key, d));
             }
             for (const auto& [dk, _] : have.destinations)
@@ -121,9 +122,9 @@ std::vector<Op> diff(const Table& desired, const Table& observed,
         if (!desired.contains(key) && owned.contains(key)) deletes.push_back(delete_service(key));
 
     std::vector<Op> out;
-    out.reserve(services.size() + reorders.size() + dest_adds.size() + dest_edits.size() +
-                dest_deletes.size() + deletes.size());
-    for (auto* part : {&services, &reorders, &dest_adds, &dest_edits, &dest_deletes, &deletes})
+    out.reserve(services.size() + dest_adds.size() + dest_edits.size() + dest_deletes.size() +
+                deletes.size());
+    for (auto* part : {&services, &dest_adds, &dest_edits, &dest_deletes, &deletes})
         for (auto& op : *part) out.push_back(std::move(op));
     return out;
 }

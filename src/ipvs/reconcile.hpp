@@ -68,16 +68,20 @@ public:
 //   whichever balancer it reaches. When the kernel's order differs (a different config
 //   order or insertion history, an ipvsadm behind lvsd's back, a new real server that
 //   sorts before existing ones), the destinations from the first out-of-place one
-//   onward are deleted and added again in key order: the kernel keeps a deleted
+//   onward are added again in key order, each deleted just before its add (the service
+//   never runs empty, and each destination is out for one op): the kernel keeps a deleted
 //   destination that has connections in its trash and the add takes it back
 //   (ip_vs_ctl.c ip_vs_trash_get_dest), so its connections go on (packets arriving
-//   between the two ops are dropped: TCP retransmits them). Nothing is sent when the
-//   order is canonical or unknown (`order` empty). Other schedulers do not depend on
-//   the order: one op per change, as above.
-// Order: service adds and edits, then the reorder deletes, then destination adds (in
-// key order), edits and deletes (adds first, so that a service whose real servers are
-// replaced never runs empty), then service deletes (a deleted service takes its
-// destinations with it).
+//   between the two ops are dropped, TCP retransmits them; with the non-default
+//   net.ipv4.vs.expire_nodest_conn=1 such a packet expires its connection). Nothing is
+//   sent when the order is canonical or unknown (`order` empty). `ipvsadm -Ln` sorts
+//   what it shows; `ipvsadm -Ln --nosort` shows the kernel's list, newest first, so a
+//   canonical mh service lists its real servers in descending order there. Other
+//   schedulers do not depend on the order: one op per change, as above.
+// Order: service adds and edits, then destination adds (in key order, with an mh
+// service's reorder deletes before their adds), edits and deletes (adds first, so that a
+// service whose real servers are replaced never runs empty), then service deletes (a
+// deleted service takes its destinations with it).
 std::vector<Op> diff(const Table& desired, const Table& observed, const std::set<ServiceKey>& owned);
 
 // Whether `diff` keeps the destinations of `s` in canonical order (the mh scheduler).

@@ -55,10 +55,10 @@ TEST(CanonicalOrder, ADifferentInsertionOrderIsCaughtAndRepaired) {
     const Table want = wanted("mh", {d1, d2, d3});
     const Table kernel = kernel_after_adds("mh", {d1, d3, d2});
     const auto ops = diff(want, kernel, {kVip});
-    // d1 is in place; from d3 (the first out of place) on, deleted and added in order
-    // (the deletes in key order too: their order does not count).
-    const std::vector<Op> expected = {delete_destination(kVip, d2.key), delete_destination(kVip, d3.key),
-                                      add_destination(kVip, d2), add_destination(kVip, d3)};
+    // d1 is in place; from d3 (the first out of place) on, each deleted and added again
+    // in key order.
+    const std::vector<Op> expected = {delete_destination(kVip, d2.key), add_destination(kVip, d2),
+                                      delete_destination(kVip, d3.key), add_destination(kVip, d3)};
     EXPECT_EQ(ops, expected);
     EXPECT_EQ(order_after(kernel, ops), keys({"198.51.100.1", "198.51.100.2", "198.51.100.3"}));
     Table repaired = kernel;
@@ -70,8 +70,8 @@ TEST(CanonicalOrder, ANewRealServerThatSortsFirstMovesEveryOther) {
     const Table want = wanted("mh", {d1, d2, d3});
     const Table kernel = kernel_after_adds("mh", {d2, d3});
     const auto ops = diff(want, kernel, {kVip});
-    const std::vector<Op> expected = {delete_destination(kVip, d2.key), delete_destination(kVip, d3.key),
-                                      add_destination(kVip, d1), add_destination(kVip, d2),
+    const std::vector<Op> expected = {add_destination(kVip, d1), delete_destination(kVip, d2.key),
+                                      add_destination(kVip, d2), delete_destination(kVip, d3.key),
                                       add_destination(kVip, d3)};
     EXPECT_EQ(ops, expected);
     EXPECT_EQ(order_after(kernel, ops), keys({"198.51.100.1", "198.51.100.2", "198.51.100.3"}));
@@ -86,8 +86,8 @@ TEST(CanonicalOrder, ReAddedDestinationsCarryTheWantedSettingsWithoutAnEdit) {
     Destination heavy = d2;
     heavy.weight = 7;
     const auto ops = diff(wanted("mh", {d1, heavy}), kernel_after_adds("mh", {d2, d1}), {kVip});
-    const std::vector<Op> expected = {delete_destination(kVip, d1.key), delete_destination(kVip, d2.key),
-                                      add_destination(kVip, d1), add_destination(kVip, heavy)};
+    const std::vector<Op> expected = {delete_destination(kVip, d1.key), add_destination(kVip, d1),
+                                      delete_destination(kVip, d2.key), add_destination(kVip, heavy)};
     EXPECT_EQ(ops, expected);
 }
 
@@ -112,7 +112,7 @@ TEST(CanonicalOrder, ARealServerTakenOutAndBackReturnsToItsPlace) {
     for (const auto& op : diff(wanted("mh", {d1, d3}), kernel, {kVip})) apply_to(kernel, op);
     EXPECT_EQ(kernel.at(kVip).order, keys({"198.51.100.1", "198.51.100.3"}));
     const auto ops = diff(want, kernel, {kVip});
-    const std::vector<Op> expected = {delete_destination(kVip, d3.key), add_destination(kVip, d2),
+    const std::vector<Op> expected = {add_destination(kVip, d2), delete_destination(kVip, d3.key),
                                       add_destination(kVip, d3)};
     EXPECT_EQ(ops, expected);
     EXPECT_EQ(order_after(kernel, ops), keys({"198.51.100.1", "198.51.100.2", "198.51.100.3"}));
@@ -145,15 +145,15 @@ TEST(CanonicalOrder, OtherSchedulersKeepOneOpPerChange) {
     EXPECT_TRUE(diff(wanted("rr", {d1, d2, d3}), kernel_after_adds("rr", {d3, d1, d2}), {kVip}).empty());
 }
 
-TEST(CanonicalOrder, ReorderDeletesComeBeforeTheAddsAndAfterServiceEdits) {
+TEST(CanonicalOrder, EachReorderDeleteComesJustBeforeItsAddAfterServiceEdits) {
     Table kernel = kernel_after_adds("mh", {d2, d1});
     kernel.at(kVip).service.scheduler = "wlc";  // becomes mh now: the order starts to count
     const auto ops = diff(wanted("mh", {d1, d2}), kernel, {kVip});
     ASSERT_EQ(ops.size(), 5u);
     EXPECT_EQ(ops[0].kind, OpKind::EditService);
     EXPECT_EQ(ops[1], delete_destination(kVip, d1.key));
-    EXPECT_EQ(ops[2], delete_destination(kVip, d2.key));
-    EXPECT_EQ(ops[3], add_destination(kVip, d1));
+    EXPECT_EQ(ops[2], add_destination(kVip, d1));
+    EXPECT_EQ(ops[3], delete_destination(kVip, d2.key));
     EXPECT_EQ(ops[4], add_destination(kVip, d2));
 }
 
@@ -162,4 +162,21 @@ TEST(CanonicalOrder, EqualityLeavesTheOrderOut) {
     Table b = a;
     std::reverse(b.at(kVip).order.begin(), b.at(kVip).order.end());
     EXPECT_EQ(a, b);
+}
+
+TEST(CanonicalOrder, TheServiceNeverRunsEmptyAndEachDestinationIsOutForOneOp) {
+    // Reversed: every destination moves.
+    Table kernel = kernel_after_adds("mh", {d3, d2, d1});
+    const auto ops = diff(wanted("mh", {d1, d2, d3}), kernel, {kVip});
+    ASSERT_EQ(ops.size(), 6u);
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        apply_to(kernel, ops[i]);
+        EXPECT_GE(kernel.at(kVip).destinations.size(), 2u) << "after op " << i;
+        if (ops[i].kind == OpKind::DeleteDestination) {
+            ASSERT_LT(i + 1, ops.size());
+            EXPECT_EQ(ops[i + 1], add_destination(kVip, kernel_after_adds("mh", {d1, d2, d3}).at(kVip).destinations.at(
+                                                           ops[i].destination.key)));
+        }
+    }
+    EXPECT_EQ(kernel.at(kVip).order, keys({"198.51.100.1", "198.51.100.2", "198.51.100.3"}));
 }
