@@ -1,5 +1,6 @@
 #include "announce/bird_client.hpp"
 
+#include <array>
 #include <cerrno>
 #include <memory>
 
@@ -25,6 +26,7 @@ struct Session {
     local::socket sock;
     bool timed_out = false;
     std::string buffer;  // bytes read and not yet consumed
+    std::array<char, 16384> chunk;
 };
 
 struct Client {
@@ -52,10 +54,9 @@ struct Client {
                 if (!r) co_return make_error(EPROTO, "BIRD control socket {}: {} ({})", path, r.error().message, doing);
                 co_return std::move(*r);
             }
-            char chunk[65536];
-            auto [ec, n] = co_await s->sock.async_read_some(asio::buffer(chunk), use);
+            auto [ec, n] = co_await s->sock.async_read_some(asio::buffer(s->chunk), use);
             if (ec) co_return io_error(ec, doing);
-            s->buffer.append(chunk, n);
+            s->buffer.append(s->chunk.data(), n);
         }
     }
 

@@ -10,6 +10,12 @@ namespace {
 using announce::BirdBfdSession;
 using announce::BirdProtocol;
 
+BirdWatchState at(std::string socket) {
+    BirdWatchState s;
+    s.socket = std::move(socket);
+    return s;
+}
+
 BirdWatchState balancer() {
     BirdWatchState s;
     s.socket = "/run/bird/bird.ctl";
@@ -40,7 +46,7 @@ TEST(BirdWatch, StatusLines) {
     lines = bird_status_lines(s);
     EXPECT_EQ(lines[0], "BIRD at /run/bird/bird.ctl: unreachable: BIRD control socket /run/bird/bird.ctl: connection refused");
     EXPECT_EQ(lines[1], "  last seen:");
-    EXPECT_EQ(bird_status_lines(BirdWatchState{"/x"})[0], "BIRD at /x: not read yet");
+    EXPECT_EQ(bird_status_lines(at("/x"))[0], "BIRD at /x: not read yet");
 }
 
 TEST(BirdWatch, Json) {
@@ -53,7 +59,7 @@ TEST(BirdWatch, Json) {
     EXPECT_EQ(j["protocols"][1]["exported"], nlohmann::json({"192.0.2.10/32", "192.0.2.11/32"}));
     EXPECT_EQ(j["protocols"][2]["exported"], nlohmann::json::array());
     EXPECT_EQ(j["bfd"][0]["address"], "198.51.100.254");
-    BirdWatchState down{"/x"};
+    BirdWatchState down = at("/x");
     down.reads = 1;
     down.error = "no such socket";
     auto d = nlohmann::json::parse(bird_status_json(down));
@@ -72,7 +78,7 @@ TEST(BirdWatch, Metrics) {
               std::string::npos);
     EXPECT_NE(m.find("lvsd_bird_bfd_session_up{address=\"198.51.100.254\",interface=\"eth0\"} 1\n"),
               std::string::npos);
-    auto down = bird_metrics(BirdWatchState{"/x"});
+    auto down = bird_metrics(at("/x"));
     EXPECT_NE(down.find("lvsd_bird_up 0\n"), std::string::npos);
     EXPECT_EQ(down.find("lvsd_bird_protocol_up{"), std::string::npos);
 }
