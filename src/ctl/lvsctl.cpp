@@ -17,7 +17,7 @@
 namespace {
 
 // drain --wait: the progress of the drain just started, once a second, until no real
-// server it named is draining. One line per change, so that a log of it reads well.
+// server it named is draining (and, for the balancer, no announced route is exported). One line per change, so that a log of it reads well.
 int wait_for_drain(const lvsd::ctl::Command& c) {
     auto drain = lvsd::ctl::parse_request(std::string_view(c.request));
     if (!drain || !std::holds_alternative<lvsd::ctl::DrainRequest>(*drain)) return 1;
@@ -40,7 +40,7 @@ int wait_for_drain(const lvsd::ctl::Command& c) {
             fmt::print(stderr, "lvsctl: unexpected progress reply from lvsd: \"{}\"\n", line);
             return 1;
         }
-        if (p->draining == 0) {
+        if (p->draining == 0 && p->routes == 0) {
             fmt::print("drained\n");
             return 0;
         }

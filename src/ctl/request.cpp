@@ -314,8 +314,11 @@ std::string format_request(const Request& r) {
 }
 
 std::string format_progress(const DrainProgress& p) {
-    return fmt::format("draining {} real server{}, {} active connection{} left", p.draining,
-                       p.draining == 1 ? "" : "s", p.connections, p.connections == 1 ? "" : "s");
+    auto out = fmt::format("draining {} real server{}, {} active connection{} left", p.draining,
+                           p.draining == 1 ? "" : "s", p.connections, p.connections == 1 ? "" : "s");
+    if (p.routes)
+        out += fmt::format(", {} announced route{} still exported", p.routes, p.routes == 1 ? "" : "s");
+    return out;
 }
 
 std::optional<DrainProgress> parse_progress(std::string_view line) {
@@ -332,7 +335,15 @@ std::optional<DrainProgress> parse_progress(std::string_view line) {
     if (space == std::string_view::npos) return std::nullopt;
     auto connections = number(line.substr(0, space), UINT64_MAX);
     if (!connections) return std::nullopt;
-    return DrainProgress{*draining, *connections};
+    DrainProgress out{*draining, *connections, 0};
+    if (comma = line.find(", "); comma != std::string_view::npos) {
+        line.remove_prefix(comma + 2);
+        space = line.find(' ');
+        auto routes = space == std::string_view::npos ? std::nullopt : number(line.substr(0, space), UINT64_MAX);
+        if (!routes) return std::nullopt;
+        out.routes = *routes;
+    }
+    return out;
 }
 
 }  // namespace lvsd::ctl

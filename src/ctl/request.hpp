@@ -115,10 +115,13 @@ std::string format_request(const Request& r);
 const std::vector<std::string_view>& request_verbs();
 
 // A drain's progress as the first line of a `progress` reply: what lvsctl drain --wait
-// prints and reads. `draining` real servers still have `connections` active connections.
+// prints and reads. `draining` real servers still have `connections` active connections;
+// for a balancer drain, `routes` announced VIPs are still in lvsd's table or exported by
+// BIRD (written only when non-zero). The drain is over when all three are 0.
 struct DrainProgress {
     uint64_t draining = 0;
     uint64_t connections = 0;
+    uint64_t routes = 0;
     friend bool operator==(const DrainProgress&, const DrainProgress&) = default;
 };
 std::string format_progress(const DrainProgress& p);

@@ -300,4 +300,16 @@ std::string AnnouncePlane::status_text() const {
     return out;
 }
 
+std::vector<Prefix> AnnouncePlane::prefixes() const {
+    std::vector<Prefix> out;
+    for (const auto& v : vips_) out.push_back({v.address, static_cast<uint8_t>(v.address.is_v4() ? 32 : 128)});
+    return out;
+}
+
+std::vector<Prefix> AnnouncePlane::installed() const {
+    std::vector<Prefix> out;
+    for (const auto& a : installed_) out.push_back({a, static_cast<uint8_t>(a.is_v4() ? 32 : 128)});
+    return out;
+}
+
 }  // namespace lvsd::daemon

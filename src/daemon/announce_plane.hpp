@@ -68,6 +68,10 @@ public:
     // its table (as of the last reconcile). The BIRD side (the routers have dropped this
     // next hop, read from BIRD's control socket) joins here.
     bool withdrawn() const { return installed_.empty(); }
+    // The announced VIPs as host prefixes (/32, /128), routed or not.
+    std::vector<Prefix> prefixes() const;
+    // Those of prefixes() whose route is in lvsd's table (as of the last reconcile).
+    std::vector<Prefix> installed() const;
 
     std::optional<AnnounceStatus> status() const;  // unset: nothing announced
     std::string status_text() const;               // "" when nothing is announced

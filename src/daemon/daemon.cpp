@@ -1,7 +1,9 @@
 #include "daemon/daemon.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <set>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -304,6 +306,15 @@ Result<void> Daemon::apply(const std::shared_ptr<const config::Config>& config) 
             spdlog::error("IPVS: {}", r.error().message);
     }
     if (auto r = announce_->apply(config); !r) spdlog::error("announce: {}", r.error().message);
+    const bool announcing = std::ranges::any_of(config->virtual_servers, [](const auto& vs) { return vs.announce; });
+    if (!announcing) {
+        bird_.reset();
+    } else if (!bird_ || bird_->state().socket != config->global.announce.bird_socket) {
+        // Once a second: a read takes about a millisecond, and drain --balancer --wait
+        // ends no sooner than the read after BIRD's withdrawal.
+        bird_ = std::make_unique<BirdWatch>(io_, config->global.announce.bird_socket, std::chrono::seconds(1));
+        bird_->start();
+    }
     if (auto r = sync_.apply(sync, sync ? vrrp_->state(sync->instance).value_or(vrrp::State::Initialize)
                                         : vrrp::State::Initialize);
         !r)
@@ -382,7 +393,7 @@ std::string Daemon::scrape(const HttpMetrics& http) const {
     if (services_) s.ipvs = services_->metrics();
     if (announce_) s.announce = announce_->status();
     s.http = http;
-    return render_metrics(s);
+    return render_metrics(s) + (bird_ ? bird_metrics(bird_->state()) : std::string());
 }
 
 ctl::Reply Daemon::on_request(std::string_view line) {
@@ -401,12 +412,11 @@ ctl::Reply Daemon::on_request(std::string_view line) {
     const bool balancer = (d && std::holds_alternative<ctl::Balancer>(d->target)) ||
                           (u && std::holds_alternative<ctl::Balancer>(u->target));
     const auto* p = std::get_if<ctl::ProgressRequest>(&*request);
-    // Hook (issue #14): `drain --balancer --wait` polls `progress --balancer`; with
-    // announced VIPs it is also done only once announce_->withdrawn() (no route left in
-    // lvsd's table: true right after the drain) and BIRD no longer exports them (the
-    // BIRD control-socket client, daemon/bird_watch).
-    if (!services_ && p && std::holds_alternative<ctl::Balancer>(p->target))
-        return {true, ctl::format_progress({}) + "\n"};  // nothing to drain: `drain --balancer --wait` ends
+    // `drain --balancer --wait` polls `progress --balancer`: with announced VIPs it is
+    // done once no route is left in lvsd's table and BIRD no longer exports any.
+    if (p && std::holds_alternative<ctl::Balancer>(p->target))
+        return with_announced_routes(services_ ? services_->on_request(*request)
+                                               : ctl::Reply{true, ctl::format_progress({}) + "\n"});
     if (!services_ && !balancer) return {false, "no virtual services in the configuration\n"};
     if (services_) {
         auto reply = services_->on_request(*request);
@@ -424,6 +434,34 @@ ctl::Reply Daemon::on_request(std::string_view line) {
                     : "balancer undrained: no virtual services; VRRP instances follow their own overrides\n"};
 }
 
+ctl::Reply Daemon::with_announced_routes(ctl::Reply reply) {
+    if (!reply.ok || !announce_ || !overrides().get().balancer_drain) return reply;
+    const auto eol = reply.body.find('\n');
+    auto progress = ctl::parse_progress(std::string_view(reply.body).substr(0, eol));
+    if (!progress) return reply;
+    std::string lines;
+    std::set<std::string> left;
+    for (const auto& prefix : announce_->installed()) {
+        left.insert(fmt::format("{}", prefix));
+        lines += fmt::format("announced VIP {}: route still in table {}\n", fmt::format("{}", prefix),
+                             config_->global.announce.table);
+    }
+    if (bird_ && bird_->state().up()) {
+        for (const auto& prefix : still_exported(*bird_->state().view, announce_->prefixes())) {
+            left.insert(fmt::format("{}", prefix));
+            lines += fmt::format("announced VIP {}: still exported by BIRD\n", fmt::format("{}", prefix));
+        }
+    } else if (bird_) {
+        // A BIRD that cannot be read has no BGP session either: the routers have dropped
+        // this next hop (after BFD's detection time), so there is nothing to wait for.
+        lines += fmt::format("BIRD at {}: {}; its withdrawal is not confirmed\n", bird_->state().socket,
+                             bird_->state().error.value_or("not read yet"));
+    }
+    progress->routes = left.size();
+    reply.body = ctl::format_progress(*progress) + "\n" + (eol == std::string::npos ? "" : reply.body.substr(eol + 1)) + lines;
+    return reply;
+}
+
 // The VRRP half of drain --balancer (issue #15); the service plane drains the real servers.
 void Daemon::balancer_drain_vrrp(bool on) {
     if (vrrp_) vrrp_->set_balancer_drained(on);
@@ -434,6 +472,9 @@ void Daemon::balancer_drain_vrrp(bool on) {
 }
 
 std::string Daemon::status_text() const {
+    std::string bird_text;
+    if (bird_)
+        for (const auto& line : bird_status_lines(bird_->state())) bird_text += line + "\n";
     auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                                started_);
     return fmt::format("lvsd {}  config {}  generation {}  up {}s\nVRRP thread: {}\n\n{}", LVSD_VERSION,
@@ -444,7 +485,7 @@ std::string Daemon::status_text() const {
                                                               "waiting for it, nothing started (asked again every {} s)\n",
                                                               kIpvsRetry.count())
                                                 : "IPVS: no virtual services\n") +
-                           sync_.status_text() + (announce_ ? announce_->status_text() : ""));
+                           sync_.status_text() + (announce_ ? announce_->status_text() : "") + bird_text);
 }
 
 std::string Daemon::status_json() const {
@@ -458,7 +499,12 @@ std::string Daemon::status_json() const {
     if (services_) s.ipvs = services_->status();
     s.sync = sync_.status();
     if (announce_) s.announce = announce_->status();
-    return render_status_json(s);
+    auto json = render_status_json(s);
+    if (bird_ && !json.empty() && json.back() == '}') {
+        json.pop_back();
+        json += ",\"bird\":" + bird_status_json(bird_->state()) + "}";
+    }
+    return json;
 }
 
 void Daemon::stop() {
@@ -474,6 +520,7 @@ void Daemon::stop() {
     // Announced routes go (BIRD withdraws them, the routers drop this next hop); the VIP
     // addresses stay, like the IPVS table, for the flows still arriving meanwhile.
     if (announce_) announce_->stop();
+    if (bird_) bird_->stop();
     vrrp_thread_.call([this] { host_.stop(); });
     vrrp_thread_.stop_watching();
     // The IPVS table stays as it is: a restart adopts it without dropping a connection,

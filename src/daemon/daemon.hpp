@@ -16,6 +16,7 @@
 
 #include "ctl/control.hpp"
 #include "daemon/announce_plane.hpp"
+#include "daemon/bird_watch.hpp"
 #include "daemon/connection_sync.hpp"
 #include "daemon/instance_lock.hpp"
 #include "daemon/metrics_server.hpp"
@@ -113,6 +114,12 @@ private:
     // After services_: it reads their verdicts, and goes first (without withdrawing: only
     // stop() does).
     std::unique_ptr<AnnouncePlane> announce_;
+    // BIRD's control socket, read while any VIP is announced: what BIRD really exports
+    // (status, metrics, drain --balancer --wait).
+    std::unique_ptr<BirdWatch> bird_;
+    // A balancer drain's progress with the announced routes still in the table or
+    // exported by BIRD (the first line of a `progress --balancer` reply).
+    ctl::Reply with_announced_routes(ctl::Reply reply);
     std::unique_ptr<MetricsServer> metrics_;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     // For lvsd_start_time_seconds only: the wall clock is never used for timing.

@@ -37,6 +37,14 @@ std::vector<RealServerKey> every_real_server(const config::Config& config) {
     return out;
 }
 
+std::vector<RealServerKey> drained_with_the_balancer(const config::Config& config) {
+    std::vector<RealServerKey> out;
+    for (const auto& vs : config.virtual_servers)
+        if (!vs.announce)
+            for (const auto& rs : vs.real_servers) out.push_back({service_key(vs), destination_key(rs)});
+    return out;
+}
+
 Result<std::vector<RealServerKey>> resolve(const config::Config& config, const ctl::RealServerRef& ref) {
     std::vector<RealServerKey> out;
     bool service_found = false;
@@ -61,7 +69,7 @@ Result<OverrideChange> apply_request(const Overrides& current, const config::Con
     OverrideChange change{current, {}};
     Overrides& o = change.next;
     auto targets = [&](const ctl::DrainTarget& t) -> Result<std::vector<RealServerKey>> {
-        if (std::holds_alternative<ctl::Balancer>(t)) return every_real_server(config);
+        if (std::holds_alternative<ctl::Balancer>(t)) return drained_with_the_balancer(config);
         return resolve(config, std::get<ctl::RealServerRef>(t));
     };
     if (const auto* d = std::get_if<ctl::DrainRequest>(&request)) {
@@ -161,7 +169,7 @@ std::vector<std::string> fit_to_config(Overrides& o, const config::Config* previ
     }
     if (o.balancer_drain) {
         const auto before = previous ? keys_of(*previous) : std::set<RealServerKey>{};
-        for (const auto& k : now_there) {
+        for (const auto& k : drained_with_the_balancer(next)) {
             if (before.contains(k)) continue;
             auto& drain = o.real_servers[k].drain;
             if (drain) continue;

@@ -21,6 +21,12 @@ namespace lvsd::daemon {
 Result<std::vector<RealServerKey>> resolve(const config::Config& config, const ctl::RealServerRef& ref);
 // Every real server of every virtual service, in config order.
 std::vector<RealServerKey> every_real_server(const config::Config& config);
+// What drain --balancer drains: the real servers of every virtual service that is not
+// announced. An announced service's balancer leaves the ECMP set by withdrawing its routes
+// instead; its real servers keep their weights, so that a flow still arriving while the
+// routers converge is scheduled exactly as the other balancers schedule it (mh), and the
+// drain does not wait for connections that have moved to other balancers anyway.
+std::vector<RealServerKey> drained_with_the_balancer(const config::Config& config);
 // "RIP:PORT in VIP:PORT/proto", as lvsctl names them, for replies and the log.
 std::string real_server_name(const RealServerKey& k);
 

@@ -113,7 +113,7 @@ ctl::Reply ServicePlane::progress(const ctl::DrainTarget& target) {
     poll_drains();  // the newest counts, and a drain just over ends now
     std::vector<RealServerKey> keys;
     if (std::holds_alternative<ctl::Balancer>(target)) {
-        keys = every_real_server(*config_);
+        keys = drained_with_the_balancer(*config_);
     } else {
         auto resolved = resolve(*config_, std::get<ctl::RealServerRef>(target));
         if (!resolved) return {false, resolved.error().message + "\n"};

@@ -143,6 +143,11 @@ TEST(ControlRequest, ProgressLineRoundTrips) {
     EXPECT_EQ(parse_progress(format_progress({0, 0})), (DrainProgress{0, 0}));
     EXPECT_EQ(parse_progress(format_progress({3, 12345})), (DrainProgress{3, 12345}));
     EXPECT_FALSE(parse_progress("drained"));
+    // A balancer drain with announced VIPs: the routes still exported, written when any.
+    EXPECT_EQ(format_progress({0, 0, 2}), "draining 0 real servers, 0 active connections left, 2 announced routes still exported");
+    EXPECT_EQ(parse_progress(format_progress({0, 0, 1})), (DrainProgress{0, 0, 1}));
+    EXPECT_EQ(parse_progress(format_progress({4, 7, 3})), (DrainProgress{4, 7, 3}));
+    EXPECT_FALSE(parse_progress("draining 0 real servers, 0 active connections left, x announced routes"));
     EXPECT_FALSE(parse_progress("draining x real servers, 1 left"));
 }
 

@@ -161,6 +161,38 @@ TEST(OverridePlan, BalancerDrainAndUndrain) {
     EXPECT_TRUE(o.real_servers.contains(key("192.0.2.10", "192.0.2.22")));
 }
 
+// An announced service's balancer leaves the ECMP set by withdrawing its route: its real
+// servers keep their weights (the other balancers schedule the same flows with the same
+// mh table) and the drain does not wait on their connections. A reload under the drain
+// does not drain an announced service's new real server either.
+TEST(OverridePlan, ABalancerDrainLeavesAnnouncedServicesRealServersAlone) {
+    const std::string announced = R"(
+virtual_servers = (
+  { address = "192.0.2.10"; port = 8080; protocol = "TCP";
+    real_servers = ( { address = "192.0.2.21"; } ); },
+  { address = "192.0.2.11"; port = 8080; protocol = "TCP"; announce = true;
+    real_servers = ( { address = "192.0.2.21"; }, { address = "192.0.2.22"; } ); }
+);
+)";
+    auto c = parse(announced);
+    EXPECT_EQ(every_real_server(*c).size(), 3u);
+    EXPECT_EQ(drained_with_the_balancer(*c), (std::vector<RealServerKey>{key("192.0.2.10", "192.0.2.21")}));
+    Overrides o = apply({}, *c, "drain --balancer");
+    ASSERT_TRUE(o.balancer_drain);
+    EXPECT_EQ(o.real_servers.size(), 1u);
+    EXPECT_TRUE(o.real_servers.contains(key("192.0.2.10", "192.0.2.21")));
+    auto grown = parse(R"(
+virtual_servers = (
+  { address = "192.0.2.10"; port = 8080; protocol = "TCP";
+    real_servers = ( { address = "192.0.2.21"; } ); },
+  { address = "192.0.2.11"; port = 8080; protocol = "TCP"; announce = true;
+    real_servers = ( { address = "192.0.2.21"; }, { address = "192.0.2.22"; }, { address = "192.0.2.23"; } ); }
+);
+)");
+    fit_to_config(o, c.get(), *grown);
+    EXPECT_EQ(o.real_servers.size(), 1u);
+}
+
 TEST(OverridePlan, ADrainEndsAtZeroConnectionsOutOfTheTableOrAtItsDeadline) {
     auto c = parse(kTwoServices);
     Overrides o = apply({}, *c, "drain --balancer --timeout 60");
