@@ -500,10 +500,9 @@ std::string Daemon::status_json() const {
     s.sync = sync_.status();
     if (announce_) s.announce = announce_->status();
     auto json = render_status_json(s);
-    if (bird_ && !json.empty() && json.back() == '}') {
-        json.pop_back();
-        json += ",\"bird\":" + bird_status_json(bird_->state()) + "}";
-    }
+    // The last member of the object ("bird" is the daemon's, not the status module's).
+    if (const auto end = json.rfind('}'); bird_ && end != std::string::npos)
+        json.insert(end, ",\"bird\":" + bird_status_json(bird_->state()));
     return json;
 }
 

@@ -18,11 +18,26 @@ void Scenario::undrain(int i) {
 }
 
 void Scenario::drain_and_return() {
-    step(fmt::format("{} drained (lvsctl drain --balancer)", lb(0)));
+    step(fmt::format("{} drained (lvsctl drain --balancer --wait)", lb(0)));
+    // lvsd reads BIRD's control socket: status shows what BIRD really exports.
+    const std::string exported = fmt::format("\"{}/32\"", kVip);
+    std::string status;
+    const bool shown = wait([&] {
+        auto st = lvsctl(0, {"status", "--json"});
+        status = st.output;
+        return st.ok() && status.find("\"bird\":{") != std::string::npos && status.find(exported) != std::string::npos;
+    }, 10s);
+    check(shown, "lvsctl status --json on lb1 shows BIRD up and exporting the VIP", status.substr(0, 1500));
     auto from = routes_->size();
     auto t = Clock::now();
     const auto before = scheduled();
-    drain(0);
+    // --wait returns once lvsd's table has no route left and BIRD exports none (read
+    // back from BIRD's control socket), i.e. once BIRD has sent its withdrawals.
+    auto r = lvsctl(0, {"drain", "--balancer", "--wait"});
+    const auto waited = Seconds(Clock::now() - t).count();
+    check(r.ok() && r.output.ends_with("drained\n"), "lvsctl drain --balancer --wait on lb1 returns once BIRD exports nothing",
+          r.output);
+    measured("lvsctl drain --balancer --wait returned after", fmt::format("{:.2f} s", waited));
     auto gone = route_change(from, 0, false, 10s);
     check(gone.has_value(), "the router drops lb1's next hop",
           gone ? fmt::format("after {:.2f} s: {}", Seconds(gone->seen - t).count(), hops_str(gone->next_hops))
