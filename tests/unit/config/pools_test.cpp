@@ -15,38 +15,16 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "load_helpers.hpp"
 #include "config/detail/text.hpp"
 
 using namespace lvsd;
 using namespace lvsd::config;
+using namespace lvsd::config::test;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 namespace {
-
-std::vector<std::string> problems(std::string_view text) {
-    std::vector<std::string> out;
-    for (auto& d : load_string(text, "t.conf").diagnostics()) out.push_back(to_string(d));
-    return out;
-}
-
-std::string joined(const std::vector<std::string>& v) {
-    std::string s;
-    for (auto& x : v) s += x + "\n";
-    return s;
-}
-
-std::shared_ptr<const Config> valid(std::string_view text) {
-    auto r = load_string(text, "t.conf");
-    EXPECT_TRUE(r.ok()) << joined(problems(text));
-    return r.config();
-}
-
-void one_problem(std::string_view text, std::string_view what) {
-    auto p = problems(text);
-    ASSERT_EQ(p.size(), 1u) << "for: " << text << "\n" << joined(p);
-    EXPECT_THAT(p[0], HasSubstr(std::string(what))) << "for: " << text;
-}
 
 detail::GroupEntry entry(std::string_view text) {
     auto r = detail::parse_group_entry(text);
