@@ -27,6 +27,7 @@
 #include "daemon/service_plane.hpp"
 #include "ipvs/reconcile.hpp"
 #include "support/netns_lab.hpp"
+#include "support/memory_ipvs.hpp"
 
 using namespace lvsd;
 using namespace lvsd::testing;
@@ -49,23 +50,6 @@ public:
 
 private:
     int home_ = -1;
-};
-
-class FakeKernel final : public ipvs::Backend {
-public:
-    explicit FakeKernel(ipvs::Table* table) : table_(table) {}
-    Result<ipvs::Table> dump() override { return *table_; }
-    std::vector<Result<void>> apply(std::span<const ipvs::Op> ops) override {
-        std::vector<Result<void>> out;
-        for (const auto& op : ops) {
-            ipvs::apply_to(*table_, op);
-            out.emplace_back();
-        }
-        return out;
-    }
-
-private:
-    ipvs::Table* table_;
 };
 
 // A TCP listener on ADDRESS:8080 (in the namespace the thread is in) that can close and
@@ -124,7 +108,7 @@ std::shared_ptr<const config::Config> load(const std::string& text) {
 // The service plane and the announce plane, wired as Daemon wires them.
 struct Balancer {
     explicit Balancer(boost::asio::io_context& io, std::shared_ptr<const config::Config> c)
-        : services(io.get_executor(), std::make_unique<FakeKernel>(&table)), announce(io.get_executor()) {
+        : services(io.get_executor(), std::make_unique<lvsd::testing::MemoryIpvs>(table)), announce(io.get_executor()) {
         announce.set_verdicts([this](const config::VirtualServer& vs) { return services.quorum_verdict(vs); });
         services.on_quorum_change([this] {
             const auto before = std::chrono::steady_clock::now();

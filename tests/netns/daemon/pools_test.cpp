@@ -26,28 +26,12 @@
 #include "config/config.hpp"
 #include "daemon/service_plane.hpp"
 #include "ipvs/reconcile.hpp"
+#include "support/memory_ipvs.hpp"
 
 using namespace lvsd;
 using namespace std::chrono_literals;
 
 namespace {
-
-class FakeKernel final : public ipvs::Backend {
-public:
-    explicit FakeKernel(ipvs::Table* table) : table_(table) {}
-    Result<ipvs::Table> dump() override { return *table_; }
-    std::vector<Result<void>> apply(std::span<const ipvs::Op> ops) override {
-        std::vector<Result<void>> out;
-        for (const auto& op : ops) {
-            ipvs::apply_to(*table_, op);
-            out.emplace_back();
-        }
-        return out;
-    }
-
-private:
-    ipvs::Table* table_;
-};
 
 // A TCP listener on 127.0.0.1 that can close and come back on the same port.
 class Listener {
@@ -167,7 +151,7 @@ TEST_F(Pools, NotifyAndQuorumCommandsRunAtTheirTransitions) {
 
     boost::asio::io_context io;
     ipvs::Table kernel;
-    daemon::ServicePlane plane(io.get_executor(), std::unique_ptr<ipvs::Backend>(new FakeKernel(&kernel)));
+    daemon::ServicePlane plane(io.get_executor(), std::make_unique<lvsd::testing::MemoryIpvs>(kernel));
     ASSERT_TRUE(plane.apply(loaded.config()));
     const std::string rs1 = fmt::format("127.0.0.1:{} 2", l1.port()), rs2 = fmt::format("127.0.0.1:{} 2", l2.port());
     const std::vector<std::string> both = {std::min(rs1, rs2), std::max(rs1, rs2)};

@@ -19,29 +19,13 @@
 #include "../healthcheck/servers.hpp"
 #include "daemon/service_plane.hpp"
 #include "support/netns_lab.hpp"
+#include "support/memory_ipvs.hpp"
 
 using namespace lvsd;
 using namespace lvsd::hctest;
 using namespace std::chrono_literals;
 
 namespace {
-
-class MemoryIpvs final : public ipvs::Backend {
-public:
-    explicit MemoryIpvs(ipvs::Table& t) : table_(t) {}
-    Result<ipvs::Table> dump() override { return table_; }
-    std::vector<Result<void>> apply(std::span<const ipvs::Op> ops) override {
-        std::vector<Result<void>> out;
-        for (const auto& op : ops) {
-            ipvs::apply_to(table_, op);
-            out.emplace_back();
-        }
-        return out;
-    }
-
-private:
-    ipvs::Table& table_;
-};
 
 // TCP SYNs (without ACK) to `port` seen on the namespace's links: a packet socket made
 // inside the namespace, read without blocking.
@@ -116,7 +100,7 @@ virtual_servers = (
     ASSERT_TRUE(config.ok()) << config::to_string(config.diagnostics().front());
     ipvs::Table table;
     InNetns in_cli(lab.netns_name("cli"));
-    daemon::ServicePlane plane(io.get_executor(), std::make_unique<MemoryIpvs>(table));
+    daemon::ServicePlane plane(io.get_executor(), std::make_unique<lvsd::testing::MemoryIpvs>(table));
     ASSERT_TRUE(plane.apply(config.config()));
 
     const auto start = std::chrono::steady_clock::now();

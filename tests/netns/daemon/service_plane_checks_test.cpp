@@ -12,30 +12,13 @@
 #include <gtest/gtest.h>
 
 #include "daemon/service_plane.hpp"
+#include "support/memory_ipvs.hpp"
 
 using namespace lvsd;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
 namespace {
-
-// The kernel's table in memory: what the reconciler sent, applied.
-class MemoryIpvs final : public ipvs::Backend {
-public:
-    explicit MemoryIpvs(ipvs::Table& t) : table_(t) {}
-    Result<ipvs::Table> dump() override { return table_; }
-    std::vector<Result<void>> apply(std::span<const ipvs::Op> ops) override {
-        std::vector<Result<void>> out;
-        for (const auto& op : ops) {
-            ipvs::apply_to(table_, op);
-            out.emplace_back();
-        }
-        return out;
-    }
-
-private:
-    ipvs::Table& table_;
-};
 
 class ServicePlaneChecks : public ::testing::Test {
 protected:
@@ -92,7 +75,7 @@ TEST_F(ServicePlaneChecks, UpOnlyWhileEveryCheckIsUpWithTheDynamicWeightInTheTab
     code("b", 7);
     auto r = config::load_string(text(true), "test.conf");
     ASSERT_TRUE(r.ok()) << config::to_string(r.diagnostics().front());
-    daemon::ServicePlane plane(io_.get_executor(), std::make_unique<MemoryIpvs>(table_));
+    daemon::ServicePlane plane(io_.get_executor(), std::make_unique<lvsd::testing::MemoryIpvs>(table_));
     ASSERT_TRUE(plane.apply(r.config()));
     EXPECT_EQ(weight(), std::nullopt);  // alpha: down until the checks pass
 
