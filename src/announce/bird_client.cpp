@@ -11,6 +11,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+// GCC 12's false positive on Asio's coroutine frames (GCC bug 109224), as in
+// healthcheck/probe.cpp: it fires in the ASan build (-O1).
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace lvsd::announce {
 namespace asio = boost::asio;
 using boost::system::error_code;

@@ -31,6 +31,12 @@
 #include "daemon/bird_watch.hpp"
 #include "support/netns_lab.hpp"
 
+// GCC 12's false positive on Asio's coroutine frames (GCC bug 109224), as in
+// healthcheck/probe.cpp.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 using namespace lvsd;
 using namespace lvsd::announce;
 using namespace lvsd::testing;
