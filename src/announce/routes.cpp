@@ -176,7 +176,10 @@ Result<void> Routes::dump_family(const Table& t, int family, std::set<IpAddress>
     if (err >= 0) err = nl_send_auto(dump_, msg);
     nlmsg_free(msg);
     if (err < 0) return make_error(-err, "dump routes of table {}: {}", t.table, nl_geterror(err));
-    nl_cb* cb = nl_cb_clone(nl_socket_get_cb(dump_));
+    // nl_socket_get_cb takes a reference of its own: put it back once cloned.
+    nl_cb* base = nl_socket_get_cb(dump_);
+    nl_cb* cb = nl_cb_clone(base);
+    nl_cb_put(base);
     if (!cb) return make_error(ENOMEM, "dump routes of table {}: out of memory", t.table);
     nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM,
               [](nl_msg* m, void* arg) -> int {

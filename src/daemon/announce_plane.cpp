@@ -212,15 +212,15 @@ void AnnouncePlane::watch() {
         return;
     }
     events_.emplace(executor_, fd);
-    auto loop = std::make_shared<std::function<void()>>();
-    *loop = [this, loop] {
-        events_->async_wait(asio::posix::stream_descriptor::wait_read, [this, loop](const boost::system::error_code& ec) {
-            if (ec || stopped_) return;
-            if (routes_.drain_events(table_)) reconcile("a change on the host");
-            (*loop)();
-        });
-    };
-    (*loop)();
+    wait_for_events();
+}
+
+void AnnouncePlane::wait_for_events() {
+    events_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+        if (ec || stopped_) return;
+        if (routes_.drain_events(table_)) reconcile("a change on the host");
+        wait_for_events();
+    });
 }
 
 void AnnouncePlane::arm_timer() {

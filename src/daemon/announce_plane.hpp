@@ -79,6 +79,7 @@ public:
 private:
     void reconcile(std::string_view why);
     void watch();
+    void wait_for_events();  // re-arms itself until stopped or cancelled
     void arm_timer();
     bool waiting_for_verdicts() const;
 
