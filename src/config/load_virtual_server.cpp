@@ -22,6 +22,12 @@ constexpr std::string_view kAnnouncedInhibit =
     "inhibit_on_failure = false cannot be announced: a failed real server must keep its place (weight 0) in mh's "
     "table, or every balancer that sees the failure at another moment maps other flows elsewhere";
 
+// IPVS's NAT rewrites the reply on its way back through the balancer that scheduled the
+// connection; behind ECMP a real server's replies reach only its one gateway.
+constexpr std::string_view kAnnouncedNat =
+    "lb_kind NAT cannot be announced: NAT needs each reply to pass back through the balancer that scheduled its "
+    "connection, and behind ECMP a real server answers through one gateway only (use DR or TUN)";
+
 std::optional<Forwarding> parse_forwarding(Group& g) {
     auto v = g.choice("lb_kind", {"DR", "NAT", "TUN"});
     if (!v) return std::nullopt;
@@ -61,7 +67,11 @@ std::optional<RealServer> Loader::read_real_server(const lc::Setting& s, const V
         if (!g.find("address")) g.missing("address");
         identity_ok = false;
     }
-    if (auto v = parse_forwarding(g)) rs.lb_kind = *v;
+    if (auto v = parse_forwarding(g)) {
+        rs.lb_kind = *v;
+        if (vs.announce && *v == Forwarding::Nat && vs.lb_kind != Forwarding::Nat)
+            g.error(*g.find("lb_kind"), std::string(kAnnouncedNat));
+    }
     const bool any_port = vs.fwmark || vs_ports_vary_;
     if (auto v = g.integer("port", any_port ? 0 : 1, 65535)) rs.port = static_cast<uint16_t>(*v);
     else if (!g.find("port")) rs.port = vs.port;
@@ -251,20 +261,24 @@ std::optional<VirtualServer> Loader::read_virtual_server(const lc::Setting& s, s
     vs_family_known_ = family_ok;
     const std::string& name = context;
 
-    if (auto v = g.choice("lb_algo", kSchedulers)) vs.lb_algo = *v;
+    const auto algo = g.choice("lb_algo", kSchedulers);
+    if (algo) vs.lb_algo = *algo;
     // Scale-out (issue #14): every balancer must send a flow to the same real server, and a
     // flow that moves to another balancer mid-connection must land there too: mh (Maglev
     // hashing) on address and port, failed real servers kept in the order with weight 0,
     // and no per-balancer state such as persistence.
     vs.announce = g.boolean("announce").value_or(false);
     if (vs.announce) {
-        if (g.find("lb_algo") && vs.lb_algo != "mh")
+        if (algo && *algo != "mh")
             g.error(*g.find("lb_algo"), fmt::format("lb_algo \"{}\" cannot be announced: every balancer behind ECMP must pick "
                                                     "the same real server for a flow, which only \"mh\" does (leave lb_algo "
                                                     "out: an announced service uses mh with mh-port)", vs.lb_algo));
-        else vs.lb_algo = "mh";
+        else vs.lb_algo = "mh";  // also after a bad lb_algo, whose own error is enough
     }
-    if (auto v = parse_forwarding(g)) vs.lb_kind = *v;
+    if (auto v = parse_forwarding(g)) {
+        vs.lb_kind = *v;
+        if (vs.announce && *v == Forwarding::Nat) g.error(*g.find("lb_kind"), std::string(kAnnouncedNat));
+    }
     if (auto v = g.integer("persistence_timeout", 0, 2678400)) vs.persistence_timeout = static_cast<uint32_t>(*v);
     if (vs.announce && vs.persistence_timeout)
         g.error(*g.find("persistence_timeout"),

@@ -96,6 +96,20 @@ TEST(ConfigAnnounce, AnnouncedServiceRefusesWhatBreaksEcmp) {
     valid(service("persistence_timeout = 0;"));
 }
 
+TEST(ConfigAnnounce, NatCannotBeAnnouncedDrAndTunCan) {
+    one_problem(service("lb_kind = \"NAT\";"), "t.conf:2: virtual server TCP 192.0.2.10:80: lb_kind NAT cannot be announced");
+    one_problem(service("", "lb_kind = \"NAT\";"), "t.conf:4: real server 198.51.100.1:80 of virtual server TCP 192.0.2.10:80: lb_kind NAT cannot be announced");
+    valid(service("lb_kind = \"DR\";"));
+    valid(service("lb_kind = \"TUN\";"));
+    valid(service("", "lb_kind = \"TUN\";"));
+}
+
+TEST(ConfigAnnounce, AnUnknownLbAlgoIsOneProblemNotTwo) {
+    // The scheduler's own error only: no second one about the default it fell back to.
+    one_problem(service("lb_algo = \"MH\";"), "t.conf:2: virtual server TCP 192.0.2.10:80: lb_algo");
+    EXPECT_THAT(problems(service("lb_algo = \"MH\";")).front(), ::testing::Not(HasSubstr("cannot be announced")));
+}
+
 TEST(ConfigAnnounce, FwmarkServiceCannotBeAnnounced) {
     one_problem("virtual_servers = ( { fwmark = 7; announce = true;\n  real_servers = ( { address = \"198.51.100.1\"; port = 80; } ); } );",
                 "t.conf:1: virtual server FWM 7: announce = true needs an address to announce");
