@@ -12,10 +12,11 @@ Plan plan(const PlanInput& in) {
     Plan out;
     for (const auto& vip : in.vips) {
         VipDecision d{vip.address, State::Withdrawn, {}};
-        std::vector<std::string> down, unknown;
+        std::vector<std::string> down, unknown, held;
         for (const auto& s : vip.services) {
             if (!s.quorum) unknown.push_back(s.name);
             else if (!*s.quorum) down.push_back(s.name);
+            if (!s.takes_new_connections) held.push_back(s.name);
         }
         const bool kept = in.announced.contains(vip.address);
         if (in.drained) {
@@ -24,6 +25,9 @@ Plan plan(const PlanInput& in) {
             d.why = "no announced service";
         } else if (!down.empty()) {
             d.why = fmt::format("quorum lost: {}", fmt::join(down, ", "));
+        } else if (!held.empty()) {
+            d.why = fmt::format("no real server takes new connections (disabled, draining or weight 0: lvsctl status): {}",
+                                fmt::join(held, ", "));
         } else if (kept && !unknown.empty()) {
             d.state = State::Announced;
             d.why = fmt::format("kept announced until the first health verdict of {}", fmt::join(unknown, ", "));

@@ -4,8 +4,8 @@
 //
 // A VIP is announced (its /32 or /128 is in global_defs.announce_table with
 // announce_protocol, where BIRD learns it and exports it over BGP) while every announced
-// service on it has its quorum and the balancer is not drained (`lvsctl drain
-// --balancer`). A service has no verdict until each of its checked real servers has been
+// service on it has its quorum and takes new connections, and the balancer is not drained
+// (`lvsctl drain --balancer`). A service has no verdict until each of its checked real servers has been
 // judged once: a fresh balancer does not join the ECMP set before its checks agree.
 //
 // A VIP already announced stays while services without a verdict yet wait for theirs
@@ -27,6 +27,11 @@ namespace lvsd::announce {
 struct ServiceVerdict {
     std::string name;            // "TCP 192.0.2.10:80", as ipvsadm names it (for reasons)
     std::optional<bool> quorum;  // nullopt: no first verdict yet
+    // Whether the service has a real server (or its sorry server) with weight > 0 in the
+    // table lvsd wants. False with quorum when the operator's overrides (issue #15:
+    // disabled, draining, drained, weight 0) leave none: a route then would draw flows
+    // that IPVS has nowhere to send.
+    bool takes_new_connections = true;
 };
 
 struct Vip {

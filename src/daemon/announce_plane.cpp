@@ -123,11 +123,14 @@ bool AnnouncePlane::waiting_for_verdicts() const {
 void AnnouncePlane::update(std::string_view why) {
     if (!opened_ || stopped_) return;
     // The verdicts of now, by service name (a group's entries share their pool's).
-    std::map<std::string, std::optional<bool>> verdict;
+    std::map<std::string, AnnounceVerdict> verdict;
     for (const auto& vs : config_->virtual_servers)
-        if (vs.announce && !vs.fwmark) verdict[config::service_name(vs)] = verdicts_ ? verdicts_(vs) : std::nullopt;
+        if (vs.announce && !vs.fwmark) verdict[config::service_name(vs)] = verdicts_ ? verdicts_(vs) : AnnounceVerdict{};
     for (auto& v : vips_)
-        for (auto& s : v.services) s.quorum = verdict[s.name];
+        for (auto& s : v.services) {
+            s.quorum = verdict[s.name].quorum;
+            s.takes_new_connections = verdict[s.name].takes_new_connections;
+        }
     auto p = announce::plan({vips_, drained_, announced_});
     for (const auto& d : p.decisions) {
         auto before = std::find_if(decisions_.begin(), decisions_.end(), [&](auto& x) { return x.address == d.address; });

@@ -35,8 +35,13 @@
 
 namespace lvsd::daemon {
 
-// An announced service's verdict: see ServicePlane::quorum_verdict.
-using VerdictLookup = std::function<std::optional<bool>(const config::VirtualServer&)>;
+// An announced service's verdict (announce::ServiceVerdict): ServicePlane::quorum_verdict
+// and ServicePlane::takes_new_connections.
+struct AnnounceVerdict {
+    std::optional<bool> quorum;
+    bool takes_new_connections = true;
+};
+using VerdictLookup = std::function<AnnounceVerdict(const config::VirtualServer&)>;
 
 // The announced VIPs of a config with their services (verdicts unknown).
 std::vector<announce::Vip> announced_vips(const config::Config& config);

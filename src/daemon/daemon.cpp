@@ -118,8 +118,9 @@ int Daemon::run() {
     vrrp_->keep_overrides_in(overrides());
     announce_ = std::make_unique<AnnouncePlane>(io_.get_executor());
     announce_->set_drained(overrides().get().balancer_drain.has_value());
-    announce_->set_verdicts([this](const config::VirtualServer& vs) -> std::optional<bool> {
-        return services_ ? services_->quorum_verdict(vs) : std::nullopt;
+    announce_->set_verdicts([this](const config::VirtualServer& vs) -> AnnounceVerdict {
+        if (!services_) return {};
+        return {services_->quorum_verdict(vs), services_->takes_new_connections(vs)};
     });
     vrrp_->on_transition([this](const std::string& instance, vrrp::State state) {
         if (sync_.config() && sync_.config()->instance == instance) sync_.on_state(state);

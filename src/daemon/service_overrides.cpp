@@ -82,6 +82,7 @@ void ServicePlane::poll_drains() {
         overrides_->update(std::move(o));
         rebuild_desired();
         reconcile("drain over");
+        if (quorum_listener_) quorum_listener_();
     }
     if (!draining(overrides_->get())) return;
     auto at = OverrideClock::now() + kDrainPoll;
@@ -146,6 +147,7 @@ ctl::Reply ServicePlane::on_request(const ctl::Request& request) {
     spdlog::info("lvsctl {}", ctl::format_request(request));
     rebuild_desired();
     reconcile(ctl::format_request(request));
+    if (quorum_listener_) quorum_listener_();
     poll_drains();
     std::string out;
     if (const auto* d = std::get_if<ctl::DrainRequest>(&request); d && std::holds_alternative<ctl::Balancer>(d->target))

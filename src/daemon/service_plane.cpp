@@ -158,6 +158,13 @@ std::optional<bool> ServicePlane::quorum_verdict(const config::VirtualServer& vs
     return it->second == Quorum::Up;
 }
 
+bool ServicePlane::takes_new_connections(const config::VirtualServer& vs) const {
+    const auto& desired = reconciler_.desired();
+    auto it = desired.find(service_key(vs));
+    return it != desired.end() &&
+           std::ranges::any_of(it->second.destinations, [](const auto& d) { return d.second.weight > 0; });
+}
+
 void ServicePlane::rebuild_desired() {
     reconciler_.set_desired(desired_table(
         *config_, [this](const auto& vs, const auto& rs) { return view(vs, rs).healthy; },

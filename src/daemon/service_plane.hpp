@@ -83,7 +83,11 @@ public:
     // while one of its real servers' checks has not settled yet (no result, or its latest
     // result disagrees with the state it started in: a fresh start, a new real server).
     std::optional<bool> quorum_verdict(const config::VirtualServer& vs) const;
-    // Runs after the verdicts were evaluated again (a health transition, an apply).
+    // Whether the table lvsd wants has a destination of `vs` with weight > 0 (a real
+    // server up and not held out by an override, or the sorry server).
+    bool takes_new_connections(const config::VirtualServer& vs) const;
+    // Runs after the verdicts were evaluated again (a health transition, an apply, an
+    // operator's override, a drain that ended).
     void on_quorum_change(std::function<void()> listener) { quorum_listener_ = std::move(listener); }
 
     // `lvsctl status` text and `--json`'s part for the virtual services.

@@ -23,7 +23,9 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "ctl/request.hpp"
 #include "daemon/announce_plane.hpp"
+#include "daemon/overrides.hpp"
 #include "daemon/service_plane.hpp"
 #include "ipvs/reconcile.hpp"
 #include "support/netns_lab.hpp"
@@ -109,17 +111,27 @@ std::shared_ptr<const config::Config> load(const std::string& text) {
 struct Balancer {
     explicit Balancer(boost::asio::io_context& io, std::shared_ptr<const config::Config> c)
         : services(io.get_executor(), std::make_unique<lvsd::testing::MemoryIpvs>(table)), announce(io.get_executor()) {
-        announce.set_verdicts([this](const config::VirtualServer& vs) { return services.quorum_verdict(vs); });
+        announce.set_verdicts([this](const config::VirtualServer& vs) {
+            return daemon::AnnounceVerdict{services.quorum_verdict(vs), services.takes_new_connections(vs)};
+        });
         services.on_quorum_change([this] {
             const auto before = std::chrono::steady_clock::now();
             announce.update("health verdict");
             last_update = std::chrono::steady_clock::now() - before;
         });
         EXPECT_TRUE(services.apply(c));
+        services.keep_overrides_in(overrides);
         auto r = announce.apply(c);
         EXPECT_TRUE(r) << r.error().message;
     }
+    // lvsctl's verbs, as the control socket hands them to the service plane.
+    ctl::Reply lvsctl(std::string_view line) {
+        auto request = ctl::parse_request(line);
+        EXPECT_TRUE(request) << line;
+        return request ? services.on_request(*request) : ctl::Reply{false, "unparsable"};
+    }
     ipvs::Table table;
+    daemon::OverrideStore overrides{""};
     daemon::ServicePlane services;
     daemon::AnnouncePlane announce;
     std::chrono::steady_clock::duration last_update{};
@@ -201,6 +213,34 @@ TEST_F(AnnounceRoutes, RouteFollowsTheQuorumVerdict) {
     // Back: announced again.
     rs1_->open();
     ASSERT_TRUE(run_until([&] { return announced("192.0.2.10"); })) << routes();
+}
+
+// An operator who takes every real server of an announced service out (disable, drain,
+// weight 0) leaves IPVS nothing to send new flows to: the route goes, so that the routers
+// send them to the other balancers, and comes back with the first real server.
+TEST_F(AnnounceRoutes, OverridesThatLeaveNoRealServerWithdrawTheRoute) {
+    Balancer lb(io_, load(config_text()));
+    ASSERT_TRUE(run_until([&] { return announced("192.0.2.10") && announced("2001:db8::10"); })) << routes();
+    const std::string service = "192.0.2.10:8080/tcp";
+    ASSERT_TRUE(lb.lvsctl("disable " + service + " 127.0.0.2:8080").ok);
+    EXPECT_TRUE(announced("192.0.2.10")) << "one real server left: " << routes();
+    ASSERT_TRUE(lb.lvsctl("weight " + service + " 127.0.0.3:8080 0").ok);
+    EXPECT_FALSE(announced("192.0.2.10")) << routes();
+    EXPECT_TRUE(announced("2001:db8::10")) << routes();
+    EXPECT_TRUE(on_lo("192.0.2.10/32"));
+    auto st = lb.announce.status();
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->vips.at(0).why, "no real server takes new connections (disabled, draining or weight 0: lvsctl status): "
+                                  "TCP 192.0.2.10:8080");
+    run_until([] { return false; }, 500ms);  // the checks go on; the overrides hold
+    EXPECT_FALSE(announced("192.0.2.10")) << routes();
+    // A drain is weight 0 too.
+    ASSERT_TRUE(lb.lvsctl("weight --clear " + service + " 127.0.0.3:8080").ok);
+    EXPECT_TRUE(announced("192.0.2.10")) << routes();
+    ASSERT_TRUE(lb.lvsctl("drain " + service + " 127.0.0.3:8080").ok);
+    EXPECT_FALSE(announced("192.0.2.10")) << routes();
+    ASSERT_TRUE(lb.lvsctl("enable " + service + " 127.0.0.2:8080").ok);
+    EXPECT_TRUE(announced("192.0.2.10")) << routes();
 }
 
 TEST_F(AnnounceRoutes, BalancerDrainWithdrawsEveryRouteAndUndrainRestores) {

@@ -38,6 +38,22 @@ TEST(AnnouncePlan, OneServiceWithoutQuorumWithdrawsTheVip) {
     EXPECT_EQ(p.decisions[0].why, "quorum lost: TCP 192.0.2.10:81");
 }
 
+TEST(AnnouncePlan, AServiceThatTakesNoNewConnectionWithdrawsTheVip) {
+    auto a = vip(kA, {true, true});
+    a.services[1].takes_new_connections = false;
+    auto p = plan({{a, vip(kB, {true})}, false, {kA, kB}});
+    EXPECT_EQ(p.desired, (std::set<IpAddress>{kB}));
+    EXPECT_EQ(p.decisions[0].why,
+              "no real server takes new connections (disabled, draining or weight 0: lvsctl status): TCP 192.0.2.10:81");
+    // Also while another service waits for its first verdict: the route would draw flows
+    // that IPVS has nowhere to send.
+    a.services[0].quorum = std::nullopt;
+    EXPECT_TRUE(plan({{a}, false, {kA}}).desired.empty());
+    // A lost quorum says so first.
+    a.services[0].quorum = false;
+    EXPECT_EQ(plan({{a}, false, {kA}}).decisions[0].why, "quorum lost: TCP 192.0.2.10:80");
+}
+
 TEST(AnnouncePlan, DrainWithdrawsEverything) {
     auto p = plan({{vip(kA, {true}), vip(kB, {true})}, true, {kA}});
     EXPECT_TRUE(p.desired.empty());
