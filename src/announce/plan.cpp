@@ -16,7 +16,9 @@ Plan plan(const PlanInput& in) {
         for (const auto& s : vip.services) {
             if (!s.quorum) unknown.push_back(s.name);
             else if (!*s.quorum) down.push_back(s.name);
-            if (!s.takes_new_connections) held.push_back(s.name);
+            // Only with a verdict: before it, a check that starts down (alpha) leaves the
+            // table empty, and an adopted route must stay (no flap at a restart).
+            if (s.quorum.value_or(false) && !s.takes_new_connections) held.push_back(s.name);
         }
         const bool kept = in.announced.contains(vip.address);
         if (in.drained) {

@@ -49,6 +49,11 @@ TEST(AnnouncePlan, AServiceThatTakesNoNewConnectionWithdrawsTheVip) {
     // that IPVS has nowhere to send.
     a.services[0].quorum = std::nullopt;
     EXPECT_TRUE(plan({{a}, false, {kA}}).desired.empty());
+    // Before its first verdict a service's table may be empty (checks that start down,
+    // alpha): an adopted route stays.
+    auto b = vip(kA, {std::nullopt});
+    b.services[0].takes_new_connections = false;
+    EXPECT_EQ(plan({{b}, false, {kA}}).desired, (std::set<IpAddress>{kA}));
     // A lost quorum says so first.
     a.services[0].quorum = false;
     EXPECT_EQ(plan({{a}, false, {kA}}).decisions[0].why, "quorum lost: TCP 192.0.2.10:80");
