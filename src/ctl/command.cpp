@@ -49,8 +49,14 @@ Result<Command> parse_command(const std::vector<std::string>& args) {
         if (a == "-s" || a == "--socket") {
             if (i + 1 >= args.size() || args[i + 1].empty()) return make_error(0, "{} needs a socket path", a);
             c.socket_path = args[++i];
+        } else if (a.starts_with("--socket=")) {
+            c.socket_path = a.substr(a.find('=') + 1);
+            if (c.socket_path.empty()) return make_error(0, "--socket= needs a socket path");
         } else if (a == "-h" || a == "--help") {
             c.kind = Command::Kind::Help;
+            return c;
+        } else if (a == "-v" || a == "--version") {
+            c.kind = Command::Kind::Version;
             return c;
         } else {
             words.push_back(a);
@@ -120,6 +126,7 @@ std::string usage() {
         "  REAL              ADDRESS:PORT or [IPV6]:PORT, as in status\n"
         "  -s, --socket PATH control socket (default {})\n"
         "  -h, --help        this text\n"
+        "  -v, --version     lvsctl's version\n"
         "\n"
         "Overrides stay until cleared, across reloads and restarts of lvsd.\n"
         "exit status: 0 done, 1 the command failed, {} a usage error\n",

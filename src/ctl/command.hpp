@@ -15,7 +15,7 @@ namespace lvsd::ctl {
 inline constexpr int kUsageError = 2;
 
 struct Command {
-    enum class Kind { Help, Status, StatusJson, Reload, RealserverUp, RealserverDown, Request };
+    enum class Kind { Help, Version, Status, StatusJson, Reload, RealserverUp, RealserverDown, Request };
     Kind kind = Kind::Help;
     std::string socket_path;       // the control socket (status, reload, Request)
     std::vector<IpAddress> vips;   // realserver: at least one, each refused as the daemon

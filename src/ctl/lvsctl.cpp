@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
         case Command::Kind::Help:
             fmt::print("{}", lvsd::ctl::usage());
             return 0;
+        case Command::Kind::Version:
+            fmt::print("lvsctl {}\n", LVSD_VERSION);
+            return 0;
         case Command::Kind::RealserverUp:
         case Command::Kind::RealserverDown: {
             const bool up = c.kind == Command::Kind::RealserverUp;

@@ -27,6 +27,12 @@ TEST(LvsctlCommand, ParsesEveryCommand) {
     EXPECT_EQ(j->kind, Command::Kind::StatusJson);
     EXPECT_EQ(j->socket_path, "/tmp/x.sock");
     EXPECT_EQ(parse_command({"reload", "--socket", "/a"})->kind, Command::Kind::Reload);
+    auto eq = parse_command({"--socket=/run/x.sock", "status"});
+    ASSERT_TRUE(eq.ok());
+    EXPECT_EQ(eq->socket_path, "/run/x.sock");
+    EXPECT_EQ(error_of({"--socket=", "status"}), "--socket= needs a socket path");
+    EXPECT_EQ(parse_command({"--version"})->kind, Command::Kind::Version);
+    EXPECT_EQ(parse_command({"status", "-v"})->kind, Command::Kind::Version);
     EXPECT_EQ(parse_command({"status", "--help"})->kind, Command::Kind::Help);
     auto up = parse_command({"realserver", "up", "--vip", "192.0.2.10", "--vip", "2001:db8::10"});
     ASSERT_TRUE(up.ok()) << up.error().message;
