@@ -108,6 +108,7 @@ private:
     // use, after the instance lock (overrides() makes it).
     std::optional<OverrideStore> overrides_;
     OverrideStore& overrides();
+    bool balancer_drained() const { return overrides_ && overrides_->get().balancer_drain; }
     ConnectionSync sync_;  // before vrrp_: the instances' callbacks reach it until the end
     std::unique_ptr<ServicePlane> services_;
     std::unique_ptr<VrrpPlane> vrrp_;

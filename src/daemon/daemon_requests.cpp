@@ -23,6 +23,7 @@ std::string Daemon::scrape(const HttpMetrics& http) const {
     s.process.last_reload_succeeded = last_reload_succeeded_;
     s.vrrp = vrrp_->metrics();
     s.vrrp_thread = vrrp_thread_.scheduling();
+    s.balancer_drained = balancer_drained();
     if (services_) s.ipvs = services_->metrics();
     if (announce_) s.announce = announce_->status();
     s.http = http;
@@ -110,8 +111,11 @@ std::string Daemon::status_text() const {
         for (const auto& line : bird_status_lines(bird_->state())) bird_text += line + "\n";
     auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                                started_);
-    return fmt::format("lvsd {}  config {}  generation {}  up {}s\nVRRP thread: {}\n\n{}", LVSD_VERSION,
+    return fmt::format("lvsd {}  config {}  generation {}  up {}s\nVRRP thread: {}\n{}\n{}", LVSD_VERSION,
                        config_path_, generation_, up.count(), describe(vrrp_thread_.scheduling()),
+                       balancer_drained()
+                           ? "balancer drained (lvsctl drain --balancer; undrain --balancer ends it)\n"
+                           : "",
                        vrrp_->status_text() + "\n" +
                            (services_          ? services_->status_text()
                             : waiting_for_ipvs_ ? fmt::format("IPVS: not available in this kernel (modprobe ip_vs); "
@@ -127,6 +131,7 @@ std::string Daemon::status_json() const {
     s.config = config_path_;
     s.generation = generation_;
     s.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
+    s.balancer_drained = balancer_drained();
     s.vrrp = vrrp_->status();
     s.vrrp_thread = vrrp_thread_.scheduling();
     if (services_) s.ipvs = services_->status();

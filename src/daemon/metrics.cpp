@@ -237,8 +237,6 @@ void render_real_servers(Text& t, const ServicePlaneMetrics& m) {
         if (o.disabled) one("disabled");
         if (o.weight) one("weight");
     });
-    t.family("lvsd_balancer_drained", "gauge", "1 while lvsctl drain --balancer is on.");
-    t.sample(m.balancer_drained);
     t.family("lvsd_healthcheck_probes_total", "counter",
              "Health probes finished, by result (inconclusive: a local shortage such as no free file "
              "descriptor, not counted against the real server).");
@@ -367,6 +365,8 @@ std::string render_metrics(const MetricsSnapshot& s) {
     render_process(t, s.process);
     if (!s.vrrp.empty()) render_vrrp_thread(t, s.vrrp_thread);
     render_vrrp(t, s.vrrp);
+    t.family("lvsd_balancer_drained", "gauge", "1 while lvsctl drain --balancer is on.");
+    t.sample(s.balancer_drained);
     if (s.ipvs) {
         render_real_servers(t, *s.ipvs);
         render_ipvs(t, *s.ipvs);

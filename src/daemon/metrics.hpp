@@ -65,7 +65,6 @@ struct ServicePlaneMetrics {
     bool stats_read = false;  // the kernel counters were read for this scrape
     healthcheck::MonitorStats probes;
     std::vector<ServiceMetrics> services;
-    bool balancer_drained = false;  // lvsctl drain --balancer is on
 };
 
 // Why the HTTP server turned a client away. Each reason is a label value.
@@ -99,6 +98,7 @@ struct MetricsSnapshot {
     ProcessMetrics process;
     std::vector<VrrpInstanceMetrics> vrrp;
     SchedulingStatus vrrp_thread;
+    bool balancer_drained = false;            // lvsctl drain --balancer is on (VRRP-only balancers too)
     std::optional<ServicePlaneMetrics> ipvs;  // unset: no virtual services (VRRP only)
     std::optional<AnnounceStatus> announce;   // unset: no announced VIP
     HttpMetrics http;

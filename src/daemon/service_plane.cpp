@@ -366,8 +366,6 @@ ServicePlane::RealServerView ServicePlane::view(const config::VirtualServer& vs,
 std::string ServicePlane::status_text() const {
     std::string out = fmt::format("IPVS: {} reconciles, {} operations sent, {} failed\n",
                                   reconciles_, ops_sent_, ops_failed_);
-    if (overrides_ && overrides_->get().balancer_drain)
-        out += "balancer drained (lvsctl drain --balancer; undrain --balancer ends it)\n";
     // The kernel's connection counts come from the same read as a metrics scrape.
     const auto m = metrics();
     for (size_t i = 0; i < config_->virtual_servers.size(); ++i) {
@@ -448,7 +446,6 @@ ServicePlaneMetrics ServicePlane::metrics() const {
     m.ops_sent = ops_sent_;
     m.ops_failed = ops_failed_;
     m.probes = monitor_.stats();
-    m.balancer_drained = overrides_ && overrides_->get().balancer_drain;
     if (!config_) return m;
 
     // The kernel's counters are read here, once per scrape, rather than kept from the

@@ -124,6 +124,7 @@ std::string render_status_json(const DaemonStatus& s) {
            {"config", s.config},
            {"generation", s.generation},
            {"uptime_s", s.uptime_s},
+           {"balancer_drained", s.balancer_drained},
            {"vrrp", std::move(vrrp)},
            {"ipvs", s.ipvs ? to_json(*s.ipvs) : Json(nullptr)},
            {"sync", s.sync ? to_json(*s.sync) : Json(nullptr)},

@@ -92,7 +92,7 @@ struct ServicePlaneStatus {
     uint64_t ops_sent = 0;
     uint64_t ops_failed = 0;
     std::vector<VirtualServiceStatus> virtual_services;
-    bool balancer_drained = false;  // lvsctl drain --balancer is on
+    bool balancer_drained = false;  // as DaemonStatus's, kept here too: fields are never removed
 };
 
 struct SyncStatus {
@@ -125,6 +125,7 @@ struct DaemonStatus {
     std::string config;  // the file's path
     uint64_t generation = 1;
     int64_t uptime_s = 0;
+    bool balancer_drained = false;  // lvsctl drain --balancer is on (VRRP-only balancers too)
     std::vector<VrrpInstanceStatus> vrrp;
     std::optional<ServicePlaneStatus> ipvs;  // unset: no virtual services
     std::optional<SyncStatus> sync;          // unset: no lvs_sync_daemon

@@ -269,6 +269,9 @@ TEST_F(Failover, ABalancerDrainHandsEveryInstanceOverAndSurvivesARestart) {
     ASSERT_TRUE(wait_until([&] { return a_backup_b_master(); }, 5s)) << status("a") << status("b");
     EXPECT_EQ(override_kind("a"), "{\"kind\":\"failover\"") << inst("a");
     EXPECT_THAT(lvsctl("a", {"status"}).output, HasSubstr("override failover since"));
+    // Said as on a balancer with virtual services: status, --json and the metrics.
+    EXPECT_THAT(lvsctl("a", {"status"}).output, HasSubstr("balancer drained (lvsctl drain --balancer"));
+    EXPECT_THAT(lvsctl("a", {"status", "--json"}).output, HasSubstr("\"balancer_drained\":true"));
     ASSERT_EQ(::kill(a_.pid(), SIGTERM), 0);
     ASSERT_TRUE(wait_until([&] { return !a_.running(); }, 10s));
     EXPECT_EQ(a_.status(), 0) << a_.output();
@@ -290,6 +293,7 @@ TEST_F(Failover, ABalancerDrainHandsEveryInstanceOverAndSurvivesARestart) {
     ASSERT_TRUE(wait_until([&] { return state("a") == "MASTER" && has_vip("a") && !has_vip("b"); }, 5s))
         << status("a") << status("b");
     EXPECT_EQ(override_kind("a"), "null");
+    EXPECT_THAT(lvsctl("a", {"status", "--json"}).output, HasSubstr("\"balancer_drained\":false"));
 }
 
 // A sync group moves as one: `failover --group` hands both instances over, a member alone

@@ -214,7 +214,7 @@ TEST(MetricsRender, OperatorOverridesOnePerKind) {
     auto& reals = s.ipvs->services[0].real_servers;
     reals[0].override_state = OverrideStatus{"draining", 30, true, false, 7};
     reals[1].override_state = OverrideStatus{std::nullopt, std::nullopt, false, true, std::nullopt};
-    s.ipvs->balancer_drained = true;
+    s.balancer_drained = true;
     auto m = parse(render_metrics(s));
     EXPECT_EQ(m.at("lvsd_real_server_override{" + kRs1 + R"(,override="draining"})"), "1");
     EXPECT_EQ(m.at("lvsd_real_server_override{" + kRs1 + R"(,override="weight"})"), "1");
@@ -224,6 +224,10 @@ TEST(MetricsRender, OperatorOverridesOnePerKind) {
     EXPECT_EQ(series, 3u);  // none for the real server without one
     EXPECT_EQ(m.at("lvsd_balancer_drained"), "1");
     EXPECT_EQ(parse(render_metrics(with_services())).at("lvsd_balancer_drained"), "0");
+    // A VRRP-only balancer (no virtual services) drains too: its instances fail over.
+    MetricsSnapshot vrrp_only;
+    vrrp_only.balancer_drained = true;
+    EXPECT_EQ(parse(render_metrics(vrrp_only)).at("lvsd_balancer_drained"), "1");
 }
 
 TEST(MetricsRender, IpvsCountersPerServiceAndRealServer) {

@@ -93,7 +93,9 @@ TEST(StatusJson, UnsetValuesAreNull) {
     s.vrrp[0].source.reset();
     s.vrrp[0].trackers = {{"interface eth1", -20, false, std::nullopt}};
     s.vrrp[0].dropped = {{"bad_ttl", 4}, {"bad_checksum", 1}};
+    s.balancer_drained = true;  // a VRRP-only balancer drained: said without "ipvs"
     auto j = render_status_json(s);
+    EXPECT_NE(j.find(R"("balancer_drained":true,"vrrp":[)"), std::string::npos) << j;
     EXPECT_NE(j.find(R"("ipvs":null,"sync":null,"vrrp_thread":{)"), std::string::npos) << j;
     EXPECT_NE(j.find(R"("problem":null},"announce":null})"), std::string::npos) << j;
     EXPECT_NE(j.find(R"("source":null,)"), std::string::npos) << j;
