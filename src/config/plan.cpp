@@ -336,11 +336,21 @@ std::string format_plan(const Config& c) {
             out += fmt::format("  sorry server {} replaces the real servers while the quorum is down\n",
                                format_endpoint(vs.sorry_server->address, vs.sorry_server->port));
         if (vs.alpha) out += "  alpha: real servers with a check start down (* above) until it succeeds\n";
-        if (vs.announce)
+        if (vs.announce) {
             out += fmt::format("  announced: route {}/{} in table {} (protocol {}, dev {}) while every announced service "
-                               "on {} has its quorum and the balancer is not drained\n",
+                               "on {} has its quorum and a real server taking new connections, and the balancer is not "
+                               "drained\n",
                                vs.address, vs.family == Family::V4 ? 32 : 128, c.global.announce.table,
                                c.global.announce.protocol, c.global.announce.interface, vs.address);
+            // What makes every balancer pick the same real server (README "Scale-out with ECMP").
+            // A UDP flow has no state to pick up mid-connection: no sloppy switch for it.
+            const std::string_view sloppy = vs.protocol == Protocol::Tcp    ? "; net.ipv4.vs.sloppy_tcp=1"
+                                            : vs.protocol == Protocol::Sctp ? "; net.ipv4.vs.sloppy_sctp=1"
+                                                                            : "";
+            out += fmt::format("  as on every balancer: {} kept on {}; real servers added to IPVS in address order (mh's "
+                               "table depends on it), a failed one kept at weight 0{}\n",
+                               vs.address, c.global.announce.interface, sloppy);
+        }
     }
     return out;
 }

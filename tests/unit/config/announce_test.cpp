@@ -154,7 +154,11 @@ TEST(ConfigAnnounce, PlanSaysTheVipIsAnnounced) {
     const auto plan = format_plan(*c);
     EXPECT_NE(plan.find("TCP  192.0.2.10:80 mh (mh-port)"), std::string::npos) << plan;
     EXPECT_NE(plan.find("  announced: route 192.0.2.10/32 in table 7 (protocol 250, dev lo) while every announced service on "
-                        "192.0.2.10 has its quorum"),
+                        "192.0.2.10 has its quorum and a real server taking new connections"),
               std::string::npos)
         << plan;
+    EXPECT_NE(plan.find("  as on every balancer: 192.0.2.10 kept on lo; real servers added to IPVS in address order"),
+              std::string::npos)
+        << plan;
+    EXPECT_NE(plan.find("net.ipv4.vs.sloppy_tcp=1\n"), std::string::npos) << plan;
 }
