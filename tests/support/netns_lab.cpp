@@ -569,4 +569,20 @@ std::vector<std::string> Lab::teardown() {
     return problems;
 }
 
+InNamespace::InNamespace(const std::string& name) : home_(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) {
+    const int fd = ::open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (home_ < 0 || fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) {
+        const std::string why = std::strerror(errno);
+        if (fd >= 0) ::close(fd);
+        if (home_ >= 0) ::close(home_);
+        throw LabError("cannot enter network namespace " + name + ": " + why);
+    }
+    ::close(fd);
+}
+
+InNamespace::~InNamespace() {
+    if (::setns(home_, CLONE_NEWNET) != 0) std::abort();
+    ::close(home_);
+}
+
 }  // namespace lvsd::testing

@@ -46,6 +46,22 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Moves the calling thread into the network namespace /run/netns/NAME (a lab's full name,
+// as Lab::netns_name gives it) for its lifetime, and back after. Sockets keep the
+// namespace they were made in: a test makes listeners inside one and probes from another.
+// Throws LabError when it cannot enter; aborts when it cannot return (the rest of the run
+// would be in the lab).
+class InNamespace {
+public:
+    explicit InNamespace(const std::string& name);
+    ~InNamespace();
+    InNamespace(const InNamespace&) = delete;
+    InNamespace& operator=(const InNamespace&) = delete;
+
+private:
+    int home_ = -1;
+};
+
 struct RunResult {
     int status = -1;        // exit code; 128+N when killed by signal N
     bool timed_out = false;  // killed because it outran its deadline

@@ -46,16 +46,8 @@ const std::string kService = "192.0.2.10:8080/tcp";
 
 // A socket made in the named network namespace (it stays there).
 int socket_in(const std::string& netns, int type) {
-    int saved = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    int target = ::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
-    int fd = -1;
-    if (saved >= 0 && target >= 0 && ::setns(target, CLONE_NEWNET) == 0) {
-        fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
-        (void)::setns(saved, CLONE_NEWNET);
-    }
-    if (target >= 0) ::close(target);
-    if (saved >= 0) ::close(saved);
-    return fd;
+    InNamespace in(netns);
+    return ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
 }
 
 sockaddr_in endpoint(const char* address, uint16_t port) {

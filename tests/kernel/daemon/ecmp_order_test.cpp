@@ -83,17 +83,7 @@ bool wait_fd(int fd, short events, int timeout_ms = 3000) {
 // A socket made in another namespace (it stays there after the thread returns).
 template <class F>
 auto in_netns(const std::string& full_name, F&& fn) {
-    struct Return {
-        int home;
-        ~Return() {
-            setns(home, CLONE_NEWNET);
-            close(home);
-        }
-    };
-    Return back{open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)};
-    int fd = open(("/run/netns/" + full_name).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) throw LabError("enter netns " + full_name + ": " + std::strerror(errno));
-    close(fd);
+    InNamespace in(full_name);
     return fn();
 }
 

@@ -32,18 +32,7 @@ namespace lt = lvsd::testing;
 // sockets made inside keep that namespace.
 template <class F>
 auto in_netns(const std::string& full_name, F&& fn) {
-    struct Return {
-        int home;
-        ~Return() {
-            setns(home, CLONE_NEWNET);
-            close(home);
-        }
-    };
-    Return back{open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)};
-    int fd = open(("/run/netns/" + full_name).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0)
-        throw lt::LabError("enter netns " + full_name + ": " + std::strerror(errno));
-    close(fd);
+    lt::InNamespace in(full_name);
     return fn();
 }
 

@@ -30,6 +30,7 @@
 #include <boost/asio/write.hpp>
 
 #include "healthcheck/probe.hpp"
+#include "support/netns_lab.hpp"
 
 namespace lvsd::hctest {
 
@@ -199,31 +200,7 @@ inline std::string http_response(int status, std::string_view body = "ok") {
            "\r\nConnection: close\r\n\r\n" + std::string(body);
 }
 
-// Moves the calling thread into the named network namespace (/run/netns/NAME) for
-// its lifetime and back to the previous one after. Sockets keep the namespace they
-// were created in, so a test creates listeners inside "srv" and probes from "cli".
-class InNetns {
-public:
-    explicit InNetns(const std::string& name) : saved_(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) {
-        const std::string path = "/run/netns/" + name;
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (saved_ < 0 || fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) {
-            const std::string why = std::strerror(errno);
-            if (fd >= 0) ::close(fd);
-            if (saved_ >= 0) ::close(saved_);
-            throw std::runtime_error("cannot enter network namespace " + path + ": " + why);
-        }
-        ::close(fd);
-    }
-    ~InNetns() {
-        (void)::setns(saved_, CLONE_NEWNET);
-        ::close(saved_);
-    }
-    InNetns(const InNetns&) = delete;
-    InNetns& operator=(const InNetns&) = delete;
-
-private:
-    int saved_;
-};
+// The calling thread in a lab's namespace for the object's lifetime (support/netns_lab.hpp).
+using InNetns = lvsd::testing::InNamespace;
 
 }  // namespace lvsd::hctest

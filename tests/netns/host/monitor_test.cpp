@@ -22,24 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Moves the calling thread into a network namespace until destroyed.
-class InNamespace {
-public:
-    explicit InNamespace(const std::string& name) {
-        home_ = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        const int fd = ::open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
-        if (home_ < 0 || fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) throw LabError("cannot enter netns " + name);
-        ::close(fd);
-    }
-    ~InNamespace() {
-        if (::setns(home_, CLONE_NEWNET) != 0) std::abort();  // the rest of the run would be in the lab
-        ::close(home_);
-    }
-
-private:
-    int home_ = -1;
-};
-
 IpAddress ip(const char* s) { return boost::asio::ip::make_address(s); }
 
 // Runs the loop until `done` or 5 s.
